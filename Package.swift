@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Every dependency is pinned to an exact version: the build must be reproducible on a
+// Raspberry Pi and in CI from a local package mirror.
+let package = Package(
+    name: "EdgeVault",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EdgeVault", targets: ["EdgeVault"]),
+        .executable(name: "vaultd", targets: ["vaultd"]),
+        .executable(name: "vault-cli", targets: ["vault-cli"]),
+        .executable(name: "edgevault-bench", targets: ["EdgeVaultBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // `traits: []`: no swift-configuration, no full Foundation in Hummingbird (smaller
+        // daemon), and no rebuild when switching between `swift build` and `swift test`.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "EdgeVault",
+            dependencies: [
+                "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "vaultd",
+            dependencies: [
+                "EdgeVault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "vault-cli",
+            dependencies: [
+                "EdgeVault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "EdgeVaultBenchmarks",
+            dependencies: [
+                "EdgeVault",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/Sources"
+        ),
+        .testTarget(
+            name: "EdgeVaultTests",
+            dependencies: ["EdgeVault"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["EdgeVault"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef EDGEVAULT_CSODIUM_SHIM_H
+#define EDGEVAULT_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

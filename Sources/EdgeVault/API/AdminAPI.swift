@@ -1,0 +1,96 @@
+/// Request and response bodies of the admin API (Unix socket), shared by the daemon's
+/// handlers and the CLI's client so the two cannot drift.
+public enum AdminAPI {
+    public struct IngestResponse: Codable, Sendable, Equatable {
+        public var accepted: Int
+    }
+
+    public struct VaultInfo: Codable, Sendable, Equatable {
+        public var origin: String
+        public var userKeyId: String
+        public var userFingerprint: String
+        /// The person's X25519 box key, base64url.
+        public var userBoxKey: String
+        public var createdAt: String
+    }
+
+    public struct Settings: Codable, Sendable, Equatable {
+        public var autoCreateStreams: Bool
+        public var defaultBucketSeconds: Int64
+        public var segmentGraceSeconds: Int64
+        public var maxIngestBodyBytes: Int
+    }
+
+    public struct Status: Codable, Sendable, Equatable {
+        public var version: String
+        public var startedAt: String
+        public var uptimeSeconds: Int64
+        public var vault: VaultInfo
+        public var settings: Settings
+        public var streams: [VaultStore.StreamStats]
+        public var openSegments: [SegmentManager.OpenSegmentInfo]
+        public var counters: SegmentManager.Counters
+    }
+
+    public struct AddStream: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: String?
+        public var unit: String?
+        public var bucketSeconds: Int64?
+
+        public init(name: String, kind: String? = nil, unit: String? = nil, bucketSeconds: Int64? = nil) {
+            self.name = name
+            self.kind = kind
+            self.unit = unit
+            self.bucketSeconds = bucketSeconds
+        }
+    }
+
+    public struct Stream: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: String
+        public var unit: String
+        public var bucketSeconds: Int64
+        public var createdAt: String
+
+        init(_ r: StreamRecord) {
+            name = r.name
+            kind = r.kind
+            unit = r.unit
+            bucketSeconds = r.bucketSeconds
+            createdAt = Timestamp.rfc3339(milliseconds: r.createdAt)
+        }
+    }
+
+    public struct Streams: Codable, Sendable, Equatable {
+        public var streams: [Stream]
+    }
+
+    public struct Segment: Codable, Sendable, Equatable {
+        public var id: String
+        public var stream: String
+        public var start: String
+        public var end: String
+        public var startMs: Int64
+        public var endMs: Int64
+        public var chunks: Int64
+        public var readings: Int64
+        public var open: Bool
+        /// The DEK sealed to the person's box key, standard base64.
+        public var sealedKey: String
+    }
+
+    public struct Segments: Codable, Sendable, Equatable {
+        public var segments: [Segment]
+    }
+
+    public struct Chunk: Codable, Sendable, Equatable {
+        public var seq: Int64
+        public var ciphertext: String
+    }
+
+    public struct Chunks: Codable, Sendable, Equatable {
+        public var chunks: [Chunk]
+        public var next: Int64?
+    }
+}

@@ -1,0 +1,83 @@
+import NIOHTTP1
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The typed client of the admin API that `vault-cli` uses.
+public struct AdminClient: Sendable {
+    public let http: HTTPClient
+
+    public init(socketPath: String) {
+        http = HTTPClient(target: .unix(path: socketPath))
+    }
+
+    /// Decodes a JSON body, or turns a problem document into a `VaultError` with its message.
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClient.Response) throws -> T {
+        guard (200..<300).contains(response.status) else { throw Self.problemError(response) }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw VaultError(.protocolError, "unexpected response from vaultd (\(response.status)): not the expected JSON")
+        }
+    }
+
+    static func problemError(_ response: HTTPClient.Response) -> VaultError {
+        if let p = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) {
+            return VaultError(VaultError.Code(rawValue: p.code), p.detail)
+        }
+        return VaultError(.protocolError, "vaultd answered HTTP \(response.status)")
+    }
+
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        try decode(T.self, try await http.send(method: .GET, path: path))
+    }
+
+    func post<T: Decodable>(_ path: String, body: [UInt8], contentType: String, as type: T.Type) async throws -> T {
+        try decode(T.self, try await http.send(method: .POST, path: path, headers: [("Content-Type", contentType)], body: body))
+    }
+
+    public func status() async throws -> AdminAPI.Status { try await get("/v1/status", as: AdminAPI.Status.self) }
+    public func vault() async throws -> AdminAPI.VaultInfo { try await get("/v1/vault", as: AdminAPI.VaultInfo.self) }
+    public func streams() async throws -> [AdminAPI.Stream] { try await get("/v1/streams", as: AdminAPI.Streams.self).streams }
+
+    public func addStream(_ add: AdminAPI.AddStream) async throws -> AdminAPI.Stream {
+        try await post("/v1/streams", body: Array(try JSONEncoder().encode(add)), contentType: "application/json", as: AdminAPI.Stream.self)
+    }
+
+    /// Sends NDJSON readings; returns how many were stored (all or none).
+    public func ingest(ndjson: [UInt8]) async throws -> Int {
+        try await post("/v1/ingest", body: ndjson, contentType: "application/x-ndjson", as: AdminAPI.IngestResponse.self).accepted
+    }
+
+    public func segments(streams: [String], from: Int64, to: Int64) async throws -> [AdminAPI.Segment] {
+        var query = streams.map { "stream=\(Self.percentEncode($0))" }
+        query.append("from=\(from)")
+        query.append("to=\(to)")
+        return try await get("/v1/segments?" + query.joined(separator: "&"), as: AdminAPI.Segments.self).segments
+    }
+
+    public func chunks(segment: String, after: Int64, limit: Int = 64) async throws -> AdminAPI.Chunks {
+        try await get("/v1/segments/\(segment)/chunks?after=\(after)&limit=\(limit)", as: AdminAPI.Chunks.self)
+    }
+
+    static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            let c = Character(Unicode.Scalar(b))
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || c == "-" || c == "." || c == "_" || c == "~" {
+                out.append(c)
+            } else {
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

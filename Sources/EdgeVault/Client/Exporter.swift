@@ -1,0 +1,158 @@
+/// The person reads their own data back: fetch sealed DEKs and chunks through the admin
+/// socket, open the DEKs with the person's box key, decrypt in the CLI, and write readings
+/// in time order. A chunk that fails authentication is reported and skipped; the rest is
+/// still exported.
+public struct Exporter {
+    public enum Format: String, CaseIterable, Sendable { case ndjson, csv }
+
+    public struct ChunkFailure: Sendable, Equatable, CustomStringConvertible {
+        public var segment: String
+        public var seq: Int64?
+        public var reason: String
+        public var description: String {
+            if let seq { return "segment \(segment) chunk \(seq): \(reason)" }
+            return "segment \(segment): \(reason)"
+        }
+    }
+
+    public struct Summary: Sendable {
+        public var readings = 0
+        public var chunks = 0
+        public var segments = 0
+        public var failures: [ChunkFailure] = []
+    }
+
+    let client: AdminClient
+    let keys: UserKeys
+
+    public init(client: AdminClient, keys: UserKeys) {
+        self.client = client
+        self.keys = keys
+    }
+
+    struct Item {
+        var t: Int64
+        var value: [UInt8]
+    }
+
+    /// One stream's readings, one bucket at a time.
+    final class Cursor {
+        let stream: String
+        var groups: [[AdminAPI.Segment]]
+        var items: [Item] = []
+        var position = 0
+
+        init(stream: String, groups: [[AdminAPI.Segment]]) {
+            self.stream = stream
+            self.groups = groups
+        }
+
+        var head: Item? { position < items.count ? items[position] : nil }
+    }
+
+    /// Exports readings of `streams` (all when empty) with `from ≤ t < to`.
+    public func export(
+        streams: [String], from: Int64, to: Int64, format: Format,
+        progress: ProgressBar? = nil, write: ([UInt8]) throws -> Void
+    ) async throws -> Summary {
+        let segments = try await client.segments(streams: streams, from: from, to: to)
+        var summary = Summary()
+        summary.segments = segments.count
+        progress?.total = segments.reduce(0) { $0 + $1.chunks }
+        var byStream: [String: [AdminAPI.Segment]] = [:]
+        for s in segments { byStream[s.stream, default: []].append(s) }
+        let cursors: [Cursor] = byStream.keys.sorted().map { name in
+            var groups: [[AdminAPI.Segment]] = []
+            for s in byStream[name]! {  // already ordered by bucket, then opening order
+                if let last = groups.last?.first, last.startMs == s.startMs { groups[groups.count - 1].append(s) } else { groups.append([s]) }
+            }
+            return Cursor(stream: name, groups: groups)
+        }
+        if format == .csv { try write(Array("stream,t,v\n".utf8)) }
+        for c in cursors { try await fill(c, from: from, to: to, summary: &summary, progress: progress) }
+        var line: [UInt8] = []
+        while true {
+            var best: Cursor? = nil
+            for c in cursors {
+                guard let h = c.head else { continue }
+                if best == nil || h.t < best!.head!.t { best = c }
+            }
+            guard let cursor = best, let item = cursor.head else { break }
+            line.removeAll(keepingCapacity: true)
+            Self.render(stream: cursor.stream, item: item, format: format, into: &line)
+            try write(line)
+            summary.readings += 1
+            cursor.position += 1
+            if cursor.head == nil { try await fill(cursor, from: from, to: to, summary: &summary, progress: progress) }
+        }
+        return summary
+    }
+
+    static func render(stream: String, item: Item, format: Format, into line: inout [UInt8]) {
+        switch format {
+        case .ndjson:
+            line.append(contentsOf: Array("{\"stream\":".utf8))
+            JSONText.appendQuoted(stream, to: &line)
+            line.append(contentsOf: Array(",\"t\":".utf8))
+            JSONText.appendInt(item.t, to: &line)
+            line.append(contentsOf: Array(",\"v\":".utf8))
+            line.append(contentsOf: item.value)
+            line.append(contentsOf: [0x7D, 0x0A])
+        case .csv:
+            line.append(contentsOf: CSVParser.field(Array(stream.utf8)))
+            line.append(0x2C)
+            JSONText.appendInt(item.t, to: &line)
+            line.append(0x2C)
+            line.append(contentsOf: CSVParser.field(item.value))
+            line.append(0x0A)
+        }
+    }
+
+    /// Loads the cursor's next non-empty bucket.
+    func fill(_ cursor: Cursor, from: Int64, to: Int64, summary: inout Summary, progress: ProgressBar?) async throws {
+        cursor.items.removeAll(keepingCapacity: true)
+        cursor.position = 0
+        while cursor.items.isEmpty, !cursor.groups.isEmpty {
+            let group = cursor.groups.removeFirst()
+            for segment in group {
+                try await decrypt(segment, from: from, to: to, into: &cursor.items, summary: &summary, progress: progress)
+            }
+            // Stable: equal times keep segment-opening and chunk order.
+            cursor.items.sort { $0.t < $1.t }
+        }
+    }
+
+    func decrypt(
+        _ segment: AdminAPI.Segment, from: Int64, to: Int64, into items: inout [Item], summary: inout Summary, progress: ProgressBar?
+    ) async throws {
+        let dek: SecureBytes
+        do {
+            guard let sealed = Encoding.fromBase64(segment.sealedKey) else { throw CryptoError.authenticationFailed }
+            dek = try SealedBox.open(sealed, keyPair: keys.box)
+            guard dek.count == AEAD.keyBytes else { throw CryptoError.authenticationFailed }
+        } catch {
+            summary.failures.append(ChunkFailure(segment: segment.id, seq: nil, reason: "its sealed key does not open with your key (tampered or not yours); \(segment.readings) readings skipped"))
+            progress?.advance(by: segment.chunks)
+            return
+        }
+        var after: Int64 = -1
+        while true {
+            let page = try await client.chunks(segment: segment.id, after: after)
+            for chunk in page.chunks {
+                summary.chunks += 1
+                progress?.advance(by: 1)
+                do {
+                    guard let ct = Encoding.fromBase64(chunk.ciphertext) else { throw CryptoError.authenticationFailed }
+                    let plain = try ChunkFormat.open(ct, dek: dek, segmentId: segment.id, seq: chunk.seq)
+                    for r in try ChunkFormat.readings(in: plain) where r.t >= from && r.t < to {
+                        items.append(Item(t: r.t, value: r.value))
+                    }
+                } catch {
+                    summary.failures.append(ChunkFailure(segment: segment.id, seq: chunk.seq, reason: "failed authentication (tampered or corrupt); its readings are not in the output"))
+                }
+            }
+            guard let next = page.next else { break }
+            after = next
+        }
+    }
+}

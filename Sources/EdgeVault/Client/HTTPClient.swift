@@ -1,0 +1,126 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A minimal HTTP/1.1 client over SwiftNIO for a Unix socket or a TCP address: one
+/// connection per request, whole bodies, a response size limit.
+///
+/// `vault-cli` needs only this, so it does not pull in a full HTTP client library.
+public struct HTTPClient: Sendable {
+    public enum Target: Sendable, Equatable, CustomStringConvertible {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+
+        public var description: String {
+            switch self {
+            case .unix(let path): return path
+            case .tcp(let host, let port): return "\(host):\(port)"
+            }
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    public let target: Target
+    public var maxResponseBytes = 64 * 1024 * 1024
+    public var timeout: TimeAmount = .seconds(120)
+
+    public init(target: Target) {
+        self.target = target
+    }
+
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> Response {
+        let bootstrap = ClientBootstrap(group: Self.group).connectTimeout(.seconds(10))
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+            }
+        }
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            switch target {
+            case .unix(let socketPath): channel = try await bootstrap.connect(unixDomainSocketPath: socketPath, channelInitializer: initializer)
+            case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+            }
+        } catch {
+            throw Self.connectError(target: target, error)
+        }
+        let limit = maxResponseBytes
+        let deadline = NIODeadline.now() + timeout
+        return try await withThrowingTaskGroup(of: Response?.self) { group in
+            group.addTask {
+                try await channel.executeThenClose { inbound, outbound in
+                    var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+                    head.headers.add(name: "Host", value: "localhost")
+                    head.headers.add(name: "Connection", value: "close")
+                    for (k, v) in headers { head.headers.add(name: k, value: v) }
+                    head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+                    try await outbound.write(.head(head))
+                    if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                    try await outbound.write(.end(nil))
+                    var status = 0
+                    var responseHeaders: [(String, String)] = []
+                    var collected = ByteBuffer()
+                    for try await part in inbound {
+                        switch part {
+                        case .head(let h):
+                            status = Int(h.status.code)
+                            responseHeaders = h.headers.map { ($0.name, $0.value) }
+                        case .body(var b):
+                            guard collected.readableBytes + b.readableBytes <= limit else {
+                                throw VaultError(.protocolError, "response from \(target) is larger than \(limit) bytes")
+                            }
+                            collected.writeBuffer(&b)
+                        case .end:
+                            return Response(status: status, headers: responseHeaders, body: Array(collected.readableBytesView))
+                        }
+                    }
+                    throw VaultError(.protocolError, "\(target) closed the connection before the response was complete")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(max(0, (deadline - .now()).nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else {
+                try? await channel.channel.close()
+                throw VaultError(.daemonUnreachable, "\(target) did not answer within \(timeout.nanoseconds / 1_000_000_000) s")
+            }
+            return response
+        }
+    }
+
+    static func connectError(target: Target, _ error: any Error) -> VaultError {
+        switch target {
+        case .unix(let path):
+            if !FileIO.exists(path) {
+                return VaultError(.daemonUnreachable, "vaultd is not running: no admin socket at \(path) (start it with `vaultd`, or pass --admin-socket)")
+            }
+            return VaultError(.daemonUnreachable, "cannot reach vaultd at \(path): \(Self.reason(error)) (is it running, and may you use the socket?)")
+        case .tcp(let host, let port):
+            return VaultError(.daemonUnreachable, "cannot connect to \(host):\(port): \(Self.reason(error))")
+        }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let e = error as? IOError { return e.description }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,158 @@
+/// Settings of `vaultd` and `vault-cli`, from (lowest to highest precedence) built-in
+/// defaults, the TOML file, `EDGEVAULT_*` environment variables and command-line flags.
+///
+/// Every key is documented in `deploy/vaultd.toml`.
+public struct Configuration: Sendable, Equatable {
+    public static let defaultPath = "/etc/edgevault/vaultd.toml"
+
+    /// Where the database and the log key live.
+    public var dataDir = "/var/lib/edgevault"
+    /// The admin API's Unix socket (sensors and the person's CLI).
+    public var adminSocket = "/run/edgevault/admin.sock"
+    /// trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+    /// logfmt or json.
+    public var logFormat = "logfmt"
+    /// SwiftNIO event-loop threads; 1 suits a Raspberry Pi.
+    public var eventLoopThreads = 1
+    /// Create a stream the first time a reading names it.
+    public var autoCreateStreams = true
+    /// Bucket length of automatically created streams.
+    public var defaultBucketSeconds: Int64 = 3600
+    /// How long after its bucket ends a segment stays open for late readings.
+    public var segmentGraceSeconds: Int64 = 300
+    /// Largest admin-API ingest body.
+    public var maxIngestBodyBytes = 32 * 1024 * 1024
+
+    public init() {}
+
+    /// One setting: its TOML key, environment variable and how to apply a value.
+    struct Setting: Sendable {
+        let key: String
+        let env: String
+        let apply: @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void
+    }
+
+    static func string(_ kp: WritableKeyPath<Configuration, String> & Sendable, _ key: String, allowed: [String]? = nil) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
+        return { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("\(key) must be a non-empty string") }
+            if let allowed, !allowed.contains(s) { throw ConfigurationError("\(key) must be one of \(allowed.joined(separator: ", ")), not \"\(s)\"") }
+            c[keyPath: kp] = s
+        }
+    }
+
+    static func integer<I: FixedWidthInteger>(_ kp: WritableKeyPath<Configuration, I> & Sendable, _ key: String, _ range: ClosedRange<Int64>) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
+        return { (c, v) throws(ConfigurationError) in
+            guard case .integer(let n) = v, range.contains(n) else {
+                throw ConfigurationError("\(key) must be an integer in \(range.lowerBound)…\(range.upperBound)")
+            }
+            c[keyPath: kp] = I(n)
+        }
+    }
+
+    static func boolean(_ kp: WritableKeyPath<Configuration, Bool> & Sendable, _ key: String) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
+        return { (c, v) throws(ConfigurationError) in
+            guard case .boolean(let b) = v else { throw ConfigurationError("\(key) must be true or false") }
+            c[keyPath: kp] = b
+        }
+    }
+
+    static let settings: [Setting] = [
+        Setting(key: "data_dir", env: "EDGEVAULT_DATA_DIR", apply: string(\.dataDir, "data_dir")),
+        Setting(key: "admin_socket", env: "EDGEVAULT_ADMIN_SOCKET", apply: string(\.adminSocket, "admin_socket")),
+        Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
+                apply: string(\.logLevel, "log_level", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
+        Setting(key: "log_format", env: "EDGEVAULT_LOG_FORMAT", apply: string(\.logFormat, "log_format", allowed: ["logfmt", "json"])),
+        Setting(key: "event_loop_threads", env: "EDGEVAULT_EVENT_LOOP_THREADS", apply: integer(\.eventLoopThreads, "event_loop_threads", 1...64)),
+        Setting(key: "ingest.auto_create_streams", env: "EDGEVAULT_AUTO_CREATE_STREAMS", apply: boolean(\.autoCreateStreams, "ingest.auto_create_streams")),
+        Setting(key: "ingest.default_bucket_seconds", env: "EDGEVAULT_DEFAULT_BUCKET_SECONDS",
+                apply: integer(\.defaultBucketSeconds, "ingest.default_bucket_seconds", 1...31_622_400)),
+        Setting(key: "ingest.segment_grace_seconds", env: "EDGEVAULT_SEGMENT_GRACE_SECONDS",
+                apply: integer(\.segmentGraceSeconds, "ingest.segment_grace_seconds", 0...86_400)),
+        Setting(key: "ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES",
+                apply: integer(\.maxIngestBodyBytes, "ingest.max_body_bytes", 65_536...1_073_741_824)),
+    ]
+
+    /// Applies a parsed TOML document; unknown keys are errors (a typo must not be ignored).
+    public mutating func apply(toml root: [String: TOML.Value]) throws(ConfigurationError) {
+        var flat: [String: TOML.Value] = [:]
+        func flatten(_ t: [String: TOML.Value], _ prefix: String) {
+            for (k, v) in t {
+                if case .table(let sub) = v { flatten(sub, prefix + k + ".") } else { flat[prefix + k] = v }
+            }
+        }
+        flatten(root, "")
+        for (key, value) in flat.sorted(by: { $0.key < $1.key }) {
+            guard let s = Self.settings.first(where: { $0.key == key }) else {
+                throw ConfigurationError("unknown setting \"\(key)\"")
+            }
+            try s.apply(&self, value)
+        }
+    }
+
+    /// Applies `EDGEVAULT_*` variables.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        for s in Self.settings {
+            guard let text = environment[s.env] else { continue }
+            let value: TOML.Value
+            if let n = Int64(text) { value = .integer(n) }
+            else if text == "true" || text == "false" { value = .boolean(text == "true") }
+            else { value = .string(text) }
+            do {
+                try s.apply(&self, value)
+            } catch {
+                throw ConfigurationError("\(s.env): \(error.message)")
+            }
+        }
+    }
+
+    /// Every environment variable a setting can come from (plus `EDGEVAULT_CONFIG`), read from
+    /// this process's environment.
+    public static func processEnvironment() -> [String: String] {
+        var env: [String: String] = [:]
+        for name in settings.map(\.env) + ["EDGEVAULT_CONFIG", "EDGEVAULT_USER_KEY"] {
+            if let v = FileIO.environment(name) { env[name] = v }
+        }
+        return env
+    }
+
+    /// Applies command-line flags (highest precedence); paths are made absolute.
+    public mutating func apply(dataDir: String?, adminSocket: String?) {
+        if let dataDir { self.dataDir = FileIO.absolute(dataDir) }
+        if let adminSocket { self.adminSocket = FileIO.absolute(adminSocket) }
+    }
+
+    /// Loads defaults, then the file (required only when `explicitPath` is given), then the environment.
+    public static func load(path explicitPath: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        var c = Configuration()
+        let path = explicitPath ?? environment["EDGEVAULT_CONFIG"] ?? defaultPath
+        let required = explicitPath != nil || environment["EDGEVAULT_CONFIG"] != nil
+        if FileIO.exists(path) {
+            let bytes: [UInt8]
+            do {
+                bytes = try FileIO.read(path, limit: TOML.maxBytes)
+            } catch {
+                throw ConfigurationError("cannot read config \(path): \(error)")
+            }
+            do {
+                try c.apply(toml: try TOML.parse(String(decoding: bytes, as: UTF8.self)))
+            } catch let e as TOML.ParseError {
+                throw ConfigurationError("config \(path): \(e)")
+            } catch let e as ConfigurationError {
+                throw ConfigurationError("config \(path): \(e.message)")
+            } catch {
+                throw ConfigurationError("config \(path): \(error)")
+            }
+        } else if required {
+            throw ConfigurationError("config file \(path) does not exist")
+        }
+        try c.apply(environment: environment)
+        return c
+    }
+}
+
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

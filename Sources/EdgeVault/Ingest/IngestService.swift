@@ -1,0 +1,28 @@
+import Logging
+import ServiceLifecycle
+
+/// Runs the segment manager's timer (closing segments when their bucket and grace period
+/// end) and, on graceful shutdown, commits what is buffered and wipes every segment key.
+public struct IngestService: Service {
+    let manager: SegmentManager
+    let sweepInterval: Duration
+
+    public init(manager: SegmentManager, sweepInterval: Duration = .seconds(5)) {
+        self.manager = manager
+        self.sweepInterval = sweepInterval
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while true {
+                    try await Task.sleep(for: sweepInterval)
+                    await manager.sweep()
+                }
+            }
+        } catch is CancellationError {
+            // graceful shutdown
+        }
+        await manager.shutdown()
+    }
+}

@@ -1,0 +1,116 @@
+/// Parsed readings on their way into the vault, kept compact: value bytes are copied once
+/// into one buffer, stream names are interned.
+public struct ReadingBatch: Sendable {
+    public struct Entry: Sendable {
+        public var stream: Int32
+        public var line: Int32
+        public var valueStart: Int32
+        public var valueLength: Int32
+        public var t: Int64
+    }
+
+    public private(set) var streams: [String] = []
+    public private(set) var entries: [Entry] = []
+    public private(set) var values: [UInt8] = []
+    private var streamIndex: [String: Int32] = [:]
+
+    public init() {}
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Index of `name` in `streams`, validating a name the first time it is seen.
+    public mutating func intern(stream name: String) throws(ReadingError) -> Int32 {
+        if let i = streamIndex[name] { return i }
+        if let problem = StreamName.problem(with: name) { throw ReadingError(problem) }
+        let i = Int32(streams.count)
+        streams.append(name)
+        streamIndex[name] = i
+        return i
+    }
+
+    /// Adds a reading whose value is the JSON text `value`.
+    public mutating func append(stream: Int32, t: Int64, value: UnsafeRawBufferPointer, line: Int) throws(ReadingError) {
+        guard t >= 0, t <= Timestamp.maxMilliseconds else { throw ReadingError("time \(t) is outside 1970…9999") }
+        let length = ChunkFormat.lineLength(t: t, valueBytes: value.count)
+        guard length <= ChunkFormat.maxPlaintextBytes else {
+            throw ReadingError("reading is \(length) bytes, over the \(ChunkFormat.maxPlaintextBytes)-byte (64 KiB) limit")
+        }
+        entries.append(Entry(stream: stream, line: Int32(clamping: line), valueStart: Int32(values.count), valueLength: Int32(value.count), t: t))
+        values.append(contentsOf: value)
+    }
+
+    public mutating func append(stream name: String, t: Int64, value: [UInt8], line: Int) throws(ReadingError) {
+        let s = try intern(stream: name)
+        var copy = value
+        try append(stream: s, t: t, value: &copy, line: line)
+    }
+
+    private mutating func append(stream: Int32, t: Int64, value: inout [UInt8], line: Int) throws(ReadingError) {
+        let raw = UnsafeRawBufferPointer(start: value.withUnsafeBytes { $0.baseAddress }, count: value.count)
+        try append(stream: stream, t: t, value: raw, line: line)
+    }
+
+    public func value(of entry: Entry) -> ArraySlice<UInt8> {
+        values[Int(entry.valueStart)..<Int(entry.valueStart) + Int(entry.valueLength)]
+    }
+
+    /// NDJSON (`{"stream":…,"t":…,"v":…}` per line) for entries in `range`: the admin API's ingest body.
+    public func ndjson(_ range: Range<Int>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count * 64)
+        var quoted: [[UInt8]] = streams.map { name in
+            var q: [UInt8] = []
+            JSONText.appendQuoted(name, to: &q)
+            return q
+        }
+        defer { quoted.removeAll() }
+        for e in entries[range] {
+            out.append(contentsOf: Array("{\"stream\":".utf8))
+            out.append(contentsOf: quoted[Int(e.stream)])
+            out.append(contentsOf: Array(",\"t\":".utf8))
+            JSONText.appendInt(e.t, to: &out)
+            out.append(contentsOf: Array(",\"v\":".utf8))
+            out.append(contentsOf: value(of: e))
+            out.append(contentsOf: [0x7D, 0x0A])
+        }
+        return out
+    }
+}
+
+/// Why one reading was refused.
+public struct ReadingError: Error, Sendable, Equatable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+}
+
+/// A bad input line: where and why.
+public struct LineError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let line: Int
+    public let reason: String
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// Stream names: `home/livingroom/temperature`.
+public enum StreamName {
+    public static let maxLength = 128
+
+    /// Nil when `name` is a valid stream name, else what is wrong with it.
+    public static func problem(with name: String) -> String? {
+        let b = Array(name.utf8)
+        if b.isEmpty { return "stream name is empty" }
+        if b.count > maxLength { return "stream name is longer than \(maxLength) bytes" }
+        if b.first == 0x2F || b.last == 0x2F { return "stream name \"\(name)\" starts or ends with '/'" }
+        var previousSlash = false
+        for c in b {
+            let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+                || c == 0x2E || c == 0x5F || c == 0x2D || c == 0x3A || c == 0x40 || c == 0x2B || c == 0x2F
+            if !ok {
+                return "stream name \"\(name)\" has a character outside A-Z a-z 0-9 . _ - : @ + /"
+            }
+            if c == 0x2F && previousSlash { return "stream name \"\(name)\" has an empty part ('//')" }
+            previousSlash = c == 0x2F
+        }
+        return nil
+    }
+}

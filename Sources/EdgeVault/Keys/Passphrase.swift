@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads the person's passphrase: from a file (`--passphrase-file`, for scripts) or from the
+/// terminal with echo off. It goes straight into guarded memory and is never logged.
+public enum Passphrase {
+    /// Reads a passphrase, asking twice when `confirm` is set.
+    public static func read(prompt: String, confirm: Bool = false, file: String? = nil) throws -> SecureBytes {
+        if let file {
+            var bytes: [UInt8]
+            do {
+                bytes = try FileIO.read(file, limit: UserKeyFile.maxPassphraseBytes + 2)
+            } catch let e as FileIO.Failure {
+                throw VaultError(.passphraseUnavailable, e.isNotFound ? "no passphrase file at \(file)" : e.description)
+            }
+            if bytes.last == 0x0A { bytes.removeLast() }
+            if bytes.last == 0x0D { bytes.removeLast() }
+            return try validated(&bytes)
+        }
+        var fd: Int32 = 0
+        var opened = false
+        if isatty(0) == 0 {
+            fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw VaultError(.passphraseUnavailable, "no terminal to ask for the passphrase; pass --passphrase-file FILE")
+            }
+            opened = true
+        }
+        defer { if opened { close(fd) } }
+        let first = try readHidden(fd: fd, prompt: prompt)
+        if confirm {
+            let second = try readHidden(fd: fd, prompt: "Repeat passphrase: ")
+            guard first.isEqual(to: second) else { throw VaultError(.passphraseUnavailable, "the two passphrases differ; nothing was changed") }
+        }
+        return first
+    }
+
+    static func validated(_ bytes: inout [UInt8]) throws -> SecureBytes {
+        defer { Sodium.wipe(&bytes) }
+        guard bytes.count >= UserKeyFile.minPassphraseBytes else {
+            throw VaultError(.passphraseUnavailable, "the passphrase must be at least \(UserKeyFile.minPassphraseBytes) bytes")
+        }
+        guard bytes.count <= UserKeyFile.maxPassphraseBytes else {
+            throw VaultError(.passphraseUnavailable, "the passphrase must be at most \(UserKeyFile.maxPassphraseBytes) bytes")
+        }
+        return SecureBytes(wiping: &bytes)
+    }
+
+    /// Prompts on stderr (or the terminal), turns echo off, reads one line into guarded memory.
+    static func readHidden(fd: Int32, prompt: String) throws -> SecureBytes {
+        let out = fd == 0 ? 2 : fd
+        _ = prompt.withCString { write(out, $0, strlen($0)) }
+        var saved = termios()
+        let isTTY = tcgetattr(fd, &saved) == 0
+        if isTTY {
+            var noEcho = saved
+            noEcho.c_lflag &= ~tcflag_t(ECHO)
+            noEcho.c_lflag |= tcflag_t(ICANON)
+            _ = tcsetattr(fd, TCSAFLUSH, &noEcho)
+        }
+        defer {
+            if isTTY { _ = tcsetattr(fd, TCSAFLUSH, &saved) }
+            _ = write(out, "\n", 1)
+        }
+        let buffer = SecureBytes(count: UserKeyFile.maxPassphraseBytes + 1)
+        var length = 0
+        var done = false
+        try buffer.withUnsafeMutableBytes { buf in
+            var byte: UInt8 = 0
+            while !done {
+                let n = Glibc.read(fd, &byte, 1)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { if length == 0 { throw VaultError(.passphraseUnavailable, "no passphrase given") }; break }
+                if byte == 0x0A || byte == 0x0D { done = true; break }
+                guard length < buf.count else { throw VaultError(.passphraseUnavailable, "the passphrase is too long") }
+                buf[length] = byte
+                length += 1
+            }
+            byte = 0
+        }
+        guard length >= UserKeyFile.minPassphraseBytes else {
+            throw VaultError(.passphraseUnavailable, "the passphrase must be at least \(UserKeyFile.minPassphraseBytes) bytes")
+        }
+        return buffer.slice(0..<length)
+    }
+}

@@ -1,0 +1,53 @@
+import GRDB
+
+/// The schema, as named append-only migrations. A migration that has shipped is never
+/// edited; a change is a new migration. Migrations use SQL only, never app types.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-vault-core") { db in
+            try db.execute(sql: """
+                CREATE TABLE vault (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    userKeyId TEXT NOT NULL,
+                    userSigningKey BLOB NOT NULL,
+                    userBoxKey BLOB NOT NULL,
+                    logPublicKey BLOB NOT NULL,
+                    origin TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL
+                );
+                CREATE TABLE stream (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL DEFAULT '',
+                    unit TEXT NOT NULL DEFAULT '',
+                    bucketSeconds INTEGER NOT NULL CHECK (bucketSeconds > 0),
+                    createdAt INTEGER NOT NULL
+                );
+                CREATE TABLE segment (
+                    ordinal INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    streamId INTEGER NOT NULL REFERENCES stream(id),
+                    bucketStart INTEGER NOT NULL,
+                    bucketEnd INTEGER NOT NULL,
+                    sealedKey BLOB NOT NULL,
+                    openedAt INTEGER NOT NULL,
+                    closedAt INTEGER,
+                    readingCount INTEGER NOT NULL DEFAULT 0,
+                    chunkCount INTEGER NOT NULL DEFAULT 0,
+                    minTime INTEGER,
+                    maxTime INTEGER
+                );
+                CREATE INDEX segment_by_stream ON segment(streamId, bucketStart);
+                CREATE TABLE chunk (
+                    segment INTEGER NOT NULL REFERENCES segment(ordinal),
+                    seq INTEGER NOT NULL,
+                    readingCount INTEGER NOT NULL,
+                    ciphertext BLOB NOT NULL
+                );
+                CREATE UNIQUE INDEX chunk_by_segment ON chunk(segment, seq);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,76 @@
+/// Creates a new vault: the person's key file and the data directory (database, log key).
+public enum VaultSetup {
+    public static let logKeyFileName = "log.key"
+
+    public struct Created: Sendable {
+        public var keyId: String
+        public var fingerprint: String
+        public var origin: String
+        public var logVerifierKey: String
+        public var dataDir: String
+        public var keyFile: String
+    }
+
+    /// The vault's log name: `edgevault.local/<first 16 chars of the log key thumbprint>`.
+    public static func origin(logPublicKey: [UInt8]) -> String {
+        "edgevault.local/" + JWKThumbprint.ed25519(logPublicKey).prefix(16)
+    }
+
+    /// Refuses to touch an existing vault or key file; on failure removes what it created.
+    public static func initialize(
+        dataDir: String, keyFile: String, passphrase: SecureBytes, cost: KeyDerivation.PasswordCost, now: Int64 = Timestamp.now()
+    ) throws -> Created {
+        let dataDir = FileIO.absolute(dataDir)
+        let keyFile = FileIO.absolute(keyFile)
+        let dbPath = dataDir + "/" + VaultStore.databaseFileName
+        let logKeyPath = dataDir + "/" + logKeyFileName
+        if FileIO.isInside(keyFile, directory: dataDir) {
+            throw VaultError(.config, "the key file must not be inside the data directory (the daemon must never read it): \(keyFile)")
+        }
+        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
+            throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
+        }
+        if FileIO.exists(keyFile) {
+            throw VaultError(.keyFileExists, "a key file already exists at \(keyFile); refusing to overwrite it (use --user-key for another path)")
+        }
+        let (file, keys) = try UserKeyFile.create(passphrase: passphrase, cost: cost)
+        var created: [String] = []
+        do {
+            try FileIO.makeDirectories(dataDir, mode: 0o750)
+            try file.write(to: keyFile)
+            created.append(keyFile)
+
+            let logKey = SigningKeyPair.generate()
+            let origin = origin(logPublicKey: logKey.publicKey.bytes)
+            let signer = NoteKeys.signerKey(name: origin, keyPair: logKey)
+            try signer.withUnsafeBytes { try FileIO.writeNew(logKeyPath, Array($0), mode: 0o600) }
+            created.append(logKeyPath)
+
+            let store = try VaultStore(path: dbPath)
+            created.append(dbPath)
+            let pub = keys.publicKeys
+            try store.initializeVault(VaultRecord(
+                userKeyId: pub.keyId, userSigningKey: Data(pub.signingKey), userBoxKey: Data(pub.boxKey),
+                logPublicKey: Data(logKey.publicKey.bytes), origin: origin, createdAt: now))
+            return Created(keyId: pub.keyId, fingerprint: pub.fingerprint, origin: origin,
+                           logVerifierKey: NoteKeys.verifierKey(name: origin, publicKey: logKey.publicKey.bytes),
+                           dataDir: dataDir, keyFile: keyFile)
+        } catch {
+            for path in created.reversed() {
+                unlink(path)
+                if path == dbPath { unlink(path + "-wal"); unlink(path + "-shm") }
+            }
+            if let e = error as? FileIO.Failure { throw VaultError(.config, e.description) }
+            throw error
+        }
+    }
+}
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,205 @@
+import GRDB
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The vault's embedded database: one SQLite file in the data directory, WAL mode,
+/// `synchronous=FULL` so that an acknowledged commit survives power loss.
+public final class VaultStore: Sendable {
+    public static let databaseFileName = "vault.db"
+
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(5)
+        config.label = "edgevault"
+        config.maximumReaderCount = 4
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        }
+        self.path = path
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Migrations.migrator.migrate(pool)
+        } catch let e as DatabaseError {
+            throw VaultError(.storageUnavailable, "cannot open the vault database \(path): \(e.message ?? "\(e.resultCode)")")
+        }
+    }
+
+    /// Opens the database of an initialised data directory.
+    public static func open(dataDir: String) throws -> VaultStore {
+        let path = dataDir + "/" + databaseFileName
+        guard FileIO.exists(path) else {
+            throw VaultError(.vaultMissing, "no vault in \(dataDir) (run `vault-cli init --data-dir \(dataDir)` first)")
+        }
+        let store = try VaultStore(path: path)
+        _ = try store.vault()
+        return store
+    }
+
+    /// Maps SQLite failures to a storage error with a clear message; other errors pass through.
+    static func storageError(_ error: any Error, _ doing: String) -> any Error {
+        guard let e = error as? DatabaseError else { return error }
+        switch e.resultCode {
+        case .SQLITE_FULL: return VaultError(.storageUnavailable, "cannot \(doing): the disk is full")
+        case .SQLITE_READONLY: return VaultError(.storageUnavailable, "cannot \(doing): the database is read-only")
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return VaultError(.storageUnavailable, "cannot \(doing): the database is locked by another process")
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN: return VaultError(.storageUnavailable, "cannot \(doing): I/O error on the data directory")
+        case .SQLITE_CONSTRAINT: return VaultError(.badRequest, "cannot \(doing): \(e.message ?? "constraint violated")")
+        default: return VaultError(.storageUnavailable, "cannot \(doing): \(e.message ?? "\(e.resultCode)")")
+        }
+    }
+
+    func read<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw Self.storageError(error, doing) }
+    }
+
+    func write<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw Self.storageError(error, doing) }
+    }
+
+    func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch { throw Self.storageError(error, doing) }
+    }
+
+    // MARK: Vault identity
+
+    public func vault() throws -> VaultRecord {
+        guard let v = try read("read the vault record", { try VaultRecord.fetchOne($0) }) else {
+            throw VaultError(.vaultMissing, "the database at \(path) holds no vault (was `vault-cli init` interrupted?)")
+        }
+        return v
+    }
+
+    public func initializeVault(_ record: VaultRecord) throws {
+        try write("initialise the vault") { db in
+            guard try VaultRecord.fetchCount(db) == 0 else { throw VaultError(.vaultExists, "this database already holds a vault") }
+            try record.insert(db)
+        }
+    }
+
+    // MARK: Streams
+
+    public func streams() throws -> [StreamRecord] {
+        try read("list streams") { try StreamRecord.order(StreamRecord.Columns.name).fetchAll($0) }
+    }
+
+    public func createStream(_ stream: StreamRecord) throws -> StreamRecord {
+        try write("add a stream") { db in
+            if try StreamRecord.filter(StreamRecord.Columns.name == stream.name).fetchOne(db) != nil {
+                throw VaultError(.streamExists, "stream \"\(stream.name)\" already exists")
+            }
+            var s = stream
+            try s.insert(db)
+            return s
+        }
+    }
+
+    // MARK: Segments and chunks
+
+    public struct SegmentStatsDelta: Sendable {
+        public var readings: Int64 = 0
+        public var chunks: Int64 = 0
+        public var minTime: Int64 = .max
+        public var maxTime: Int64 = .min
+    }
+
+    /// Everything one group commit writes, in one transaction.
+    public struct IngestCommit: Sendable {
+        public var newSegments: [SegmentRecord] = []
+        public var chunks: [ChunkRecord] = []
+        public var stats: [Int64: SegmentStatsDelta] = [:]
+        public var closes: [Int64] = []
+        public var closedAt: Int64 = 0
+
+        public var isEmpty: Bool { newSegments.isEmpty && chunks.isEmpty && closes.isEmpty }
+    }
+
+    public func commit(_ work: IngestCommit) async throws {
+        if work.isEmpty { return }
+        try await write("store readings") { db in
+            for var s in work.newSegments { try s.insert(db) }
+            for c in work.chunks { try c.insert(db) }
+            let update = try db.makeStatement(sql: """
+                UPDATE segment SET readingCount = readingCount + ?, chunkCount = chunkCount + ?,
+                  minTime = min(coalesce(minTime, ?), ?), maxTime = max(coalesce(maxTime, ?), ?)
+                WHERE ordinal = ?
+                """)
+            for (ordinal, d) in work.stats {
+                try update.execute(arguments: [d.readings, d.chunks, d.minTime, d.minTime, d.maxTime, d.maxTime, ordinal])
+            }
+            let close = try db.makeStatement(sql: "UPDATE segment SET closedAt = ? WHERE ordinal = ? AND closedAt IS NULL")
+            for ordinal in work.closes { try close.execute(arguments: [work.closedAt, ordinal]) }
+        }
+    }
+
+    /// Marks segments a previous process left open as closed: their DEKs died with it.
+    public func closeAbandonedSegments(now: Int64) throws -> Int {
+        try write("close abandoned segments") { db in
+            try db.execute(sql: "UPDATE segment SET closedAt = ? WHERE closedAt IS NULL", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    public func nextSegmentOrdinal() throws -> Int64 {
+        try read("read segments") { db in (try Int64.fetchOne(db, sql: "SELECT max(ordinal) FROM segment") ?? 0) + 1 }
+    }
+
+    /// Segments of the given streams whose buckets overlap `[from, to)`, in stream, bucket and
+    /// opening order.
+    public func segments(streamIds: [Int64], from: Int64, to: Int64) throws -> [SegmentRecord] {
+        try read("list segments") { db in
+            try SegmentRecord
+                .filter(streamIds.contains(SegmentRecord.Columns.streamId))
+                .filter(SegmentRecord.Columns.bucketEnd > from && SegmentRecord.Columns.bucketStart < to)
+                .order(SegmentRecord.Columns.streamId, SegmentRecord.Columns.bucketStart, SegmentRecord.Columns.ordinal)
+                .fetchAll(db)
+        }
+    }
+
+    public func segment(id: String) throws -> SegmentRecord? {
+        try read("read a segment") { try SegmentRecord.filter(SegmentRecord.Columns.id == id).fetchOne($0) }
+    }
+
+    /// Chunks of a segment with `seq > after`, in order, at most `limit`.
+    public func chunks(segment ordinal: Int64, after: Int64, limit: Int) throws -> [ChunkRecord] {
+        try read("read chunks") { db in
+            try ChunkRecord
+                .filter(ChunkRecord.Columns.segment == ordinal && ChunkRecord.Columns.seq > after)
+                .order(ChunkRecord.Columns.seq)
+                .limit(limit)
+                .fetchAll(db)
+        }
+    }
+
+    public struct StreamStats: Sendable, Codable, Equatable {
+        public var name: String
+        public var kind: String
+        public var unit: String
+        public var bucketSeconds: Int64
+        public var segments: Int64
+        public var readings: Int64
+        public var first: Int64?
+        public var last: Int64?
+    }
+
+    public func streamStats() throws -> [StreamStats] {
+        try read("read stream statistics") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT s.name, s.kind, s.unit, s.bucketSeconds, count(g.ordinal) AS segments,
+                       coalesce(sum(g.readingCount), 0) AS readings, min(g.minTime) AS first, max(g.maxTime) AS last
+                FROM stream s LEFT JOIN segment g ON g.streamId = s.id
+                GROUP BY s.id ORDER BY s.name
+                """)
+            return rows.map {
+                StreamStats(name: $0["name"], kind: $0["kind"], unit: $0["unit"], bucketSeconds: $0["bucketSeconds"],
+                            segments: $0["segments"], readings: $0["readings"], first: $0["first"], last: $0["last"])
+            }
+        }
+    }
+}

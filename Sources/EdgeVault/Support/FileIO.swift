@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX file helpers with explicit modes and size limits.
+public enum FileIO {
+    public struct Failure: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        public let action: String
+
+        public init(path: String, errno: Int32, action: String) {
+            self.path = path
+            self.errno = errno
+            self.action = action
+        }
+        public var description: String { "cannot \(action) \(path): \(String(cString: strerror(errno)))" }
+        public var isNotFound: Bool { errno == ENOENT }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Reads a whole file, refusing files larger than `limit`.
+    public static func read(_ path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "read") }
+        defer { close(fd) }
+        var out = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 65536) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path: path, errno: errno, action: "read")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > limit { throw Failure(path: path, errno: EFBIG, action: "read (over \(limit) bytes)") }
+        }
+        return out
+    }
+
+    /// Creates `path` (which must not exist) with `mode` and writes `bytes`, fsynced.
+    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "create") }
+        do {
+            try writeAll(fd, bytes, path: path)
+            _ = fchmod(fd, mode)  // umask may have narrowed the mode; never widen past `mode`.
+            guard fsync(fd) == 0 else { throw Failure(path: path, errno: errno, action: "sync") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// Replaces `path` atomically (temp file, fsync, rename).
+    public static func replace(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        unlink(tmp)
+        try writeNew(tmp, bytes, mode: mode)
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw Failure(path: path, errno: e, action: "replace")
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path: path, errno: errno, action: "write")
+            }
+            offset += n
+        }
+    }
+
+    /// Creates a directory and its missing parents; the last one gets `mode`.
+    public static func makeDirectories(_ path: String, mode: mode_t) throws {
+        if isDirectory(path) { return }
+        let parent = parentDirectory(path)
+        if parent != path && !parent.isEmpty && !isDirectory(parent) {
+            try makeDirectories(parent, mode: 0o755)
+        }
+        if mkdir(path, mode) != 0 && errno != EEXIST {
+            throw Failure(path: path, errno: errno, action: "create directory")
+        }
+    }
+
+    public static func parentDirectory(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// An absolute, `.`/`..`-free form of `path` (no symlink resolution).
+    public static func absolute(_ path: String) -> String {
+        var base = path
+        if !path.hasPrefix("/") {
+            var buf = [CChar](repeating: 0, count: 4096)
+            let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
+            base = cwd + "/" + path
+        }
+        var parts: [Substring] = []
+        for p in base.split(separator: "/", omittingEmptySubsequences: true) {
+            if p == "." { continue }
+            if p == ".." { _ = parts.popLast(); continue }
+            parts.append(p)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// Whether `path` lies inside directory `dir` (both made absolute).
+    public static func isInside(_ path: String, directory dir: String) -> Bool {
+        let p = absolute(path), d = absolute(dir)
+        return p == d || p.hasPrefix(d.hasSuffix("/") ? d : d + "/")
+    }
+
+    public static func environment(_ name: String) -> String? {
+        guard let v = getenv(name) else { return nil }
+        return String(cString: v)
+    }
+}
+
+extension FileIO {
+    public static func writeStderr(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    public static func writeStdout(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path: "standard output", errno: errno, action: "write to")
+            }
+            offset += n
+        }
+    }
+}

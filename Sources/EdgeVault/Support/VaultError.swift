@@ -1,0 +1,50 @@
+/// A domain error with a stable machine code and a one-line message for people.
+///
+/// The message says what failed and, where it can, what to do; it never holds a secret.
+/// The API layer maps codes to HTTP statuses and RFC 9457 problem documents; the CLI prints
+/// the message on one line and exits non-zero.
+public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension VaultError.Code {
+    // Input
+    public static let badRequest: Self = "bad_request"
+    public static let invalidReading: Self = "invalid_reading"
+    public static let invalidStream: Self = "invalid_stream"
+    public static let unknownStream: Self = "unknown_stream"
+    public static let streamExists: Self = "stream_exists"
+    public static let tooLarge: Self = "too_large"
+    public static let notFound: Self = "not_found"
+    public static let methodNotAllowed: Self = "method_not_allowed"
+    // Storage and service
+    public static let storageUnavailable: Self = "storage_unavailable"
+    public static let internalError: Self = "internal"
+    public static let daemonUnreachable: Self = "daemon_unreachable"
+    public static let protocolError: Self = "protocol_error"
+    // Keys and vault set-up
+    public static let keyFileMissing: Self = "key_file_missing"
+    public static let keyFileInvalid: Self = "key_file_invalid"
+    public static let keyFileExists: Self = "key_file_exists"
+    public static let wrongPassphrase: Self = "wrong_passphrase"
+    public static let passphraseUnavailable: Self = "passphrase_unavailable"
+    public static let vaultExists: Self = "vault_exists"
+    public static let vaultMissing: Self = "vault_missing"
+    public static let keyMismatch: Self = "key_mismatch"
+    public static let config: Self = "config_invalid"
+}

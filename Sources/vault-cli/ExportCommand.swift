@@ -1,0 +1,109 @@
+import ArgumentParser
+import EdgeVault
+
+struct ExportCommand: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Read your own readings back, decrypted, in time order.",
+        discussion: """
+            Asks for your passphrase, fetches the sealed segment keys and encrypted chunks \
+            from vaultd, and decrypts them here: the daemon never sees a key that opens a \
+            closed segment. A chunk that fails authentication is reported (segment and seq), \
+            the rest is still written, and the exit status is 3.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Stream to export (repeatable; default: all).")
+    var stream: [String] = []
+
+    @Option(help: "Start time, inclusive (RFC 3339, date, or ms since epoch).")
+    var from: String?
+
+    @Option(help: "End time, exclusive (RFC 3339, date, or ms since epoch).")
+    var to: String?
+
+    @Option(help: "Output format: ndjson or csv.")
+    var format: String = "ndjson"
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    @Option(help: "Read the passphrase from this file instead of asking.")
+    var passphraseFile: String?
+
+    func validate() throws {
+        if Exporter.Format(rawValue: format) == nil { throw ValidationError("--format must be ndjson or csv") }
+        if let from, Timestamp.parseFlexible(from) == nil { throw ValidationError("--from: not a time: \(from)") }
+        if let to, Timestamp.parseFlexible(to) == nil { throw ValidationError("--to: not a time: \(to)") }
+        if let a = from.flatMap(Timestamp.parseFlexible), let b = to.flatMap(Timestamp.parseFlexible), a >= b {
+            throw ValidationError("--from must be before --to")
+        }
+    }
+
+    func execute() async throws {
+        let client = try global.client()
+        let vault = try await client.vault()
+        let keys = try global.unlock(passphraseFile: passphraseFile)
+        guard keys.publicKeys.keyId == vault.userKeyId else {
+            throw VaultError(.keyMismatch, "this key file (\(keys.publicKeys.fingerprint)) is not the key of this vault (\(vault.userFingerprint))")
+        }
+        let sink = try OutputSink(path: output)
+        let progress = ProgressBar(label: "export", total: 0, unit: "chunks", enabled: ProgressBar.stderrIsTerminal && (output != nil || !ProgressBar.stdoutIsTerminal))
+        let summary = try await Exporter(client: client, keys: keys).export(
+            streams: stream, from: from.flatMap(Timestamp.parseFlexible) ?? 0,
+            to: to.flatMap(Timestamp.parseFlexible) ?? Timestamp.maxMilliseconds,
+            format: Exporter.Format(rawValue: format)!, progress: progress, write: sink.write)
+        try sink.close()
+        progress.finish()
+        for f in summary.failures { FileIO.writeStderr("vault-cli: \(f)\n") }
+        FileIO.writeStderr("exported \(summary.readings) readings from \(summary.segments) segments (\(summary.chunks) chunks)\n")
+        if !summary.failures.isEmpty {
+            FileIO.writeStderr("vault-cli: \(summary.failures.count) chunk(s) failed authentication; the output lacks their readings\n")
+            throw ExitCode(3)
+        }
+    }
+}
+
+/// Buffered writes to stdout or a new file.
+final class OutputSink {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        if let path {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw FileIO.Failure(path: path, errno: errno, action: "create") }
+        } else {
+            fd = 1
+        }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, buffer.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.Failure(path: fd == 1 ? "standard output" : "output file", errno: errno, action: "write to")
+            }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        if fd != 1 { Glibc.close(fd) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

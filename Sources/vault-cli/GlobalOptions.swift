@@ -1,0 +1,38 @@
+import ArgumentParser
+import EdgeVault
+
+/// Options every subcommand accepts (ignored where a command has no use for one).
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Config file (TOML); default \(Configuration.defaultPath) when it exists.")
+    var config: String?
+
+    @Option(help: "Data directory of the vault (database, log key).")
+    var dataDir: String?
+
+    @Option(help: "vaultd's admin Unix socket.")
+    var adminSocket: String?
+
+    @Option(help: "The person's key file (default $XDG_CONFIG_HOME/edgevault/user.key).")
+    var userKey: String?
+
+    func configuration() throws -> Configuration {
+        var c = try Configuration.load(path: config, environment: Configuration.processEnvironment())
+        c.apply(dataDir: dataDir, adminSocket: adminSocket)
+        return c
+    }
+
+    var userKeyPath: String {
+        FileIO.absolute(userKey ?? FileIO.environment("EDGEVAULT_USER_KEY") ?? UserKeyFile.defaultPath())
+    }
+
+    func client() throws -> AdminClient {
+        AdminClient(socketPath: try configuration().adminSocket)
+    }
+
+    /// Reads the key file, asks for the passphrase and unlocks the person's keys.
+    func unlock(passphraseFile: String?) throws -> UserKeys {
+        let file = try UserKeyFile.read(from: userKeyPath)
+        let passphrase = try Passphrase.read(prompt: "Passphrase for \(Fingerprint.of(thumbprint: file.keyId) ?? file.keyId): ", file: passphraseFile)
+        return try file.unlock(passphrase: passphrase)
+    }
+}

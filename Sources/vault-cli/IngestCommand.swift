@@ -1,0 +1,62 @@
+import ArgumentParser
+import EdgeVault
+
+struct IngestCommand: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Add readings from a file or standard input (NDJSON, CSV or SenML).",
+        discussion: """
+            NDJSON: one {"stream":…,"t":…,"v":…} per line. CSV: a header with stream,t,v. SenML: \
+            an RFC 8428 JSON pack (name = bn+n). Times are integer milliseconds since the Unix \
+            epoch or RFC 3339. The format comes from --format, else the file name, else the \
+            first character. The whole input is checked first: by default one bad line rejects \
+            everything (nothing is stored) and names the line; --skip-invalid stores the good \
+            lines and lists the bad ones. Readings are acknowledged only once committed.
+            """)
+
+    static let maxInputBytes = 1 << 30
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Input file; standard input when omitted or '-'.")
+    var file: String?
+
+    @Option(help: "Input format: ndjson, csv or senml (default: detect).")
+    var format: String?
+
+    @Flag(help: "Store the valid readings and report the invalid ones instead of rejecting the input.")
+    var skipInvalid = false
+
+    func validate() throws {
+        if let format, ReadingFormat(rawValue: format) == nil { throw ValidationError("--format must be ndjson, csv or senml") }
+    }
+
+    func execute() async throws {
+        let path = file == "-" ? nil : file
+        let input: [UInt8]
+        do {
+            input = try FileIO.read(path ?? "/dev/stdin", limit: Self.maxInputBytes)
+        } catch let e as FileIO.Failure {
+            throw VaultError(.badRequest, e.isNotFound ? "no such file: \(path ?? "-")" : e.description)
+        }
+        let fmt = format.flatMap(ReadingFormat.init(rawValue:)) ?? ReadingFormat.detect(path: path, sample: Array(input.prefix(64)))
+        var batch = ReadingBatch()
+        var errors: [LineError] = []
+        do {
+            try fmt.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors)
+        } catch {
+            let kind = fmt == .senml ? "record" : "line"
+            throw VaultError(.invalidReading, "\(path ?? "stdin") \(kind) \(error.line): \(error.reason); nothing was stored (use --skip-invalid to store the valid readings)")
+        }
+        for e in errors.prefix(20) { FileIO.writeStderr("vault-cli: skipped \(path ?? "stdin") line \(e.line): \(e.reason)\n") }
+        if errors.count > 20 { FileIO.writeStderr("vault-cli: … and \(errors.count - 20) more invalid lines\n") }
+        let client = try global.client()
+        let ingester = Ingester(client: client)
+        try await ingester.checkStreams(batch)
+        let progress = batch.count >= 50_000 ? ProgressBar(label: "ingest", total: Int64(batch.count), unit: "readings") : nil
+        let stored = try await ingester.send(batch, progress: progress)
+        progress?.finish()
+        print("stored \(stored) readings in \(batch.streams.count) stream\(batch.streams.count == 1 ? "" : "s")" + (errors.isEmpty ? "" : "; skipped \(errors.count) invalid"))
+        if !errors.isEmpty { throw ExitCode(2) }
+    }
+}

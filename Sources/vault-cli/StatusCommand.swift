@@ -1,0 +1,67 @@
+import ArgumentParser
+import EdgeVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct StatusCommand: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the daemon, streams with counts and time span, and open segments.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print the daemon's status as JSON.")
+    var json = false
+
+    func execute() async throws {
+        let client = try global.client()
+        let s = try await client.status()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(s), as: UTF8.self))
+            return
+        }
+        print("vaultd \(s.version): running for \(Duration.seconds(s.uptimeSeconds).formattedShort) (since \(s.startedAt))")
+        print("vault \(s.vault.origin), person \(s.vault.userFingerprint)")
+        print("stream creation on first reading: \(s.settings.autoCreateStreams ? "on" : "off")")
+        print("readings ingested since start: \(s.counters.readingsIngested), chunks written: \(s.counters.chunksWritten)")
+        if s.streams.isEmpty {
+            print("no streams yet")
+        } else {
+            let table = s.streams.map { st in
+                [st.name, st.kind.isEmpty ? "-" : st.kind, st.unit.isEmpty ? "-" : st.unit, "\(st.readings)", "\(st.segments)",
+                 st.first.map { Timestamp.rfc3339(milliseconds: $0) } ?? "-", st.last.map { Timestamp.rfc3339(milliseconds: $0) } ?? "-"]
+            }
+            printTable(header: ["STREAM", "KIND", "UNIT", "READINGS", "SEGMENTS", "FIRST", "LAST"], rows: table)
+        }
+        print("open segments: \(s.openSegments.count)")
+        for seg in s.openSegments {
+            print("  \(seg.stream) [\(Timestamp.rfc3339(milliseconds: seg.bucketStart)), \(Timestamp.rfc3339(milliseconds: seg.bucketEnd))) \(seg.readings) readings")
+        }
+    }
+}
+
+extension Duration {
+    var formattedShort: String {
+        let total = components.seconds
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m \(total % 60)s" }
+        if total < 86_400 { return "\(total / 3600)h \(total % 3600 / 60)m" }
+        return "\(total / 86_400)d \(total % 86_400 / 3600)h"
+    }
+}
+
+func printTable(header: [String], rows: [[String]]) {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
+            .joined(separator: "  ")
+    }
+    print(line(header))
+    for r in rows { print(line(r)) }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import EdgeVault
+
+@main
+struct VaultCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vault-cli",
+        abstract: "The person's tool for their EdgeVault: keys, streams, readings, export.",
+        discussion: """
+            Every subcommand accepts --config, --data-dir, --admin-socket and --user-key, so \
+            scripts can pass the same set everywhere. Settings also come from the config file \
+            (default \(Configuration.defaultPath)) and EDGEVAULT_* environment variables.
+            """,
+        version: EdgeVaultVersion.current,
+        subcommands: [InitCommand.self, StatusCommand.self, StreamCommand.self, IngestCommand.self, ExportCommand.self])
+}
+
+/// A subcommand whose errors print as one line (`vault-cli: …`) with a non-zero exit.
+protocol VaultCommand: AsyncParsableCommand {
+    func execute() async throws
+}
+
+extension VaultCommand {
+    mutating func run() async throws {
+        do {
+            try await execute()
+        } catch let e as ExitCode {
+            throw e
+        } catch let e as VaultError {
+            fail(e.message)
+        } catch let e as ConfigurationError {
+            fail(e.message)
+        } catch let e as FileIO.Failure {
+            fail(e.description)
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileIO.writeStderr("vault-cli: \(message)\n")
+    exit(1)
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,61 @@
+import ArgumentParser
+import EdgeVault
+import Hummingbird
+import Logging
+
+@main
+struct VaultDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vaultd",
+        abstract: "EdgeVault daemon: keeps a person's readings encrypted and serves the admin API.",
+        discussion: """
+            Settings come from built-in defaults, then the config file (--config, default \
+            \(Configuration.defaultPath); a missing default file is fine), then EDGEVAULT_* \
+            environment variables, then these flags. Create a vault first with `vault-cli init`.
+            Stop with SIGTERM or SIGINT: buffered readings are committed and every segment key is wiped.
+            """,
+        version: EdgeVaultVersion.current)
+
+    @Option(help: "Config file (TOML).")
+    var config: String?
+
+    @Option(help: "Data directory holding the database and the log key.")
+    var dataDir: String?
+
+    @Option(help: "Admin API Unix socket path.")
+    var adminSocket: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: "Log format: logfmt or json.")
+    var logFormat: String?
+
+    mutating func run() async throws {
+        var configuration: Configuration
+        do {
+            configuration = try Configuration.load(path: config, environment: Configuration.processEnvironment())
+            configuration.apply(dataDir: dataDir, adminSocket: adminSocket)
+            var flags: [String: TOML.Value] = [:]
+            if let logLevel { flags["log_level"] = .string(logLevel) }
+            if let logFormat { flags["log_format"] = .string(logFormat) }
+            try configuration.apply(toml: flags)
+        } catch {
+            printError(error.message)
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        LineLogHandler.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        let logger = Logger(label: "vaultd")
+        do {
+            let app = try await buildApplication(configuration: configuration, logger: logger)
+            try await app.runService()
+        } catch let e as VaultError {
+            logger.critical("vaultd cannot start", metadata: ["error": "\(e.message)"])
+            throw ExitCode.failure
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileIO.writeStderr("vaultd: \(message)\n")
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import EdgeVault
+
+@Suite("TOML and configuration")
+struct ConfigurationTests {
+    @Test("TOML reads tables, arrays of tables, strings, numbers, booleans, arrays and comments")
+    func toml() throws {
+        let doc = try TOML.parse("""
+            # comment
+            name = "a \\"quoted\\" \\u00e9"   # trailing comment
+            path = 'C:\\raw'
+            n = 1_000
+            f = 2.5
+            on = true
+            list = [1, 2,
+              3]  # multi-line
+            [ingest]
+            auto_create_streams = false
+            [[mqtt.subscription]]
+            topic = "a/#"
+            [[mqtt.subscription]]
+            topic = "b/+"
+            """)
+        #expect(doc["name"] == .string("a \"quoted\" é"))
+        #expect(doc["path"] == .string("C:\\raw"))
+        #expect(doc["n"] == .integer(1000))
+        #expect(doc["f"] == .float(2.5))
+        #expect(doc["on"] == .boolean(true))
+        #expect(doc["list"] == .array([.integer(1), .integer(2), .integer(3)]))
+        #expect(doc["ingest"] == .table(["auto_create_streams": .boolean(false)]))
+        #expect(doc["mqtt"] == .table(["subscription": .array([.table(["topic": .string("a/#")]), .table(["topic": .string("b/+")])])]))
+    }
+
+    @Test("TOML errors carry a line number", arguments: [
+        ("a = 1\nb = nope", 2), ("a = 1\na = 2", 2), ("a = \"open", 1), ("x = {a = 1}", 1), ("[t]\nk 1", 2),
+    ])
+    func tomlErrors(text: String, line: Int) {
+        do {
+            _ = try TOML.parse(text)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == line)
+        }
+    }
+
+    @Test("Precedence: defaults < file < environment; unknown keys and bad values are refused")
+    func precedence() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/vaultd.toml"
+        try Data("""
+            data_dir = "/from/file"
+            admin_socket = "/file.sock"
+            [ingest]
+            auto_create_streams = false
+            default_bucket_seconds = 600
+            """.utf8).write(to: URL(fileURLWithPath: path))
+        let c = try Configuration.load(path: path, environment: ["EDGEVAULT_DATA_DIR": "/from/env"])
+        #expect(c.dataDir == "/from/env")
+        #expect(c.adminSocket == "/file.sock")
+        #expect(c.autoCreateStreams == false)
+        #expect(c.defaultBucketSeconds == 600)
+        #expect(c.logLevel == "info")
+        var flagged = c
+        flagged.apply(dataDir: "/flag", adminSocket: nil)
+        #expect(flagged.dataDir == "/flag")
+
+        try Data("datadir = \"/typo\"\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: path, environment: [:]) }
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: dir.path + "/missing.toml", environment: [:]) }
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: nil, environment: ["EDGEVAULT_LOG_FORMAT": "xml", "EDGEVAULT_CONFIG": "/nonexistent/x"]) }
+        var env = Configuration()
+        #expect(throws: ConfigurationError.self) { try env.apply(environment: ["EDGEVAULT_SEGMENT_GRACE_SECONDS": "-1"]) }
+        #expect(throws: ConfigurationError.self) { try env.apply(environment: ["EDGEVAULT_AUTO_CREATE_STREAMS": "maybe"]) }
+    }
+}
