@@ -63,6 +63,7 @@ let package = Package(
             ],
             path: "Benchmarks/Sources"
         ),
+        .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(
             name: "EdgeVaultTests",
             dependencies: ["EdgeVault"],
@@ -70,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EdgeVault"]
+            dependencies: ["EdgeVault", "CPseudoTerminal", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

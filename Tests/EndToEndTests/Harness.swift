@@ -1,0 +1,298 @@
+import CPseudoTerminal
+import EdgeVault
+import Foundation
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where `swift build` put the executables: next to the test bundle.
+enum Binaries {
+    static let directory: String = {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        let exe = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+
+    static func path(_ name: String) throws -> String {
+        let p = directory + "/" + name
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw HarnessError("\(name) is not built at \(p): run `swift build` before the tests (scripts/test does)")
+        }
+        return p
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Collects a pipe's output on a background thread; lets a test await a piece of text.
+final class OutputCollector: Sendable {
+    private let state = Mutex<(data: [UInt8], closed: Bool, waiters: [(String, CheckedContinuation<Bool, Never>)])>(([], false, []))
+
+    init(fileHandle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let chunk = fileHandle.availableData
+                if chunk.isEmpty { break }
+                append(Array(chunk))
+            }
+            close()
+        }
+        thread.start()
+    }
+
+    private func append(_ bytes: [UInt8]) {
+        let ready = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+            s.data += bytes
+            let text = String(decoding: s.data, as: UTF8.self)
+            var ready: [CheckedContinuation<Bool, Never>] = []
+            s.waiters.removeAll { w in
+                if text.contains(w.0) { ready.append(w.1); return true }
+                return false
+            }
+            return ready
+        }
+        for c in ready { c.resume(returning: true) }
+    }
+
+    private func close() {
+        let waiting = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+            s.closed = true
+            defer { s.waiters = [] }
+            return s.waiters.map(\.1)
+        }
+        for c in waiting { c.resume(returning: false) }
+    }
+
+    var text: String { state.withLock { String(decoding: $0.data, as: UTF8.self) } }
+
+    /// Waits until `needle` appears (true) or the stream ends or `timeout` passes (false).
+    func wait(for needle: String, timeout: Duration = .seconds(30)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                    let immediate: Bool? = self.state.withLock { s in
+                        if String(decoding: s.data, as: UTF8.self).contains(needle) { return true }
+                        if s.closed { return false }
+                        s.waiters.append((needle, c))
+                        return nil
+                    }
+                    if let immediate { c.resume(returning: immediate) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            if !first { self.close() }
+            return first
+        }
+    }
+}
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stdoutBytes: [UInt8]
+}
+
+/// Runs a process to completion (bounded by `timeout`) and collects its output.
+func run(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
+         timeout: Duration = .seconds(300)) async throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    let outCollector = OutputCollector(fileHandle: out.fileHandleForReading)
+    let errCollector = OutputCollector(fileHandle: err.fileHandleForReading)
+    let status: Int32 = try await withCheckedThrowingContinuation { c in
+        process.terminationHandler = { p in c.resume(returning: p.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            c.resume(throwing: error)
+            return
+        }
+        if let stdin {
+            DispatchQueue.global().async {
+                try? input.fileHandleForWriting.write(contentsOf: Data(stdin))
+                try? input.fileHandleForWriting.close()
+            }
+        } else {
+            try? input.fileHandleForWriting.close()
+        }
+        let pid = process.processIdentifier
+        Task {
+            try? await Task.sleep(for: timeout)
+            kill(pid, SIGKILL)
+        }
+    }
+    _ = await outCollector.wait(for: "\u{0}never", timeout: .seconds(10))
+    _ = await errCollector.wait(for: "\u{0}never", timeout: .seconds(10))
+    let bytes = Array(outCollector.text.utf8)
+    return RunResult(status: status, stdout: outCollector.text, stderr: errCollector.text, stdoutBytes: bytes)
+}
+
+/// A vault for one test: temp data dir, key file, socket; the real `vaultd` and `vault-cli`.
+final class VaultFixture: @unchecked Sendable {
+    static let passphrase = "correct horse battery staple"
+
+    let root: String
+    var dataDir: String { root + "/data" }
+    var socket: String { root + "/run/admin.sock" }
+    var keyFile: String { root + "/config/edgevault/user.key" }
+    var passphraseFile: String { root + "/passphrase" }
+    var daemon: Process?
+    var daemonLog: OutputCollector?
+    var daemonEnvironment: [String: String] = [:]
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.path + "/ev-e2e-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Data((Self.passphrase + "\n").utf8).write(to: URL(fileURLWithPath: passphraseFile))
+    }
+
+    deinit {
+        if let d = daemon, d.isRunning { kill(d.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    var globalArgs: [String] { ["--data-dir", dataDir, "--admin-socket", socket, "--user-key", keyFile] }
+
+    var cliEnvironment: [String: String] { ["XDG_CONFIG_HOME": root + "/config", "HOME": root, "EDGEVAULT_CONFIG": "/dev/null"] }
+
+    /// `vault-cli ARGS --data-dir … --admin-socket … --user-key …`
+    func cli(_ args: [String], stdin: [UInt8]? = nil) async throws -> RunResult {
+        try await run(try Binaries.path("vault-cli"), args + globalArgs, stdin: stdin, environment: cliEnvironment)
+    }
+
+    func initVault() async throws {
+        let r = try await cli(["init", "--kdf", "interactive", "--passphrase-file", passphraseFile])
+        guard r.status == 0 else { throw HarnessError("init failed: \(r.stderr)") }
+    }
+
+    /// Starts `vaultd` and waits for its ready line.
+    func startDaemon(environment: [String: String] = [:]) async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Binaries.path("vaultd"))
+        p.arguments = ["--data-dir", dataDir, "--admin-socket", socket, "--config", "/dev/null"]
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
+        for (k, v) in daemonEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[k] = v }
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = err
+        p.standardInput = FileHandle.nullDevice
+        let log = OutputCollector(fileHandle: err.fileHandleForReading)
+        try p.run()
+        daemon = p
+        daemonLog = log
+        guard await log.wait(for: "vaultd ready", timeout: .seconds(60)) else {
+            throw HarnessError("vaultd did not become ready:\n\(log.text)")
+        }
+    }
+
+    /// Sends `signal` and waits for the daemon to exit; returns its status.
+    @discardableResult
+    func stopDaemon(signal: Int32 = SIGTERM) async throws -> Int32 {
+        guard let p = daemon else { return 0 }
+        let status: Int32 = await withCheckedContinuation { c in
+            p.terminationHandler = { c.resume(returning: $0.terminationStatus) }
+            if !p.isRunning {
+                p.terminationHandler = nil
+                c.resume(returning: p.terminationStatus)
+                return
+            }
+            kill(p.processIdentifier, signal)
+        }
+        daemon = nil
+        return status
+    }
+
+    /// A raw request on the admin socket (for bad input the CLI would never send).
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil) async throws -> HTTPClient.Response {
+        try await HTTPClient(target: .unix(path: socket)).send(method: .init(rawValue: method), path: path, body: body)
+    }
+}
+
+/// A child process on a real pseudo-terminal: the test types and reads as a person would.
+final class PTYSession: @unchecked Sendable {
+    let master: Int32
+    let pid: pid_t
+    let output: OutputCollector
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+        var name = [CChar](repeating: 0, count: 256)
+        let m = ev_open_pseudo_terminal(&name, name.count)
+        guard m >= 0 else { throw HarnessError("no pseudo-terminal") }
+        let slave = open(name, O_RDWR | O_NOCTTY)
+        guard slave >= 0 else { throw HarnessError("cannot open the pseudo-terminal's slave") }
+        var winsize = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(slave, UInt(TIOCSWINSZ), &winsize)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
+        posix_spawn_file_actions_addclose(&actions, m)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
+        env["TERM"] = "xterm"
+        for (k, v) in environment { env[k] = v }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
+        posix_spawn_file_actions_destroy(&actions)
+        posix_spawnattr_destroy(&attr)
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+        close(slave)
+        guard rc == 0 else { throw HarnessError("posix_spawn failed: \(rc)") }
+        master = m
+        pid = child
+        output = OutputCollector(fileHandle: FileHandle(fileDescriptor: m, closeOnDealloc: false))
+    }
+
+    /// Types `text` as keystrokes.
+    func type(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, bytes.count) }
+    }
+
+    func expect(_ text: String, timeout: Duration = .seconds(60)) async -> Bool {
+        await output.wait(for: text, timeout: timeout)
+    }
+
+    /// Waits for the child to exit (bounded: killed after `timeout`) and returns its exit status.
+    func waitForExit(timeout: Duration = .seconds(60)) async -> Int32 {
+        let pid = self.pid
+        let killer = Task {
+            try await Task.sleep(for: timeout)
+            kill(pid, SIGKILL)
+        }
+        let status: Int32 = await withCheckedContinuation { c in
+            Thread {
+                var st: Int32 = 0
+                while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+                c.resume(returning: (st & 0x7F) == 0 ? (st >> 8) & 0xFF : -1)
+            }.start()
+        }
+        killer.cancel()
+        close(master)
+        return status
+    }
+}
