@@ -32,67 +32,89 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// Collects a pipe's output on a background thread; lets a test await a piece of text.
 final class OutputCollector: Sendable {
-    private let state = Mutex<(data: [UInt8], closed: Bool, waiters: [(String, CheckedContinuation<Bool, Never>)])>(([], false, []))
+    private struct Waiter {
+        let id: Int
+        let needle: String
+        let continuation: CheckedContinuation<Bool, Never>
+    }
 
+    private struct State {
+        var data: [UInt8] = []
+        var closed = false
+        var nextId = 0
+        var waiters: [Waiter] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Reads `fileHandle` (kept alive by the reading thread) until end of file or an error:
+    /// a pseudo-terminal's master answers EIO once the child has closed it.
     init(fileHandle: FileHandle) {
         let thread = Thread { [self] in
+            let fd = fileHandle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
-                let chunk = fileHandle.availableData
-                if chunk.isEmpty { break }
-                append(Array(chunk))
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                append(Array(buffer[0..<n]))
             }
-            close()
+            withExtendedLifetime(fileHandle) {}
+            finish()
         }
         thread.start()
     }
 
     private func append(_ bytes: [UInt8]) {
-        let ready = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+        let ready = state.withLock { s -> [Waiter] in
             s.data += bytes
             let text = String(decoding: s.data, as: UTF8.self)
-            var ready: [CheckedContinuation<Bool, Never>] = []
-            s.waiters.removeAll { w in
-                if text.contains(w.0) { ready.append(w.1); return true }
-                return false
-            }
+            let ready = s.waiters.filter { text.contains($0.needle) }
+            s.waiters.removeAll { text.contains($0.needle) }
             return ready
         }
-        for c in ready { c.resume(returning: true) }
+        for w in ready { w.continuation.resume(returning: true) }
     }
 
-    private func close() {
-        let waiting = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+    /// End of stream: every waiter learns its text will not come.
+    private func finish() {
+        let waiting = state.withLock { s -> [Waiter] in
             s.closed = true
             defer { s.waiters = [] }
-            return s.waiters.map(\.1)
+            return s.waiters
         }
-        for c in waiting { c.resume(returning: false) }
+        for w in waiting { w.continuation.resume(returning: false) }
+    }
+
+    private func expire(_ id: Int) {
+        let expired = state.withLock { s -> Waiter? in
+            guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waiters.remove(at: i)
+        }
+        expired?.continuation.resume(returning: false)
     }
 
     var text: String { state.withLock { String(decoding: $0.data, as: UTF8.self) } }
 
-    /// Waits until `needle` appears (true) or the stream ends or `timeout` passes (false).
+    /// Waits until `needle` appears (true), or the stream ends or `timeout` passes (false).
     func wait(for needle: String, timeout: Duration = .seconds(30)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-                    let immediate: Bool? = self.state.withLock { s in
-                        if String(decoding: s.data, as: UTF8.self).contains(needle) { return true }
-                        if s.closed { return false }
-                        s.waiters.append((needle, c))
-                        return nil
-                    }
-                    if let immediate { c.resume(returning: immediate) }
-                }
+        let id = state.withLock { s -> Int in
+            s.nextId += 1
+            return s.nextId
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.expire(id)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let immediate: Bool? = state.withLock { s in
+                if String(decoding: s.data, as: UTF8.self).contains(needle) { return true }
+                if s.closed { return false }
+                s.waiters.append(Waiter(id: id, needle: needle, continuation: c))
+                return nil
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            if !first { self.close() }
-            return first
+            if let immediate { c.resume(returning: immediate) }
         }
     }
 }

@@ -50,19 +50,21 @@ public enum Passphrase {
     /// Prompts on stderr (or the terminal), turns echo off, reads one line into guarded memory.
     static func readHidden(fd: Int32, prompt: String) throws -> SecureBytes {
         let out = fd == 0 ? 2 : fd
-        _ = prompt.withCString { write(out, $0, strlen($0)) }
+        // Echo goes off before the prompt appears, and without flushing: what the person
+        // types as soon as they see the prompt is neither shown nor lost.
         var saved = termios()
         let isTTY = tcgetattr(fd, &saved) == 0
         if isTTY {
             var noEcho = saved
             noEcho.c_lflag &= ~tcflag_t(ECHO)
             noEcho.c_lflag |= tcflag_t(ICANON)
-            _ = tcsetattr(fd, TCSAFLUSH, &noEcho)
+            _ = tcsetattr(fd, TCSANOW, &noEcho)
         }
         defer {
-            if isTTY { _ = tcsetattr(fd, TCSAFLUSH, &saved) }
+            if isTTY { _ = tcsetattr(fd, TCSANOW, &saved) }
             _ = write(out, "\n", 1)
         }
+        _ = prompt.withCString { write(out, $0, strlen($0)) }
         let buffer = SecureBytes(count: UserKeyFile.maxPassphraseBytes + 1)
         var length = 0
         var done = false
