@@ -71,12 +71,20 @@ public struct HTTPClient: Sendable {
                     head.headers.add(name: "Connection", value: "close")
                     for (k, v) in headers { head.headers.add(name: k, value: v) }
                     head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
-                    try await outbound.write(.head(head))
-                    if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                    try await outbound.write(.end(nil))
+                    // A server may answer and close before reading the whole body (413 on an
+                    // oversized upload): a failed write still lets us read that answer.
+                    var writeError: (any Error)?
+                    do {
+                        try await outbound.write(.head(head))
+                        if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                        try await outbound.write(.end(nil))
+                    } catch {
+                        writeError = error
+                    }
                     var status = 0
                     var responseHeaders: [(String, String)] = []
                     var collected = ByteBuffer()
+                    do {
                     for try await part in inbound {
                         switch part {
                         case .head(let h):
@@ -91,6 +99,13 @@ public struct HTTPClient: Sendable {
                             return Response(status: status, headers: responseHeaders, body: Array(collected.readableBytesView))
                         }
                     }
+                    } catch let e as VaultError {
+                        throw e
+                    } catch {
+                        if let writeError { throw VaultError(.protocolError, "sending to \(target) failed: \(Self.reason(writeError))") }
+                        throw VaultError(.protocolError, "reading from \(target) failed: \(Self.reason(error))")
+                    }
+                    if let writeError { throw VaultError(.protocolError, "sending to \(target) failed: \(Self.reason(writeError))") }
                     throw VaultError(.protocolError, "\(target) closed the connection before the response was complete")
                 }
             }
