@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "vaultd", targets: ["vaultd"]),
         .executable(name: "vault-cli", targets: ["vault-cli"]),
         .executable(name: "edgevault-bench", targets: ["EdgeVaultBenchmarks"]),
+        .executable(name: "bare-hummingbird", targets: ["BareHummingbird"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -62,6 +63,11 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"
+        ),
+        .executableTarget(
+            name: "BareHummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareHummingbird"
         ),
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(

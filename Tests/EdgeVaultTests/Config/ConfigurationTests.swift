@@ -74,3 +74,14 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try env.apply(environment: ["EDGEVAULT_AUTO_CREATE_STREAMS": "maybe"]) }
     }
 }
+
+@Suite("deploy/vaultd.toml")
+struct DeployConfigTests {
+    @Test("The shipped example config parses and equals the built-in defaults")
+    func exampleConfigIsTheDefaults() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let c = try Configuration.load(path: repo.path + "/deploy/vaultd.toml", environment: [:])
+        #expect(c == Configuration())
+    }
+}

@@ -1,0 +1,78 @@
+import EdgeVault
+import Foundation
+
+/// `edgevault-bench [ingest|all] [--readings N]`: prints each figure next to its baseline
+/// measured in the same run, and the ratio. See docs/BENCHMARKS.md.
+@main
+struct Bench {
+    static func main() async throws {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var readings = 1_000_000
+        if let i = args.firstIndex(of: "--readings"), i + 1 < args.count, let n = Int(args[i + 1]) {
+            readings = n
+            args.removeSubrange(i...(i + 1))
+        }
+        let which = args.first ?? "all"
+        let known = ["ingest", "all"]
+        guard known.contains(which) else {
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N]")
+            exit(2)
+        }
+        printMachine()
+        if which == "ingest" || which == "all" {
+            try await IngestBenchmark(readings: readings).run()
+        }
+    }
+
+    static func printMachine() {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)")
+    }
+}
+
+/// A row of the results table.
+struct Figure {
+    var name: String
+    var ours: Double
+    var baseline: Double
+    var baselineName: String
+    var goal: String
+    var format: String = "%.0f"
+
+    var ratio: Double { baseline == 0 ? .nan : ours / baseline }
+}
+
+func printTable(_ title: String, _ figures: [Figure]) {
+    print("\n\(title)")
+    let header = ["figure", "edgevault", "baseline", "ratio", "goal"]
+    var rows: [[String]] = [header]
+    for f in figures {
+        rows.append([f.name, String(format: f.format, f.ours), String(format: f.format, f.baseline) + " (\(f.baselineName))",
+                     String(format: "%.2f", f.ratio), f.goal])
+    }
+    var widths = [Int](repeating: 0, count: header.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    for r in rows {
+        print(r.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}
+
+/// Seconds of wall-clock time `body` takes.
+func measureSeconds(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func fileSize(_ path: String) -> Int64 {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+}
+
+func temporaryDirectory(_ name: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.path + "/edgevault-bench-\(name)-\(getpid())"
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}

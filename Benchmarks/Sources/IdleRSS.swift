@@ -1,0 +1,46 @@
+import EdgeVault
+import Foundation
+
+/// Idle resident memory of `vaultd` and of a bare Hummingbird daemon, both from the same
+/// build directory, after start-up and one request.
+enum IdleRSS {
+    static var binDirectory: String { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path }
+
+    static func measure() async throws -> (vaultd: Double, bare: Double)? {
+        let vaultd = binDirectory + "/vaultd", bare = binDirectory + "/bare-hummingbird"
+        guard FileManager.default.isExecutableFile(atPath: vaultd), FileManager.default.isExecutableFile(atPath: bare) else {
+            print("(idle RSS skipped: build vaultd and bare-hummingbird next to edgevault-bench)")
+            return nil
+        }
+        let dir = try temporaryDirectory("rss")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var pass = Array("benchmark passphrase".utf8)
+        _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
+        let ours = try await rss(of: vaultd, ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock"], socket: dir + "/v.sock")
+        let base = try await rss(of: bare, [dir + "/b.sock"], socket: dir + "/b.sock")
+        return (ours, base)
+    }
+
+    /// Starts `binary`, waits for its socket to answer, sends one request, idles 2 s, reads VmRSS.
+    static func rss(of binary: String, _ arguments: [String], socket: String) async throws -> Double {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        let client = HTTPClient(target: .unix(path: socket))
+        var ready = false
+        for _ in 0..<200 where !ready {
+            ready = (try? await client.send(method: .GET, path: "/healthz"))?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard ready else { throw BenchError("\(binary) did not answer on \(socket)") }
+        try await Task.sleep(for: .seconds(2))
+        let status = try String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let kb = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return kb / 1024
+    }
+}
