@@ -17,7 +17,7 @@ struct GlobalOptions: ParsableArguments {
 
     func configuration() throws -> Configuration {
         var c = try Configuration.load(path: config, environment: Configuration.processEnvironment())
-        c.apply(dataDir: dataDir, adminSocket: adminSocket)
+        try c.apply(dataDir: dataDir, adminSocket: adminSocket)
         return c
     }
 

@@ -25,6 +25,9 @@ struct VaultDaemon: AsyncParsableCommand {
     @Option(help: "Admin API Unix socket path.")
     var adminSocket: String?
 
+    @Option(help: "Public API address, host:port (port 0 picks a free port).")
+    var listen: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -35,7 +38,7 @@ struct VaultDaemon: AsyncParsableCommand {
         var configuration: Configuration
         do {
             configuration = try Configuration.load(path: config, environment: Configuration.processEnvironment())
-            configuration.apply(dataDir: dataDir, adminSocket: adminSocket)
+            try configuration.apply(dataDir: dataDir, adminSocket: adminSocket, listen: listen)
             var flags: [String: TOML.Value] = [:]
             if let logLevel { flags["log_level"] = .string(logLevel) }
             if let logFormat { flags["log_format"] = .string(logFormat) }
@@ -47,10 +50,13 @@ struct VaultDaemon: AsyncParsableCommand {
         LineLogHandler.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "vaultd")
         do {
-            let app = try await buildApplication(configuration: configuration, logger: logger)
-            try await app.runService()
+            let daemon = try await buildApplication(configuration: configuration, logger: logger)
+            try await daemon.runService()
         } catch let e as VaultError {
             logger.critical("vaultd cannot start", metadata: ["error": "\(e.message)"])
+            throw ExitCode.failure
+        } catch {
+            logger.critical("vaultd stopped on an error", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
     }

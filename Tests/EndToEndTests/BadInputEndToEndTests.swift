@@ -131,7 +131,7 @@ struct BadInputEndToEndTests {
         #expect(again.stderr.contains("refusing to overwrite"))
         // A second daemon on the same socket is refused while the first runs.
         try await v.startDaemon()
-        let second = try await run(try Binaries.path("vaultd"), ["--data-dir", v.dataDir, "--admin-socket", v.socket, "--config", "/dev/null"],
+        let second = try await run(try Binaries.path("vaultd"), ["--data-dir", v.dataDir, "--admin-socket", v.socket, "--config", "/dev/null", "--listen", "127.0.0.1:0"],
                                    timeout: .seconds(60))
         #expect(second.status != 0)
         #expect(second.stderr.contains("another vaultd"))

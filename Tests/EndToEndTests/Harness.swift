@@ -181,6 +181,8 @@ final class VaultFixture: @unchecked Sendable {
     var daemon: Process?
     var daemonLog: OutputCollector?
     var daemonEnvironment: [String: String] = [:]
+    /// The public API's port of the running daemon.
+    var publicPort = 0
 
     init() throws {
         root = FileManager.default.temporaryDirectory.path + "/ev-e2e-" + UUID().uuidString.prefix(8).lowercased()
@@ -211,7 +213,7 @@ final class VaultFixture: @unchecked Sendable {
     func startDaemon(environment: [String: String] = [:]) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Binaries.path("vaultd"))
-        p.arguments = ["--data-dir", dataDir, "--admin-socket", socket, "--config", "/dev/null"]
+        p.arguments = ["--data-dir", dataDir, "--admin-socket", socket, "--config", "/dev/null", "--listen", "127.0.0.1:0"]
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
         for (k, v) in daemonEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[k] = v }
         p.environment = env
@@ -225,6 +227,12 @@ final class VaultFixture: @unchecked Sendable {
         daemonLog = log
         guard await log.wait(for: "vaultd ready", timeout: .seconds(60)) else {
             throw HarnessError("vaultd did not become ready:\n\(log.text)")
+        }
+        // The public listener's port, as the ready line reports it.
+        let readyLine = log.text.split(separator: "\n").first { $0.contains("vaultd ready") } ?? ""
+        if let field = readyLine.split(separator: " ").first(where: { $0.hasPrefix("listen=") }),
+           let port = Int(field.split(separator: ":").last ?? "") {
+            publicPort = port
         }
     }
 
@@ -243,6 +251,11 @@ final class VaultFixture: @unchecked Sendable {
         }
         daemon = nil
         return status
+    }
+
+    /// A request to the public API (TCP, loopback).
+    func publicRequest(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> HTTPClient.Response {
+        try await HTTPClient(target: .tcp(host: "127.0.0.1", port: publicPort)).send(method: .init(rawValue: method), path: path, headers: headers, body: body)
     }
 
     /// A raw request on the admin socket (for bad input the CLI would never send).

@@ -94,3 +94,48 @@ public enum AdminAPI {
         public var next: Int64?
     }
 }
+
+extension AdminAPI {
+    public struct Leaf: Codable, Sendable, Equatable {
+        public var index: Int64
+        /// The leaf's exact bytes, standard base64.
+        public var data: String
+        /// The leaf hash the database stores for it, standard base64.
+        public var hash: String
+    }
+
+    public struct Leaves: Codable, Sendable, Equatable {
+        public var leaves: [Leaf]
+        /// The log's size now.
+        public var size: Int64
+        public var next: Int64?
+    }
+
+    public struct StoredCheckpoint: Codable, Sendable, Equatable {
+        public var size: Int64
+        public var note: String
+        public var createdAt: String
+    }
+
+    public struct Checkpoints: Codable, Sendable, Equatable {
+        public var checkpoints: [StoredCheckpoint]
+        public var next: Int64?
+    }
+
+    public struct LogKey: Codable, Sendable, Equatable {
+        public var origin: String
+        public var verifierKey: String
+    }
+
+    public struct InclusionProof: Codable, Sendable, Equatable {
+        public var index: Int64
+        public var size: Int64
+        public var hashes: [String]
+    }
+
+    public struct ConsistencyProof: Codable, Sendable, Equatable {
+        public var from: Int64
+        public var to: Int64
+        public var hashes: [String]
+    }
+}

@@ -2,41 +2,97 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Builds the whole daemon from its configuration: logger, store, segment manager, routes
-/// and listeners. `vaultd` and the tests call this same function.
-public func buildApplication(configuration: Configuration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+/// The whole daemon: the admin API on the Unix socket, the public API on TCP, and the
+/// services behind them (segment manager, checkpoint signer), stopped together.
+public struct EdgeVaultDaemon: Service {
+    let services: [any Service]
+    let logger: Logger
+
+    public func run() async throws {
+        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func runService() async throws {
+        try await ServiceGroup(configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}
+
+/// Builds the whole daemon from its configuration: logger, store, services, routers and
+/// listeners. `vaultd` and the tests call this same function.
+public func buildApplication(configuration: Configuration, logger: Logger? = nil) async throws -> EdgeVaultDaemon {
     var logger = logger ?? Logger(label: "vaultd")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
     let store = try VaultStore.open(dataDir: configuration.dataDir)
+    let ledger = try LedgerService(store: store, dataDir: configuration.dataDir, logger: logger)
     let manager = try SegmentManager(
         store: store,
         settings: .init(autoCreateStreams: configuration.autoCreateStreams, defaultBucketSeconds: configuration.defaultBucketSeconds,
                         graceMilliseconds: configuration.segmentGraceSeconds * 1000),
         logger: logger)
     try AdminSocket.prepare(path: configuration.adminSocket)
+    guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
 
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ProblemMiddleware())
-    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now())
-        .addRoutes(to: router)
-
-    let socketPath = configuration.adminSocket
-    let readyLogger = logger
     let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-    return Application(
-        router: router,
+    let readiness = Readiness(expected: 2, logger: logger)
+
+    let adminRouter = Router(context: BasicRequestContext.self)
+    adminRouter.add(middleware: ProblemMiddleware())
+    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now()).addRoutes(to: adminRouter)
+    LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    let socketPath = configuration.adminSocket
+    let admin = Application(
+        router: adminRouter,
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
-        services: [IngestService(manager: manager)],
+        services: [IngestService(manager: manager), LedgerCheckpointService(ledger: ledger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)
-            readyLogger.notice("vaultd ready", metadata: ["admin_socket": "\(socketPath)", "version": "\(EdgeVaultVersion.current)"])
+            await readiness.ready("admin_socket", socketPath)
         },
         eventLoopGroupProvider: .shared(group),
         logger: logger)
+
+    let publicRouter = Router(context: BasicRequestContext.self)
+    publicRouter.add(middleware: ProblemMiddleware())
+    publicRouter.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
+    LogController(store: store, ledger: ledger).addRoutes(to: publicRouter)
+    let publicAPI = Application(
+        router: publicRouter,
+        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? listen.port
+            await readiness.ready("listen", listen.host.contains(":") ? "[\(listen.host)]:\(port)" : "\(listen.host):\(port)")
+        },
+        eventLoopGroupProvider: .shared(group),
+        logger: logger)
+
+    return EdgeVaultDaemon(services: [admin, publicAPI], logger: logger)
+}
+
+/// Logs `vaultd ready` (with every listener's address) once all listeners are up.
+actor Readiness {
+    let expected: Int
+    let logger: Logger
+    var addresses: [(String, String)] = []
+
+    init(expected: Int, logger: Logger) {
+        self.expected = expected
+        self.logger = logger
+    }
+
+    func ready(_ name: String, _ address: String) {
+        addresses.append((name, address))
+        guard addresses.count == expected else { return }
+        var metadata: Logger.Metadata = ["version": "\(EdgeVaultVersion.current)"]
+        for (k, v) in addresses { metadata[k] = "\(v)" }
+        logger.notice("vaultd ready", metadata: metadata)
+    }
 }
 
 /// The admin socket's file: refuse to steal another daemon's socket, create its directory,

@@ -9,6 +9,8 @@ public struct Configuration: Sendable, Equatable {
     public var dataDir = "/var/lib/edgevault"
     /// The admin API's Unix socket (sensors and the person's CLI).
     public var adminSocket = "/run/edgevault/admin.sock"
+    /// The public API's TCP address (`host:port`, `[v6]:port`); port 0 picks a free port.
+    public var listen = "127.0.0.1:8080"
     /// trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
     /// logfmt or json.
@@ -60,6 +62,12 @@ public struct Configuration: Sendable, Equatable {
     static let settings: [Setting] = [
         Setting(key: "data_dir", env: "EDGEVAULT_DATA_DIR", apply: string(\.dataDir, "data_dir")),
         Setting(key: "admin_socket", env: "EDGEVAULT_ADMIN_SOCKET", apply: string(\.adminSocket, "admin_socket")),
+        Setting(key: "listen", env: "EDGEVAULT_LISTEN", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, ListenAddress(s) != nil else {
+                throw ConfigurationError("listen must be host:port (for example 127.0.0.1:8080 or [::]:8443)")
+            }
+            c.listen = s
+        }),
         Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
                 apply: string(\.logLevel, "log_level", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
         Setting(key: "log_format", env: "EDGEVAULT_LOG_FORMAT", apply: string(\.logFormat, "log_format", allowed: ["logfmt", "json"])),
@@ -117,9 +125,13 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Applies command-line flags (highest precedence); paths are made absolute.
-    public mutating func apply(dataDir: String?, adminSocket: String?) {
+    public mutating func apply(dataDir: String?, adminSocket: String?, listen: String? = nil) throws(ConfigurationError) {
         if let dataDir { self.dataDir = FileIO.absolute(dataDir) }
         if let adminSocket { self.adminSocket = FileIO.absolute(adminSocket) }
+        if let listen {
+            guard ListenAddress(listen) != nil else { throw ConfigurationError("--listen must be host:port, not \"\(listen)\"") }
+            self.listen = listen
+        }
     }
 
     /// Loads defaults, then the file (required only when `explicitPath` is given), then the environment.
@@ -155,4 +167,27 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// A TCP listen address: `host:port` or `[ipv6]:port`.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        let hostPart: Substring, portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }
+        }
+        guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
+        host = String(hostPart)
+        self.port = port
+    }
 }

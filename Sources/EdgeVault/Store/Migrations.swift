@@ -48,6 +48,31 @@ enum Migrations {
                 CREATE UNIQUE INDEX chunk_by_segment ON chunk(segment, seq);
                 """)
         }
+        migrator.registerMigration("v2-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE ledger_leaf (
+                    idx INTEGER PRIMARY KEY,
+                    data BLOB NOT NULL,
+                    type TEXT NOT NULL,
+                    org TEXT,
+                    time INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_leaf_by_type ON ledger_leaf(type, idx);
+                CREATE INDEX ledger_leaf_by_org ON ledger_leaf(org, idx) WHERE org IS NOT NULL;
+                CREATE TABLE ledger_hash (
+                    level INTEGER NOT NULL,
+                    idx INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    PRIMARY KEY (level, idx)
+                ) WITHOUT ROWID;
+                CREATE TABLE ledger_checkpoint (
+                    size INTEGER PRIMARY KEY,
+                    root BLOB NOT NULL,
+                    note TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

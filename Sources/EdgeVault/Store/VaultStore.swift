@@ -76,10 +76,12 @@ public final class VaultStore: Sendable {
         return v
     }
 
-    public func initializeVault(_ record: VaultRecord) throws {
+    /// Records the vault's identity and its genesis leaf, in one transaction.
+    public func initializeVault(_ record: VaultRecord, genesis: LedgerLeaf) throws {
         try write("initialise the vault") { db in
             guard try VaultRecord.fetchCount(db) == 0 else { throw VaultError(.vaultExists, "this database already holds a vault") }
             try record.insert(db)
+            try Self.appendLeaf(genesis, in: db)
         }
     }
 

@@ -62,7 +62,7 @@ struct ConfigurationTests {
         #expect(c.defaultBucketSeconds == 600)
         #expect(c.logLevel == "info")
         var flagged = c
-        flagged.apply(dataDir: "/flag", adminSocket: nil)
+        try flagged.apply(dataDir: "/flag", adminSocket: nil)
         #expect(flagged.dataDir == "/flag")
 
         try Data("datadir = \"/typo\"\n".utf8).write(to: URL(fileURLWithPath: path))

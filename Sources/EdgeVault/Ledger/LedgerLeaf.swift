@@ -1,0 +1,61 @@
+/// Ledger leaves: JSON objects stored as exact bytes, each with `type`, `time` and a random
+/// 16-byte `salt` so that a leaf hash reveals nothing about the leaf (DESIGN §5).
+public struct LedgerLeaf: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case genesis = "vault.genesis"
+        case orgSeen = "org.seen"
+        case requestReceived = "request.received"
+        case requestDenied = "request.denied"
+        case grantIssued = "grant.issued"
+        case grantRevoked = "grant.revoked"
+        case dataReleased = "data.released"
+        case orgViolation = "org.violation"
+        case dataDeleted = "data.deleted"
+    }
+
+    public static let maxBytes = 64 * 1024
+
+    /// The exact bytes that are hashed and stored.
+    public let bytes: [UInt8]
+    public let type: String
+    /// The organization (key id) the leaf is about, when there is one: for filtering and for
+    /// showing an organization the leaves about itself.
+    public let org: String?
+    public let time: Int64
+
+    /// Builds a leaf of `kind` with `fields` (keys sorted, compact JSON).
+    public init(kind: Kind, fields: [String: JSONValue], org: String? = nil, time: Int64 = Timestamp.now(), salt: [UInt8] = Sodium.randomBytes(16)) {
+        var object = fields
+        object["type"] = .string(kind.rawValue)
+        object["time"] = .string(Timestamp.rfc3339(milliseconds: time))
+        object["salt"] = .string(Encoding.base64url(salt))
+        if let org { object["org"] = .string(org) }
+        bytes = JSONValue.object(object).serialized()
+        type = kind.rawValue
+        self.org = org
+        self.time = time
+    }
+
+    /// Reads a stored leaf back (for display and verification).
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count <= Self.maxBytes, case .object(let o) = try JSONValue.parse(bytes),
+              let type = o["type"]?.stringValue, let timeText = o["time"]?.stringValue,
+              let time = Timestamp.parseRFC3339(timeText), o["salt"]?.stringValue != nil
+        else { throw VaultError(.protocolError, "a ledger leaf must be a JSON object with type, time and salt") }
+        self.bytes = bytes
+        self.type = type
+        self.org = o["org"]?.stringValue
+        self.time = time
+    }
+
+    public var hash: Merkle.Hash { Merkle.leafHash(bytes) }
+
+    public var json: JSONValue { (try? JSONValue.parse(bytes)) ?? .null }
+
+    /// The first leaf of every vault: who the person is and which key signs the log.
+    public static func genesis(userKeyId: String, logVerifierKey: String, origin: String, time: Int64) -> LedgerLeaf {
+        LedgerLeaf(kind: .genesis, fields: [
+            "userKeyId": .string(userKeyId), "logKey": .string(logVerifierKey), "origin": .string(origin),
+        ], time: time)
+    }
+}
