@@ -62,6 +62,23 @@ public struct AdminClient: Sendable {
         try await get("/v1/segments/\(segment)/chunks?after=\(after)&limit=\(limit)", as: AdminAPI.Chunks.self)
     }
 
+    public func logKey() async throws -> AdminAPI.LogKey { try await get("/v1/log/key", as: AdminAPI.LogKey.self) }
+
+    public func leaves(from: Int64, limit: Int = 1000, type: String? = nil, org: String? = nil) async throws -> AdminAPI.Leaves {
+        var path = "/v1/log/leaves?from=\(from)&limit=\(limit)"
+        if let type { path += "&type=\(Self.percentEncode(type))" }
+        if let org { path += "&org=\(Self.percentEncode(org))" }
+        return try await get(path, as: AdminAPI.Leaves.self)
+    }
+
+    public func checkpoints(from: Int64, limit: Int = 1000) async throws -> AdminAPI.Checkpoints {
+        try await get("/v1/log/checkpoints?from=\(from)&limit=\(limit)", as: AdminAPI.Checkpoints.self)
+    }
+
+    public func consistencyProof(from: Int64, to: Int64) async throws -> AdminAPI.ConsistencyProof {
+        try await get("/v1/log/proof/consistency?from=\(from)&to=\(to)", as: AdminAPI.ConsistencyProof.self)
+    }
+
     static func percentEncode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {
