@@ -8,19 +8,27 @@ struct Bench {
     static func main() async throws {
         var args = Array(CommandLine.arguments.dropFirst())
         var readings = 1_000_000
+        var leaves = 1_000_000
+        if let i = args.firstIndex(of: "--leaves"), i + 1 < args.count, let n = Int(args[i + 1]) {
+            leaves = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--readings"), i + 1 < args.count, let n = Int(args[i + 1]) {
             readings = n
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "all"]
+        let known = ["ingest", "ledger", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N]")
             exit(2)
         }
         printMachine()
         if which == "ingest" || which == "all" {
             try await IngestBenchmark(readings: readings).run()
+        }
+        if which == "ledger" || which == "all" {
+            try await LedgerBenchmark(leaves: leaves).run()
         }
     }
 
