@@ -65,6 +65,7 @@ struct AdminLogController<Context: RequestContext>: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/log/leaves", use: leaves)
+        router.get("/v1/log/leaves/raw", use: rawLeaves)
         router.get("/v1/log/checkpoints", use: checkpoints)
         router.get("/v1/log/key", use: key)
     }
@@ -90,6 +91,27 @@ struct AdminLogController<Context: RequestContext>: Sendable {
         return JSONBody(AdminAPI.Leaves(
             leaves: page.map { AdminAPI.Leaf(index: $0.index, data: Encoding.base64($0.data), hash: Encoding.base64($0.storedHash)) },
             size: try store.ledgerSize(), next: rows.count > limit ? rows[limit].index : nil))
+    }
+
+    static var maxRawPage: Int { 65_536 }
+
+    /// Leaves as a compact binary stream for full verification (see `RawLeafPage`).
+    @Sendable func rawLeaves(_ request: Request, context: Context) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard let from = q["from"].map({ Int64($0) }) ?? 0, from >= 0 else {
+            throw Problem(code: .badRequest, status: 400, detail: "from must be a non-negative integer")
+        }
+        guard let limit = q["limit"].map({ Int($0) }) ?? Self.maxRawPage, limit >= 1, limit <= Self.maxRawPage else {
+            throw Problem(code: .badRequest, status: 400, detail: "limit must be in 1…\(Self.maxRawPage)")
+        }
+        let rows = try store.leaves(from: from, limit: limit + 1)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(rows.prefix(limit).reduce(0) { $0 + $1.data.count + 44 })
+        for leaf in rows.prefix(limit) { RawLeafPage.write(leaf, into: &buffer) }
+        var headers: HTTPFields = [.contentType: "application/octet-stream"]
+        headers[RawLeafPage.sizeHeader] = "\(try store.ledgerSize())"
+        if rows.count > limit { headers[RawLeafPage.nextHeader] = "\(rows[limit].index)" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     @Sendable func checkpoints(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Checkpoints> {

@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -90,22 +91,30 @@ public struct LogVerifier {
         var builder = MerkleTreeBuilder()
         var nextCheckpoint = 0
         var lastGood: Int64 = 0
-        var leafIndex: Int64 = 0
         var size: Int64 = 0
         progress?.total = 0
-        while true {
-            let page = try await client.leaves(from: leafIndex)
+        // Pages are fetched one ahead of the hashing, and each page's leaf hashes are computed
+        // on every core: the leaves are independent, the tree is not.
+        var pending: Task<(leaves: [VaultStore.StoredLeaf], size: Int64, next: Int64?), any Error>? = Task { [client] in
+            try await client.rawLeaves(from: 0)
+        }
+        while let current = pending {
+            let page = try await current.value
             size = page.size
+            if let next = page.next {
+                pending = Task { [client] in try await client.rawLeaves(from: next) }
+            } else {
+                pending = nil
+            }
             if progress?.total == 0 { progress?.total = page.size }
-            for leaf in page.leaves {
+            let hashes = Self.leafHashes(page.leaves)
+            for (leaf, hash) in zip(page.leaves, hashes) {
                 guard leaf.index == builder.size else { throw Self.fail("leaf \(builder.size) is missing") }
-                guard let bytes = Encoding.fromBase64(leaf.data) else { throw Self.fail("leaf \(leaf.index) is not readable") }
-                let hash = Merkle.leafHash(bytes)
-                if Encoding.fromBase64(leaf.hash) != hash {
+                if leaf.storedHash != hash {
                     throw Self.fail("leaf \(leaf.index) was altered: its bytes no longer match its stored hash")
                 }
                 if leaf.index == 0 {
-                    let genesis = try? LedgerLeaf(bytes: bytes)
+                    let genesis = try? LedgerLeaf(bytes: leaf.data)
                     guard genesis?.type == LedgerLeaf.Kind.genesis.rawValue, genesis?.json["logKey"]?.stringValue == key.verifierKey else {
                         throw Self.fail("leaf 0 is not this vault's genesis leaf for log key \(key.verifierKey)")
                     }
@@ -121,10 +130,8 @@ public struct LogVerifier {
                 if let previous, let previousRoot, previous.size == builder.size, previousRoot != builder.root {
                     throw Self.fail("the log was rewritten: its first \(previous.size) leaves no longer match the checkpoint you verified on \(previous.verifiedAt)")
                 }
-                progress?.advance(by: 1)
             }
-            guard let next = page.next else { break }
-            leafIndex = next
+            progress?.advance(by: Int64(page.leaves.count))
         }
         guard builder.size == size else { throw Self.fail("the log reports \(size) leaves but \(builder.size) were read") }
         if nextCheckpoint < checkpoints.count {
@@ -149,6 +156,23 @@ public struct LogVerifier {
                           checkpoint: latestNote, verifiedAt: Timestamp.rfc3339(milliseconds: Timestamp.now()))
         try save(state)
         return Report(leaves: builder.size, checkpoints: checkpoints.count, latest: latest, previous: previous)
+    }
+
+    /// Leaf hashes of a page, computed on all cores.
+    static func leafHashes(_ leaves: [VaultStore.StoredLeaf]) -> [Merkle.Hash] {
+        let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        var out = [Merkle.Hash](repeating: [], count: leaves.count)
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < leaves.count {
+                    base[i] = Merkle.leafHash(leaves[i].data)
+                    i += workers
+                }
+            }
+        }
+        return out
     }
 
     func save(_ state: State) throws {

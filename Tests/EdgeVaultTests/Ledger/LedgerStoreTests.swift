@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOCore
 import Logging
 import Testing
 @testable import EdgeVault
@@ -95,5 +96,22 @@ struct LedgerStoreTests {
         // Filters for `log show`.
         #expect(try vault.store.leaves(from: 0, limit: 10, type: "org.seen").count == 1)
         #expect(try vault.store.leaves(from: 0, limit: 10, org: "org0").count == 1)
+    }
+}
+
+@Suite("Raw leaf pages")
+struct RawLeafPageTests {
+    @Test("A raw page round-trips and a truncated one is refused")
+    func roundTrip() throws {
+        let leaves = (0..<5).map { i in
+            VaultStore.StoredLeaf(index: Int64(i) + 1_000_000_000_000, data: Sodium.randomBytes(i * 50), storedHash: Sodium.randomBytes(32))
+        }
+        var buffer = ByteBuffer()
+        for l in leaves { RawLeafPage.write(l, into: &buffer) }
+        let bytes = Array(buffer.readableBytesView)
+        #expect(try RawLeafPage.parse(bytes) == leaves)
+        for cut in [1, 12, 40, bytes.count - 1] {
+            #expect(throws: VaultError.self) { try RawLeafPage.parse(Array(bytes.prefix(cut))) }
+        }
     }
 }
