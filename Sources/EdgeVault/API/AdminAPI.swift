@@ -139,3 +139,42 @@ extension AdminAPI {
         public var hashes: [String]
     }
 }
+
+extension AdminAPI {
+    public struct Org: Codable, Sendable, Equatable {
+        public var keyId: String
+        public var fingerprint: String
+        /// The name the organization claims.
+        public var name: String
+        /// The name the person gave it when pinning its key.
+        public var pinnedName: String?
+        public var contact: String
+        /// seen, pinned or blocked.
+        public var trust: String
+        public var firstSeen: String?
+    }
+
+    public struct Orgs: Codable, Sendable, Equatable {
+        public var orgs: [Org]
+    }
+}
+
+extension AdminAPI {
+    public struct RequestSummary: Codable, Sendable, Equatable {
+        public var org: String
+        public var id: String
+        public var status: String
+        public var streams: [String]
+        public var from: String
+        public var to: String
+        public var expires: String
+        public var received: String
+        public var reason: String?
+        /// The organization's signed JWS, as received.
+        public var jws: String
+    }
+
+    public struct Requests: Codable, Sendable, Equatable {
+        public var requests: [RequestSummary]
+    }
+}

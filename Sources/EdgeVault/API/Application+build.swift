@@ -46,6 +46,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now()).addRoutes(to: adminRouter)
     LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminOrgsController(store: store).addRoutes(to: adminRouter)
+    AdminRequestsController(store: store).addRoutes(to: adminRouter)
     let socketPath = configuration.adminSocket
     let admin = Application(
         router: adminRouter,
@@ -58,10 +60,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    let publicRouter = Router(context: BasicRequestContext.self)
-    publicRouter.add(middleware: ProblemMiddleware())
-    publicRouter.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
-    LogController(store: store, ledger: ledger).addRoutes(to: publicRouter)
+    let publicRouter = buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
     let publicAPI = Application(
         router: publicRouter,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
@@ -73,6 +72,24 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         logger: logger)
 
     return EdgeVaultDaemon(services: [admin, publicAPI], logger: logger)
+}
+
+/// The public API's routes (organizations and the log), exactly as the daemon serves them.
+public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration) -> Router<PublicRequestContext> {
+    let router = Router(context: PublicRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
+    router.get("/v1/openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+    LogController(store: store, ledger: ledger).addRoutes(to: router)
+    let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
+                               allowUnknownOrgs: configuration.allowUnknownOrgs)
+    let signed = router.group("/v1/requests")
+        .add(middleware: SignatureMiddleware(store: store, limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
+        .group(context: OrgRequestContext.self)
+    RequestsController(store: store, ledger: ledger, limits: limits).addRoutes(to: signed)
+    return router
 }
 
 /// Logs `vaultd ready` (with every listener's address) once all listeners are up.

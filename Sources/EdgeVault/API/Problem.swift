@@ -15,6 +15,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var detail: String
     /// Extra members (for instance the line of a bad reading).
     public var line: Int?
+    /// Seconds to wait, for 429 answers (also sent as `Retry-After`).
+    public var retryAfter: Int?
 
     public init(code: VaultError.Code, status: Int, detail: String, line: Int? = nil) {
         self.type = "urn:edgevault:problem:\(code.rawValue)"
@@ -27,7 +29,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var code: String { String(type.dropFirst("urn:edgevault:problem:".count)) }
 
     enum CodingKeys: String, CodingKey {
-        case type, title, detail, line
+        case type, title, detail, line, retryAfter
         case statusCode = "status"
     }
 
@@ -41,6 +43,7 @@ extension Problem: HTTPResponseError {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if statusCode == 503 { headers[.retryAfter] = "5" }
+        if statusCode == 429 { headers[.retryAfter] = "\(retryAfter ?? 60)" }
         let body = try JSONEncoder().encode(self)
         return Response(status: .init(code: statusCode), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -48,6 +51,7 @@ extension Problem: HTTPResponseError {
     static func title(for status: Int) -> String {
         switch status {
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
@@ -63,6 +67,10 @@ extension Problem: HTTPResponseError {
     /// The HTTP status for a domain error code.
     public static func status(for code: VaultError.Code) -> Int {
         switch code {
+        case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey: return 401
+        case .orgBlocked: return 403
+        case .duplicateId, .notPending: return 409
+        case .rateLimited, .tooManyPending: return 429
         case .notFound, .vaultMissing: return 404
         case .methodNotAllowed: return 405
         case .streamExists: return 409

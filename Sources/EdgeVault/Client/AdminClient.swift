@@ -87,6 +87,17 @@ public struct AdminClient: Sendable {
         try await get("/v1/log/proof/consistency?from=\(from)&to=\(to)", as: AdminAPI.ConsistencyProof.self)
     }
 
+    public func orgs() async throws -> [AdminAPI.Org] { try await get("/v1/orgs", as: AdminAPI.Orgs.self).orgs }
+
+    public func pinOrg(keyId: String, name: String) async throws -> AdminAPI.Org {
+        try await post("/v1/orgs/\(Self.percentEncode(keyId))/pin", body: JSONValue.object(["name": .string(name)]).serialized(),
+                       contentType: "application/json", as: AdminAPI.Org.self)
+    }
+
+    public func blockOrg(keyId: String) async throws -> AdminAPI.Org {
+        try await post("/v1/orgs/\(Self.percentEncode(keyId))/block", body: [], contentType: "application/json", as: AdminAPI.Org.self)
+    }
+
     static func percentEncode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {

@@ -22,6 +22,30 @@ public struct HTTPClient: Sendable {
             case .tcp(let host, let port): return "\(host):\(port)"
             }
         }
+
+        /// The Host header for this target.
+        public var authority: String {
+            switch self {
+            case .unix: return "localhost"
+            case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+        }
+
+        /// Parses `http://host:port` (the public API's address).
+        public init(url: String) throws {
+            guard url.hasPrefix("http://") else {
+                if url.hasPrefix("https://") {
+                    throw VaultError(.config, "https:// is not supported by this build yet: use http:// on a trusted network or a TLS tunnel")
+                }
+                throw VaultError(.config, "the vault URL must look like http://host:port, not \(url)")
+            }
+            var rest = Substring(url.dropFirst("http://".count))
+            if rest.hasSuffix("/") { rest = rest.dropLast() }
+            guard let address = ListenAddress(String(rest)) ?? ListenAddress(String(rest) + ":80"), address.port > 0 else {
+                throw VaultError(.config, "the vault URL must look like http://host:port, not \(url)")
+            }
+            self = .tcp(host: address.host, port: address.port)
+        }
     }
 
     public struct Response: Sendable {
@@ -67,7 +91,7 @@ public struct HTTPClient: Sendable {
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in
                     var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-                    head.headers.add(name: "Host", value: "localhost")
+                    head.headers.add(name: "Host", value: target.authority)
                     head.headers.add(name: "Connection", value: "close")
                     for (k, v) in headers { head.headers.add(name: k, value: v) }
                     head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")

@@ -26,6 +26,14 @@ public struct Configuration: Sendable, Equatable {
     /// Largest admin-API ingest body.
     public var maxIngestBodyBytes = 32 * 1024 * 1024
 
+    /// Accept requests from organizations the person has not added (trust on first use).
+    public var allowUnknownOrgs = true
+    /// Pending requests kept per organization and in total.
+    public var maxPendingPerOrg = 20
+    public var maxPendingTotal = 200
+    /// Signed calls per organization per minute.
+    public var requestsPerMinute = 120
+
     public init() {}
 
     /// One setting: its TOML key, environment variable and how to apply a value.
@@ -79,6 +87,10 @@ public struct Configuration: Sendable, Equatable {
                 apply: integer(\.segmentGraceSeconds, "ingest.segment_grace_seconds", 0...86_400)),
         Setting(key: "ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES",
                 apply: integer(\.maxIngestBodyBytes, "ingest.max_body_bytes", 65_536...1_073_741_824)),
+        Setting(key: "requests.allow_unknown_orgs", env: "EDGEVAULT_ALLOW_UNKNOWN_ORGS", apply: boolean(\.allowUnknownOrgs, "requests.allow_unknown_orgs")),
+        Setting(key: "requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", apply: integer(\.maxPendingPerOrg, "requests.max_pending_per_org", 1...10_000)),
+        Setting(key: "requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", apply: integer(\.maxPendingTotal, "requests.max_pending_total", 1...100_000)),
+        Setting(key: "requests.per_minute", env: "EDGEVAULT_REQUESTS_PER_MINUTE", apply: integer(\.requestsPerMinute, "requests.per_minute", 1...1_000_000)),
     ]
 
     /// Applies a parsed TOML document; unknown keys are errors (a typo must not be ignored).

@@ -5,6 +5,7 @@ public struct LedgerLeaf: Sendable, Equatable {
         case genesis = "vault.genesis"
         case orgSeen = "org.seen"
         case requestReceived = "request.received"
+        case requestWithdrawn = "request.withdrawn"
         case requestDenied = "request.denied"
         case grantIssued = "grant.issued"
         case grantRevoked = "grant.revoked"

@@ -73,6 +73,43 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3-requests") { db in
+            try db.execute(sql: """
+                CREATE TABLE org (
+                    keyId TEXT PRIMARY KEY,
+                    publicKey BLOB,
+                    name TEXT NOT NULL DEFAULT '',
+                    contact TEXT NOT NULL DEFAULT '',
+                    trust TEXT NOT NULL DEFAULT 'seen' CHECK (trust IN ('seen', 'pinned', 'blocked')),
+                    pinnedName TEXT,
+                    firstSeen INTEGER,
+                    updatedAt INTEGER NOT NULL
+                );
+                CREATE TABLE access_request (
+                    org TEXT NOT NULL REFERENCES org(keyId),
+                    id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'denied', 'withdrawn', 'expired')),
+                    jws BLOB NOT NULL,
+                    payload BLOB NOT NULL,
+                    streams TEXT NOT NULL,
+                    fromTime INTEGER NOT NULL,
+                    toTime INTEGER NOT NULL,
+                    expires INTEGER NOT NULL,
+                    receivedAt INTEGER NOT NULL,
+                    decidedAt INTEGER,
+                    reason TEXT,
+                    PRIMARY KEY (org, id)
+                );
+                CREATE INDEX access_request_by_status ON access_request(status, receivedAt);
+                CREATE TABLE http_nonce (
+                    keyId TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expiresAt INTEGER NOT NULL,
+                    PRIMARY KEY (keyId, nonce)
+                ) WITHOUT ROWID;
+                CREATE INDEX http_nonce_by_expiry ON http_nonce(expiresAt);
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,25 @@
+import Hummingbird
+import NIOCore
+
+/// The person's view of access requests, on the admin socket.
+struct AdminRequestsController<Context: RequestContext>: Sendable {
+    let store: VaultStore
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v1/requests", use: list)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Requests> {
+        let status = request.uri.queryParameters["status"].map(String.init)
+        if let status, !["pending", "granted", "denied", "withdrawn", "expired"].contains(status) {
+            throw Problem(code: .badRequest, status: 400, detail: "status must be pending, granted, denied, withdrawn or expired")
+        }
+        let rows = try store.requests(status: status, now: Timestamp.now())
+        return JSONBody(AdminAPI.Requests(requests: rows.map { r in
+            AdminAPI.RequestSummary(org: r.org, id: r.id, status: r.status, streams: r.streams.split(separator: "\n").map(String.init),
+                                    from: Timestamp.rfc3339(milliseconds: r.fromTime), to: Timestamp.rfc3339(milliseconds: r.toTime),
+                                    expires: Timestamp.rfc3339(milliseconds: r.expires), received: Timestamp.rfc3339(milliseconds: r.receivedAt),
+                                    reason: r.reason, jws: String(decoding: r.jws, as: UTF8.self))
+        }))
+    }
+}

@@ -1,0 +1,132 @@
+import Hummingbird
+import NIOCore
+
+/// Verifies the RFC 9421 signature of every organization call (DESIGN §6): covered
+/// components, `created` within ±300 s, a nonce never seen before (kept on disk), the
+/// body's `Content-Digest`, the key (known, or introduced by the request's own JWS on
+/// `POST /v1/requests`), blocked keys, and the per-organization rate. Handlers only ever see
+/// the result, as `OrgRequestContext.org`.
+struct SignatureMiddleware: RouterMiddleware {
+    typealias Context = PublicRequestContext
+
+    static let window: Int64 = 300
+    static let maxBody = 64 * 1024
+
+    let store: VaultStore
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let buffer = try await request.body.collect(upTo: Self.maxBody)
+        let body = Array(buffer.readableBytesView)
+        let parts = HTTPMessageSignature.RequestParts(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query,
+            authority: request.head.authority ?? "",
+            headers: request.headers.map { ($0.name.canonicalName, $0.value) })
+
+        let found: HTTPMessageSignature.Found
+        do {
+            found = try HTTPMessageSignature.parse(parts)
+        } catch {
+            throw Self.problem(error)
+        }
+        let p = found.parameters
+        guard let keyId = p.keyId else { throw Problem(code: .signatureInvalid, status: 401, detail: "the signature has no keyid parameter") }
+        guard let nonce = p.nonce, !nonce.isEmpty, nonce.utf8.count <= 128 else {
+            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature needs a nonce parameter (1…128 characters)")
+        }
+        if let alg = p.alg, alg != "ed25519" { throw Problem(code: .signatureInvalid, status: 401, detail: "alg must be ed25519") }
+        var required = ["@method", "@path"]
+        if parts.query != nil { required.append("@query") }
+        if !body.isEmpty { required.append("content-digest") }
+        for c in required where !p.components.contains(c) {
+            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature must cover \(required.map { "\"\($0)\"" }.joined(separator: " ")); \(c) is missing")
+        }
+        let now = Timestamp.now() / 1000
+        guard abs(p.created - now) <= Self.window else {
+            throw Problem(code: .signatureExpired, status: 401, detail: "created is \(p.created - now) s from now; it must be within ±\(Self.window) s (check your clock)")
+        }
+        if let expires = p.expires, expires < now {
+            throw Problem(code: .signatureExpired, status: 401, detail: "the signature expired at \(expires)")
+        }
+
+        let org = try identify(keyId: keyId, request: request, body: body)
+        let base: String
+        do {
+            base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
+        } catch {
+            throw Self.problem(error)
+        }
+        guard org.publicKey.isValidSignature(found.signature, for: Array(base.utf8)) else {
+            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature does not verify with key \(keyId)")
+        }
+        if !body.isEmpty {
+            guard let digest = parts.field("content-digest"), HTTPMessageSignature.digestMatches(digest, body: body) else {
+                throw Problem(code: .digestMismatch, status: 400, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
+            }
+        }
+        try store.recordNonce(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
+        if let retry = await limiter.take(keyId) {
+            var problem = Problem(code: .rateLimited, status: 429, detail: "too many calls; retry in \(retry) s")
+            problem.retryAfter = retry
+            throw problem
+        }
+        context.org = org
+        context.body = body
+        return try await next(request, context)
+    }
+
+    /// The organization's key: a known one (refusing blocked keys), or on `POST /v1/requests`
+    /// the JWK inside the request's own JWS, when its thumbprint is the keyid.
+    func identify(keyId: String, request: Request, body: [UInt8]) throws -> AuthenticatedOrg {
+        if let known = try store.org(keyId: keyId), let raw = known.publicKey, let key = try? SigningPublicKey(bytes: [UInt8](raw)) {
+            if known.isBlocked { throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key") }
+            return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false)
+        }
+        if let known = try store.org(keyId: keyId), known.isBlocked {
+            throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key")
+        }
+        guard request.method == .post, request.uri.path == "/v1/requests",
+              let jws = try? JWS(json: body), let first = jws.signatures.first,
+              case .object(let jwk)? = first.header["jwk"], let x = jwk["x"]?.stringValue,
+              let raw = Encoding.fromBase64url(x), raw.count == 32, JWKThumbprint.ed25519(raw) == keyId,
+              let key = try? SigningPublicKey(bytes: raw)
+        else {
+            throw Problem(code: .unknownKey, status: 401, detail: "key \(keyId) is not known to this vault; introduce it with an access request whose JWS carries it")
+        }
+        return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: true)
+    }
+
+    static func problem(_ failure: HTTPMessageSignature.SignatureFailure) -> Problem {
+        switch failure {
+        case .missing(let d): return Problem(code: .signatureMissing, status: 401, detail: d)
+        case .invalid(let d): return Problem(code: .signatureInvalid, status: 401, detail: d)
+        case .expired(let d): return Problem(code: .signatureExpired, status: 401, detail: d)
+        }
+    }
+}
+
+/// A token bucket per organization: `perMinute` calls, refilled continuously.
+actor RateLimiter {
+    let perMinute: Double
+    var buckets: [String: (tokens: Double, at: Int64)] = [:]
+
+    init(perMinute: Int) {
+        self.perMinute = Double(perMinute)
+    }
+
+    /// Nil when the call may go ahead, else the seconds to wait.
+    func take(_ key: String, now: Int64 = Timestamp.now()) -> Int? {
+        var b = buckets[key] ?? (perMinute, now)
+        b.tokens = min(perMinute, b.tokens + Double(now - b.at) * perMinute / 60_000)
+        b.at = now
+        if buckets.count > 10_000 { buckets.removeAll() }
+        guard b.tokens >= 1 else {
+            buckets[key] = b
+            return max(1, Int(((1 - b.tokens) * 60 / perMinute).rounded(.up)))
+        }
+        b.tokens -= 1
+        buckets[key] = b
+        return nil
+    }
+}

@@ -1,0 +1,186 @@
+import GRDB
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An organization known to the vault: seen on first contact, pinned or blocked by the person.
+public struct OrgRecord: Codable, Sendable, Equatable {
+    public var keyId: String
+    public var publicKey: Data?
+    public var name: String
+    public var contact: String
+    public var trust: String
+    public var pinnedName: String?
+    public var firstSeen: Int64?
+    public var updatedAt: Int64
+
+    public var isBlocked: Bool { trust == "blocked" }
+}
+
+extension OrgRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "org"
+}
+
+/// A stored access request and its status.
+public struct AccessRequestRecord: Codable, Sendable, Equatable {
+    public var org: String
+    public var id: String
+    public var status: String
+    public var jws: Data
+    public var payload: Data
+    public var streams: String
+    public var fromTime: Int64
+    public var toTime: Int64
+    public var expires: Int64
+    public var receivedAt: Int64
+    public var decidedAt: Int64?
+    public var reason: String?
+}
+
+extension AccessRequestRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "access_request"
+}
+
+/// Limits on pending requests.
+public struct RequestLimits: Sendable {
+    public var maxPendingPerOrg: Int
+    public var maxPendingTotal: Int
+    public var allowUnknownOrgs: Bool
+
+    public init(maxPendingPerOrg: Int = 20, maxPendingTotal: Int = 200, allowUnknownOrgs: Bool = true) {
+        self.maxPendingPerOrg = maxPendingPerOrg
+        self.maxPendingTotal = maxPendingTotal
+        self.allowUnknownOrgs = allowUnknownOrgs
+    }
+}
+
+extension VaultStore {
+    public func org(keyId: String) throws -> OrgRecord? {
+        try read("read organizations") { try OrgRecord.fetchOne($0, key: keyId) }
+    }
+
+    public func orgs() throws -> [OrgRecord] {
+        try read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
+    }
+
+    /// Remembers an HTTP signature nonce until `expiresAt`; throws `nonce_replayed` when the
+    /// same key already used it (across restarts: the table is on disk).
+    public func recordNonce(keyId: String, nonce: String, expiresAt: Int64, now: Int64) throws {
+        try write("record a nonce") { db in
+            if Int.random(in: 0..<256) == 0 { try db.execute(sql: "DELETE FROM http_nonce WHERE expiresAt < ?", arguments: [now]) }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM http_nonce WHERE keyId = ? AND nonce = ?", arguments: [keyId, nonce]) != nil {
+                throw VaultError(.nonceReplayed, "this signature's nonce was already used: sign every call with a fresh nonce")
+            }
+            try db.execute(sql: "INSERT INTO http_nonce (keyId, nonce, expiresAt) VALUES (?, ?, ?)", arguments: [keyId, nonce, expiresAt])
+        }
+    }
+
+    /// Pending requests whose `expires` passed become `expired`.
+    static func expireRequests(in db: Database, now: Int64) throws {
+        try db.execute(sql: "UPDATE access_request SET status = 'expired', decidedAt = ? WHERE status = 'pending' AND expires <= ?", arguments: [now, now])
+    }
+
+    /// Stores a verified request as pending, with `org.seen` (first contact) and
+    /// `request.received` leaves, in one transaction. Returns the new leaves' indexes.
+    @discardableResult
+    public func submitRequest(
+        orgKeyId: String, orgPublicKey: [UInt8], request: AccessRequest, payload: [UInt8], jws: [UInt8], limits: RequestLimits, now: Int64
+    ) throws -> [Int64] {
+        try write("store the request") { db in
+            try Self.expireRequests(in: db, now: now)
+            var leaves: [Int64] = []
+            if var org = try OrgRecord.fetchOne(db, key: orgKeyId) {
+                if org.isBlocked { throw VaultError(.orgBlocked, "the person has blocked this organization's key") }
+                if org.publicKey == nil || org.firstSeen == nil {
+                    org.publicKey = Data(orgPublicKey)
+                    org.firstSeen = now
+                    leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .orgSeen, fields: ["name": .string(request.orgName)], org: orgKeyId, time: now), in: db))
+                }
+                org.name = request.orgName
+                org.contact = request.orgContact
+                org.updatedAt = now
+                try org.update(db)
+            } else {
+                guard limits.allowUnknownOrgs else {
+                    throw VaultError(.unknownKey, "this vault accepts requests only from organizations the person added (vault-cli trust add)")
+                }
+                try OrgRecord(keyId: orgKeyId, publicKey: Data(orgPublicKey), name: request.orgName, contact: request.orgContact,
+                              trust: "seen", pinnedName: nil, firstSeen: now, updatedAt: now).insert(db)
+                leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .orgSeen, fields: ["name": .string(request.orgName)], org: orgKeyId, time: now), in: db))
+            }
+            if try AccessRequestRecord.fetchOne(db, key: ["org": orgKeyId, "id": request.id]) != nil {
+                throw VaultError(.duplicateId, "you already used the request id \(request.id); choose a new id")
+            }
+            let pendingOrg = try Int.fetchOne(db, sql: "SELECT count(*) FROM access_request WHERE status = 'pending' AND org = ?", arguments: [orgKeyId]) ?? 0
+            guard pendingOrg < limits.maxPendingPerOrg else {
+                throw VaultError(.tooManyPending, "you have \(pendingOrg) pending requests, the most this vault keeps per organization; wait for decisions or withdraw some")
+            }
+            let pendingAll = try Int.fetchOne(db, sql: "SELECT count(*) FROM access_request WHERE status = 'pending'") ?? 0
+            guard pendingAll < limits.maxPendingTotal else {
+                throw VaultError(.tooManyPending, "the vault has too many pending requests; try again later")
+            }
+            try AccessRequestRecord(
+                org: orgKeyId, id: request.id, status: "pending", jws: Data(jws), payload: Data(payload),
+                streams: request.streams.joined(separator: "\n"), fromTime: request.from, toTime: request.to, expires: request.expires,
+                receivedAt: now, decidedAt: nil, reason: nil
+            ).insert(db)
+            leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .requestReceived, fields: [
+                "id": .string(request.id), "streams": .array(request.streams.map { .string($0) }),
+                "from": .string(Timestamp.rfc3339(milliseconds: request.from)), "to": .string(Timestamp.rfc3339(milliseconds: request.to)),
+                "expires": .string(Timestamp.rfc3339(milliseconds: request.expires)),
+                "payloadSha256": .string(Encoding.base64(Hash.sha256(payload))),
+            ], org: orgKeyId, time: now), in: db))
+            return leaves
+        }
+    }
+
+    /// One organization's request (with expiry applied), nil for another organization's id.
+    public func request(org: String, id: String, now: Int64) throws -> AccessRequestRecord? {
+        try write("read the request") { db in
+            try Self.expireRequests(in: db, now: now)
+            return try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id])
+        }
+    }
+
+    /// Requests with `status` (all when nil), oldest first.
+    public func requests(status: String?, now: Int64) throws -> [AccessRequestRecord] {
+        try write("read requests") { db in
+            try Self.expireRequests(in: db, now: now)
+            var q = AccessRequestRecord.order(Column("receivedAt"))
+            if let status { q = q.filter(Column("status") == status) }
+            return try q.fetchAll(db)
+        }
+    }
+
+    /// Withdraws a pending request (`request.withdrawn` leaf); a decided one is `not_pending`.
+    @discardableResult
+    public func withdrawRequest(org: String, id: String, now: Int64) throws -> Int64 {
+        try write("withdraw the request") { db in
+            try Self.expireRequests(in: db, now: now)
+            guard var r = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
+                throw VaultError(.notFound, "no request \(id) of yours")
+            }
+            guard r.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(r.status), not pending") }
+            r.status = "withdrawn"
+            r.decidedAt = now
+            try r.update(db)
+            return try Self.appendLeaf(LedgerLeaf(kind: .requestWithdrawn, fields: ["id": .string(id)], org: org, time: now), in: db)
+        }
+    }
+
+    /// Pins an organization's key id with a name the person chose, or blocks it.
+    public func setTrust(keyId: String, trust: String, name: String?, now: Int64) throws {
+        try write("update the organization") { db in
+            if var org = try OrgRecord.fetchOne(db, key: keyId) {
+                org.trust = trust
+                if let name { org.pinnedName = name }
+                org.updatedAt = now
+                try org.update(db)
+            } else {
+                try OrgRecord(keyId: keyId, publicKey: nil, name: "", contact: "", trust: trust, pinnedName: name, firstSeen: nil, updatedAt: now).insert(db)
+            }
+        }
+    }
+}

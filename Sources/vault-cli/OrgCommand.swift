@@ -1,0 +1,120 @@
+import ArgumentParser
+import EdgeVault
+
+/// The organization's toolkit: the same library code the vault verifies with.
+struct OrgCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "org",
+        abstract: "The organization's side: keys, signed access requests, status.",
+        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self])
+
+    struct OrgOptions: ParsableArguments {
+        @Option(help: "The vault's public API, http://host:port.")
+        var vault: String
+
+        @Option(help: "The organization's key file (from `vault-cli org keygen`).")
+        var key: String
+
+        func client() throws -> OrgClient {
+            try OrgClient(vaultURL: vault, keys: try OrgKeys.read(from: FileIO.absolute(key)))
+        }
+    }
+
+    struct Keygen: VaultCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key and an X25519 delivery key (file mode 0600).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "Where to write the key file (refuses to overwrite).")
+        var out: String
+
+        func execute() async throws {
+            let keys = try OrgKeys.create(at: FileIO.absolute(out))
+            print("key id:      \(keys.keyId)")
+            print("fingerprint: \(Fingerprint.of(thumbprint: keys.keyId) ?? "?")")
+            print("key file:    \(FileIO.absolute(out)) (keep it secret; it signs your requests and opens what you are granted)")
+        }
+    }
+
+    struct Request: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign and send an access request; prints its id.",
+            discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var org: OrgOptions
+
+        @Option(name: .long, help: "Stream to ask for (repeatable).")
+        var stream: [String]
+
+        @Option(help: "Start of the range (RFC 3339 or date).")
+        var from: String
+
+        @Option(help: "End of the range, exclusive (may be in the future: an ongoing grant).")
+        var to: String
+
+        @Option(help: "Why you ask, in words the person will read.")
+        var purpose: String
+
+        @Option(help: "Until when data may be fetched (RFC 3339 or date).")
+        var expires: String
+
+        @Option(help: "Your organization's name, as shown to the person.")
+        var name: String
+
+        @Option(help: "How the person can reach you.")
+        var contact: String = ""
+
+        @Option(help: "The request id (default: a new random one).")
+        var id: String?
+
+        func validate() throws {
+            if stream.isEmpty { throw ValidationError("name at least one --stream") }
+            for (label, value) in [("--from", from), ("--to", to), ("--expires", expires)] where Timestamp.parseFlexible(value) == nil {
+                throw ValidationError("\(label): not a time: \(value)")
+            }
+        }
+
+        func execute() async throws {
+            let client = try org.client()
+            let origin = try await client.origin()
+            let now = Timestamp.now()
+            let request = AccessRequest(
+                vault: origin, id: id ?? "req-" + Encoding.base32(Sodium.randomBytes(8), lowercase: true), orgName: name, orgContact: contact,
+                streams: stream, from: Timestamp.parseFlexible(from)!, to: Timestamp.parseFlexible(to)!, purpose: purpose,
+                deliveryKey: client.keys.delivery.publicKey, expires: Timestamp.parseFlexible(expires)!, created: now)
+            let status = try await client.submit(request)
+            print("\(status.id) \(status.status)")
+        }
+    }
+
+    struct Status: VaultCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the status of one of your requests.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var org: OrgOptions
+
+        @Argument(help: "The request id.")
+        var requestId: String
+
+        func execute() async throws {
+            let s = try await org.client().status(id: requestId)
+            print("\(s.id) \(s.status)" + (s.reason.map { " (\($0))" } ?? ""))
+        }
+    }
+
+    struct Withdraw: VaultCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw one of your pending requests.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var org: OrgOptions
+
+        @Argument(help: "The request id.")
+        var requestId: String
+
+        func execute() async throws {
+            let s = try await org.client().withdraw(id: requestId)
+            print("\(s.id) \(s.status)")
+        }
+    }
+}
