@@ -9,6 +9,11 @@ struct Bench {
         var args = Array(CommandLine.arguments.dropFirst())
         var readings = 1_000_000
         var leaves = 1_000_000
+        var calls = 20_000
+        if let i = args.firstIndex(of: "--calls"), i + 1 < args.count, let n = Int(args[i + 1]) {
+            calls = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--leaves"), i + 1 < args.count, let n = Int(args[i + 1]) {
             leaves = n
             args.removeSubrange(i...(i + 1))
@@ -18,9 +23,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "all"]
+        let known = ["ingest", "ledger", "requests", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N]")
             exit(2)
         }
         printMachine()
@@ -29,6 +34,9 @@ struct Bench {
         }
         if which == "ledger" || which == "all" {
             try await LedgerBenchmark(leaves: leaves).run()
+        }
+        if which == "requests" || which == "all" {
+            try await RequestsBenchmark(calls: calls).run()
         }
     }
 

@@ -86,7 +86,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     let signed = router.group("/v1/requests")
-        .add(middleware: SignatureMiddleware(store: store, limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
+        .add(middleware: SignatureMiddleware(store: store, nonces: NonceStore(store: store), limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
         .group(context: OrgRequestContext.self)
     RequestsController(store: store, ledger: ledger, limits: limits).addRoutes(to: signed)
     return router

@@ -13,6 +13,7 @@ struct SignatureMiddleware: RouterMiddleware {
     static let maxBody = 64 * 1024
 
     let store: VaultStore
+    let nonces: NonceStore
     let limiter: RateLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -65,7 +66,7 @@ struct SignatureMiddleware: RouterMiddleware {
                 throw Problem(code: .digestMismatch, status: 400, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
             }
         }
-        try store.recordNonce(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
+        try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
         if let retry = await limiter.take(keyId) {
             var problem = Problem(code: .rateLimited, status: 429, detail: "too many calls; retry in \(retry) s")
             problem.retryAfter = retry

@@ -65,18 +65,6 @@ extension VaultStore {
         try read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
     }
 
-    /// Remembers an HTTP signature nonce until `expiresAt`; throws `nonce_replayed` when the
-    /// same key already used it (across restarts: the table is on disk).
-    public func recordNonce(keyId: String, nonce: String, expiresAt: Int64, now: Int64) throws {
-        try write("record a nonce") { db in
-            if Int.random(in: 0..<256) == 0 { try db.execute(sql: "DELETE FROM http_nonce WHERE expiresAt < ?", arguments: [now]) }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM http_nonce WHERE keyId = ? AND nonce = ?", arguments: [keyId, nonce]) != nil {
-                throw VaultError(.nonceReplayed, "this signature's nonce was already used: sign every call with a fresh nonce")
-            }
-            try db.execute(sql: "INSERT INTO http_nonce (keyId, nonce, expiresAt) VALUES (?, ?, ?)", arguments: [keyId, nonce, expiresAt])
-        }
-    }
-
     /// Pending requests whose `expires` passed become `expired`.
     static func expireRequests(in db: Database, now: Int64) throws {
         try db.execute(sql: "UPDATE access_request SET status = 'expired', decidedAt = ? WHERE status = 'pending' AND expires <= ?", arguments: [now, now])
@@ -138,19 +126,26 @@ extension VaultStore {
 
     /// One organization's request (with expiry applied), nil for another organization's id.
     public func request(org: String, id: String, now: Int64) throws -> AccessRequestRecord? {
-        try write("read the request") { db in
-            try Self.expireRequests(in: db, now: now)
-            return try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id])
+        // A read: a pending request past `expires` is reported as expired without a write;
+        // the next write (submit, withdraw, decision) records it.
+        try read("read the request") { db in
+            try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]).map { Self.applyingExpiry($0, now: now) }
         }
+    }
+
+    static func applyingExpiry(_ r: AccessRequestRecord, now: Int64) -> AccessRequestRecord {
+        guard r.status == "pending", r.expires <= now else { return r }
+        var expired = r
+        expired.status = "expired"
+        return expired
     }
 
     /// Requests with `status` (all when nil), oldest first.
     public func requests(status: String?, now: Int64) throws -> [AccessRequestRecord] {
-        try write("read requests") { db in
-            try Self.expireRequests(in: db, now: now)
-            var q = AccessRequestRecord.order(Column("receivedAt"))
-            if let status { q = q.filter(Column("status") == status) }
-            return try q.fetchAll(db)
+        try read("read requests") { db in
+            try AccessRequestRecord.order(Column("receivedAt")).fetchAll(db)
+                .map { Self.applyingExpiry($0, now: now) }
+                .filter { status == nil || $0.status == status }
         }
     }
 

@@ -1,0 +1,102 @@
+import EdgeVault
+import Foundation
+import NIOHTTP1
+
+/// `requests`: signed `GET /v1/requests/{id}` calls/s against a real vaultd over loopback, from
+/// a bounded load generator (concurrent tasks, a fixed number of calls, a time limit), against
+/// raw libsodium Ed25519 verifications/s on every core in the same run; p50/p99 latency.
+struct RequestsBenchmark {
+    let calls: Int
+    let concurrency = 32
+    let timeLimit: Duration = .seconds(60)
+
+    func run() async throws {
+        print("\nrequests: \(calls) signed GETs, \(concurrency) concurrent, over loopback")
+        let bin = IdleRSS.binDirectory
+        guard FileManager.default.isExecutableFile(atPath: bin + "/vaultd") else {
+            print("(requests skipped: build vaultd next to edgevault-bench)")
+            return
+        }
+        let dir = try temporaryDirectory("requests")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var pass = Array("benchmark passphrase".utf8)
+        _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: bin + "/vaultd")
+        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
+        daemon.environment = ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"]
+        let log = Pipe()
+        daemon.standardError = log
+        daemon.standardOutput = log
+        try daemon.run()
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        var port = 0
+        var seen = ""
+        while port == 0 {
+            let chunk = log.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw BenchError("vaultd exited: \(seen)") }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.contains("vaultd ready") }),
+               let field = line.split(separator: " ").first(where: { $0.hasPrefix("listen=") }) {
+                port = Int(field.split(separator: ":").last ?? "") ?? 0
+            }
+        }
+        let keys = OrgKeys.generate()
+        let org = try OrgClient(vaultURL: "http://127.0.0.1:\(port)", keys: keys)
+        let origin = try await org.origin()
+        let request = AccessRequest(vault: origin, id: "bench-1", orgName: "Bench", orgContact: "", streams: ["a/b"],
+                                    from: 0, to: 1_000_000, purpose: "benchmark", deliveryKey: keys.delivery.publicKey,
+                                    expires: Timestamp.now() + 3_600_000, created: Timestamp.now())
+        _ = try await org.submit(request)
+
+        let perWorker = calls / concurrency
+        let deadline = ContinuousClock.now + timeLimit
+        let start = ContinuousClock.now
+        let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var out: [Double] = []
+                    for _ in 0..<perWorker where ContinuousClock.now < deadline {
+                        let t0 = ContinuousClock.now
+                        let r = try await org.send(.GET, "/v1/requests/bench-1")
+                        guard r.status == 200 else { throw BenchError("status \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+                        let d = ContinuousClock.now - t0
+                        out.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+                    }
+                    return out
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = latencies.sorted()
+
+        // Baseline: Ed25519 verifications per second on every core.
+        let kp = SigningKeyPair.generate()
+        let message = [UInt8](repeating: 1, count: 300)
+        let sig = kp.sign(message)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let perCore = 40_000
+        let verifySeconds = try await measureSeconds {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<cores {
+                    group.addTask {
+                        for _ in 0..<perCore where !kp.publicKey.isValidSignature(sig, for: message) { throw BenchError("verify failed") }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        printTable("requests results (\(latencies.count) calls in \(String(format: "%.1f", seconds)) s)", [
+            Figure(name: "signed GET calls/s", ours: Double(latencies.count) / seconds, baseline: Double(perCore * cores) / verifySeconds,
+                   baselineName: "Ed25519 verifies/s, \(cores) cores", goal: "ratio ≥ 0.6"),
+            Figure(name: "latency p50 (ms)", ours: sorted[sorted.count / 2], baseline: 1000 / (Double(perCore * cores) / verifySeconds),
+                   baselineName: "one verify", goal: "report", format: "%.3f"),
+            Figure(name: "latency p99 (ms)", ours: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], baseline: 1000 / (Double(perCore * cores) / verifySeconds),
+                   baselineName: "one verify", goal: "report", format: "%.3f"),
+        ])
+    }
+}
