@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -61,9 +62,15 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         logger: logger)
 
     let publicRouter = buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
+    // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
+    // idle connections closed after 30 s, at most 256 connections at once.
     let publicAPI = Application(
         router: publicRouter,
-        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+        server: .http1(configuration: .init(
+            idleTimeout: .seconds(30),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
+        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil,
+                             availableConnectionsDelegate: MaximumAvailableConnections(256)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await readiness.ready("listen", listen.host.contains(":") ? "[\(listen.host)]:\(port)" : "\(listen.host):\(port)")
