@@ -104,13 +104,11 @@ struct AdminLogController<Context: RequestContext>: Sendable {
         guard let limit = q["limit"].map({ Int($0) }) ?? Self.maxRawPage, limit >= 1, limit <= Self.maxRawPage else {
             throw Problem(code: .badRequest, status: 400, detail: "limit must be in 1…\(Self.maxRawPage)")
         }
-        let rows = try store.leaves(from: from, limit: limit + 1)
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(rows.prefix(limit).reduce(0) { $0 + $1.data.count + 44 })
-        for leaf in rows.prefix(limit) { RawLeafPage.write(leaf, into: &buffer) }
+        let next = try store.rawLeafPage(from: from, limit: limit, into: &buffer)
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
         headers[RawLeafPage.sizeHeader] = "\(try store.ledgerSize())"
-        if rows.count > limit { headers[RawLeafPage.nextHeader] = "\(rows[limit].index)" }
+        if let next { headers[RawLeafPage.nextHeader] = "\(next)" }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 

@@ -72,11 +72,11 @@ public struct AdminClient: Sendable {
     }
 
     /// A page of leaves in the binary format, with the log's size and the next index.
-    public func rawLeaves(from: Int64) async throws -> (leaves: [VaultStore.StoredLeaf], size: Int64, next: Int64?) {
+    public func rawLeaves(from: Int64) async throws -> (body: [UInt8], entries: [RawLeafPage.Entry], size: Int64, next: Int64?) {
         let r = try await http.send(method: .GET, path: "/v1/log/leaves/raw?from=\(from)")
         guard r.status == 200 else { throw Self.problemError(r) }
         guard let size = r.header("X-Log-Size").flatMap({ Int64($0) }) else { throw VaultError(.protocolError, "leaf page without X-Log-Size") }
-        return (try RawLeafPage.parse(r.body), size, r.header("X-Next").flatMap { Int64($0) })
+        return (r.body, try RawLeafPage.entries(r.body), size, r.header("X-Next").flatMap { Int64($0) })
     }
 
     public func checkpoints(from: Int64, limit: Int = 1000) async throws -> AdminAPI.Checkpoints {

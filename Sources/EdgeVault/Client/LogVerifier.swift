@@ -95,7 +95,7 @@ public struct LogVerifier {
         progress?.total = 0
         // Pages are fetched one ahead of the hashing, and each page's leaf hashes are computed
         // on every core: the leaves are independent, the tree is not.
-        var pending: Task<(leaves: [VaultStore.StoredLeaf], size: Int64, next: Int64?), any Error>? = Task { [client] in
+        var pending: Task<(body: [UInt8], entries: [RawLeafPage.Entry], size: Int64, next: Int64?), any Error>? = Task { [client] in
             try await client.rawLeaves(from: 0)
         }
         while let current = pending {
@@ -107,14 +107,15 @@ public struct LogVerifier {
                 pending = nil
             }
             if progress?.total == 0 { progress?.total = page.size }
-            let hashes = Self.leafHashes(page.leaves)
-            for (leaf, hash) in zip(page.leaves, hashes) {
-                guard leaf.index == builder.size else { throw Self.fail("leaf \(builder.size) is missing") }
-                if leaf.storedHash != hash {
-                    throw Self.fail("leaf \(leaf.index) was altered: its bytes no longer match its stored hash")
+            let hashes = Self.leafHashes(page.body, page.entries)
+            for (n, entry) in page.entries.enumerated() {
+                let hash = hashes[n]
+                guard entry.index == builder.size else { throw Self.fail("leaf \(builder.size) is missing") }
+                if !page.body[entry.hash].elementsEqual(hash) {
+                    throw Self.fail("leaf \(entry.index) was altered: its bytes no longer match its stored hash")
                 }
-                if leaf.index == 0 {
-                    let genesis = try? LedgerLeaf(bytes: leaf.data)
+                if entry.index == 0 {
+                    let genesis = try? LedgerLeaf(bytes: Array(page.body[entry.data]))
                     guard genesis?.type == LedgerLeaf.Kind.genesis.rawValue, genesis?.json["logKey"]?.stringValue == key.verifierKey else {
                         throw Self.fail("leaf 0 is not this vault's genesis leaf for log key \(key.verifierKey)")
                     }
@@ -131,7 +132,7 @@ public struct LogVerifier {
                     throw Self.fail("the log was rewritten: its first \(previous.size) leaves no longer match the checkpoint you verified on \(previous.verifiedAt)")
                 }
             }
-            progress?.advance(by: Int64(page.leaves.count))
+            progress?.advance(by: Int64(page.entries.count))
         }
         guard builder.size == size else { throw Self.fail("the log reports \(size) leaves but \(builder.size) were read") }
         if nextCheckpoint < checkpoints.count {
@@ -158,17 +159,19 @@ public struct LogVerifier {
         return Report(leaves: builder.size, checkpoints: checkpoints.count, latest: latest, previous: previous)
     }
 
-    /// Leaf hashes of a page, computed on all cores.
-    static func leafHashes(_ leaves: [VaultStore.StoredLeaf]) -> [Merkle.Hash] {
+    /// Leaf hashes of a page, computed on all cores straight from the page's bytes.
+    static func leafHashes(_ body: [UInt8], _ entries: [RawLeafPage.Entry]) -> [Merkle.Hash] {
         let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
-        var out = [Merkle.Hash](repeating: [], count: leaves.count)
-        out.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var i = w
-                while i < leaves.count {
-                    base[i] = Merkle.leafHash(leaves[i].data)
-                    i += workers
+        var out = [Merkle.Hash](repeating: [], count: entries.count)
+        body.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let base = buffer
+                nonisolated(unsafe) let bytes = raw
+                let chunk = (entries.count + workers - 1) / workers
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    for i in (w * chunk)..<min(entries.count, (w + 1) * chunk) {
+                        base[i] = Merkle.leafHash(UnsafeRawBufferPointer(rebasing: bytes[entries[i].data]))
+                    }
                 }
             }
         }

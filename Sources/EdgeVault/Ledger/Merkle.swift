@@ -32,8 +32,12 @@ public enum Merkle {
 
     /// RFC 9162 §2.1.1: `SHA-256(0x00 ‖ data)`.
     public static func leafHash(_ data: [UInt8]) -> Hash {
+        data.withUnsafeBytes { leafHash($0) }
+    }
+
+    public static func leafHash(_ data: UnsafeRawBufferPointer) -> Hash {
         var h = SHA256Hasher()
-        h.update([0x00])
+        withUnsafeBytes(of: UInt8(0x00)) { h.update($0) }
         h.update(data)
         return h.finalize()
     }
@@ -41,7 +45,7 @@ public enum Merkle {
     /// RFC 9162 §2.1.1: `SHA-256(0x01 ‖ left ‖ right)`.
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
         var h = SHA256Hasher()
-        h.update([0x01])
+        withUnsafeBytes(of: UInt8(0x01)) { h.update($0) }
         h.update(left)
         h.update(right)
         return h.finalize()

@@ -9,31 +9,50 @@ public enum RawLeafPage {
     public static let sizeHeader = HTTPField.Name("X-Log-Size")!
     public static let nextHeader = HTTPField.Name("X-Next")!
 
-    static func write(_ leaf: VaultStore.StoredLeaf, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt64(leaf.index))
-        buffer.writeInteger(UInt32(leaf.data.count))
-        buffer.writeBytes(leaf.data)
-        buffer.writeBytes(leaf.storedHash.count == 32 ? leaf.storedHash : [UInt8](repeating: 0, count: 32))
+    /// Appends one leaf record (a missing stored hash is written as zeros, so it never matches).
+    static func write<D: Collection<UInt8>, H: Collection<UInt8>>(index: Int64, data: D, storedHash: H, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt64(bitPattern: index))
+        buffer.writeInteger(UInt32(data.count))
+        buffer.writeBytes(data)
+        if storedHash.count == 32 { buffer.writeBytes(storedHash) } else { buffer.writeRepeatingByte(0, count: 32) }
     }
 
-    /// Parses a page; throws on any truncation.
-    public static func parse(_ bytes: [UInt8]) throws -> [VaultStore.StoredLeaf] {
-        var out: [VaultStore.StoredLeaf] = []
+    static func write(_ leaf: VaultStore.StoredLeaf, into buffer: inout ByteBuffer) {
+        write(index: leaf.index, data: leaf.data, storedHash: leaf.storedHash, into: &buffer)
+    }
+
+    /// Where each leaf of a page lies in the page's bytes (no copies).
+    public struct Entry: Sendable {
+        public var index: Int64
+        public var data: Range<Int>
+        public var hash: Range<Int>
+    }
+
+    /// Locates the leaves of a page; throws on any truncation.
+    public static func entries(_ bytes: [UInt8]) throws -> [Entry] {
+        var out: [Entry] = []
         var i = 0
-        func be(_ at: Int, _ n: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for k in 0..<n { v = v << 8 | UInt64(bytes[at + k]) }
-            return v
-        }
-        while i < bytes.count {
-            guard bytes.count - i >= 12 else { throw VaultError(.protocolError, "truncated leaf page") }
-            let index = Int64(bitPattern: be(i, 8))
-            let length = Int(be(i + 8, 4))
-            i += 12
-            guard length <= LedgerLeaf.maxBytes, bytes.count - i >= length + 32 else { throw VaultError(.protocolError, "truncated leaf page") }
-            out.append(VaultStore.StoredLeaf(index: index, data: Array(bytes[i..<i + length]), storedHash: Array(bytes[i + length..<i + length + 32])))
-            i += length + 32
+        try bytes.withUnsafeBytes { raw in
+            func be(_ at: Int, _ n: Int) -> UInt64 {
+                var v: UInt64 = 0
+                for k in 0..<n { v = v << 8 | UInt64(raw[at + k]) }
+                return v
+            }
+            while i < raw.count {
+                guard raw.count - i >= 12 else { throw VaultError(.protocolError, "truncated leaf page") }
+                let index = Int64(bitPattern: be(i, 8))
+                let length = Int(be(i + 8, 4))
+                i += 12
+                guard length <= LedgerLeaf.maxBytes, raw.count - i >= length + 32 else { throw VaultError(.protocolError, "truncated leaf page") }
+                out.append(Entry(index: index, data: i..<i + length, hash: i + length..<i + length + 32))
+                i += length + 32
+            }
         }
         return out
+    }
+
+    /// Parses a page into leaves; throws on any truncation.
+    public static func parse(_ bytes: [UInt8]) throws -> [VaultStore.StoredLeaf] {
+        try entries(bytes).map { VaultStore.StoredLeaf(index: $0.index, data: Array(bytes[$0.data]), storedHash: Array(bytes[$0.hash])) }
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import NIOCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -97,6 +98,33 @@ extension VaultStore {
                 StoredLeaf(index: row[0], data: [UInt8](row[1] as Data), storedHash: [UInt8]((row[2] as Data?) ?? Data()))
             }
         }
+    }
+
+    /// Writes leaves from `index` in `RawLeafPage` form straight from the database rows into
+    /// `buffer`; returns the next index when more follow.
+    public func rawLeafPage(from index: Int64, limit: Int, into buffer: inout ByteBuffer) throws -> Int64? {
+        let page: (ByteBuffer, Int64?) = try read("read the ledger") { db in
+            var out = ByteBuffer()
+            var next: Int64?
+            var count = 0
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT l.idx, l.data, h.hash FROM ledger_leaf l LEFT JOIN ledger_hash h ON h.level = 0 AND h.idx = l.idx
+                WHERE l.idx >= ? ORDER BY l.idx LIMIT ?
+                """, arguments: [index, limit + 1])
+            while let row = try rows.next() {
+                let idx: Int64 = row[0]
+                if count == limit {
+                    next = idx
+                    break
+                }
+                RawLeafPage.write(index: idx, data: row.dataNoCopy(atIndex: 1) ?? Data(), storedHash: row.dataNoCopy(atIndex: 2) ?? Data(),
+                                  into: &out)
+                count += 1
+            }
+            return (out, next)
+        }
+        buffer = page.0
+        return page.1
     }
 
     public func leaf(at index: Int64) throws -> [UInt8]? {
