@@ -9,14 +9,17 @@ struct OrgCommand: AsyncParsableCommand {
         subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self])
 
     struct OrgOptions: ParsableArguments {
-        @Option(help: "The vault's public API, http://host:port.")
+        @Option(help: "The vault's public API, https://host:port (or http:// on a trusted network).")
         var vault: String
 
         @Option(help: "The organization's key file (from `vault-cli org keygen`).")
         var key: String
 
+        @Option(help: "PEM certificates to trust for https:// instead of the system's (a gateway's self-signed certificate).")
+        var cacert: String?
+
         func client() throws -> OrgClient {
-            try OrgClient(vaultURL: vault, keys: try OrgKeys.read(from: FileIO.absolute(key)))
+            try OrgClient(vaultURL: vault, keys: try OrgKeys.read(from: FileIO.absolute(key)), trustRoots: cacert.map(FileIO.absolute))
         }
     }
 

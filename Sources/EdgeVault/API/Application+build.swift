@@ -1,5 +1,7 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import NIOPosix
@@ -40,7 +42,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
 
     let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-    let readiness = Readiness(expected: 2, logger: logger)
+    let readiness = Readiness(expected: 3, logger: logger)
 
     let adminRouter = Router(context: BasicRequestContext.self)
     adminRouter.add(middleware: ProblemMiddleware())
@@ -64,21 +66,45 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let publicRouter = buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most 256 connections at once.
+    let http1 = HTTPServerBuilder.http1(configuration: .init(
+        idleTimeout: .seconds(30),
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100)))
+    let server = try publicServer(http1, configuration: configuration)
+    let scheme = configuration.tlsCertificate == nil ? "http" : "https"
     let publicAPI = Application(
         router: publicRouter,
-        server: .http1(configuration: .init(
-            idleTimeout: .seconds(30),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
+        server: server,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil,
                              availableConnectionsDelegate: MaximumAvailableConnections(256)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await readiness.ready("listen", listen.host.contains(":") ? "[\(listen.host)]:\(port)" : "\(listen.host):\(port)")
+            await readiness.ready("scheme", scheme)
         },
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
     return EdgeVaultDaemon(services: [admin, publicAPI], logger: logger)
+}
+
+/// Plain HTTP/1.1, or TLS around it when a certificate and key are configured.
+func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) throws -> HTTPServerBuilder {
+    switch (configuration.tlsCertificate, configuration.tlsKey) {
+    case (nil, nil):
+        return http1
+    case (let cert?, let key?):
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            tls.minimumTLSVersion = .tlsv12
+            return try .tls(http1, tlsConfiguration: tls)
+        } catch {
+            throw VaultError(.config, "cannot load the TLS certificate \(cert) or key \(key): \(error)")
+        }
+    default:
+        throw VaultError(.config, "TLS needs both tls_certificate and tls_key")
+    }
 }
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.

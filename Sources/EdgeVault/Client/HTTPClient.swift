@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -34,10 +35,7 @@ public struct HTTPClient: Sendable {
         /// Parses `http://host:port` (the public API's address).
         public init(url: String) throws {
             guard url.hasPrefix("http://") else {
-                if url.hasPrefix("https://") {
-                    throw VaultError(.config, "https:// is not supported by this build yet: use http:// on a trusted network or a TLS tunnel")
-                }
-                throw VaultError(.config, "the vault URL must look like http://host:port, not \(url)")
+                throw VaultError(.config, "the vault URL must look like http://host:port or https://host:port, not \(url)")
             }
             var rest = Substring(url.dropFirst("http://".count))
             if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -59,19 +57,59 @@ public struct HTTPClient: Sendable {
     }
 
     public let target: Target
+    /// TLS to the target (https://); `trustRoots` a PEM file of certificates to trust instead
+    /// of the system's (a gateway's self-signed certificate).
+    public var tls: TLSOptions?
     public var maxResponseBytes = 64 * 1024 * 1024
+
+    public struct TLSOptions: Sendable {
+        public var trustRoots: String?
+        public init(trustRoots: String? = nil) { self.trustRoots = trustRoots }
+    }
     public var timeout: TimeAmount = .seconds(120)
 
-    public init(target: Target) {
+    public init(target: Target, tls: TLSOptions? = nil) {
         self.target = target
+        self.tls = tls
+    }
+
+    /// A client for `http://host:port` or `https://host:port`.
+    public init(url: String, trustRoots: String? = nil) throws {
+        if url.hasPrefix("https://") {
+            self.init(target: try Target(url: "http://" + url.dropFirst("https://".count)), tls: TLSOptions(trustRoots: trustRoots))
+        } else {
+            self.init(target: try Target(url: url))
+        }
+    }
+
+    func sslContext() throws -> NIOSSLContext? {
+        guard let tls else { return nil }
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.minimumTLSVersion = .tlsv12
+        if let roots = tls.trustRoots {
+            do {
+                config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots))
+            } catch {
+                throw VaultError(.config, "cannot read the certificates to trust from \(roots): \(error)")
+            }
+        }
+        return try NIOSSLContext(configuration: config)
     }
 
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> Response {
         let bootstrap = ClientBootstrap(group: Self.group).connectTimeout(.seconds(10))
+        let ssl = try sslContext()
+        let serverName: String? = {
+            if case .tcp(let host, _) = target, !host.contains(":"), host.first?.isLetter == true { return host }
+            return nil
+        }()
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                if let ssl {
+                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: serverName))
+                }
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
             }
@@ -130,7 +168,7 @@ public struct HTTPClient: Sendable {
                         throw VaultError(.protocolError, "reading from \(target) failed: \(Self.reason(error))")
                     }
                     if let writeError { throw VaultError(.protocolError, "sending to \(target) failed: \(Self.reason(writeError))") }
-                    throw VaultError(.protocolError, "\(target) closed the connection before the response was complete")
+                    throw VaultError(.protocolError, "\(target) closed the connection before the response was complete" + (tls == nil ? " (does it expect https://?)" : ""))
                 }
             }
             group.addTask {
@@ -160,6 +198,12 @@ public struct HTTPClient: Sendable {
 
     static func reason(_ error: any Error) -> String {
         if let e = error as? IOError { return e.description }
+        if error is NIOSSLError || error is BoringSSLError {
+            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "its TLS certificate is not trusted (for a gateway's self-signed certificate pass --cacert FILE)"
+            }
+            return "the TLS handshake failed (is the address right, and does it speak https?)"
+        }
         return "\(error)"
     }
 }

@@ -11,8 +11,8 @@ public struct OrgClient: Sendable {
     public let http: HTTPClient
     public let keys: OrgKeys
 
-    public init(vaultURL: String, keys: OrgKeys) throws {
-        self.http = HTTPClient(target: try HTTPClient.Target(url: vaultURL))
+    public init(vaultURL: String, keys: OrgKeys, trustRoots: String? = nil) throws {
+        self.http = try HTTPClient(url: vaultURL, trustRoots: trustRoots)
         self.keys = keys
     }
 

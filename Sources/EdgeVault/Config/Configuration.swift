@@ -11,6 +11,9 @@ public struct Configuration: Sendable, Equatable {
     public var adminSocket = "/run/edgevault/admin.sock"
     /// The public API's TCP address (`host:port`, `[v6]:port`); port 0 picks a free port.
     public var listen = "127.0.0.1:8080"
+    /// PEM certificate chain and private key for TLS on the public listener (both or neither).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     /// trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
     /// logfmt or json.
@@ -75,6 +78,14 @@ public struct Configuration: Sendable, Equatable {
                 throw ConfigurationError("listen must be host:port (for example 127.0.0.1:8080 or [::]:8443)")
             }
             c.listen = s
+        }),
+        Setting(key: "tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("tls_certificate must be a file path") }
+            c.tlsCertificate = FileIO.absolute(s)
+        }),
+        Setting(key: "tls_key", env: "EDGEVAULT_TLS_KEY", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("tls_key must be a file path") }
+            c.tlsKey = FileIO.absolute(s)
         }),
         Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
                 apply: string(\.logLevel, "log_level", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
