@@ -207,7 +207,7 @@ struct RequestsEndToEndTests {
         try await v.initVault()
         let store = try VaultStore.open(dataDir: v.dataDir)
         let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
-        let router = buildPublicRouter(store: store, ledger: ledger, configuration: Configuration())
+        let router = try buildPublicRouter(store: store, ledger: ledger, configuration: Configuration())
         let routed = Set(router.routes.map { "\($0.method) \($0.path.description.replacingOccurrences(of: ":id", with: "{id}"))" })
         let documented = Set(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" })
         #expect(!documented.isEmpty)

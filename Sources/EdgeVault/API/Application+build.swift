@@ -63,7 +63,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    let publicRouter = buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
+    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most 256 connections at once.
     let http1 = HTTPServerBuilder.http1(configuration: .init(
@@ -108,7 +108,7 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 }
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
-public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration) -> Router<PublicRequestContext> {
+public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
@@ -119,7 +119,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     let signed = router.group("/v1/requests")
-        .add(middleware: SignatureMiddleware(store: store, nonces: NonceStore(store: store), limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
+        .add(middleware: SignatureMiddleware(store: store, nonces: try NonceStore(store: store), limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
         .group(context: OrgRequestContext.self)
     RequestsController(store: store, ledger: ledger, limits: limits).addRoutes(to: signed)
     return router

@@ -80,12 +80,12 @@ struct SignatureMiddleware: RouterMiddleware {
     /// The organization's key: a known one (refusing blocked keys), or on `POST /v1/requests`
     /// the JWK inside the request's own JWS, when its thumbprint is the keyid.
     func identify(keyId: String, request: Request, body: [UInt8]) throws -> AuthenticatedOrg {
-        if let known = try store.org(keyId: keyId), let raw = known.publicKey, let key = try? SigningPublicKey(bytes: [UInt8](raw)) {
-            if known.isBlocked { throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key") }
-            return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false)
-        }
-        if let known = try store.org(keyId: keyId), known.isBlocked {
+        let known = try store.org(keyId: keyId)
+        if let known, known.isBlocked {
             throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key")
+        }
+        if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: [UInt8](raw)) {
+            return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false)
         }
         guard request.method == .post, request.uri.path == "/v1/requests",
               let jws = try? JWS(json: body), let first = jws.signatures.first,

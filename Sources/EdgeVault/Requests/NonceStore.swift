@@ -9,16 +9,18 @@ public actor NonceStore {
     var round = CommitRound()
     var committing = false
 
-    public init(store: VaultStore) {
+    /// Loads the nonces whose window has not passed, so a replay across a restart is caught
+    /// without a database read per call.
+    public init(store: VaultStore, now: Int64 = Timestamp.now() / 1000) throws {
         self.store = store
+        for n in try store.liveNonces(now: now) { recent[n.keyId + " " + n.nonce] = n.expiresAt }
     }
 
     /// Accepts `nonce` for `keyId` once; returns when it is durably recorded. Throws
     /// `nonce_replayed` for a nonce seen before (in this process or on disk).
     public func record(keyId: String, nonce: String, expiresAt: Int64, now: Int64) async throws {
         let key = keyId + " " + nonce
-        let seenBefore = try recent[key] != nil || store.nonceSeen(keyId: keyId, nonce: nonce)
-        if seenBefore {
+        if recent[key] != nil {
             throw VaultError(.nonceReplayed, "this signature's nonce was already used: sign every call with a fresh nonce")
         }
         recent[key] = expiresAt
@@ -42,6 +44,8 @@ public actor NonceStore {
                 try await store.recordNonces(batch, now: now)
                 current.complete(.success(()))
             } catch {
+                // Not recorded, so not accepted: the callers fail and may retry with these nonces.
+                for n in batch { recent[n.keyId + " " + n.nonce] = nil }
                 current.complete(.failure(error))
             }
         }
@@ -50,9 +54,11 @@ public actor NonceStore {
 }
 
 extension VaultStore {
-    public func nonceSeen(keyId: String, nonce: String) throws -> Bool {
-        try read("check a nonce") { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM http_nonce WHERE keyId = ? AND nonce = ?", arguments: [keyId, nonce]) != nil
+    /// Nonces whose window has not passed yet.
+    public func liveNonces(now: Int64) throws -> [(keyId: String, nonce: String, expiresAt: Int64)] {
+        try read("read nonces") { db in
+            try Row.fetchAll(db, sql: "SELECT keyId, nonce, expiresAt FROM http_nonce WHERE expiresAt >= ?", arguments: [now])
+                .map { ($0[0], $0[1], $0[2]) }
         }
     }
 
