@@ -34,12 +34,12 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let name = (try? JSONValue.parse(Array(body.readableBytesView)))?["name"]?.stringValue ?? ""
         guard !name.isEmpty, name.count <= 200 else { throw Problem(code: .badRequest, status: 400, detail: "give the organization a name (1…200 characters)") }
         try store.setTrust(keyId: keyId, trust: "pinned", name: name, now: Timestamp.now())
-        return JSONBody(Self.info(try store.org(keyId: keyId)!))
+        return JSONBody(Self.info(try await store.org(keyId: keyId)!))
     }
 
     @Sendable func block(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Org> {
         let keyId = try Self.keyId(context)
         try store.setTrust(keyId: keyId, trust: "blocked", name: nil, now: Timestamp.now())
-        return JSONBody(Self.info(try store.org(keyId: keyId)!))
+        return JSONBody(Self.info(try await store.org(keyId: keyId)!))
     }
 }

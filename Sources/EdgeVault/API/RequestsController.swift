@@ -59,7 +59,7 @@ struct RequestsController: Sendable {
 
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
-        guard let r = try store.request(org: context.org.keyId, id: id, now: Timestamp.now()) else {
+        guard let r = try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) else {
             throw Problem(code: .notFound, status: 404, detail: "no request \(id) of yours")
         }
         return JSONBody(Status(id: r.id, status: r.status, reason: r.reason))

@@ -51,7 +51,7 @@ struct SignatureMiddleware: RouterMiddleware {
             throw Problem(code: .signatureExpired, status: 401, detail: "the signature expired at \(expires)")
         }
 
-        let org = try identify(keyId: keyId, request: request, body: body)
+        let org = try await identify(keyId: keyId, request: request, body: body)
         let base: String
         do {
             base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
@@ -79,8 +79,8 @@ struct SignatureMiddleware: RouterMiddleware {
 
     /// The organization's key: a known one (refusing blocked keys), or on `POST /v1/requests`
     /// the JWK inside the request's own JWS, when its thumbprint is the keyid.
-    func identify(keyId: String, request: Request, body: [UInt8]) throws -> AuthenticatedOrg {
-        let known = try store.org(keyId: keyId)
+    func identify(keyId: String, request: Request, body: [UInt8]) async throws -> AuthenticatedOrg {
+        let known = try await store.org(keyId: keyId)
         if let known, known.isBlocked {
             throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key")
         }

@@ -61,6 +61,10 @@ extension VaultStore {
         try read("read organizations") { try OrgRecord.fetchOne($0, key: keyId) }
     }
 
+    public func org(keyId: String) async throws -> OrgRecord? {
+        try await read("read organizations") { try OrgRecord.fetchOne($0, key: keyId) }
+    }
+
     public func orgs() throws -> [OrgRecord] {
         try read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
     }
@@ -125,10 +129,10 @@ extension VaultStore {
     }
 
     /// One organization's request (with expiry applied), nil for another organization's id.
-    public func request(org: String, id: String, now: Int64) throws -> AccessRequestRecord? {
+    public func request(org: String, id: String, now: Int64) async throws -> AccessRequestRecord? {
         // A read: a pending request past `expires` is reported as expired without a write;
         // the next write (submit, withdraw, decision) records it.
-        try read("read the request") { db in
+        try await read("read the request") { db in
             try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]).map { Self.applyingExpiry($0, now: now) }
         }
     }

@@ -59,6 +59,11 @@ public final class VaultStore: Sendable {
         do { return try pool.read(body) } catch { throw Self.storageError(error, doing) }
     }
 
+    /// A read that suspends instead of blocking a cooperative thread (request handlers).
+    func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.storageError(error, doing) }
+    }
+
     func write<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
         do { return try pool.write(body) } catch { throw Self.storageError(error, doing) }
     }
