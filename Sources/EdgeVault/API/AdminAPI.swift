@@ -178,3 +178,39 @@ extension AdminAPI {
         public var requests: [RequestSummary]
     }
 }
+
+extension AdminAPI {
+    public struct SealedSegmentKey: Codable, Sendable, Equatable {
+        public var segment: String
+        /// The DEK sealed to the request's delivery key, standard base64.
+        public var sealedKey: String
+
+        public init(segment: String, sealedKey: String) {
+            self.segment = segment
+            self.sealedKey = sealedKey
+        }
+    }
+
+    public struct DecisionInput: Codable, Sendable, Equatable {
+        public var org: String
+        public var id: String
+        /// The co-signed JWS (general JSON serialization) as text.
+        public var jws: String
+        public var sealedKeys: [SealedSegmentKey]
+
+        public init(org: String, id: String, jws: String, sealedKeys: [SealedSegmentKey]) {
+            self.org = org
+            self.id = id
+            self.jws = jws
+            self.sealedKeys = sealedKeys
+        }
+    }
+
+    public struct DecisionResult: Codable, Sendable, Equatable {
+        public var id: String
+        public var status: String
+        public var leafIndex: Int64
+        public var checkpointSize: Int64
+        public var segments: Int
+    }
+}

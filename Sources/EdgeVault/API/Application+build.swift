@@ -51,6 +51,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminOrgsController(store: store).addRoutes(to: adminRouter)
     AdminRequestsController(store: store).addRoutes(to: adminRouter)
+    AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let socketPath = configuration.adminSocket
     let admin = Application(
         router: adminRouter,
@@ -118,10 +119,17 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     LogController(store: store, ledger: ledger).addRoutes(to: router)
     let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
+    // One middleware (one nonce store, one rate limiter) for every organization-facing route.
+    let signatureMiddleware = SignatureMiddleware(store: store, nonces: try NonceStore(store: store),
+                                                  limiter: RateLimiter(perMinute: configuration.requestsPerMinute))
     let signed = router.group("/v1/requests")
-        .add(middleware: SignatureMiddleware(store: store, nonces: try NonceStore(store: store), limiter: RateLimiter(perMinute: configuration.requestsPerMinute)))
+        .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
     RequestsController(store: store, ledger: ledger, limits: limits).addRoutes(to: signed)
+    let grants = router.group("/v1/grants")
+        .add(middleware: signatureMiddleware)
+        .group(context: OrgRequestContext.self)
+    GrantsController(store: store, ledger: ledger).addRoutes(to: grants)
     return router
 }
 

@@ -62,6 +62,14 @@ components:
         id: { type: string }
         status: { type: string, enum: [pending, granted, denied, withdrawn, expired] }
         reason: { type: string }
+    Receipt:
+      type: object
+      required: [index, leaf, proof, checkpoint]
+      properties:
+        index: { type: integer, minimum: 0 }
+        leaf: { type: string, contentEncoding: base64 }
+        proof: { type: array, items: { type: string, contentEncoding: base64 } }
+        checkpoint: { type: string, description: C2SP signed checkpoint }
     InclusionProof:
       type: object
       required: [index, size, hashes]
@@ -157,6 +165,28 @@ paths:
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
         "409": { $ref: "#/components/responses/Problem" }
+        "429": { $ref: "#/components/responses/Problem" }
+  /v1/grants/{id}:
+    parameters:
+      - $ref: "#/components/parameters/RequestId"
+    get:
+      operationId: grant
+      summary: Your co-signed grant and a receipt proving it is in the vault's log.
+      security: [{ httpMessageSignature: [] }]
+      responses:
+        "200":
+          description: The grant (JWS general JSON serialization with the organization's and the person's signatures) and its receipt.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [grant, receipt]
+                properties:
+                  grant: { $ref: "#/components/schemas/JWS" }
+                  receipt: { $ref: "#/components/schemas/Receipt" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
         "429": { $ref: "#/components/responses/Problem" }
   /v1/log/checkpoint:
     get:

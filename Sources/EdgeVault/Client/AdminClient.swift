@@ -98,6 +98,15 @@ public struct AdminClient: Sendable {
         try await post("/v1/orgs/\(Self.percentEncode(keyId))/block", body: [], contentType: "application/json", as: AdminAPI.Org.self)
     }
 
+    public func requests(status: String?) async throws -> [AdminAPI.RequestSummary] {
+        try await get("/v1/requests" + (status.map { "?status=\($0)" } ?? ""), as: AdminAPI.Requests.self).requests
+    }
+
+    public func decide(_ input: AdminAPI.DecisionInput) async throws -> AdminAPI.DecisionResult {
+        try await post("/v1/decisions", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
+                       as: AdminAPI.DecisionResult.self)
+    }
+
     static func percentEncode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {

@@ -303,6 +303,13 @@ public actor SegmentManager {
         open.removeAll()
     }
 
+    /// Seals an open segment's DEK to another public key (a grant's delivery key); nil when the
+    /// segment is not open here (its key is gone).
+    public func sealOpenSegment(id: String, to publicKey: [UInt8]) throws -> [UInt8]? {
+        guard let seg = open.values.first(where: { $0.id == id }) else { return nil }
+        return try SealedBox.seal(seg.dek, to: publicKey)
+    }
+
     public func openSegments() -> [OpenSegmentInfo] {
         open.values.map {
             OpenSegmentInfo(id: $0.id, stream: $0.stream.name, bucketStart: $0.bucketStart, bucketEnd: $0.bucketEnd,

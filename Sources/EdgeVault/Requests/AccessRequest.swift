@@ -44,7 +44,8 @@ public struct AccessRequest: Sendable, Equatable {
         ]).serialized()
     }
 
-    public struct Invalid: Error, Equatable, Sendable {
+    public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+        public var description: String { "invalid access request: \(detail)" }
         public enum Kind: Sendable { case request, wrongVault }
         public let kind: Kind
         public let detail: String
@@ -52,8 +53,9 @@ public struct AccessRequest: Sendable, Equatable {
 
     static func bad(_ d: String) -> Invalid { Invalid(kind: .request, detail: d) }
 
-    /// Parses and validates a payload; `origin` is this vault's, `now` the current time.
-    public init(payload bytes: [UInt8], origin: String, now: Int64) throws(Invalid) {
+    /// Parses and validates a payload; `origin` is this vault's, `now` the current time
+    /// (nil: a stored request read back later, whose times were checked on arrival).
+    public init(payload bytes: [UInt8], origin: String, now: Int64?) throws(Invalid) {
         guard case .object(let o)? = try? JSONValue.parse(bytes) else { throw Self.bad("the payload is not a JSON object") }
         func string(_ key: String, max: Int, allowEmpty: Bool = false) throws(Invalid) -> String {
             guard let s = o[key]?.stringValue else { throw Self.bad("\(key) must be a string") }
@@ -88,9 +90,11 @@ public struct AccessRequest: Sendable, Equatable {
         let from = try time("from"), to = try time("to")
         guard from < to else { throw Self.bad("from must be before to") }
         let expires = try time("expires")
-        guard expires > now else { throw Self.bad("expires is in the past") }
         let created = try time("created")
-        guard created <= now + 300_000 else { throw Self.bad("created is in the future") }
+        if let now {
+            guard expires > now else { throw Self.bad("expires is in the past") }
+            guard created <= now + 300_000 else { throw Self.bad("created is in the future") }
+        }
         let purpose = try string("purpose", max: 2000)
         let access = try string("access", max: 32)
         guard access == "raw" else { throw Self.bad("access must be \"raw\" (the only kind this vault grants)") }

@@ -17,8 +17,9 @@ public struct JWS: Sendable, Equatable {
     public var payload: [UInt8]
     public var signatures: [Signature]
 
-    public struct Failure: Error, Equatable, Sendable {
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
         public let detail: String
+        public var description: String { detail }
         init(_ d: String) { detail = d }
     }
 

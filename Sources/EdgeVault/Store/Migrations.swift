@@ -110,6 +110,34 @@ enum Migrations {
                 CREATE INDEX http_nonce_by_expiry ON http_nonce(expiresAt);
                 """)
         }
+        migrator.registerMigration("v4-grants") { db in
+            try db.execute(sql: """
+                CREATE TABLE grant_record (
+                    org TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    jws BLOB NOT NULL,
+                    deliveryKey BLOB NOT NULL,
+                    streams TEXT NOT NULL,
+                    fromTime INTEGER NOT NULL,
+                    toTime INTEGER NOT NULL,
+                    expires INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('live', 'revoked')),
+                    issuedAt INTEGER NOT NULL,
+                    revokedAt INTEGER,
+                    leafIndex INTEGER NOT NULL,
+                    PRIMARY KEY (org, id),
+                    FOREIGN KEY (org, id) REFERENCES access_request(org, id)
+                );
+                CREATE TABLE grant_key (
+                    org TEXT NOT NULL,
+                    grantId TEXT NOT NULL,
+                    segment INTEGER NOT NULL REFERENCES segment(ordinal),
+                    sealedKey BLOB NOT NULL,
+                    PRIMARY KEY (org, grantId, segment),
+                    FOREIGN KEY (org, grantId) REFERENCES grant_record(org, id)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -62,4 +62,5 @@ extension VaultError.Code {
     public static let rateLimited: Self = "rate_limited"
     public static let tooManyPending: Self = "too_many_pending"
     public static let notPending: Self = "not_pending"
+    public static let decisionInvalid: Self = "decision_invalid"
 }

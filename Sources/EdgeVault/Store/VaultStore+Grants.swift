@@ -1,0 +1,98 @@
+import GRDB
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A co-signed grant: what an organization may fetch, and until when.
+public struct GrantRecord: Codable, Sendable, Equatable {
+    public var org: String
+    public var id: String
+    public var jws: Data
+    public var deliveryKey: Data
+    public var streams: String
+    public var fromTime: Int64
+    public var toTime: Int64
+    public var expires: Int64
+    public var status: String
+    public var issuedAt: Int64
+    public var revokedAt: Int64?
+    public var leafIndex: Int64
+}
+
+extension GrantRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "grant_record"
+}
+
+extension VaultStore {
+    /// Segments of `streams` whose whole bucket lies in `[from, to)`: a grant's scope.
+    public func segmentsInScope(streams: [String], from: Int64, to: Int64) throws -> [SegmentRecord] {
+        try read("read segments") { db in
+            let ids = try Int64.fetchAll(db, StreamRecord.select(Column("id")).filter(streams.contains(StreamRecord.Columns.name)))
+            return try SegmentRecord
+                .filter(ids.contains(SegmentRecord.Columns.streamId))
+                .filter(SegmentRecord.Columns.bucketStart >= from && SegmentRecord.Columns.bucketEnd <= to)
+                .order(SegmentRecord.Columns.ordinal)
+                .fetchAll(db)
+        }
+    }
+
+    /// Records the person's decision in one transaction: the grant (with its sealed keys) or the
+    /// denial, the request's new status and its ledger leaf. Returns the leaf's index.
+    public func recordDecision(
+        org: String, id: String, decided: [UInt8], decision: Decision.Checked, sealedKeys: [Int64: [UInt8]], now: Int64
+    ) throws -> Int64 {
+        try write("record the decision") { db in
+            try Self.expireRequests(in: db, now: now)
+            guard var request = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
+                throw VaultError(.notFound, "no request \(id) from \(org)")
+            }
+            guard request.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(request.status), not pending") }
+            let payloadHash = Encoding.base64(Hash.sha256([UInt8](request.payload)))
+            request.decidedAt = now
+            let leaf: LedgerLeaf
+            switch decision.kind {
+            case .grant:
+                request.status = "granted"
+                guard let access = try? AccessRequest(payload: [UInt8](request.payload), origin: try Self.origin(db), now: nil) else {
+                    throw VaultError(.badRequest, "the stored request no longer parses")
+                }
+                leaf = LedgerLeaf(kind: .grantIssued, fields: [
+                    "id": .string(id), "payloadSha256": .string(payloadHash), "segments": .number("\(sealedKeys.count)"),
+                    "streams": .array(access.streams.map { .string($0) }),
+                    "from": .string(Timestamp.rfc3339(milliseconds: access.from)), "to": .string(Timestamp.rfc3339(milliseconds: access.to)),
+                    "expires": .string(Timestamp.rfc3339(milliseconds: access.expires)),
+                ], org: org, time: now)
+                let index = try Self.appendLeaf(leaf, in: db)
+                try GrantRecord(org: org, id: id, jws: Data(decided), deliveryKey: Data(access.deliveryKey), streams: request.streams,
+                                fromTime: access.from, toTime: access.to, expires: access.expires, status: "live", issuedAt: now,
+                                revokedAt: nil, leafIndex: index).insert(db)
+                let insert = try db.cachedStatement(sql: "INSERT INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)")
+                for (segment, key) in sealedKeys.sorted(by: { $0.key < $1.key }) {
+                    try insert.execute(arguments: [org, id, segment, Data(key)])
+                }
+                try request.update(db)
+                return index
+            case .deny:
+                request.status = "denied"
+                request.reason = decision.reason
+                var fields: [String: JSONValue] = ["id": .string(id), "payloadSha256": .string(payloadHash)]
+                if let reason = decision.reason { fields["reason"] = .string(reason) }
+                leaf = LedgerLeaf(kind: .requestDenied, fields: fields, org: org, time: now)
+                let index = try Self.appendLeaf(leaf, in: db)
+                try request.update(db)
+                return index
+            }
+        }
+    }
+
+    static func origin(_ db: Database) throws -> String {
+        guard let v = try VaultRecord.fetchOne(db) else { throw VaultError(.vaultMissing, "no vault") }
+        return v.origin
+    }
+
+    public func grant(org: String, id: String) async throws -> GrantRecord? {
+        try await read("read the grant") { try GrantRecord.fetchOne($0, key: ["org": org, "id": id]) }
+    }
+}

@@ -1,0 +1,192 @@
+import CSodium
+import EdgeVault
+import Foundation
+import GRDB
+import NIOHTTP1
+import Testing
+
+private let base = Timestamp.parseRFC3339("2026-11-01T00:00:00Z")!
+private let hour: Int64 = 3_600_000
+
+/// Readings every 10 minutes for 6 hours on two streams, all in the past.
+private func ingestSample(_ v: VaultFixture) async throws {
+    var lines = ""
+    for i in 0..<36 {
+        let t = base + Int64(i) * 600_000
+        lines += "{\"stream\":\"home/temp\",\"t\":\(t),\"v\":\(i)}\n{\"stream\":\"home/door\",\"t\":\(t),\"v\":\"open\"}\n"
+    }
+    let r = try await v.cli(["ingest"], stdin: Array(lines.utf8))
+    #expect(r.status == 0, "\(r.stderr)")
+}
+
+private func org(_ v: VaultFixture) -> OrgClient {
+    try! OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+}
+
+private func ask(_ o: OrgClient, id: String, from: Int64, to: Int64, streams: [String] = ["home/temp"]) async throws -> AccessRequest {
+    let r = AccessRequest(vault: try await o.origin(), id: id, orgName: "Org \(id)", orgContact: "", streams: streams, from: from, to: to,
+                          purpose: "test", deliveryKey: o.keys.delivery.publicKey, expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
+    #expect(try await o.submit(r).status == "pending")
+    return r
+}
+
+private func b64url(_ s: String) -> Data? {
+    var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    while t.count % 4 != 0 { t += "=" }
+    return Data(base64Encoded: t)
+}
+
+private func ledgerSize(_ v: VaultFixture) async throws -> Int64 {
+    try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?limit=1").body)).size
+}
+
+@Suite("End to end: the person's decisions, co-signed and anchored", .serialized)
+struct DecisionsEndToEndTests {
+    @Test("Approve A, deny B: A's grant carries both signatures, verifies independently, has a receipt, and its keys open exactly the whole buckets in range")
+    func approveAndDeny() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let a = org(v), b = org(v)
+        // A asks for hours 1–3 (whole buckets), B for an overlapping range.
+        _ = try await ask(a, id: "study-a", from: base + hour, to: base + 3 * hour + 1)
+        _ = try await ask(b, id: "study-b", from: base, to: base + 2 * hour)
+        let approved = try await v.cli(["approve", "study-a", "--passphrase-file", v.passphraseFile])
+        #expect(approved.status == 0, "\(approved.stderr)")
+        #expect(approved.stdout.contains("granted study-a: 2 segment key(s)"), "\(approved.stdout)")
+        let denied = try await v.cli(["deny", "study-b", "--reason", "not this year", "--passphrase-file", v.passphraseFile])
+        #expect(denied.status == 0, "\(denied.stderr)")
+        #expect(try await a.status(id: "study-a").status == "granted")
+        let bStatus = try await b.status(id: "study-b")
+        #expect(bStatus.status == "denied" && bStatus.reason == "not this year")
+
+        // The grant and its receipt, as A fetches them.
+        let r = try await a.send(.GET, "/v1/grants/study-a")
+        #expect(r.status == 200)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        let grant = try #require(doc["grant"] as? [String: Any])
+        let sigs = try #require(grant["signatures"] as? [[String: String]])
+        #expect(sigs.count == 2)
+        let payload = try #require(grant["payload"] as? String)
+        let vaultInfo = try JSONDecoder().decode(AdminAPI.VaultInfo.self, from: Data(try await v.request("GET", "/v1/vault").body))
+        let store = try VaultStore(path: v.dataDir + "/vault.db")
+        let userKey = [UInt8](try store.vault().userSigningKey)
+        for (i, s) in sigs.enumerated() {
+            let headerData = try #require(b64url(s["protected"]!))
+            let header = try #require(try JSONSerialization.jsonObject(with: headerData) as? [String: Any])
+            let key: [UInt8] = i == 0 ? [UInt8](try #require(b64url((header["jwk"] as! [String: String])["x"]!))) : userKey
+            if i == 1 {
+                #expect(header["kid"] as? String == vaultInfo.userKeyId)
+                #expect(header["decision"] as? String == "grant")
+            }
+            let input = Array((s["protected"]! + "." + payload).utf8)
+            let sig = [UInt8](try #require(b64url(s["signature"]!)))
+            #expect(crypto_sign_verify_detached(sig, input, UInt64(input.count), key) == 0, "signature \(i)")
+        }
+        let receiptData = try JSONSerialization.data(withJSONObject: try #require(doc["receipt"]))
+        let receipt = try JSONDecoder().decode(Receipt.self, from: receiptData)
+        let logKey = try SignedNote.Verifier(try await v.cli(["log", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let verified = try receipt.verify(logKey: logKey)
+        #expect(verified.leaf.type == "grant.issued" && verified.leaf.org == a.keys.keyId)
+
+        // B cannot see A's grant.
+        #expect(try await b.send(.GET, "/v1/grants/study-a").status == 404)
+
+        // The sealed keys open with A's delivery key and decrypt exactly hours 1 and 2 of home/temp.
+        let db = try DatabaseQueue(path: v.dataDir + "/vault.db")
+        let readings: [Int64] = try await db.read { db in
+            var out: [Int64] = []
+            for row in try Row.fetchAll(db, sql: """
+                SELECT s.id, s.ordinal, k.sealedKey FROM grant_key k JOIN segment s ON s.ordinal = k.segment WHERE k.grantId = 'study-a'
+                """) {
+                let dek = try SealedBox.open([UInt8](row["sealedKey"] as Data), keyPair: a.keys.delivery)
+                for c in try Row.fetchAll(db, sql: "SELECT seq, ciphertext FROM chunk WHERE segment = ?", arguments: [row["ordinal"] as Int64]) {
+                    let plain = try ChunkFormat.open([UInt8](c["ciphertext"] as Data), dek: dek, segmentId: row["id"], seq: c["seq"])
+                    out += try ChunkFormat.readings(in: plain).map(\.t)
+                }
+            }
+            return out.sorted()
+        }
+        #expect(readings == (6..<18).map { base + Int64($0) * 600_000 })
+        let log = try await v.cli(["log", "show", "--type", "grant.issued"])
+        #expect(log.stdout.contains("study-a"))
+        #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
+        try await v.stopDaemon()
+    }
+
+    @Test("Forged decisions are refused and change nothing: another key, a changed payload, a non-pending request, a replay")
+    func forgeries() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let a = org(v)
+        _ = try await ask(a, id: "f1", from: base, to: base + 6 * hour)
+        let pending = try JSONDecoder().decode(AdminAPI.Requests.self, from: Data(try await v.request("GET", "/v1/requests?status=pending").body)).requests[0]
+        let stored = try JWS(json: Array(pending.jws.utf8))
+        let vaultInfo = try JSONDecoder().decode(AdminAPI.VaultInfo.self, from: Data(try await v.request("GET", "/v1/vault").body))
+        let sizeBefore = try await ledgerSize(v)
+
+        func post(_ jws: JWS) async throws -> HTTPClient.Response {
+            let input = AdminAPI.DecisionInput(org: a.keys.keyId, id: "f1", jws: String(decoding: jws.serialized(), as: UTF8.self), sealedKeys: [])
+            return try await v.request("POST", "/v1/decisions", body: Array(try JSONEncoder().encode(input)))
+        }
+        func code(_ r: HTTPClient.Response) -> String { (try? JSONDecoder().decode(Problem.self, from: Data(r.body)))?.code ?? "?" }
+
+        // Signed by another key claiming the person's kid.
+        var other = stored
+        other.appendSignature(header: Decision.header(kind: .deny, userKeyId: vaultInfo.userKeyId, iat: Timestamp.now() / 1000),
+                              keyPair: SigningKeyPair.generate())
+        let r1 = try await post(other)
+        #expect(r1.status == 400 && code(r1) == "decision_invalid")
+        // The person's real key file, but a payload changed by one byte.
+        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: { var p = Array(VaultFixture.passphrase.utf8); return SecureBytes(wiping: &p) }())
+        var changedPayload = stored.payload
+        changedPayload[changedPayload.count / 2] ^= 0x01
+        var changed = try JWS(json: JWS.sign(payload: changedPayload, header: stored.signatures[0].header, keyPair: SigningKeyPair.generate()).serialized())
+        changed.appendSignature(header: Decision.header(kind: .deny, userKeyId: vaultInfo.userKeyId, iat: Timestamp.now() / 1000), keyPair: keys.signing)
+        let r2 = try await post(changed)
+        #expect(r2.status == 400 && code(r2) == "decision_invalid")
+        #expect(try await ledgerSize(v) == sizeBefore)
+        #expect(try await a.status(id: "f1").status == "pending")
+
+        // A genuine denial, then the same decision replayed.
+        var genuine = stored
+        genuine.appendSignature(header: Decision.header(kind: .deny, userKeyId: vaultInfo.userKeyId, iat: Timestamp.now() / 1000), keyPair: keys.signing)
+        #expect(try await post(genuine).status == 200)
+        let replay = try await post(genuine)
+        #expect(replay.status == 409 && code(replay) == "not_pending")
+        // A grant for the no-longer-pending request.
+        var late = stored
+        late.appendSignature(header: Decision.header(kind: .grant, userKeyId: vaultInfo.userKeyId, iat: Timestamp.now() / 1000), keyPair: keys.signing)
+        let r4 = try await post(late)
+        #expect(r4.status == 409 && code(r4) == "not_pending")
+        #expect(try await a.status(id: "f1").status == "denied")
+        #expect(try await ledgerSize(v) == sizeBefore + 1)
+        try await v.stopDaemon()
+    }
+
+    @Test("Fail closed: when the ledger cannot be written, approval fails cleanly and no grant exists")
+    func failClosed() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let a = org(v)
+        _ = try await ask(a, id: "fc", from: base, to: base + 6 * hour)
+        try await v.stopDaemon()
+        let db = try DatabaseQueue(path: v.dataDir + "/vault.db")
+        try await db.write { try $0.execute(sql: "CREATE TRIGGER ledger_down BEFORE INSERT ON ledger_leaf BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END") }
+        try await v.startDaemon()
+        let a2 = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: a.keys)
+        let r = try await v.cli(["approve", "fc", "--passphrase-file", v.passphraseFile])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("vault-cli: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(try await a2.status(id: "fc").status == "pending")
+        #expect(try await a2.send(.GET, "/v1/grants/fc").status == 404)
+        let grants: Int = try await db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM grant_record") ?? -1 }
+        #expect(grants == 0)
+        try await v.stopDaemon()
+    }
+}
