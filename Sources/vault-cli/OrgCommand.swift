@@ -6,7 +6,7 @@ struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org",
         abstract: "The organization's side: keys, signed access requests, status.",
-        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self])
+        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self, Fetch.self])
 
     struct OrgOptions: ParsableArguments {
         @Option(help: "The vault's public API, https://host:port (or http:// on a trusted network).")
@@ -103,6 +103,40 @@ struct OrgCommand: AsyncParsableCommand {
         func execute() async throws {
             let s = try await org.client().status(id: requestId)
             print("\(s.id) \(s.status)" + (s.reason.map { " (\($0))" } ?? ""))
+        }
+    }
+
+    struct Fetch: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify a grant and its receipt, then fetch and decrypt what it covers into NDJSON.",
+            discussion: """
+                Checks both signatures (yours and the person's, whose key is pinned at first contact),                 the receipt (inclusion proof against a checkpoint signed by the vault's log key, pinned                 at first contact or given with --log-key) and consistency with the last checkpoint you                 saw from this vault. Then opens each segment key with your delivery key and decrypts                 every chunk. Output: {"stream","t","v"} per line, stream by stream. Interrupted? Run                 the same command again: completed segments are skipped.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var org: OrgOptions
+
+        @Argument(help: "The grant id (your request id).")
+        var grantId: String
+
+        @Option(name: .long, help: "Where to write the readings (NDJSON).")
+        var out: String
+
+        @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")
+        var logKey: String?
+
+        @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
+        var pins: String?
+
+        func execute() async throws {
+            let client = try org.client()
+            let origin = try await client.origin()
+            let name = String(origin.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+            let pinsPath = pins.map(FileIO.absolute) ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + name + ".json")
+            let progress = ProgressBar(label: "fetch", total: 0, unit: "chunks")
+            let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, output: FileIO.absolute(out), progress: progress)
+            progress.finish()
+            print("verified grant \(grantId); fetched \(s.readings) readings from \(s.segments) segments (\(s.chunks) chunks)" + (s.skipped > 0 ? ", \(s.skipped) already fetched" : ""))
         }
     }
 

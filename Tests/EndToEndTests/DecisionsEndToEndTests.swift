@@ -190,3 +190,44 @@ struct DecisionsEndToEndTests {
         try await v.stopDaemon()
     }
 }
+
+@Suite("End to end: organizations fetch exactly what was granted", .serialized)
+struct FetchEndToEndTests {
+    @Test("org fetch verifies the grant and receipt and writes exactly the granted readings; releases are logged; others get 404")
+    func fetch() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let aKeys = OrgKeys.generate()
+        try aKeys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
+        let aFile = try OrgKeys.read(from: v.root + "/a.key")
+        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: aFile)
+        let b = org(v)
+        _ = try await ask(a, id: "study-a", from: base + hour, to: base + 3 * hour + 1)
+        _ = try await ask(b, id: "b-1", from: base, to: base + hour)
+        #expect(try await v.cli(["approve", "study-a", "--passphrase-file", v.passphraseFile]).status == 0)
+
+        let vaultURL = "http://127.0.0.1:\(v.publicPort)"
+        let wrongKey = NoteKeys.verifierKey(name: "edgevault.local/whatever", publicKey: SigningKeyPair.generate().publicKey.bytes)
+        let refused = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/x.ndjson",
+                                       "--log-key", wrongKey])
+        #expect(refused.status == 1 && refused.stderr.contains("log key"), "\(refused.stderr)")
+
+        let fetched = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/a.ndjson"])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        #expect(fetched.stdout.contains("fetched 12 readings from 2 segments"), "\(fetched.stdout)")
+        let lines = try String(contentsOfFile: v.root + "/a.ndjson", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines == (6..<18).map { "{\"stream\":\"home/temp\",\"t\":\(base + Int64($0) * 600_000),\"v\":\($0)}" })
+        // Pins were recorded at first contact, and a second fetch to the same file is refused rather than appended.
+        #expect(FileManager.default.fileExists(atPath: v.root + "/vault-pins"))
+        let again = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/a.ndjson"])
+        #expect(again.status == 1 && again.stderr.contains("exists"))
+        let releases = try await v.cli(["log", "show", "--type", "data.released"])
+        #expect(releases.stdout.split(separator: "\n").count == 2, "\(releases.stdout)")
+        #expect(try await b.send(.GET, "/v1/grants/study-a/segments").status == 404)
+        #expect(try await b.send(.GET, "/v1/grants/study-a").status == 404)
+        #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
+        try await v.stopDaemon()
+    }
+}

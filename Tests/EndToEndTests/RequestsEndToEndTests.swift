@@ -208,7 +208,10 @@ struct RequestsEndToEndTests {
         let store = try VaultStore.open(dataDir: v.dataDir)
         let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
         let router = try buildPublicRouter(store: store, ledger: ledger, configuration: Configuration())
-        let routed = Set(router.routes.map { "\($0.method) \($0.path.description.replacingOccurrences(of: ":id", with: "{id}"))" })
+        let routed = Set(router.routes.map { route in
+            "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+        })
         let documented = Set(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" })
         #expect(!documented.isEmpty)
         #expect(routed == documented, "routed: \(routed.sorted()) documented: \(documented.sorted())")
@@ -216,7 +219,7 @@ struct RequestsEndToEndTests {
         let served = try await v.publicRequest("GET", "/v1/openapi.yaml")
         #expect(served.status == 200 && String(decoding: served.body, as: UTF8.self) == OpenAPIDocument.yaml)
         for op in OpenAPIDocument.operations {
-            let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x"))
+            let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{segment}", with: "y"))
             #expect(!String(decoding: r.body, as: UTF8.self).contains("no such endpoint"), "\(op) is routed")
         }
         try await v.stopDaemon()

@@ -117,6 +117,11 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
+    router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
+        let v = try store.vault()
+        return JSONBody(PublicVaultInfo(origin: v.origin, userKeyId: v.userKeyId, userKey: Encoding.base64url([UInt8](v.userSigningKey)),
+                                        logKey: ledger.verifier.text))
+    }
     let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     // One middleware (one nonce store, one rate limiter) for every organization-facing route.

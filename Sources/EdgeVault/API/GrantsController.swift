@@ -6,26 +6,110 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `GET /v1/grants/{id}` (signed, organization-facing): the co-signed grant and a receipt that
-/// proves, offline, that it is in the vault's log.
+/// The organization's fetch endpoints (DESIGN §6): the co-signed grant with its receipt, the
+/// segments it covers with their keys sealed to the delivery key, and paged chunks. Every page
+/// served is a `data.released` leaf, anchored in a checkpoint before the page leaves.
 struct GrantsController: Sendable {
     let store: VaultStore
     let ledger: LedgerService
 
+    static var maxPage: Int { 64 }
+
     func addRoutes(to group: RouterGroup<OrgRequestContext>) {
         group.get("{id}", use: grant)
+        group.get("{id}/segments", use: segments)
+        group.get("{id}/segments/{segment}/chunks", use: chunks)
     }
 
-    @Sendable func grant(_ request: Request, context: OrgRequestContext) async throws -> Response {
+    /// The caller's grant, refusing one that is not yet anchored, revoked or expired.
+    func liveGrant(_ context: OrgRequestContext, allowDead: Bool = false) async throws -> GrantRecord {
         let id = try context.parameters.require("id")
         guard let grant = try await store.grant(org: context.org.keyId, id: id) else {
             throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")
         }
+        guard let cp = await ledger.latestCheckpoint(), cp.size > grant.leafIndex else {
+            throw Problem(code: .storageUnavailable, status: 503, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
+        }
+        if !allowDead {
+            if grant.status == "revoked" { throw Problem(code: .grantRevoked, status: 403, detail: "grant \(id) was revoked by the person") }
+            if grant.expires <= Timestamp.now() { throw Problem(code: .grantExpired, status: 403, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))") }
+        }
+        return grant
+    }
+
+    @Sendable func grant(_ request: Request, context: OrgRequestContext) async throws -> Response {
+        let grant = try await liveGrant(context, allowDead: true)
         let receipt = try await ledger.receipt(index: grant.leafIndex)
         var body = Array("{\"grant\":".utf8) + [UInt8](grant.jws) + Array(",\"receipt\":".utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         body += Array(try encoder.encode(receipt)) + [0x7D]
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    @Sendable func segments(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Segments> {
+        let grant = try await liveGrant(context)
+        let rows = try await store.grantSegments(org: grant.org, id: grant.id)
+        return JSONBody(OrgAPI.Segments(segments: rows.map { r in
+            OrgAPI.Segment(id: r.segment.id, stream: r.stream, start: Timestamp.rfc3339(milliseconds: r.segment.bucketStart),
+                           end: Timestamp.rfc3339(milliseconds: r.segment.bucketEnd), chunks: r.segment.chunkCount,
+                           sealedKey: Encoding.base64(r.sealedKey))
+        }))
+    }
+
+    @Sendable func chunks(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Chunks> {
+        let grant = try await liveGrant(context)
+        let segmentId = try context.parameters.require("segment")
+        let rows = try await store.grantSegments(org: grant.org, id: grant.id)
+        guard let segment = rows.first(where: { $0.segment.id == segmentId })?.segment else {
+            throw Problem(code: .notFound, status: 404, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
+        }
+        let q = request.uri.queryParameters
+        guard let after = q["after"].map({ Int64($0) }) ?? -1, after >= -1 else {
+            throw Problem(code: .badRequest, status: 400, detail: "after must be an integer ≥ -1")
+        }
+        guard let limit = q["limit"].map({ Int($0) }) ?? Self.maxPage, limit >= 1, limit <= Self.maxPage else {
+            throw Problem(code: .badRequest, status: 400, detail: "limit must be in 1…\(Self.maxPage)")
+        }
+        let found = try store.chunks(segment: segment.ordinal!, after: after, limit: limit + 1)
+        let page = Array(found.prefix(limit))
+        if !page.isEmpty {
+            // The release is on the record before the data leaves (fail closed).
+            let index = try store.recordRelease(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now())
+            do {
+                _ = try await ledger.anchor(index: index)
+            } catch {
+                throw Problem(code: .storageUnavailable, status: 503, detail: "the release could not be anchored in the log; retry later")
+            }
+        }
+        return JSONBody(OrgAPI.Chunks(chunks: page.map { OrgAPI.Chunk(seq: $0.seq, ciphertext: Encoding.base64([UInt8]($0.ciphertext))) },
+                                      next: found.count > limit ? page.last?.seq : nil))
+    }
+}
+
+/// Bodies of the organization-facing fetch endpoints (DESIGN §6, MUST).
+public enum OrgAPI {
+    public struct Segment: Codable, Sendable, Equatable {
+        public var id: String
+        public var stream: String
+        public var start: String
+        public var end: String
+        public var chunks: Int64
+        /// The segment's DEK sealed to the grant's delivery key, standard base64.
+        public var sealedKey: String
+    }
+
+    public struct Segments: Codable, Sendable, Equatable {
+        public var segments: [Segment]
+    }
+
+    public struct Chunk: Codable, Sendable, Equatable {
+        public var seq: Int64
+        public var ciphertext: String
+    }
+
+    public struct Chunks: Codable, Sendable, Equatable {
+        public var chunks: [Chunk]
+        public var next: Int64?
     }
 }

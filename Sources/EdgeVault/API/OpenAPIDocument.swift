@@ -188,6 +188,90 @@ paths:
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
         "429": { $ref: "#/components/responses/Problem" }
+  /v1/grants/{id}/segments:
+    parameters:
+      - $ref: "#/components/parameters/RequestId"
+    get:
+      operationId: grantSegments
+      summary: The segments your live grant covers, each with its key sealed to your delivery key.
+      security: [{ httpMessageSignature: [] }]
+      responses:
+        "200":
+          description: The segments.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [segments]
+                properties:
+                  segments:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, stream, start, end, chunks, sealedKey]
+                      properties:
+                        id: { type: string }
+                        stream: { type: string }
+                        start: { type: string, format: date-time }
+                        end: { type: string, format: date-time }
+                        chunks: { type: integer }
+                        sealedKey: { type: string, contentEncoding: base64 }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "429": { $ref: "#/components/responses/Problem" }
+        "503": { $ref: "#/components/responses/Problem" }
+  /v1/grants/{id}/segments/{segment}/chunks:
+    parameters:
+      - $ref: "#/components/parameters/RequestId"
+      - { name: segment, in: path, required: true, schema: { type: string } }
+      - { name: after, in: query, required: false, schema: { type: integer, minimum: -1 } }
+      - { name: limit, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 64 } }
+    get:
+      operationId: grantChunks
+      summary: A page of a segment's encrypted chunks (each page is a data.released entry in the log).
+      security: [{ httpMessageSignature: [] }]
+      responses:
+        "200":
+          description: Chunks with seq greater than after, and the seq to continue after (null at the end).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [chunks, next]
+                properties:
+                  chunks:
+                    type: array
+                    items:
+                      type: object
+                      required: [seq, ciphertext]
+                      properties:
+                        seq: { type: integer }
+                        ciphertext: { type: string, contentEncoding: base64 }
+                  next: { type: [integer, "null"] }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "429": { $ref: "#/components/responses/Problem" }
+        "503": { $ref: "#/components/responses/Problem" }
+  /v1/vault:
+    get:
+      operationId: vault
+      summary: The vault's origin, the person's public signing key and the log's verifier key (pinned by organizations at first contact).
+      responses:
+        "200":
+          description: Public keys.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [origin, userKeyId, userKey, logKey]
+                properties:
+                  origin: { type: string }
+                  userKeyId: { type: string }
+                  userKey: { type: string, contentEncoding: base64url }
+                  logKey: { type: string }
   /v1/log/checkpoint:
     get:
       operationId: checkpoint

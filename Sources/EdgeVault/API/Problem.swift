@@ -68,7 +68,7 @@ extension Problem: HTTPResponseError {
     public static func status(for code: VaultError.Code) -> Int {
         switch code {
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey: return 401
-        case .orgBlocked: return 403
+        case .orgBlocked, .grantRevoked, .grantExpired: return 403
         case .duplicateId, .notPending: return 409
         case .rateLimited, .tooManyPending: return 429
         case .notFound, .vaultMissing: return 404

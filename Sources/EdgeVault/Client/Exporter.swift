@@ -30,9 +30,14 @@ public struct Exporter {
         self.keys = keys
     }
 
-    struct Item {
-        var t: Int64
-        var value: [UInt8]
+    public struct Item {
+        public var t: Int64
+        public var value: [UInt8]
+
+        public init(t: Int64, value: [UInt8]) {
+            self.t = t
+            self.value = value
+        }
     }
 
     /// One stream's readings, one bucket at a time.
@@ -88,7 +93,7 @@ public struct Exporter {
         return summary
     }
 
-    static func render(stream: String, item: Item, format: Format, into line: inout [UInt8]) {
+    public static func render(stream: String, item: Item, format: Format, into line: inout [UInt8]) {
         switch format {
         case .ndjson:
             line.append(contentsOf: Array("{\"stream\":".utf8))

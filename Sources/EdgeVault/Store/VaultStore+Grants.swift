@@ -96,3 +96,32 @@ extension VaultStore {
         try await read("read the grant") { try GrantRecord.fetchOne($0, key: ["org": org, "id": id]) }
     }
 }
+
+extension VaultStore {
+    /// The segments a grant covers, with the DEK sealed to its delivery key.
+    public func grantSegments(org: String, id: String) async throws -> [(segment: SegmentRecord, stream: String, sealedKey: [UInt8])] {
+        try await read("read the grant's segments") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.*, st.name AS streamName, k.sealedKey AS grantKey FROM grant_key k
+                JOIN segment s ON s.ordinal = k.segment JOIN stream st ON st.id = s.streamId
+                WHERE k.org = ? AND k.grantId = ? ORDER BY st.name, s.bucketStart, s.ordinal
+                """, arguments: [org, id]).map { row in
+                (try SegmentRecord(row: row), row["streamName"], [UInt8](row["grantKey"] as Data))
+            }
+        }
+    }
+
+    /// Records a page of chunks handed to an organization (`data.released`), in its own
+    /// transaction; returns the leaf's index, to be anchored before the page leaves.
+    public func recordRelease(org: String, grant: String, segment: String, chunks: [ChunkRecord], now: Int64) throws -> Int64 {
+        var hasher = SHA256Hasher()
+        for c in chunks { c.ciphertext.withUnsafeBytes { hasher.update($0) } }
+        let leaf = LedgerLeaf(kind: .dataReleased, fields: [
+            "grant": .string(grant), "segment": .string(segment),
+            "chunks": .string("\(chunks.first?.seq ?? 0)-\(chunks.last?.seq ?? 0)"),
+            "count": .number("\(chunks.reduce(0) { $0 + $1.readingCount })"),
+            "sha256": .string(Encoding.base64(hasher.finalize())),
+        ], org: org, time: now)
+        return try write("record a release") { db in try Self.appendLeaf(leaf, in: db) }
+    }
+}

@@ -90,6 +90,15 @@ public enum FileIO {
         }
     }
 
+    /// Appends `bytes` to `path` (created with `mode` when missing) and fsyncs.
+    public static func append(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "open") }
+        defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+        guard fsync(fd) == 0 else { throw Failure(path: path, errno: errno, action: "sync") }
+    }
+
     /// Creates a directory and its missing parents; the last one gets `mode`.
     public static func makeDirectories(_ path: String, mode: mode_t) throws {
         if isDirectory(path) { return }
