@@ -231,3 +231,59 @@ struct FetchEndToEndTests {
         try await v.stopDaemon()
     }
 }
+
+@Suite("End to end: ongoing grants, revocation, expiry and violations", .serialized)
+struct OngoingGrantEndToEndTests {
+    @Test("An ongoing grant receives readings ingested after approval; after revoke nothing more, fetches answer grant_revoked; expiry answers grant_expired")
+    func ongoingRevokeExpire() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let now = Timestamp.now()
+        let bucket = now / hour * hour
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"live/s\",\"t\":\(now),\"v\":1}\n".utf8)).status == 0)
+        let keys = OrgKeys.generate()
+        try keys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
+        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/a.key"))
+        _ = try await ask(a, id: "ongoing", from: bucket - hour, to: bucket + 48 * hour, streams: ["live/s"])
+        let approved = try await v.cli(["approve", "ongoing", "--passphrase-file", v.passphraseFile])
+        #expect(approved.status == 0, "\(approved.stderr)")
+        // A reading after approval, in a bucket whose segment opens only now.
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"live/s\",\"t\":\(bucket + 2 * hour + 5),\"v\":2}\n".utf8)).status == 0)
+        let url = "http://127.0.0.1:\(v.publicPort)"
+        let first = try await v.cli(["org", "fetch", "ongoing", "--vault", url, "--key", v.root + "/a.key", "--out", v.root + "/1.ndjson"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let got = try String(contentsOfFile: v.root + "/1.ndjson", encoding: .utf8).split(separator: "\n")
+        #expect(got == ["{\"stream\":\"live/s\",\"t\":\(now),\"v\":1}", "{\"stream\":\"live/s\",\"t\":\(bucket + 2 * hour + 5),\"v\":2}"])
+
+        let revoked = try await v.cli(["revoke", "ongoing", "--reason", "study over", "--passphrase-file", v.passphraseFile])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        let db = try DatabaseQueue(path: v.dataDir + "/vault.db")
+        let keysBefore: Int = try await db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM grant_key") ?? 0 }
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"live/s\",\"t\":\(bucket + 3 * hour + 5),\"v\":3}\n".utf8)).status == 0)
+        let keysAfter: Int = try await db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM grant_key") ?? 0 }
+        #expect(keysAfter == keysBefore, "no new segment is sealed to a revoked grant")
+        let refused = try await a.send(.GET, "/v1/grants/ongoing/segments")
+        #expect(refused.status == 403 && String(decoding: refused.body, as: UTF8.self).contains("grant_revoked"))
+        let cliRefused = try await v.cli(["org", "fetch", "ongoing", "--vault", url, "--key", v.root + "/a.key", "--out", v.root + "/2.ndjson"])
+        #expect(cliRefused.status == 1 && cliRefused.stderr.contains("revoked"), "\(cliRefused.stderr)")
+        let violations = try await v.cli(["log", "show", "--type", "org.violation"])
+        #expect(violations.stdout.contains("fetch-after-revocation"))
+        #expect(violations.stdout.split(separator: "\n").count == 1, "rate-limited to one per org per kind per minute")
+        let grants = try await v.cli(["grants"])
+        #expect(grants.stdout.contains("ongoing") && grants.stdout.contains("revoked"))
+        #expect(try await v.cli(["log", "show", "--type", "grant.revoked"]).stdout.contains("study over"))
+
+        // Expiry: a second grant whose time is up.
+        _ = try await ask(a, id: "short", from: bucket - hour, to: bucket + hour, streams: ["live/s"])
+        #expect(try await v.cli(["approve", "short", "--passphrase-file", v.passphraseFile]).status == 0)
+        try await v.stopDaemon()
+        try await db.write { try $0.execute(sql: "UPDATE grant_record SET expires = ? WHERE id = 'short'", arguments: [Timestamp.now() - 1000]) }
+        try await v.startDaemon()
+        let a2 = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: a.keys)
+        let expired = try await a2.send(.GET, "/v1/grants/short/segments")
+        #expect(expired.status == 403 && String(decoding: expired.body, as: UTF8.self).contains("grant_expired"))
+        #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
+        try await v.stopDaemon()
+    }
+}

@@ -214,3 +214,32 @@ extension AdminAPI {
         public var segments: Int
     }
 }
+
+extension AdminAPI {
+    public struct RevocationResult: Codable, Sendable, Equatable {
+        public var grant: String
+        public var org: String
+        public var leafIndex: Int64
+        public var checkpointSize: Int64
+    }
+
+    public struct GrantSummary: Codable, Sendable, Equatable {
+        public var org: String
+        public var id: String
+        /// live, revoked or expired.
+        public var status: String
+        public var streams: [String]
+        public var from: String
+        public var to: String
+        public var expires: String
+        public var issued: String
+        public var revoked: String?
+        /// Pages of chunks released under the grant, and the readings in them.
+        public var releases: Int
+        public var readingsReleased: Int64
+    }
+
+    public struct Grants: Codable, Sendable, Equatable {
+        public var grants: [GrantSummary]
+    }
+}

@@ -60,6 +60,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
         }
         let index = try store.recordDecision(org: input.org, id: input.id, decided: Array(input.jws.utf8), decision: checked,
                                              sealedKeys: sealed, now: now)
+        if checked.kind == .grant { await manager.reloadGrants() }
         let checkpoint: VaultStore.StoredCheckpoint
         do {
             checkpoint = try await ledger.anchor(index: index)

@@ -52,6 +52,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminOrgsController(store: store).addRoutes(to: adminRouter)
     AdminRequestsController(store: store).addRoutes(to: adminRouter)
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let socketPath = configuration.adminSocket
     let admin = Application(
         router: adminRouter,
@@ -134,7 +135,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     let grants = router.group("/v1/grants")
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
-    GrantsController(store: store, ledger: ledger).addRoutes(to: grants)
+    GrantsController(store: store, ledger: ledger, violations: ViolationRecorder(store: store, ledger: ledger)).addRoutes(to: grants)
     return router
 }
 

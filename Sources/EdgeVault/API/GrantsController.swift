@@ -12,6 +12,7 @@ import Foundation
 struct GrantsController: Sendable {
     let store: VaultStore
     let ledger: LedgerService
+    let violations: ViolationRecorder
 
     static var maxPage: Int { 64 }
 
@@ -25,14 +26,23 @@ struct GrantsController: Sendable {
     func liveGrant(_ context: OrgRequestContext, allowDead: Bool = false) async throws -> GrantRecord {
         let id = try context.parameters.require("id")
         guard let grant = try await store.grant(org: context.org.keyId, id: id) else {
+            if try store.grants().contains(where: { $0.id == id }) {
+                await violations.record(org: context.org.keyId, kind: "other-org-grant", detail: "asked for grant \(id), which is not theirs")
+            }
             throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")
         }
         guard let cp = await ledger.latestCheckpoint(), cp.size > grant.leafIndex else {
             throw Problem(code: .storageUnavailable, status: 503, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
         }
         if !allowDead {
-            if grant.status == "revoked" { throw Problem(code: .grantRevoked, status: 403, detail: "grant \(id) was revoked by the person") }
-            if grant.expires <= Timestamp.now() { throw Problem(code: .grantExpired, status: 403, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))") }
+            if grant.status == "revoked" {
+                await violations.record(org: grant.org, kind: "fetch-after-revocation", detail: "fetch under revoked grant \(id)")
+                throw Problem(code: .grantRevoked, status: 403, detail: "grant \(id) was revoked by the person")
+            }
+            if grant.expires <= Timestamp.now() {
+                await violations.record(org: grant.org, kind: "fetch-after-expiry", detail: "fetch under expired grant \(id)")
+                throw Problem(code: .grantExpired, status: 403, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))")
+            }
         }
         return grant
     }
@@ -62,6 +72,7 @@ struct GrantsController: Sendable {
         let segmentId = try context.parameters.require("segment")
         let rows = try await store.grantSegments(org: grant.org, id: grant.id)
         guard let segment = rows.first(where: { $0.segment.id == segmentId })?.segment else {
+            await violations.record(org: grant.org, kind: "segment-out-of-scope", detail: "asked for segment \(segmentId) under grant \(grant.id)")
             throw Problem(code: .notFound, status: 404, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
         }
         let q = request.uri.queryParameters

@@ -107,6 +107,12 @@ public struct AdminClient: Sendable {
                        as: AdminAPI.DecisionResult.self)
     }
 
+    public func revoke(_ jws: JWS) async throws -> AdminAPI.RevocationResult {
+        try await post("/v1/revocations", body: jws.serialized(), contentType: "application/jose+json", as: AdminAPI.RevocationResult.self)
+    }
+
+    public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }
+
     static func percentEncode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {

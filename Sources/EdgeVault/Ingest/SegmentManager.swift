@@ -74,7 +74,19 @@ public actor SegmentManager {
     let settings: Settings
     let logger: Logger
 
+    /// Live grants whose range may reach new segments (ongoing grants).
+    struct GrantScope {
+        let org: String
+        let id: String
+        let streams: Set<String>
+        let from: Int64
+        let to: Int64
+        let expires: Int64
+        let deliveryKey: [UInt8]
+    }
+
     var streams: [String: StreamRecord] = [:]
+    var grants: [GrantScope] = []
     var open: [Key: OpenSegment] = [:]
     var nextOrdinal: Int64
     var pending = VaultStore.IngestCommit()
@@ -98,6 +110,24 @@ public actor SegmentManager {
         }
         self.nextOrdinal = try store.nextSegmentOrdinal()
         for s in try store.streams() { streams[s.name] = s }
+        self.grants = try Self.loadGrants(store)
+    }
+
+    static func loadGrants(_ store: VaultStore) throws -> [GrantScope] {
+        try store.liveGrants(now: Timestamp.now()).map {
+            GrantScope(org: $0.org, id: $0.id, streams: Set($0.streams.split(separator: "\n").map(String.init)), from: $0.fromTime,
+                       to: $0.toTime, expires: $0.expires, deliveryKey: [UInt8]($0.deliveryKey))
+        }
+    }
+
+    /// Re-reads the live grants after a grant or a revocation.
+    public func reloadGrants() {
+        do {
+            grants = try Self.loadGrants(store)
+        } catch {
+            logger.error("cannot reload grants; new segments are sealed to none until the next reload", metadata: ["error": "\(error)"])
+            grants = []
+        }
     }
 
     // MARK: Streams
@@ -196,6 +226,12 @@ public actor SegmentManager {
             sealedKey: Data(sealed), openedAt: now, closedAt: nil, readingCount: 0, chunkCount: 0, minTime: nil, maxTime: nil))
         open[key] = seg
         counters.segmentsOpened += 1
+        // Ongoing grants: a new segment in a live grant's scope is sealed to its delivery key now.
+        for g in grants where g.streams.contains(stream.name) && seg.bucketStart >= g.from && seg.bucketEnd <= g.to && g.expires > now {
+            if let sealed = try? SealedBox.seal(dek, to: g.deliveryKey) {
+                pending.grantKeys.append(.init(org: g.org, grantId: g.id, segment: seg.ordinal, sealedKey: sealed))
+            }
+        }
         return seg
     }
 

@@ -138,6 +138,9 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v5-revocations") { db in
+            try db.execute(sql: "ALTER TABLE grant_record ADD COLUMN revocation BLOB")
+        }
         return migrator
     }
 }

@@ -19,6 +19,8 @@ public struct GrantRecord: Codable, Sendable, Equatable {
     public var issuedAt: Int64
     public var revokedAt: Int64?
     public var leafIndex: Int64
+    /// The person's signed revocation, once revoked.
+    public var revocation: Data?
 }
 
 extension GrantRecord: FetchableRecord, PersistableRecord {
@@ -67,7 +69,7 @@ extension VaultStore {
                 let index = try Self.appendLeaf(leaf, in: db)
                 try GrantRecord(org: org, id: id, jws: Data(decided), deliveryKey: Data(access.deliveryKey), streams: request.streams,
                                 fromTime: access.from, toTime: access.to, expires: access.expires, status: "live", issuedAt: now,
-                                revokedAt: nil, leafIndex: index).insert(db)
+                                revokedAt: nil, leafIndex: index, revocation: nil).insert(db)
                 let insert = try db.cachedStatement(sql: "INSERT INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)")
                 for (segment, key) in sealedKeys.sorted(by: { $0.key < $1.key }) {
                     try insert.execute(arguments: [org, id, segment, Data(key)])
@@ -123,5 +125,55 @@ extension VaultStore {
             "sha256": .string(Encoding.base64(hasher.finalize())),
         ], org: org, time: now)
         return try write("record a release") { db in try Self.appendLeaf(leaf, in: db) }
+    }
+}
+
+extension VaultStore {
+    /// Revokes a live grant with the person's signed revocation and a `grant.revoked` leaf.
+    public func revokeGrant(org: String, id: String, revocation: [UInt8], reason: String?, now: Int64) throws -> Int64 {
+        try write("revoke the grant") { db in
+            guard var g = try GrantRecord.fetchOne(db, key: ["org": org, "id": id]) else { throw VaultError(.notFound, "no grant \(id) for \(org)") }
+            guard g.status == "live" else { throw VaultError(.notPending, "grant \(id) is already \(g.status)") }
+            g.status = "revoked"
+            g.revokedAt = now
+            g.revocation = Data(revocation)
+            try g.update(db)
+            var fields: [String: JSONValue] = ["grant": .string(id), "revocationSha256": .string(Encoding.base64(Hash.sha256(revocation)))]
+            if let reason { fields["reason"] = .string(reason) }
+            return try Self.appendLeaf(LedgerLeaf(kind: .grantRevoked, fields: fields, org: org, time: now), in: db)
+        }
+    }
+
+    /// Records an organization's violation (a fetch under a dead grant, another org's grant,
+    /// a segment out of scope).
+    @discardableResult
+    public func recordViolation(org: String, kind: String, detail: String, now: Int64) throws -> Int64 {
+        try write("record a violation") { db in
+            try Self.appendLeaf(LedgerLeaf(kind: .orgViolation, fields: ["kind": .string(kind), "detail": .string(detail)], org: org, time: now), in: db)
+        }
+    }
+
+    /// Live grants with their scope, for sealing new segments to ongoing grants.
+    public func liveGrants(now: Int64) throws -> [GrantRecord] {
+        try read("read grants") { db in
+            try GrantRecord.filter(Column("status") == "live" && Column("expires") > now).fetchAll(db)
+        }
+    }
+
+    public func grants() throws -> [GrantRecord] {
+        try read("read grants") { try GrantRecord.order(Column("issuedAt")).fetchAll($0) }
+    }
+
+    /// How many chunks and readings each grant has released so far (from its ledger leaves).
+    public func releases(org: String, grant: String) throws -> (pages: Int, readings: Int64) {
+        try read("read releases") { db in
+            var pages = 0, readings: Int64 = 0
+            for data in try Data.fetchAll(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'data.released' AND org = ?", arguments: [org]) {
+                guard let leaf = try? LedgerLeaf(bytes: [UInt8](data)), leaf.json["grant"]?.stringValue == grant else { continue }
+                pages += 1
+                readings += Int64(leaf.json["count"]?.numberText ?? "0") ?? 0
+            }
+            return (pages, readings)
+        }
     }
 }

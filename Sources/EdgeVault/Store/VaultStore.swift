@@ -123,6 +123,15 @@ public final class VaultStore: Sendable {
         public var stats: [Int64: SegmentStatsDelta] = [:]
         public var closes: [Int64] = []
         public var closedAt: Int64 = 0
+        /// New segments' DEKs sealed to ongoing grants.
+        public var grantKeys: [GrantKey] = []
+
+        public struct GrantKey: Sendable {
+            public var org: String
+            public var grantId: String
+            public var segment: Int64
+            public var sealedKey: [UInt8]
+        }
 
         public var isEmpty: Bool { newSegments.isEmpty && chunks.isEmpty && closes.isEmpty }
     }
@@ -131,6 +140,8 @@ public final class VaultStore: Sendable {
         if work.isEmpty { return }
         try await write("store readings") { db in
             for var s in work.newSegments { try s.insert(db) }
+            let grantKey = try db.cachedStatement(sql: "INSERT OR IGNORE INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)")
+            for k in work.grantKeys { try grantKey.execute(arguments: [k.org, k.grantId, k.segment, Data(k.sealedKey)]) }
             for c in work.chunks { try c.insert(db) }
             let update = try db.makeStatement(sql: """
                 UPDATE segment SET readingCount = readingCount + ?, chunkCount = chunkCount + ?,

@@ -1,0 +1,60 @@
+import ArgumentParser
+import EdgeVault
+
+struct GrantsCommand: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grants",
+        abstract: "List grants: live, revoked and expired, with what was released under each.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func execute() async throws {
+        let client = try global.client()
+        let grants = try await client.grants()
+        if grants.isEmpty {
+            print("no grants")
+            return
+        }
+        let names = Dictionary((try await client.orgs()).map { ($0.keyId, $0.pinnedName ?? $0.name) }, uniquingKeysWith: { a, _ in a })
+        printTable(header: ["GRANT", "ORGANIZATION", "STATUS", "STREAMS", "RANGE", "EXPIRES", "RELEASED"],
+                   rows: grants.map { g in
+                       [g.id, names[g.org] ?? g.org, g.status, g.streams.joined(separator: ","), "\(g.from) → \(g.to)", g.expires,
+                        "\(g.readingsReleased) readings in \(g.releases) pages"]
+                   })
+    }
+}
+
+struct RevokeCommand: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a grant: signed by you, recorded in the ledger; fetches are refused from then on.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The grant id.")
+    var grantId: String
+
+    @Option(help: "The organization's key id, when several used the same id.")
+    var org: String?
+
+    @Option(help: "Why (recorded in the ledger).")
+    var reason: String?
+
+    @Option(help: "Read the passphrase from this file instead of asking.")
+    var passphraseFile: String?
+
+    func execute() async throws {
+        let client = try global.client()
+        let matches = try await client.grants().filter { $0.id == grantId && (org == nil || $0.org == org) }
+        guard let grant = matches.first else { throw VaultError(.notFound, "no grant \(grantId)") }
+        guard matches.count == 1 else { throw VaultError(.badRequest, "several organizations have a grant \(grantId); pass --org KEYID") }
+        guard grant.status == "live" else { throw VaultError(.notPending, "grant \(grantId) is already \(grant.status)") }
+        let keys = try global.unlock(passphraseFile: passphraseFile)
+        let vault = try await client.vault()
+        guard keys.publicKeys.keyId == vault.userKeyId else {
+            throw VaultError(.keyMismatch, "this key file is not the key of this vault (\(vault.userFingerprint))")
+        }
+        let r = try await client.revoke(Revocation.make(grant: grantId, org: grant.org, reason: reason, at: Timestamp.now(), keys: keys))
+        print("revoked \(r.grant); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
+    }
+}
