@@ -19,7 +19,7 @@ struct ApproveCommand: VaultCommand {
     @Argument(help: "The request id.")
     var requestId: String
 
-    @Option(help: "The organization's key id, when several used the same request id.")
+    @Option(parsing: .unconditional, help: "The organization's key id, when several used the same request id.")
     var org: String?
 
     @Option(help: "Read the passphrase from this file instead of asking.")
@@ -44,7 +44,7 @@ struct DenyCommand: VaultCommand {
     @Argument(help: "The request id.")
     var requestId: String
 
-    @Option(help: "The organization's key id, when several used the same request id.")
+    @Option(parsing: .unconditional, help: "The organization's key id, when several used the same request id.")
     var org: String?
 
     @Option(help: "Why, shown to the organization.")

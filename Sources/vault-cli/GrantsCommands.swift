@@ -34,7 +34,7 @@ struct RevokeCommand: VaultCommand {
     @Argument(help: "The grant id.")
     var grantId: String
 
-    @Option(help: "The organization's key id, when several used the same id.")
+    @Option(parsing: .unconditional, help: "The organization's key id, when several used the same id.")
     var org: String?
 
     @Option(help: "Why (recorded in the ledger).")

@@ -20,7 +20,7 @@ struct LogCommand: AsyncParsableCommand {
         @Option(help: "Only entries of this type (vault.genesis, org.seen, request.received, grant.issued, …).")
         var type: String?
 
-        @Option(help: "Only entries about this organization (key id).")
+        @Option(parsing: .unconditional, help: "Only entries about this organization (key id; may start with -).")
         var org: String?
 
         @Option(help: "First entry index.")

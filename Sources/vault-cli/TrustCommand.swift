@@ -30,7 +30,7 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organization's key id (its RFC 7638 thumbprint, 43 characters; `vault-cli org keygen` prints it).")
+        @Argument(help: "The organization's key id (its RFC 7638 thumbprint, 43 characters; `vault-cli org keygen` prints it). One that starts with '-' goes after `--`.")
         var keyId: String
 
         @Option(help: "Your name for this organization.")
@@ -51,7 +51,7 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organization's key id.")
+        @Argument(help: "The organization's key id. One that starts with '-' goes after `--`.")
         var keyId: String
 
         func validate() throws {

@@ -201,7 +201,10 @@ final class VaultFixture: @unchecked Sendable {
 
     /// `vault-cli ARGS --data-dir … --admin-socket … --user-key …`
     func cli(_ args: [String], stdin: [UInt8]? = nil) async throws -> RunResult {
-        try await run(try Binaries.path("vault-cli"), args + globalArgs, stdin: stdin, environment: cliEnvironment)
+        // Global options go before a `--` (after it everything is positional).
+        var full = args + globalArgs
+        if let dash = args.firstIndex(of: "--") { full = Array(args[..<dash]) + globalArgs + Array(args[dash...]) }
+        return try await run(try Binaries.path("vault-cli"), full, stdin: stdin, environment: cliEnvironment)
     }
 
     func initVault() async throws {

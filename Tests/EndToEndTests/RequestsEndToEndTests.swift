@@ -139,7 +139,7 @@ struct RequestsEndToEndTests {
         _ = origin
 
         // Blocked.
-        #expect(try await v.cli(["trust", "block", org.keys.keyId]).status == 0)
+        #expect(try await v.cli(["trust", "block", "--", org.keys.keyId]).status == 0)
         let blocked = try await org.call(.GET, "/v1/requests/first")
         #expect(problem(blocked) == (403, "org_blocked"))
         #expect(try await stored(v) == afterSecond)
@@ -187,7 +187,7 @@ struct RequestsEndToEndTests {
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_ALLOW_UNKNOWN_ORGS": "false"])
         let org = Org(v: v), stranger = Org(v: v)
-        #expect(try await v.cli(["trust", "add", org.keys.keyId, "--name", "Acme (checked by phone)"]).status == 0)
+        #expect(try await v.cli(["trust", "add", "--name", "Acme (checked by phone)", "--", org.keys.keyId]).status == 0)
         let before = try await stored(v)
         let refused = try await stranger.call(.POST, "/v1/requests", body: stranger.submitBody(try await stranger.request(id: "s1")))
         #expect(problem(refused) == (401, "unknown_key"))
