@@ -5,7 +5,7 @@ struct TrustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
         abstract: "Organizations known to this vault: pin a key with a name, block one, list them.",
-        subcommands: [List.self, Add.self, Block.self])
+        subcommands: [List.self, Show.self, Add.self, Block.self])
 
     struct List: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "List organizations: fingerprint, names, trust, first contact.")
@@ -20,6 +20,39 @@ struct TrustCommand: AsyncParsableCommand {
             }
             printTable(header: ["FINGERPRINT", "TRUST", "NAME (yours)", "NAME (claimed)", "FIRST SEEN", "KEY ID"],
                        rows: orgs.map { [$0.fingerprint, $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
+        }
+    }
+
+    struct Show: VaultCommand {
+        static let configuration = CommandConfiguration(abstract: "An organization's track record, computed from the ledger.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The organization's key id. One that starts with '-' goes after `--`.")
+        var keyId: String
+
+        func execute() async throws {
+            let client = try global.client()
+            guard let org = try await client.orgs().first(where: { $0.keyId == keyId }) else {
+                throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
+            }
+            var leaves: [LedgerLeaf] = []
+            var from: Int64? = 0
+            while let start = from {
+                let page = try await client.leaves(from: start, org: keyId)
+                leaves += page.leaves.compactMap { Encoding.fromBase64($0.data).flatMap { try? LedgerLeaf(bytes: $0) } }
+                from = page.next
+            }
+            let record = TrackRecord.compute(leaves)
+            print("\(org.pinnedName ?? org.name) (\(org.fingerprint)), \(org.trust)")
+            if org.pinnedName != nil, !org.name.isEmpty { print("  calls itself: \(org.name)") }
+            if !org.contact.isEmpty { print("  contact:      \(org.contact)") }
+            print("  first seen:   \(org.firstSeen ?? "never")")
+            print("  record:       \(record.summary)")
+            for leaf in leaves.suffix(20) {
+                let id = leaf.json["id"]?.stringValue ?? leaf.json["grant"]?.stringValue ?? leaf.json["kind"]?.stringValue ?? ""
+                print("  \(Timestamp.rfc3339(milliseconds: leaf.time))  \(leaf.type)  \(id)")
+            }
         }
     }
 

@@ -287,3 +287,79 @@ struct OngoingGrantEndToEndTests {
         try await v.stopDaemon()
     }
 }
+
+@Suite("End to end: the review prompt on a real terminal", .serialized)
+struct ReviewEndToEndTests {
+    @Test("Two organizations ask for overlapping ranges; typing in the prompt approves A and denies B; A fetches exactly its whole buckets")
+    func reviewOnTerminal() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let aKeys = OrgKeys.generate()
+        try aKeys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
+        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/a.key"))
+        let b = org(v)
+        _ = try await ask(a, id: "study-a", from: base + hour + 60_000, to: base + 4 * hour, streams: ["home/temp", "home/door"])
+        _ = try await ask(b, id: "study-b", from: base, to: base + 3 * hour)
+
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["review"] + v.globalArgs, environment: v.cliEnvironment)
+        #expect(await session.expect("Passphrase for "))
+        session.type(VaultFixture.passphrase + "\r")
+        #expect(await session.expect("Request study-a"))
+        #expect(await session.expect("[q]uit › "))
+        let firstScreen = session.output.text
+        #expect(firstScreen.contains("NEW organization"))
+        #expect(firstScreen.contains("2026-11-01T02:00:00Z → 2026-11-01T04:00:00Z"), "whole buckets only")
+        #expect(firstScreen.contains("4 segments, 24 readings"))
+        session.type("a\r")
+        #expect(await session.expect("granted study-a"))
+        #expect(await session.expect("Request study-b"))
+        session.type("d\r")
+        #expect(await session.expect("reason (optional"))
+        session.type("overlaps another study\r")
+        #expect(await session.expect("denied study-b"))
+        #expect(await session.expect("no more pending requests"))
+        #expect(await session.waitForExit() == 0)
+        #expect(!session.output.text.contains(VaultFixture.passphrase), "the passphrase is not echoed")
+
+        #expect(try await a.status(id: "study-a").status == "granted")
+        let bStatus = try await b.status(id: "study-b")
+        #expect(bStatus.status == "denied" && bStatus.reason == "overlaps another study")
+        #expect(try await b.send(.GET, "/v1/grants/study-a").status == 404)
+        let fetched = try await v.cli(["org", "fetch", "study-a", "--vault", "http://127.0.0.1:\(v.publicPort)", "--key", v.root + "/a.key",
+                                       "--out", v.root + "/a.ndjson"])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        let lines = Set(try String(contentsOfFile: v.root + "/a.ndjson", encoding: .utf8).split(separator: "\n").map(String.init))
+        var expected = Set<String>()
+        for i in 12..<24 {
+            let t = base + Int64(i) * 600_000
+            expected.insert("{\"stream\":\"home/temp\",\"t\":\(t),\"v\":\(i)}")
+            expected.insert("{\"stream\":\"home/door\",\"t\":\(t),\"v\":\"open\"}")
+        }
+        #expect(lines == expected)
+        try await v.stopDaemon()
+    }
+}
+
+@Suite("End to end: review --watch and trust show", .serialized)
+struct WatchEndToEndTests {
+    @Test("review --watch waits without polling and shows a request the moment it arrives; trust show prints the track record")
+    func watch() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let a = org(v)
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["review", "--watch", "--passphrase-file", v.passphraseFile] + v.globalArgs,
+                                     environment: v.cliEnvironment)
+        #expect(await session.expect("waiting for new requests"))
+        _ = try await ask(a, id: "w-1", from: base, to: base + hour)
+        #expect(await session.expect("Request w-1"))
+        session.type("q\r")
+        #expect(await session.waitForExit() == 0)
+        let show = try await v.cli(["trust", "show", "--", a.keys.keyId])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("1 request, 0 granted") && show.stdout.contains("request.received  w-1"), "\(show.stdout)")
+        try await v.stopDaemon()
+    }
+}

@@ -4,9 +4,19 @@ import NIOCore
 /// The person's view of access requests, on the admin socket.
 struct AdminRequestsController<Context: RequestContext>: Sendable {
     let store: VaultStore
+    let notifier: RequestNotifier
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/requests", use: list)
+        router.get("/v1/requests/wait", use: wait)
+    }
+
+    /// Long poll: answers `{"version"}` once a request newer than `after` arrived, or after 30 s.
+    @Sendable func wait(_ request: Request, context: Context) async throws -> JSONBody<[String: Int]> {
+        guard let after = request.uri.queryParameters["after"].map({ Int($0) }) ?? -1 else {
+            throw Problem(code: .badRequest, status: 400, detail: "after must be an integer")
+        }
+        return JSONBody(["version": await notifier.wait(after: after, timeout: .seconds(30))])
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Requests> {

@@ -42,6 +42,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
 
     let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+    let notifier = RequestNotifier()
     let readiness = Readiness(expected: 3, logger: logger)
 
     let adminRouter = Router(context: BasicRequestContext.self)
@@ -50,7 +51,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminOrgsController(store: store).addRoutes(to: adminRouter)
-    AdminRequestsController(store: store).addRoutes(to: adminRouter)
+    AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let socketPath = configuration.adminSocket
@@ -65,7 +66,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration)
+    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most 256 connections at once.
     let http1 = HTTPServerBuilder.http1(configuration: .init(
@@ -110,7 +111,8 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 }
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
-public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration) throws -> Router<PublicRequestContext> {
+public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
+                              notifier: RequestNotifier = RequestNotifier()) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
@@ -131,7 +133,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     let signed = router.group("/v1/requests")
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
-    RequestsController(store: store, ledger: ledger, limits: limits).addRoutes(to: signed)
+    RequestsController(store: store, ledger: ledger, limits: limits, notifier: notifier).addRoutes(to: signed)
     let grants = router.group("/v1/grants")
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)

@@ -6,6 +6,7 @@ struct RequestsController: Sendable {
     let store: VaultStore
     let ledger: LedgerService
     let limits: RequestLimits
+    let notifier: RequestNotifier
 
     struct Status: Codable, Sendable, Equatable {
         var id: String
@@ -54,6 +55,7 @@ struct RequestsController: Sendable {
         try store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,
                                 limits: limits, now: now)
         await ledger.appended()
+        await notifier.bump()
         return JSONBody(Status(id: access.id, status: "pending"), status: .accepted)
     }
 

@@ -111,6 +111,11 @@ public struct AdminClient: Sendable {
         try await post("/v1/revocations", body: jws.serialized(), contentType: "application/jose+json", as: AdminAPI.RevocationResult.self)
     }
 
+    /// Waits (long poll, up to 30 s) for a request newer than `after`; returns the new version.
+    public func waitForRequests(after: Int) async throws -> Int {
+        try await get("/v1/requests/wait?after=\(after)", as: [String: Int].self)["version"] ?? after
+    }
+
     public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }
 
     static func percentEncode(_ s: String) -> String {
