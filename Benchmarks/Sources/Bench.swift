@@ -23,7 +23,7 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "all"]
         guard known.contains(which) else {
             print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N]")
             exit(2)
@@ -37,6 +37,9 @@ struct Bench {
         }
         if which == "requests" || which == "all" {
             try await RequestsBenchmark(calls: calls).run()
+        }
+        if which == "delivery" || which == "all" {
+            try await DeliveryBenchmark(readings: min(readings, 500_000)).run()
         }
     }
 
