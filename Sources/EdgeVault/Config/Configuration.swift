@@ -35,7 +35,7 @@ public struct Configuration: Sendable, Equatable {
     public var maxPendingPerOrg = 20
     public var maxPendingTotal = 200
     /// Signed calls per organization per minute.
-    public var requestsPerMinute = 120
+    public var requestsPerMinute = 1200
 
     public init() {}
 
