@@ -227,6 +227,20 @@ struct FetchEndToEndTests {
         #expect(releases.stdout.split(separator: "\n").count == 2, "\(releases.stdout)")
         #expect(try await b.send(.GET, "/v1/grants/study-a/segments").status == 404)
         #expect(try await b.send(.GET, "/v1/grants/study-a").status == 404)
+
+        // Resume: as if a fetch had stopped after its first segment.
+        let segments = try JSONDecoder().decode(OrgAPI.Segments.self, from: Data(try await a.send(.GET, "/v1/grants/study-a/segments").body)).segments
+        let firstEnd = Timestamp.parseRFC3339(segments[0].end)!
+        let firstLines = lines.filter { line in
+            let t = Int64(line.split(separator: ",")[1].dropFirst(4))!
+            return t < firstEnd
+        }
+        try Data((firstLines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: v.root + "/r.ndjson"))
+        try Data(segments[0].id.utf8).write(to: URL(fileURLWithPath: v.root + "/r.ndjson.fetch-state"))
+        let resumed = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/r.ndjson"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("1 already fetched"), "\(resumed.stdout) \(resumed.stderr)")
+        #expect(try String(contentsOfFile: v.root + "/r.ndjson", encoding: .utf8).split(separator: "\n").map(String.init) == lines)
+        #expect(!FileManager.default.fileExists(atPath: v.root + "/r.ndjson.fetch-state"))
         #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
         try await v.stopDaemon()
     }

@@ -85,10 +85,9 @@ struct GrantsController: Sendable {
         let found = try store.chunks(segment: segment.ordinal!, after: after, limit: limit + 1)
         let page = Array(found.prefix(limit))
         if !page.isEmpty {
-            // The release is on the record before the data leaves (fail closed).
-            let index = try store.recordRelease(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now())
+            // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {
-                _ = try await ledger.anchor(index: index)
+                _ = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
             } catch {
                 throw Problem(code: .storageUnavailable, status: 503, detail: "the release could not be anchored in the log; retry later")
             }

@@ -7,7 +7,7 @@ import Foundation
 /// `vault-cli org fetch`: verify the grant and its receipt, then fetch, open and decrypt
 /// exactly what was granted. Resumable: a segment is written to the output only once it is
 /// complete, and the completed segments are remembered beside the output.
-public struct OrgFetcher {
+public struct OrgFetcher: Sendable {
     /// What the organization pinned about a vault at first contact.
     public struct Pins: Codable, Sendable, Equatable {
         public var origin: String
@@ -109,40 +109,62 @@ public struct OrgFetcher {
         }
         var summary = Summary()
         progress?.total = list.segments.filter { !done.contains($0.id) }.reduce(0) { $0 + $1.chunks }
-        for segment in list.segments {
-            if done.contains(segment.id) { summary.skipped += 1; continue }
-            guard let sealed = Encoding.fromBase64(segment.sealedKey) else { throw VaultError(.protocolError, "malformed sealed key") }
-            let dek: SecureBytes
-            do { dek = try SealedBox.open(sealed, keyPair: client.keys.delivery) } catch {
-                throw Self.fail("the key of segment \(segment.id) does not open with your delivery key")
-            }
-            var lines: [UInt8] = []
-            var after: Int64 = -1
-            while true {
-                let (page, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments/\(segment.id)/chunks?after=\(after)", as: OrgAPI.Chunks.self)
-                for chunk in page.chunks {
-                    guard let ct = Encoding.fromBase64(chunk.ciphertext),
-                          let plain = try? ChunkFormat.open(ct, dek: dek, segmentId: segment.id, seq: chunk.seq),
-                          let readings = try? ChunkFormat.readings(in: plain)
-                    else { throw Self.fail("chunk \(chunk.seq) of segment \(segment.id) does not authenticate") }
-                    for r in readings {
-                        Exporter.render(stream: segment.stream, item: .init(t: r.t, value: r.value), format: .ndjson, into: &lines)
-                    }
-                    summary.readings += readings.count
-                    summary.chunks += 1
-                    progress?.advance(by: 1)
+        let todo = list.segments.filter { !done.contains($0.id) }
+        summary.skipped = list.segments.count - todo.count
+        // Up to four segments are fetched at once; they are written in order, each once complete.
+        var index = 0
+        while index < todo.count {
+            let window = Array(todo[index..<min(todo.count, index + 4)])
+            index += window.count
+            let results = try await withThrowingTaskGroup(of: (Int, [UInt8], Int, Int).self) { group in
+                for (n, segment) in window.enumerated() {
+                    group.addTask { try await fetchSegment(segment, grant: id, progress: progress, slot: n) }
                 }
-                guard let next = page.next else { break }
-                after = next
+                var out: [(Int, [UInt8], Int, Int)] = []
+                for try await r in group { out.append(r) }
+                return out.sorted { $0.0 < $1.0 }
             }
-            // The segment is complete: append it, then remember it.
-            try FileIO.append(output, lines, mode: 0o600)
-            done.insert(segment.id)
-            try FileIO.replace(statePath, Array(done.sorted().joined(separator: "\n").utf8), mode: 0o600)
-            summary.segments += 1
+            for (n, lines, chunks, readings) in results {
+                try FileIO.append(output, lines, mode: 0o600)
+                done.insert(window[n].id)
+                try FileIO.replace(statePath, Array(done.sorted().joined(separator: "\n").utf8), mode: 0o600)
+                summary.segments += 1
+                summary.chunks += chunks
+                summary.readings += readings
+            }
         }
         unlink(statePath)
         return summary
+    }
+
+    /// Fetches and decrypts one segment: its NDJSON lines, chunk and reading counts.
+    func fetchSegment(_ segment: OrgAPI.Segment, grant id: String, progress: ProgressBar?, slot: Int) async throws -> (Int, [UInt8], Int, Int) {
+        guard let sealed = Encoding.fromBase64(segment.sealedKey) else { throw VaultError(.protocolError, "malformed sealed key") }
+        let dek: SecureBytes
+        do { dek = try SealedBox.open(sealed, keyPair: client.keys.delivery) } catch {
+            throw Self.fail("the key of segment \(segment.id) does not open with your delivery key")
+        }
+        var lines: [UInt8] = []
+        var chunks = 0, readings = 0
+        var after: Int64 = -1
+        while true {
+            let (page, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments/\(segment.id)/chunks?after=\(after)", as: OrgAPI.Chunks.self)
+            for chunk in page.chunks {
+                guard let ct = Encoding.fromBase64(chunk.ciphertext),
+                      let plain = try? ChunkFormat.open(ct, dek: dek, segmentId: segment.id, seq: chunk.seq),
+                      let rs = try? ChunkFormat.readings(in: plain)
+                else { throw Self.fail("chunk \(chunk.seq) of segment \(segment.id) does not authenticate") }
+                for r in rs {
+                    Exporter.render(stream: segment.stream, item: .init(t: r.t, value: r.value), format: .ndjson, into: &lines)
+                }
+                readings += rs.count
+                chunks += 1
+                progress?.advance(by: 1)
+            }
+            guard let next = page.next else { break }
+            after = next
+        }
+        return (slot, lines, chunks, readings)
     }
 
     func loadPins() throws -> Pins? {

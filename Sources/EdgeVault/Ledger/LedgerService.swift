@@ -59,6 +59,19 @@ public actor LedgerService {
         return stored
     }
 
+    /// Appends `leaf` and signs a checkpoint that includes it, in one durable transaction:
+    /// for entries that must be anchored before the caller goes on (releases).
+    public func appendAnchored(_ leaf: LedgerLeaf) throws -> VaultStore.StoredCheckpoint {
+        let origin = self.origin, signer = self.signer
+        let now = Timestamp.now()
+        let stored = try store.appendAndCheckpoint(leaf) { head in
+            let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
+            return (cp, SignedNote.sign(text: cp.text, name: origin, keyPair: signer), now)
+        }
+        if stored.size > (latest?.size ?? 0) { latest = stored }
+        return stored
+    }
+
     /// Tells the service that leaves were appended: a checkpoint follows within the interval.
     public func appended() {
         guard scheduled == nil else { return }

@@ -113,9 +113,8 @@ extension VaultStore {
         }
     }
 
-    /// Records a page of chunks handed to an organization (`data.released`), in its own
-    /// transaction; returns the leaf's index, to be anchored before the page leaves.
-    public func recordRelease(org: String, grant: String, segment: String, chunks: [ChunkRecord], now: Int64) throws -> Int64 {
+    /// The `data.released` leaf for a page of chunks handed to an organization.
+    public static func releaseLeaf(org: String, grant: String, segment: String, chunks: [ChunkRecord], now: Int64) -> LedgerLeaf {
         var hasher = SHA256Hasher()
         for c in chunks { c.ciphertext.withUnsafeBytes { hasher.update($0) } }
         let leaf = LedgerLeaf(kind: .dataReleased, fields: [
@@ -124,7 +123,7 @@ extension VaultStore {
             "count": .number("\(chunks.reduce(0) { $0 + $1.readingCount })"),
             "sha256": .string(Encoding.base64(hasher.finalize())),
         ], org: org, time: now)
-        return try write("record a release") { db in try Self.appendLeaf(leaf, in: db) }
+        return leaf
     }
 }
 

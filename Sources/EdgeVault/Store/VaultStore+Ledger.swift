@@ -144,6 +144,21 @@ extension VaultStore {
         }
     }
 
+    /// Appends a leaf and stores the checkpoint `sign` makes for the new tree head, in one transaction.
+    public func appendAndCheckpoint(
+        _ leaf: LedgerLeaf, sign: @Sendable @escaping ((size: Int64, root: Merkle.Hash)) -> (Checkpoint, String, Int64)
+    ) throws -> StoredCheckpoint {
+        try write("append to the ledger") { db in
+            try Self.appendLeaf(leaf, in: db)
+            let size = try Self.ledgerSize(in: db)
+            let root = try Merkle.treeHash(size: size, reader: DatabaseHashReader(db: db))
+            let (cp, note, time) = sign((size, root))
+            try db.execute(sql: "INSERT OR IGNORE INTO ledger_checkpoint (size, root, note, createdAt) VALUES (?, ?, ?, ?)",
+                           arguments: [cp.size, Data(cp.root), note, time])
+            return StoredCheckpoint(size: cp.size, root: cp.root, note: note, createdAt: time)
+        }
+    }
+
     public func latestCheckpoint() throws -> StoredCheckpoint? {
         try read("read checkpoints") { db in
             try Row.fetchOne(db, sql: "SELECT size, root, note, createdAt FROM ledger_checkpoint ORDER BY size DESC LIMIT 1").map(Self.checkpoint)
