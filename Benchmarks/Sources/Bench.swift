@@ -95,3 +95,38 @@ func temporaryDirectory(_ name: String) throws -> String {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
+
+/// A running release `vaultd` on a benchmark's data directory.
+struct RunningDaemon {
+    let process: Process
+    let port: Int
+
+    /// Starts `vaultd` (admin socket `<dir>/v.sock`, public API on a free loopback port) and
+    /// waits for its ready line.
+    static func start(dir: String, environment: [String: String] = [:]) throws -> RunningDaemon {
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: IdleRSS.binDirectory + "/vaultd")
+        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
+        if !environment.isEmpty { daemon.environment = environment }
+        let log = Pipe()
+        daemon.standardError = log
+        daemon.standardOutput = log
+        try daemon.run()
+        var port = 0, seen = ""
+        while port == 0 {
+            let chunk = log.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw BenchError("vaultd exited: \(seen)") }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.contains("vaultd ready") }),
+               let field = line.split(separator: " ").first(where: { $0.hasPrefix("listen=") }) {
+                port = Int(field.split(separator: ":").last ?? "") ?? 0
+            }
+        }
+        return RunningDaemon(process: daemon, port: port)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -20,24 +20,9 @@ struct DeliveryBenchmark {
         var pass = Array("benchmark passphrase".utf8)
         _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
 
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: bin + "/vaultd")
-        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
-        let log = Pipe()
-        daemon.standardError = log
-        daemon.standardOutput = log
-        try daemon.run()
-        defer { daemon.terminate(); daemon.waitUntilExit() }
-        var port = 0, seen = ""
-        while port == 0 {
-            let chunk = log.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw BenchError("vaultd exited: \(seen)") }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.contains("vaultd ready") }),
-               let field = line.split(separator: " ").first(where: { $0.hasPrefix("listen=") }) {
-                port = Int(field.split(separator: ":").last ?? "") ?? 0
-            }
-        }
+        let daemon = try RunningDaemon.start(dir: dir)
+        defer { daemon.stop() }
+        let port = daemon.port
         let common = ["--config", "/dev/null", "--admin-socket", dir + "/v.sock", "--user-key", dir + "/user.key"]
         func cli(_ args: [String]) throws -> Double {
             let p = Process()

@@ -89,18 +89,8 @@ struct LedgerBenchmark {
             print("(log verify skipped: build vaultd and vault-cli next to edgevault-bench)")
             return nil
         }
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: bin + "/vaultd")
-        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
-        daemon.standardError = FileHandle.nullDevice
-        daemon.standardOutput = FileHandle.nullDevice
-        try daemon.run()
-        defer { daemon.terminate(); daemon.waitUntilExit() }
-        let client = HTTPClient(target: .unix(path: dir + "/v.sock"))
-        for _ in 0..<200 {
-            if (try? await client.send(method: .GET, path: "/healthz"))?.status == 200 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let daemon = try RunningDaemon.start(dir: dir)
+        defer { daemon.stop() }
         let cli = Process()
         cli.executableURL = URL(fileURLWithPath: bin + "/vault-cli")
         cli.arguments = ["log", "verify", "--config", "/dev/null", "--admin-socket", dir + "/v.sock", "--state", dir + "/state.json"]

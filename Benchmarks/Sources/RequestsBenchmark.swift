@@ -21,26 +21,9 @@ struct RequestsBenchmark {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var pass = Array("benchmark passphrase".utf8)
         _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: bin + "/vaultd")
-        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
-        daemon.environment = ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"]
-        let log = Pipe()
-        daemon.standardError = log
-        daemon.standardOutput = log
-        try daemon.run()
-        defer { daemon.terminate(); daemon.waitUntilExit() }
-        var port = 0
-        var seen = ""
-        while port == 0 {
-            let chunk = log.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw BenchError("vaultd exited: \(seen)") }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.contains("vaultd ready") }),
-               let field = line.split(separator: " ").first(where: { $0.hasPrefix("listen=") }) {
-                port = Int(field.split(separator: ":").last ?? "") ?? 0
-            }
-        }
+        let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"])
+        defer { daemon.stop() }
+        let port = daemon.port
         let keys = OrgKeys.generate()
         let org = try OrgClient(vaultURL: "http://127.0.0.1:\(port)", keys: keys)
         let origin = try await org.origin()

@@ -11,8 +11,6 @@ struct AdminController<Context: RequestContext>: Sendable {
     let configuration: Configuration
     let startedAt: Int64
 
-    static var maxChunkPage: Int { 64 }
-
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
         router.post("/v1/ingest", use: ingest)
@@ -111,22 +109,9 @@ struct AdminController<Context: RequestContext>: Sendable {
         guard let segment = try store.segment(id: id) else {
             throw Problem(code: .notFound, status: 404, detail: "no segment \(id)")
         }
-        let q = request.uri.queryParameters
-        let after = try q["after"].map { text -> Int64 in
-            guard let n = Int64(text), n >= -1 else { throw Problem(code: .badRequest, status: 400, detail: "after must be an integer ≥ -1") }
-            return n
-        } ?? -1
-        let limit = try q["limit"].map { text -> Int in
-            guard let n = Int(text), n >= 1, n <= Self.maxChunkPage else {
-                throw Problem(code: .badRequest, status: 400, detail: "limit must be an integer in 1…\(Self.maxChunkPage)")
-            }
-            return n
-        } ?? Self.maxChunkPage
-        let rows = try store.chunks(segment: segment.ordinal!, after: after, limit: limit + 1)
-        let page = rows.prefix(limit)
-        return JSONBody(AdminAPI.Chunks(
-            chunks: page.map { AdminAPI.Chunk(seq: $0.seq, ciphertext: Encoding.base64([UInt8]($0.ciphertext))) },
-            next: rows.count > limit ? page.last?.seq : nil))
+        let (after, limit) = try ChunkPage.parameters(request)
+        let (chunks, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        return JSONBody(ChunkPage.body(chunks, next: next))
     }
 }
 

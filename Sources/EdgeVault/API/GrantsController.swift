@@ -14,8 +14,6 @@ struct GrantsController: Sendable {
     let ledger: LedgerService
     let violations: ViolationRecorder
 
-    static var maxPage: Int { 64 }
-
     func addRoutes(to group: RouterGroup<OrgRequestContext>) {
         group.get("{id}", use: grant)
         group.get("{id}/segments", use: segments)
@@ -75,15 +73,8 @@ struct GrantsController: Sendable {
             await violations.record(org: grant.org, kind: "segment-out-of-scope", detail: "asked for segment \(segmentId) under grant \(grant.id)")
             throw Problem(code: .notFound, status: 404, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
         }
-        let q = request.uri.queryParameters
-        guard let after = q["after"].map({ Int64($0) }) ?? -1, after >= -1 else {
-            throw Problem(code: .badRequest, status: 400, detail: "after must be an integer ≥ -1")
-        }
-        guard let limit = q["limit"].map({ Int($0) }) ?? Self.maxPage, limit >= 1, limit <= Self.maxPage else {
-            throw Problem(code: .badRequest, status: 400, detail: "limit must be in 1…\(Self.maxPage)")
-        }
-        let found = try store.chunks(segment: segment.ordinal!, after: after, limit: limit + 1)
-        let page = Array(found.prefix(limit))
+        let (after, limit) = try ChunkPage.parameters(request)
+        let (page, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
         if !page.isEmpty {
             // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {
@@ -92,8 +83,7 @@ struct GrantsController: Sendable {
                 throw Problem(code: .storageUnavailable, status: 503, detail: "the release could not be anchored in the log; retry later")
             }
         }
-        return JSONBody(OrgAPI.Chunks(chunks: page.map { OrgAPI.Chunk(seq: $0.seq, ciphertext: Encoding.base64([UInt8]($0.ciphertext))) },
-                                      next: found.count > limit ? page.last?.seq : nil))
+        return JSONBody(ChunkPage.body(page, next: next))
     }
 }
 
@@ -113,13 +103,7 @@ public enum OrgAPI {
         public var segments: [Segment]
     }
 
-    public struct Chunk: Codable, Sendable, Equatable {
-        public var seq: Int64
-        public var ciphertext: String
-    }
-
-    public struct Chunks: Codable, Sendable, Equatable {
-        public var chunks: [Chunk]
-        public var next: Int64?
-    }
+    /// The same page shape as the person's admin API.
+    public typealias Chunk = AdminAPI.Chunk
+    public typealias Chunks = AdminAPI.Chunks
 }
