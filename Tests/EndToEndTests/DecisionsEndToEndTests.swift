@@ -23,6 +23,12 @@ private func org(_ v: VaultFixture) -> OrgClient {
     try! OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
 }
 
+/// An organization whose keys are also in `<root>/<name>.key`, for `vault-cli org fetch`.
+private func orgWithKeyFile(_ v: VaultFixture, _ name: String) throws -> OrgClient {
+    try OrgKeys.generate().write(to: v.root + "/\(name).key", deliverySeed: SecureBytes.random(count: 32))
+    return try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/\(name).key"))
+}
+
 private func ask(_ o: OrgClient, id: String, from: Int64, to: Int64, streams: [String] = ["home/temp"]) async throws -> AccessRequest {
     let r = AccessRequest(vault: try await o.origin(), id: id, orgName: "Org \(id)", orgContact: "", streams: streams, from: from, to: to,
                           purpose: "test", deliveryKey: o.keys.delivery.publicKey, expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
@@ -199,10 +205,7 @@ struct FetchEndToEndTests {
         try await v.initVault()
         try await v.startDaemon()
         try await ingestSample(v)
-        let aKeys = OrgKeys.generate()
-        try aKeys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
-        let aFile = try OrgKeys.read(from: v.root + "/a.key")
-        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: aFile)
+        let a = try orgWithKeyFile(v, "a")
         let b = org(v)
         _ = try await ask(a, id: "study-a", from: base + hour, to: base + 3 * hour + 1)
         _ = try await ask(b, id: "b-1", from: base, to: base + hour)
@@ -256,9 +259,7 @@ struct OngoingGrantEndToEndTests {
         let now = Timestamp.now()
         let bucket = now / hour * hour
         #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"live/s\",\"t\":\(now),\"v\":1}\n".utf8)).status == 0)
-        let keys = OrgKeys.generate()
-        try keys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
-        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/a.key"))
+        let a = try orgWithKeyFile(v, "a")
         _ = try await ask(a, id: "ongoing", from: bucket - hour, to: bucket + 48 * hour, streams: ["live/s"])
         let approved = try await v.cli(["approve", "ongoing", "--passphrase-file", v.passphraseFile])
         #expect(approved.status == 0, "\(approved.stderr)")
@@ -310,9 +311,7 @@ struct ReviewEndToEndTests {
         try await v.initVault()
         try await v.startDaemon()
         try await ingestSample(v)
-        let aKeys = OrgKeys.generate()
-        try aKeys.write(to: v.root + "/a.key", deliverySeed: SecureBytes.random(count: 32))
-        let a = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/a.key"))
+        let a = try orgWithKeyFile(v, "a")
         let b = org(v)
         _ = try await ask(a, id: "study-a", from: base + hour + 60_000, to: base + 4 * hour, streams: ["home/temp", "home/door"])
         _ = try await ask(b, id: "study-b", from: base, to: base + 3 * hour)
