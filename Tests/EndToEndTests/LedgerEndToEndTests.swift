@@ -190,3 +190,24 @@ struct LedgerEndToEndTests {
         try await v.stopDaemon()
     }
 }
+
+@Suite("End to end: /metrics")
+struct MetricsEndToEndTests {
+    @Test("/metrics reports readings, open segments, requests by status, live grants and the ledger in Prometheus text")
+    func metrics() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let now = Timestamp.now()
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":\(now),\"v\":1}\n{\"stream\":\"s\",\"t\":\(now + 1),\"v\":2}\n".utf8)).status == 0)
+        let r = try await v.publicRequest("GET", "/metrics")
+        #expect(r.status == 200 && r.header("Content-Type")?.hasPrefix("text/plain") == true)
+        let text = String(decoding: r.body, as: UTF8.self)
+        for expected in ["edgevault_readings_ingested_total 2", "edgevault_segments_open 1", "edgevault_requests{status=\"pending\"} 0",
+                         "edgevault_grants_live 0", "edgevault_ledger_leaves 1", "edgevault_checkpoint_size 1", "# TYPE edgevault_chunks_written_total counter"] {
+            #expect(text.contains(expected + "\n") || text.contains(expected), "\(expected) in\n\(text)")
+        }
+        #expect(try await v.request("GET", "/metrics").status == 200, "also on the admin socket")
+        try await v.stopDaemon()
+    }
+}

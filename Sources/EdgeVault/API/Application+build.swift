@@ -54,6 +54,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    let metrics = Metrics(store: store, manager: manager, ledger: ledger)
+    adminRouter.get("/metrics") { _, _ in try await metrics.response() }
     let socketPath = configuration.adminSocket
     let admin = Application(
         router: adminRouter,
@@ -66,7 +68,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
+    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier, metrics: metrics)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most 256 connections at once.
     let http1 = HTTPServerBuilder.http1(configuration: .init(
@@ -112,10 +114,11 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
-                              notifier: RequestNotifier = RequestNotifier()) throws -> Router<PublicRequestContext> {
+                              notifier: RequestNotifier, metrics: Metrics) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
+    router.get("/metrics") { _, _ in try await metrics.response() }
     router.get("/v1/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }

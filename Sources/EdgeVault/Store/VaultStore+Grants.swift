@@ -176,3 +176,20 @@ extension VaultStore {
         }
     }
 }
+
+extension VaultStore {
+    /// Requests by status, live grants and the ledger's size, for `/metrics`.
+    public func metricCounts(now: Int64) throws -> (requests: [String: Int], grantsLive: Int, ledgerSize: Int64) {
+        try read("read metrics") { db in
+            var requests: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT CASE WHEN status = 'pending' AND expires <= ? THEN 'expired' ELSE status END AS s, count(*) AS n
+                FROM access_request GROUP BY s
+                """, arguments: [now]) {
+                requests[row["s"]] = row["n"]
+            }
+            let live = try Int.fetchOne(db, sql: "SELECT count(*) FROM grant_record WHERE status = 'live' AND expires > ?", arguments: [now]) ?? 0
+            return (requests, live, try Self.ledgerSize(in: db))
+        }
+    }
+}
