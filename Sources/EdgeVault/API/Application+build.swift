@@ -55,6 +55,11 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let metrics = Metrics(store: store, manager: manager, ledger: ledger)
+    let dataDir = configuration.dataDir
+    adminRouter.post("/v1/backup") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try Backup.make(store: store, dataDir: dataDir))))
+    }
     adminRouter.get("/metrics") { _, _ in try await metrics.response() }
     let socketPath = configuration.adminSocket
     let admin = Application(

@@ -116,6 +116,15 @@ public struct AdminClient: Sendable {
         try await get("/v1/requests/wait?after=\(after)", as: [String: Int].self)["version"] ?? after
     }
 
+    /// A consistent backup of the running vault (see `Backup`).
+    public func backup() async throws -> [UInt8] {
+        var client = http
+        client.maxResponseBytes = Backup.maxBytes + 64 * 1024
+        let r = try await client.send(method: .POST, path: "/v1/backup")
+        guard r.status == 200 else { throw Self.problemError(r) }
+        return r.body
+    }
+
     public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }
 
     static func percentEncode(_ s: String) -> String {
