@@ -74,7 +74,9 @@ if [[ -f "$etc/vaultd.toml" ]]; then
 else
   install -m 0644 deploy/vaultd.toml "$etc/vaultd.toml"
 fi
-install -d -m 0750 "$data"
+# Group-writable (setgid) until the person has run `vault-cli init` as themself; systemd then
+# narrows it to 0750 (StateDirectoryMode) once the files belong to edgevault.
+install -d -m 2770 "$data"
 
 if [[ -z $root ]]; then
   if command -v systemd-sysusers >/dev/null; then systemd-sysusers "$sysusers/edgevault.conf"; else
