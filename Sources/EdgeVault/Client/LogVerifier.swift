@@ -95,19 +95,19 @@ public struct LogVerifier {
         progress?.total = 0
         // Pages are fetched one ahead of the hashing, and each page's leaf hashes are computed
         // on every core: the leaves are independent, the tree is not.
-        var pending: Task<(body: [UInt8], entries: [RawLeafPage.Entry], size: Int64, next: Int64?), any Error>? = Task { [client] in
-            try await client.rawLeaves(from: 0)
-        }
+        // A page is fetched and its leaves hashed (on all cores) while the previous page's
+        // leaves go into the tree, which is sequential.
+        var pending: Task<Page, any Error>? = Task { [client] in try await Self.fetchAndHash(client, from: 0) }
         while let current = pending {
             let page = try await current.value
             size = page.size
             if let next = page.next {
-                pending = Task { [client] in try await client.rawLeaves(from: next) }
+                pending = Task { [client] in try await Self.fetchAndHash(client, from: next) }
             } else {
                 pending = nil
             }
             if progress?.total == 0 { progress?.total = page.size }
-            let hashes = Self.leafHashes(page.body, page.entries)
+            let hashes = page.hashes
             for (n, entry) in page.entries.enumerated() {
                 let hash = hashes[n]
                 guard entry.index == builder.size else { throw Self.fail("leaf \(builder.size) is missing") }
@@ -157,6 +157,19 @@ public struct LogVerifier {
                           checkpoint: latestNote, verifiedAt: Timestamp.rfc3339(milliseconds: Timestamp.now()))
         try save(state)
         return Report(leaves: builder.size, checkpoints: checkpoints.count, latest: latest, previous: previous)
+    }
+
+    struct Page: Sendable {
+        var body: [UInt8]
+        var entries: [RawLeafPage.Entry]
+        var size: Int64
+        var next: Int64?
+        var hashes: [Merkle.Hash]
+    }
+
+    static func fetchAndHash(_ client: AdminClient, from: Int64) async throws -> Page {
+        let raw = try await client.rawLeaves(from: from)
+        return Page(body: raw.body, entries: raw.entries, size: raw.size, next: raw.next, hashes: leafHashes(raw.body, raw.entries))
     }
 
     /// Leaf hashes of a page, computed on all cores straight from the page's bytes.
