@@ -43,11 +43,7 @@ struct ExportCommand: VaultCommand {
 
     func execute() async throws {
         let client = try global.client()
-        let vault = try await client.vault()
-        let keys = try global.unlock(passphraseFile: passphraseFile)
-        guard keys.publicKeys.keyId == vault.userKeyId else {
-            throw VaultError(.keyMismatch, "this key file (\(keys.publicKeys.fingerprint)) is not the key of this vault (\(vault.userFingerprint))")
-        }
+        let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let sink = try OutputSink(path: output)
         let progress = ProgressBar(label: "export", total: 0, unit: "chunks", enabled: ProgressBar.stderrIsTerminal && (output != nil || !ProgressBar.stdoutIsTerminal))
         let summary = try await Exporter(client: client, keys: keys).export(

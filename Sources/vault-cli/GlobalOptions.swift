@@ -29,6 +29,14 @@ struct GlobalOptions: ParsableArguments {
         AdminClient(socketPath: try configuration().adminSocket)
     }
 
+    /// Unlocks the person's keys and checks they are the keys of the vault `client` talks to.
+    func unlock(passphraseFile: String?, for client: AdminClient) async throws -> UserKeys {
+        let vault = try await client.vault()
+        let keys = try unlock(passphraseFile: passphraseFile)
+        try keys.requireOwner(of: vault)
+        return keys
+    }
+
     /// Reads the key file, asks for the passphrase and unlocks the person's keys.
     func unlock(passphraseFile: String?) throws -> UserKeys {
         let file = try UserKeyFile.read(from: userKeyPath)

@@ -49,11 +49,7 @@ struct RevokeCommand: VaultCommand {
         guard let grant = matches.first else { throw VaultError(.notFound, "no grant \(grantId)") }
         guard matches.count == 1 else { throw VaultError(.badRequest, "several organizations have a grant \(grantId); pass --org KEYID") }
         guard grant.status == "live" else { throw VaultError(.notPending, "grant \(grantId) is already \(grant.status)") }
-        let keys = try global.unlock(passphraseFile: passphraseFile)
-        let vault = try await client.vault()
-        guard keys.publicKeys.keyId == vault.userKeyId else {
-            throw VaultError(.keyMismatch, "this key file is not the key of this vault (\(vault.userFingerprint))")
-        }
+        let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let r = try await client.revoke(Revocation.make(grant: grantId, org: grant.org, reason: reason, at: Timestamp.now(), keys: keys))
         print("revoked \(r.grant); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
     }

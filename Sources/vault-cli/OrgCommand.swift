@@ -131,8 +131,8 @@ struct OrgCommand: AsyncParsableCommand {
         func execute() async throws {
             let client = try org.client()
             let origin = try await client.origin()
-            let name = String(origin.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
-            let pinsPath = pins.map(FileIO.absolute) ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + name + ".json")
+            let pinsPath = pins.map(FileIO.absolute)
+                ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + FileIO.fileName(forOrigin: origin) + ".json")
             let progress = ProgressBar(label: "fetch", total: 0, unit: "chunks")
             let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, output: FileIO.absolute(out), progress: progress)
             progress.finish()

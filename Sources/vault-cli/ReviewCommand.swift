@@ -25,11 +25,7 @@ struct ReviewCommand: VaultCommand {
 
     func execute() async throws {
         let client = try global.client()
-        let vault = try await client.vault()
-        let keys = try global.unlock(passphraseFile: passphraseFile)
-        guard keys.publicKeys.keyId == vault.userKeyId else {
-            throw VaultError(.keyMismatch, "this key file is not the key of this vault (\(vault.userFingerprint))")
-        }
+        let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let maker = DecisionMaker(client: client, keys: keys)
         let reviewer = Reviewer(client: client)
         let color = isatty(1) != 0

@@ -36,13 +36,7 @@ struct TrustCommand: AsyncParsableCommand {
             guard let org = try await client.orgs().first(where: { $0.keyId == keyId }) else {
                 throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
             }
-            var leaves: [LedgerLeaf] = []
-            var from: Int64? = 0
-            while let start = from {
-                let page = try await client.leaves(from: start, org: keyId)
-                leaves += page.leaves.compactMap { Encoding.fromBase64($0.data).flatMap { try? LedgerLeaf(bytes: $0) } }
-                from = page.next
-            }
+            let leaves = try await client.leaves(about: keyId)
             let record = TrackRecord.compute(leaves)
             print("\(org.pinnedName ?? org.name) (\(org.fingerprint)), \(org.trust)")
             if org.pinnedName != nil, !org.name.isEmpty { print("  calls itself: \(org.name)") }

@@ -34,9 +34,7 @@ public struct DecisionMaker {
             throw VaultError(.decisionInvalid, "refusing to sign: \(e.detail)")
         }
         let vault = try await client.vault()
-        guard keys.publicKeys.keyId == vault.userKeyId else {
-            throw VaultError(.keyMismatch, "this key file (\(keys.publicKeys.fingerprint)) is not the key of this vault (\(vault.userFingerprint))")
-        }
+        try keys.requireOwner(of: vault)
         var sealedKeys: [AdminAPI.SealedSegmentKey] = []
         if kind == .grant {
             let access = try AccessRequest(payload: jws.payload, origin: vault.origin, now: nil)

@@ -39,8 +39,7 @@ public struct LogVerifier {
     /// `$XDG_CONFIG_HOME/edgevault/log-state/<origin>.json` (the origin's '/' become '_').
     public static func defaultStatePath(origin: String) -> String {
         let base = FileIO.parentDirectory(UserKeyFile.defaultPath())
-        let name = String(origin.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
-        return base + "/log-state/" + name + ".json"
+        return base + "/log-state/" + FileIO.fileName(forOrigin: origin) + ".json"
     }
 
     static func fail(_ message: String) -> VaultError { VaultError("log_invalid", "log verification failed: " + message) }

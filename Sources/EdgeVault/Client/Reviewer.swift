@@ -12,13 +12,7 @@ public struct Reviewer {
         let jws = try JWS(json: Array(request.jws.utf8))
         let access = try AccessRequest(payload: jws.payload, origin: vault.origin, now: nil)
         let org = try await client.orgs().first { $0.keyId == request.org }
-        var leaves: [LedgerLeaf] = []
-        var from: Int64? = 0
-        while let start = from {
-            let page = try await client.leaves(from: start, org: request.org)
-            leaves += page.leaves.compactMap { Encoding.fromBase64($0.data).flatMap { try? LedgerLeaf(bytes: $0) } }
-            from = page.next
-        }
+        let leaves = try await client.leaves(about: request.org)
         let streams = try await client.streams()
         let buckets = access.streams.compactMap { name in streams.first { $0.name == name }?.bucketSeconds }
         let bucketMs = (buckets.max() ?? 3600) * 1000
