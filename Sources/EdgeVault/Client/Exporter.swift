@@ -147,9 +147,7 @@ public struct Exporter {
                 summary.chunks += 1
                 progress?.advance(by: 1)
                 do {
-                    guard let ct = Encoding.fromBase64(chunk.ciphertext) else { throw CryptoError.authenticationFailed }
-                    let plain = try ChunkFormat.open(ct, dek: dek, segmentId: segment.id, seq: chunk.seq)
-                    for r in try ChunkFormat.readings(in: plain) where r.t >= from && r.t < to {
+                    for r in try chunk.readings(dek: dek, segmentId: segment.id) where r.t >= from && r.t < to {
                         items.append(Item(t: r.t, value: r.value))
                     }
                 } catch {

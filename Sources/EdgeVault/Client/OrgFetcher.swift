@@ -150,10 +150,7 @@ public struct OrgFetcher: Sendable {
         while true {
             let (page, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments/\(segment.id)/chunks?after=\(after)", as: OrgAPI.Chunks.self)
             for chunk in page.chunks {
-                guard let ct = Encoding.fromBase64(chunk.ciphertext),
-                      let plain = try? ChunkFormat.open(ct, dek: dek, segmentId: segment.id, seq: chunk.seq),
-                      let rs = try? ChunkFormat.readings(in: plain)
-                else { throw Self.fail("chunk \(chunk.seq) of segment \(segment.id) does not authenticate") }
+                guard let rs = try? chunk.readings(dek: dek, segmentId: segment.id) else { throw Self.fail("chunk \(chunk.seq) of segment \(segment.id) does not authenticate") }
                 for r in rs {
                     Exporter.render(stream: segment.stream, item: .init(t: r.t, value: r.value), format: .ndjson, into: &lines)
                 }
