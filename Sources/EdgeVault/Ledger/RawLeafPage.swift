@@ -17,9 +17,6 @@ public enum RawLeafPage {
         if storedHash.count == 32 { buffer.writeBytes(storedHash) } else { buffer.writeRepeatingByte(0, count: 32) }
     }
 
-    static func write(_ leaf: VaultStore.StoredLeaf, into buffer: inout ByteBuffer) {
-        write(index: leaf.index, data: leaf.data, storedHash: leaf.storedHash, into: &buffer)
-    }
 
     /// Where each leaf of a page lies in the page's bytes (no copies).
     public struct Entry: Sendable {
@@ -49,10 +46,5 @@ public enum RawLeafPage {
             }
         }
         return out
-    }
-
-    /// Parses a page into leaves; throws on any truncation.
-    public static func parse(_ bytes: [UInt8]) throws -> [VaultStore.StoredLeaf] {
-        try entries(bytes).map { VaultStore.StoredLeaf(index: $0.index, data: Array(bytes[$0.data]), storedHash: Array(bytes[$0.hash])) }
     }
 }

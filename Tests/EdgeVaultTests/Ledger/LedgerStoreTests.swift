@@ -107,11 +107,14 @@ struct RawLeafPageTests {
             VaultStore.StoredLeaf(index: Int64(i) + 1_000_000_000_000, data: Sodium.randomBytes(i * 50), storedHash: Sodium.randomBytes(32))
         }
         var buffer = ByteBuffer()
-        for l in leaves { RawLeafPage.write(l, into: &buffer) }
+        for l in leaves { RawLeafPage.write(index: l.index, data: l.data, storedHash: l.storedHash, into: &buffer) }
         let bytes = Array(buffer.readableBytesView)
-        #expect(try RawLeafPage.parse(bytes) == leaves)
+        let parsed = try RawLeafPage.entries(bytes).map {
+            VaultStore.StoredLeaf(index: $0.index, data: Array(bytes[$0.data]), storedHash: Array(bytes[$0.hash]))
+        }
+        #expect(parsed == leaves)
         for cut in [1, 12, 40, bytes.count - 1] {
-            #expect(throws: VaultError.self) { try RawLeafPage.parse(Array(bytes.prefix(cut))) }
+            #expect(throws: VaultError.self) { try RawLeafPage.entries(Array(bytes.prefix(cut))) }
         }
     }
 }
