@@ -42,6 +42,21 @@ struct StatusCommand: VaultCommand {
         for seg in s.openSegments {
             print("  \(seg.stream) [\(Timestamp.rfc3339(milliseconds: seg.bucketStart)), \(Timestamp.rfc3339(milliseconds: seg.bucketEnd))) \(seg.readings) readings")
         }
+        printMQTT(s.mqtt)
+    }
+
+    func printMQTT(_ m: MQTTMonitor.Snapshot) {
+        guard m.state != "disabled" else {
+            print("mqtt: off (set mqtt.broker and [[mqtt.subscription]] in the config)")
+            return
+        }
+        var line = "mqtt: \(m.state) \(m.state == "connected" ? "to" : "from") \(m.broker) since \(Timestamp.rfc3339(milliseconds: m.since))"
+        if let d = m.detail { line += " (\(d))" }
+        print(line)
+        print("  connections: \(m.connects), redelivered: \(m.redelivered), retained skipped: \(m.retainedSkipped), unmatched: \(m.unmatched)")
+        printTable(header: ["  TOPIC", "FORMAT", "RECEIVED", "STORED", "REJECTED", "LAST REJECTION"], rows: m.subscriptions.map {
+            ["  " + $0.topic, $0.format, "\($0.received)", "\($0.stored)", "\($0.rejected)", $0.lastRejection ?? "-"]
+        })
     }
 }
 

@@ -30,6 +30,8 @@ public enum AdminAPI {
         public var streams: [VaultStore.StreamStats]
         public var openSegments: [SegmentManager.OpenSegmentInfo]
         public var counters: SegmentManager.Counters
+        /// MQTT ingest: connection state and per-subscription counts (state "disabled" when off).
+        public var mqtt: MQTTMonitor.Snapshot
     }
 
     public struct AddStream: Codable, Sendable, Equatable {

@@ -10,6 +10,7 @@ struct AdminController<Context: RequestContext>: Sendable {
     let manager: SegmentManager
     let configuration: Configuration
     let startedAt: Int64
+    let mqtt: MQTTMonitor
 
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
@@ -55,7 +56,8 @@ struct AdminController<Context: RequestContext>: Sendable {
         return JSONBody(AdminAPI.Status(
             version: EdgeVaultVersion.current, startedAt: Timestamp.rfc3339(milliseconds: startedAt),
             uptimeSeconds: (now - startedAt) / 1000, vault: try vaultInfo(), settings: settings,
-            streams: try store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters))
+            streams: try store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
+            mqtt: mqtt.snapshot))
     }
 
     @Sendable func streams(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Streams> {

@@ -44,17 +44,18 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
     let notifier = RequestNotifier()
     let readiness = Readiness(expected: 3, logger: logger)
+    let mqttMonitor = MQTTMonitor(configuration: configuration.mqtt)
 
     let adminRouter = Router(context: BasicRequestContext.self)
     adminRouter.add(middleware: ProblemMiddleware())
-    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now()).addRoutes(to: adminRouter)
+    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqttMonitor).addRoutes(to: adminRouter)
     LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminOrgsController(store: store).addRoutes(to: adminRouter)
     AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
-    let metrics = Metrics(store: store, manager: manager, ledger: ledger)
+    let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/octet-stream"],
@@ -94,7 +95,13 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    return EdgeVaultDaemon(services: [admin, publicAPI], logger: logger)
+    // Graceful shutdown runs in reverse order: MQTT first (its last batch still commits and is
+    // acknowledged), then the public API, then the admin API and the segment manager.
+    var services: [any Service] = [admin, publicAPI]
+    if configuration.mqtt.isEnabled {
+        services.append(try MQTTIngestService(configuration: configuration.mqtt, manager: manager, monitor: mqttMonitor, group: group, logger: logger))
+    }
+    return EdgeVaultDaemon(services: services, logger: logger)
 }
 
 /// Plain HTTP/1.1, or TLS around it when a certificate and key are configured.

@@ -6,11 +6,13 @@ public struct Metrics: Sendable {
     let store: VaultStore
     let manager: SegmentManager
     let ledger: LedgerService
+    let mqtt: MQTTMonitor
 
-    public init(store: VaultStore, manager: SegmentManager, ledger: LedgerService) {
+    public init(store: VaultStore, manager: SegmentManager, ledger: LedgerService, mqtt: MQTTMonitor) {
         self.store = store
         self.manager = manager
         self.ledger = ledger
+        self.mqtt = mqtt
     }
 
     func text() async throws -> String {
@@ -35,6 +37,7 @@ public struct Metrics: Sendable {
         metric("edgevault_checkpoint_size", "gauge", "Tree size of the latest signed checkpoint.", [("", "\(checkpoint?.size ?? 0)")])
         metric("edgevault_checkpoint_age_seconds", "gauge", "Seconds since the latest checkpoint was signed.",
                [("", "\(checkpoint.map { (Timestamp.now() - $0.createdAt) / 1000 } ?? -1)")])
+        out += mqtt.metrics()
         return out
     }
 

@@ -37,12 +37,15 @@ public struct Configuration: Sendable, Equatable {
     /// Signed calls per organization per minute.
     public var requestsPerMinute = 1200
 
+    /// MQTT ingest from a local broker (off unless `mqtt.broker` is set).
+    public var mqtt = MQTTConfiguration()
+
     public init() {}
 
     /// One setting: its TOML key, environment variable and how to apply a value.
     struct Setting: Sendable {
         let key: String
-        let env: String
+        let env: String?
         let apply: @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void
     }
 
@@ -54,7 +57,7 @@ public struct Configuration: Sendable, Equatable {
         }
     }
 
-    static func integer<I: FixedWidthInteger>(_ kp: WritableKeyPath<Configuration, I> & Sendable, _ key: String, _ range: ClosedRange<Int64>) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
+    static func integer<I: FixedWidthInteger & SendableMetatype>(_ kp: WritableKeyPath<Configuration, I> & Sendable, _ key: String, _ range: ClosedRange<Int64>) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
         return { (c, v) throws(ConfigurationError) in
             guard case .integer(let n) = v, range.contains(n) else {
                 throw ConfigurationError("\(key) must be an integer in \(range.lowerBound)…\(range.upperBound)")
@@ -102,6 +105,43 @@ public struct Configuration: Sendable, Equatable {
         Setting(key: "requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", apply: integer(\.maxPendingPerOrg, "requests.max_pending_per_org", 1...10_000)),
         Setting(key: "requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", apply: integer(\.maxPendingTotal, "requests.max_pending_total", 1...100_000)),
         Setting(key: "requests.per_minute", env: "EDGEVAULT_REQUESTS_PER_MINUTE", apply: integer(\.requestsPerMinute, "requests.per_minute", 1...1_000_000)),
+        Setting(key: "mqtt.broker", env: "EDGEVAULT_MQTT_BROKER", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, MQTTConfiguration.endpoint(s) != nil else {
+                throw ConfigurationError("mqtt.broker must be mqtt://host[:port] or mqtts://host[:port]")
+            }
+            c.mqtt.broker = s
+        }),
+        Setting(key: "mqtt.client_id", env: "EDGEVAULT_MQTT_CLIENT_ID", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty, s.utf8.count <= 65535 else { throw ConfigurationError("mqtt.client_id must be a non-empty string") }
+            c.mqtt.clientId = s
+        }),
+        Setting(key: "mqtt.username", env: "EDGEVAULT_MQTT_USERNAME", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.username must be a non-empty string") }
+            c.mqtt.username = s
+        }),
+        Setting(key: "mqtt.password_file", env: "EDGEVAULT_MQTT_PASSWORD_FILE", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.password_file must be a file path") }
+            c.mqtt.passwordFile = FileIO.absolute(s)
+        }),
+        Setting(key: "mqtt.ca_file", env: "EDGEVAULT_MQTT_CA_FILE", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.ca_file must be a file path") }
+            c.mqtt.caFile = FileIO.absolute(s)
+        }),
+        Setting(key: "mqtt.keep_alive_seconds", env: "EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS",
+                apply: integer(\.mqtt.keepAliveSeconds, "mqtt.keep_alive_seconds", 5...3600)),
+        Setting(key: "mqtt.reconnect_max_seconds", env: "EDGEVAULT_MQTT_RECONNECT_MAX_SECONDS",
+                apply: integer(\.mqtt.reconnectMaxSeconds, "mqtt.reconnect_max_seconds", 1...3600)),
+        Setting(key: "mqtt.max_payload_bytes", env: "EDGEVAULT_MQTT_MAX_PAYLOAD_BYTES",
+                apply: integer(\.mqtt.maxPayloadBytes, "mqtt.max_payload_bytes", 16...1_048_576)),
+        Setting(key: "mqtt.subscription", env: nil, apply: { (c, v) throws(ConfigurationError) in
+            guard case .array(let items) = v else { throw ConfigurationError("mqtt.subscription must be [[mqtt.subscription]] tables") }
+            guard items.count <= 256 else { throw ConfigurationError("at most 256 [[mqtt.subscription]] tables") }
+            c.mqtt.subscriptions = []
+            for (i, item) in items.enumerated() {
+                guard case .table(let t) = item else { throw ConfigurationError("mqtt.subscription must be [[mqtt.subscription]] tables") }
+                c.mqtt.subscriptions.append(try MQTTConfiguration.subscription(t, index: i))
+            }
+        }),
     ]
 
     /// Applies a parsed TOML document; unknown keys are errors (a typo must not be ignored).
@@ -124,7 +164,7 @@ public struct Configuration: Sendable, Equatable {
     /// Applies `EDGEVAULT_*` variables.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         for s in Self.settings {
-            guard let text = environment[s.env] else { continue }
+            guard let name = s.env, let text = environment[name] else { continue }
             let value: TOML.Value
             if let n = Int64(text) { value = .integer(n) }
             else if text == "true" || text == "false" { value = .boolean(text == "true") }
@@ -132,7 +172,7 @@ public struct Configuration: Sendable, Equatable {
             do {
                 try s.apply(&self, value)
             } catch {
-                throw ConfigurationError("\(s.env): \(error.message)")
+                throw ConfigurationError("\(name): \(error.message)")
             }
         }
     }
@@ -141,7 +181,7 @@ public struct Configuration: Sendable, Equatable {
     /// this process's environment.
     public static func processEnvironment() -> [String: String] {
         var env: [String: String] = [:]
-        for name in settings.map(\.env) + ["EDGEVAULT_CONFIG", "EDGEVAULT_USER_KEY"] {
+        for name in settings.compactMap(\.env) + ["EDGEVAULT_CONFIG", "EDGEVAULT_USER_KEY"] {
             if let v = FileIO.environment(name) { env[name] = v }
         }
         return env
@@ -182,7 +222,24 @@ public struct Configuration: Sendable, Equatable {
             throw ConfigurationError("config file \(path) does not exist")
         }
         try c.apply(environment: environment)
+        try c.validate()
         return c
+    }
+
+    /// Checks settings that depend on each other.
+    public func validate() throws(ConfigurationError) {
+        if mqtt.isEnabled && mqtt.subscriptions.isEmpty {
+            throw ConfigurationError("mqtt.broker is set but there is no [[mqtt.subscription]]")
+        }
+        if !mqtt.isEnabled && !mqtt.subscriptions.isEmpty {
+            throw ConfigurationError("[[mqtt.subscription]] tables need mqtt.broker")
+        }
+        if mqtt.caFile != nil, let b = mqtt.broker, MQTTConfiguration.endpoint(b)?.tls != true {
+            throw ConfigurationError("mqtt.ca_file is set but mqtt.broker is not mqtts://")
+        }
+        if mqtt.passwordFile != nil && mqtt.username == nil {
+            throw ConfigurationError("mqtt.password_file needs mqtt.username")
+        }
     }
 }
 

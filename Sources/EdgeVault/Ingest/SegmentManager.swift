@@ -146,6 +146,11 @@ public actor SegmentManager {
 
     public func stream(named name: String) -> StreamRecord? { streams[name] }
 
+    /// Those of `names` an ingest would refuse: unknown streams while automatic creation is off.
+    public func refusedStreams(_ names: Set<String>) -> Set<String> {
+        settings.autoCreateStreams ? [] : names.filter { streams[$0] == nil }
+    }
+
     // MARK: Ingest
 
     /// Stores a batch atomically: either every reading is committed before this returns, or
