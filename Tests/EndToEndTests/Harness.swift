@@ -181,6 +181,8 @@ final class VaultFixture: @unchecked Sendable {
     var daemon: Process?
     var daemonLog: OutputCollector?
     var daemonEnvironment: [String: String] = [:]
+    /// The daemon's `--config` (none by default).
+    var configFile = "/dev/null"
     /// The public API's port of the running daemon.
     var publicPort = 0
 
@@ -216,7 +218,7 @@ final class VaultFixture: @unchecked Sendable {
     func startDaemon(environment: [String: String] = [:]) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Binaries.path("vaultd"))
-        p.arguments = ["--data-dir", dataDir, "--admin-socket", socket, "--config", "/dev/null", "--listen", "127.0.0.1:0"]
+        p.arguments = ["--data-dir", dataDir, "--admin-socket", socket, "--config", configFile, "--listen", "127.0.0.1:0"]
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
         for (k, v) in daemonEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[k] = v }
         p.environment = env
@@ -332,5 +334,78 @@ final class PTYSession: @unchecked Sendable {
         killer.cancel()
         close(master)
         return status
+    }
+}
+
+/// A background child process started with an empty signal mask and default signal actions.
+///
+/// Foundation's `Process` passes on the spawning thread's signal mask, and the test runner's
+/// threads block nearly every signal: a C daemon such as Mosquitto, which restores the mask it
+/// inherited between its waits, would then never see SIGTERM.
+final class SpawnedProcess: @unchecked Sendable {
+    let pid: pid_t
+    let output: OutputCollector
+    private var exited = false
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HarnessError("pipe() failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
+        posix_spawn_file_actions_destroy(&actions)
+        posix_spawnattr_destroy(&attr)
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+        close(fds[1])
+        guard rc == 0 else {
+            close(fds[0])
+            throw HarnessError("cannot start \(executable): posix_spawn failed with \(rc)")
+        }
+        pid = child
+        output = OutputCollector(fileHandle: FileHandle(fileDescriptor: fds[0], closeOnDealloc: true))
+    }
+
+    deinit {
+        if !exited { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
+    }
+
+    /// Sends `signal` and waits for the exit (SIGKILL after `timeout`).
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async {
+        guard !exited else { return }
+        let pid = self.pid
+        kill(pid, signal)
+        let killer = Task {
+            try await Task.sleep(for: timeout)
+            kill(pid, SIGKILL)
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread {
+                var st: Int32 = 0
+                while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+                c.resume()
+            }.start()
+        }
+        killer.cancel()
+        exited = true
     }
 }
