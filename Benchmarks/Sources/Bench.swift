@@ -10,6 +10,11 @@ struct Bench {
         var readings = 1_000_000
         var leaves = 1_000_000
         var calls = 20_000
+        var messages = 200_000
+        if let i = args.firstIndex(of: "--messages"), i + 1 < args.count, let n = Int(args[i + 1]) {
+            messages = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--calls"), i + 1 < args.count, let n = Int(args[i + 1]) {
             calls = n
             args.removeSubrange(i...(i + 1))
@@ -23,9 +28,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N]")
             exit(2)
         }
         printMachine()
@@ -40,6 +45,9 @@ struct Bench {
         }
         if which == "delivery" || which == "all" {
             try await DeliveryBenchmark(readings: min(readings, 500_000)).run()
+        }
+        if which == "mqtt" || which == "all" {
+            try await MQTTBenchmark(messages: messages).run()
         }
     }
 

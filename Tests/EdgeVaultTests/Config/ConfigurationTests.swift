@@ -84,4 +84,25 @@ struct DeployConfigTests {
         let c = try Configuration.load(path: repo.path + "/deploy/vaultd.toml", environment: [:])
         #expect(c == Configuration())
     }
+
+    @Test("The MQTT example (Mosquitto, Zigbee2MQTT, Tasmota, ESPHome, Home Assistant, SenML) parses and maps sample payloads")
+    func mqttExample() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let c = try Configuration.load(path: repo.path + "/deploy/mqtt/vaultd-mqtt.toml", environment: [:])
+        #expect(c.mqtt.broker == "mqtt://127.0.0.1:1883")
+        #expect(c.mqtt.subscriptions.map(\.filter.text) == ["zigbee2mqtt/+", "tele/+/SENSOR", "homeassistant/+/+/state", "+/sensor/+/state", "senml/+"])
+        func streams(_ topic: String, _ payload: String) throws -> [String] {
+            let sub = try #require(c.mqtt.subscriptions.first { $0.filter.match(topic) != nil })
+            return try sub.readings(topic: topic, payload: Array(payload.utf8), arrival: 1_795_000_000_000).map(\.stream)
+        }
+        #expect(try streams("zigbee2mqtt/hall", #"{"temperature":21.4,"humidity":40,"battery":97,"linkquality":90}"#)
+                == ["zigbee/hall/battery", "zigbee/hall/humidity", "zigbee/hall/temperature"])
+        #expect(try streams("tele/plug1/SENSOR", #"{"Time":"2026-11-24T10:00:00","ENERGY":{"Power":12,"Total":3.2}}"#)
+                == ["plug/plug1/power", "plug/plug1/energy"])
+        #expect(try streams("garden/sensor/soil/state", "31.5") == ["esphome/garden/soil"])
+        #expect(try streams("homeassistant/light/desk/state", "on") == ["ha/light/desk"])
+        #expect(try streams("homeassistant/sensor/power/state", "12") == ["ha/sensor/power"])
+        #expect(try streams("senml/board1", #"[{"bn":"x/","n":"t","v":1}]"#) == ["board1/x/t"])
+    }
 }
