@@ -111,10 +111,10 @@ struct RunningDaemon {
 
     /// Starts `vaultd` (admin socket `<dir>/v.sock`, public API on a free loopback port) and
     /// waits for its ready line.
-    static func start(dir: String, environment: [String: String] = [:]) throws -> RunningDaemon {
+    static func start(dir: String, environment: [String: String] = [:], config: String = "/dev/null") throws -> RunningDaemon {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: IdleRSS.binDirectory + "/vaultd")
-        daemon.arguments = ["--config", "/dev/null", "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
+        daemon.arguments = ["--config", config, "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
         if !environment.isEmpty { daemon.environment = environment }
         let log = Pipe()
         daemon.standardError = log

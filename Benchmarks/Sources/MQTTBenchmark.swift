@@ -102,8 +102,9 @@ struct MQTTBenchmark {
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
-        var daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_CONFIG": dir + "/vaultd.toml"])
-        while try await admin.status().mqtt.state != "connected" { try await Task.sleep(for: .milliseconds(10)) }
+        var daemon = try RunningDaemon.start(dir: dir, config: dir + "/vaultd.toml")
+        for _ in 0..<1000 where try await admin.status().mqtt.state != "connected" { try await Task.sleep(for: .milliseconds(10)) }
+        guard try await admin.status().mqtt.state == "connected" else { throw BenchError("vaultd did not connect to the broker") }
         let vaultLive = try await measureSeconds {
             for p in try publishAll() { p.waitUntilExit() }
             try await waitStored(Int64(total))
@@ -112,7 +113,7 @@ struct MQTTBenchmark {
         for p in try publishAll() { p.waitUntilExit() }
         var vaultBacklog = 0.0
         vaultBacklog = try await measureSeconds {
-            daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_CONFIG": dir + "/vaultd.toml"])
+            daemon = try RunningDaemon.start(dir: dir, config: dir + "/vaultd.toml")
             try await waitStored(Int64(total))
         }
         daemon.stop()

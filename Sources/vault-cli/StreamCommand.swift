@@ -9,7 +9,7 @@ struct StreamCommand: AsyncParsableCommand {
             By default vaultd creates a stream the first time a reading names it (setting \
             ingest.auto_create_streams, on by default); with it off, add streams here first.
             """,
-        subcommands: [Add.self, List.self])
+        subcommands: [Add.self, List.self, Retention.self])
 
     struct Add: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "Add a stream.")
@@ -28,14 +28,51 @@ struct StreamCommand: AsyncParsableCommand {
         @Option(help: "Bucket length in seconds (the unit of encryption and of granting); default 3600.")
         var bucket: Int64?
 
+        @Option(help: "Keep a bucket's data this long after it ends, e.g. 90d, 12h (default: forever).")
+        var retention: String?
+
         func validate() throws {
             if let problem = StreamName.problem(with: name) { throw ValidationError(problem) }
             if let bucket, bucket < 1 || bucket > 366 * 86_400 { throw ValidationError("--bucket must be between 1 and 31622400 seconds") }
+            if let retention, RetentionDuration.seconds(retention) == nil { throw ValidationError(RetentionDuration.help) }
         }
 
         func execute() async throws {
-            let s = try await global.client().addStream(.init(name: name, kind: kind, unit: unit, bucketSeconds: bucket))
-            print("added stream \(s.name) (bucket \(s.bucketSeconds) s)")
+            let seconds = retention.flatMap(RetentionDuration.seconds)
+            let s = try await global.client().addStream(.init(name: name, kind: kind, unit: unit, bucketSeconds: bucket, retentionSeconds: seconds))
+            print("added stream \(s.name) (bucket \(s.bucketSeconds) s\(s.retentionSeconds.map { ", kept \(RetentionDuration.text($0)) after each bucket" } ?? ""))")
+        }
+    }
+
+    struct Retention: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set how long a stream's data is kept.",
+            discussion: """
+                Whole segments whose bucket ended longer ago than this are deleted by vaultd (every \
+                ingest.retention_sweep_seconds); the ledger records each deletion as a data.deleted \
+                entry: which segments, how many readings, up to when. Grants then list nothing for \
+                the deleted data. `off` keeps the data forever.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Stream name.")
+        var name: String
+
+        @Argument(help: "How long: 90d, 12h, 30m, 3600s (or plain seconds), or off.")
+        var duration: String
+
+        func validate() throws {
+            if duration != "off", RetentionDuration.seconds(duration) == nil { throw ValidationError(RetentionDuration.help) }
+        }
+
+        func execute() async throws {
+            let s = try await global.client().setRetention(stream: name, seconds: duration == "off" ? nil : RetentionDuration.seconds(duration))
+            if let r = s.retentionSeconds {
+                print("\(s.name): data kept \(RetentionDuration.text(r)) after each bucket ends; older segments are deleted and logged")
+            } else {
+                print("\(s.name): data kept forever")
+            }
         }
     }
 
@@ -50,8 +87,33 @@ struct StreamCommand: AsyncParsableCommand {
                 print("no streams")
                 return
             }
-            printTable(header: ["STREAM", "KIND", "UNIT", "BUCKET", "CREATED"],
-                       rows: streams.map { [$0.name, $0.kind.isEmpty ? "-" : $0.kind, $0.unit.isEmpty ? "-" : $0.unit, "\($0.bucketSeconds)s", $0.createdAt] })
+            printTable(header: ["STREAM", "KIND", "UNIT", "BUCKET", "RETENTION", "CREATED"],
+                       rows: streams.map { [$0.name, $0.kind.isEmpty ? "-" : $0.kind, $0.unit.isEmpty ? "-" : $0.unit, "\($0.bucketSeconds)s",
+                                            $0.retentionSeconds.map(RetentionDuration.text) ?? "forever", $0.createdAt] })
         }
+    }
+}
+
+/// Durations for retention: `90d`, `12h`, `30m`, `3600s` or plain seconds.
+enum RetentionDuration {
+    static let help = "a duration must look like 90d, 12h, 30m or 3600s (between 1 second and 100 years)"
+
+    static func seconds(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["d": 86_400, "h": 3600, "m": 60, "s": 1]
+        var number = Substring(text)
+        var unit: Int64 = 1
+        if let last = text.last, let u = units[last] {
+            unit = u
+            number = number.dropLast()
+        }
+        guard let n = Int64(number), n >= 1, n <= 100 * 366 * 86_400 / unit else { return nil }
+        return n * unit
+    }
+
+    static func text(_ seconds: Int64) -> String {
+        if seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
     }
 }

@@ -39,12 +39,25 @@ public enum AdminAPI {
         public var kind: String?
         public var unit: String?
         public var bucketSeconds: Int64?
+        public var retentionSeconds: Int64?
 
-        public init(name: String, kind: String? = nil, unit: String? = nil, bucketSeconds: Int64? = nil) {
+        public init(name: String, kind: String? = nil, unit: String? = nil, bucketSeconds: Int64? = nil, retentionSeconds: Int64? = nil) {
             self.name = name
             self.kind = kind
             self.unit = unit
             self.bucketSeconds = bucketSeconds
+            self.retentionSeconds = retentionSeconds
+        }
+    }
+
+    /// `PUT /v1/streams/retention`: seconds to keep a stream's buckets after they end, or null
+    /// to keep them forever.
+    public struct SetRetention: Codable, Sendable, Equatable {
+        public var stream: String
+        public var retentionSeconds: Int64?
+        public init(stream: String, retentionSeconds: Int64?) {
+            self.stream = stream
+            self.retentionSeconds = retentionSeconds
         }
     }
 
@@ -54,12 +67,14 @@ public enum AdminAPI {
         public var unit: String
         public var bucketSeconds: Int64
         public var createdAt: String
+        public var retentionSeconds: Int64?
 
         init(_ r: StreamRecord) {
             name = r.name
             kind = r.kind
             unit = r.unit
             bucketSeconds = r.bucketSeconds
+            retentionSeconds = r.retentionSeconds
             createdAt = Timestamp.rfc3339(milliseconds: r.createdAt)
         }
     }

@@ -19,6 +19,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         router.get("/v1/vault", use: vault)
         router.get("/v1/streams", use: streams)
         router.post("/v1/streams", use: addStream)
+        router.put("/v1/streams/retention", use: setRetention)
         router.get("/v1/segments", use: segments)
         router.get("/v1/segments/{id}/chunks", use: chunks)
     }
@@ -67,8 +68,15 @@ struct AdminController<Context: RequestContext>: Sendable {
     @Sendable func addStream(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
         let body = try await request.body.collect(upTo: 16 * 1024)
         let add = try JSONDecoder().decode(AdminAPI.AddStream.self, from: Data(buffer: body))
-        let s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
+        var s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
+        if let r = add.retentionSeconds { s = try store.setRetention(stream: s.name, seconds: r) }
         return JSONBody(AdminAPI.Stream(s), status: .created)
+    }
+
+    @Sendable func setRetention(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        let set = try JSONDecoder().decode(AdminAPI.SetRetention.self, from: Data(buffer: body))
+        return JSONBody(AdminAPI.Stream(try store.setRetention(stream: set.stream, seconds: set.retentionSeconds)))
     }
 
     static func timeParameter(_ request: Request, _ name: String, default value: Int64) throws -> Int64 {

@@ -42,6 +42,11 @@ public struct AdminClient: Sendable {
     public func vault() async throws -> AdminAPI.VaultInfo { try await get("/v1/vault", as: AdminAPI.VaultInfo.self) }
     public func streams() async throws -> [AdminAPI.Stream] { try await get("/v1/streams", as: AdminAPI.Streams.self).streams }
 
+    public func setRetention(stream: String, seconds: Int64?) async throws -> AdminAPI.Stream {
+        try decode(AdminAPI.Stream.self, try await http.send(method: .PUT, path: "/v1/streams/retention", headers: [("Content-Type", "application/json")],
+                                                             body: Array(try JSONEncoder().encode(AdminAPI.SetRetention(stream: stream, retentionSeconds: seconds)))))
+    }
+
     public func addStream(_ add: AdminAPI.AddStream) async throws -> AdminAPI.Stream {
         try await post("/v1/streams", body: Array(try JSONEncoder().encode(add)), contentType: "application/json", as: AdminAPI.Stream.self)
     }

@@ -28,6 +28,8 @@ public struct Configuration: Sendable, Equatable {
     public var segmentGraceSeconds: Int64 = 300
     /// Largest admin-API ingest body.
     public var maxIngestBodyBytes = 32 * 1024 * 1024
+    /// How often streams' retention is applied.
+    public var retentionSweepSeconds = 60
 
     /// Accept requests from organizations the person has not added (trust on first use).
     public var allowUnknownOrgs = true
@@ -101,6 +103,8 @@ public struct Configuration: Sendable, Equatable {
                 apply: integer(\.segmentGraceSeconds, "ingest.segment_grace_seconds", 0...86_400)),
         Setting(key: "ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES",
                 apply: integer(\.maxIngestBodyBytes, "ingest.max_body_bytes", 65_536...1_073_741_824)),
+        Setting(key: "ingest.retention_sweep_seconds", env: "EDGEVAULT_RETENTION_SWEEP_SECONDS",
+                apply: integer(\.retentionSweepSeconds, "ingest.retention_sweep_seconds", 1...86_400)),
         Setting(key: "requests.allow_unknown_orgs", env: "EDGEVAULT_ALLOW_UNKNOWN_ORGS", apply: boolean(\.allowUnknownOrgs, "requests.allow_unknown_orgs")),
         Setting(key: "requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", apply: integer(\.maxPendingPerOrg, "requests.max_pending_per_org", 1...10_000)),
         Setting(key: "requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", apply: integer(\.maxPendingTotal, "requests.max_pending_total", 1...100_000)),

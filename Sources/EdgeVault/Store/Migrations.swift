@@ -141,6 +141,10 @@ enum Migrations {
         migrator.registerMigration("v5-revocations") { db in
             try db.execute(sql: "ALTER TABLE grant_record ADD COLUMN revocation BLOB")
         }
+        migrator.registerMigration("v6-retention") { db in
+            // Seconds after a bucket ends that its segments are kept; NULL keeps them forever.
+            try db.execute(sql: "ALTER TABLE stream ADD COLUMN retentionSeconds INTEGER CHECK (retentionSeconds > 0)")
+        }
         return migrator
     }
 }

@@ -32,6 +32,8 @@ public struct StreamRecord: Codable, Sendable, Equatable {
     public var unit: String
     public var bucketSeconds: Int64
     public var createdAt: Int64
+    /// Seconds after a bucket ends that its segments are kept (nil: forever).
+    public var retentionSeconds: Int64? = nil
 
     public enum Columns {
         static let name = Column(CodingKeys.name)

@@ -1,0 +1,71 @@
+import GRDB
+
+/// Retention: a stream may keep its data only so long; whole expired segments are deleted and
+/// a `data.deleted` leaf records the fact (which segments, how many readings, up to when) —
+/// the ledger keeps that the data existed and went, not the data.
+extension VaultStore {
+    /// What one retention pass deleted from one stream, in one transaction with its leaf.
+    public struct Deletion: Sendable, Equatable {
+        public var stream: String
+        public var segments: [String]
+        public var readings: Int64
+        public var chunks: Int64
+        /// Buckets ending at or before this time (ms) were expired.
+        public var before: Int64
+        public var leafIndex: Int64
+    }
+
+    /// Sets or clears (nil) a stream's retention.
+    public func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
+        if let seconds, seconds < 1 || seconds > 100 * 366 * 86_400 {
+            throw VaultError(.invalidStream, "retention must be between 1 second and 100 years, got \(seconds) s")
+        }
+        return try write("set the stream's retention") { db in
+            guard var s = try StreamRecord.filter(StreamRecord.Columns.name == name).fetchOne(db) else {
+                throw VaultError(.notFound, "no stream \"\(name)\"")
+            }
+            s.retentionSeconds = seconds
+            try s.update(db)
+            return s
+        }
+    }
+
+    /// Deletes closed segments whose bucket ended more than the stream's retention before
+    /// `now`: their chunks, their sealed keys for grants, the segments, and appends one
+    /// `data.deleted` leaf per stream — all in one transaction per stream. At most `limit`
+    /// segments per stream per call (a later call takes the rest).
+    public func deleteExpiredSegments(now: Int64, limit: Int = 500) throws -> [Deletion] {
+        let streams = try read("read retention settings") { db in
+            try StreamRecord.filter(sql: "retentionSeconds IS NOT NULL").fetchAll(db)
+        }
+        var done: [Deletion] = []
+        for stream in streams {
+            guard let id = stream.id, let retention = stream.retentionSeconds else { continue }
+            let cutoff = now - retention * 1000
+            let deletion: Deletion? = try write("delete expired segments") { db in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT ordinal, id, readingCount, chunkCount FROM segment
+                    WHERE streamId = ? AND closedAt IS NOT NULL AND bucketEnd <= ? ORDER BY ordinal LIMIT ?
+                    """, arguments: [id, cutoff, limit])
+                guard !rows.isEmpty else { return nil }
+                let ordinals: [Int64] = rows.map { $0["ordinal"] }
+                let ids: [String] = rows.map { $0["id"] }
+                let readings = rows.reduce(Int64(0)) { $0 + ($1["readingCount"] as Int64) }
+                let chunks = rows.reduce(Int64(0)) { $0 + ($1["chunkCount"] as Int64) }
+                let list = ordinals.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM grant_key WHERE segment IN (\(list))")
+                try db.execute(sql: "DELETE FROM chunk WHERE segment IN (\(list))")
+                try db.execute(sql: "DELETE FROM segment WHERE ordinal IN (\(list))")
+                let leaf = LedgerLeaf(kind: .dataDeleted, fields: [
+                    "stream": .string(stream.name), "segments": .array(ids.map { .string($0) }),
+                    "readings": .number(String(readings)), "chunks": .number(String(chunks)),
+                    "before": .string(Timestamp.rfc3339(milliseconds: cutoff)), "retentionSeconds": .number(String(retention)),
+                ], time: now)
+                let index = try Self.appendLeaf(leaf, in: db)
+                return Deletion(stream: stream.name, segments: ids, readings: readings, chunks: chunks, before: cutoff, leafIndex: index)
+            }
+            if let deletion { done.append(deletion) }
+        }
+        return done
+    }
+}

@@ -1,0 +1,89 @@
+import EdgeVault
+import Foundation
+import Testing
+
+@Suite("End to end: retention per stream", .serialized)
+struct RetentionEndToEndTests {
+    @Test("Retention deletes exactly the expired segments, logs it and records a data.deleted leaf; a grant over them lists nothing for them")
+    func expiredSegmentsGo() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon(environment: ["EDGEVAULT_RETENTION_SWEEP_SECONDS": "1"])
+        let hour: Int64 = 3_600_000
+        let now = Timestamp.now()
+        let old = Timestamp.parseRFC3339("2026-01-01T00:00:00Z")!
+        let recent = now - now % hour - 2 * hour  // a closed bucket two hours ago
+        #expect(try await v.cli(["stream", "add", "home/temp", "--retention", "30d"]).status == 0)
+        #expect(try await v.cli(["stream", "add", "home/keep"]).status == 0)
+        var lines = ""
+        for i in 0..<4 {  // two old buckets, two readings each
+            lines += "{\"stream\":\"home/temp\",\"t\":\(old + Int64(i / 2) * hour + Int64(i)),\"v\":\(i)}\n"
+            lines += "{\"stream\":\"home/keep\",\"t\":\(old + Int64(i)),\"v\":\(i)}\n"
+        }
+        lines += "{\"stream\":\"home/temp\",\"t\":\(recent),\"v\":100}\n"
+        // Set the retention only after a grant covers the old data.
+        #expect(try await v.cli(["stream", "retention", "home/temp", "off"]).status == 0)
+        #expect(try await v.cli(["ingest"], stdin: Array(lines.utf8)).status == 0)
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        let request = AccessRequest(vault: try await o.origin(), id: "study", orgName: "Study", orgContact: "", streams: ["home/temp"],
+                                    from: old, to: now, purpose: "test", deliveryKey: o.keys.delivery.publicKey,
+                                    expires: now + 86_400_000, created: now)
+        #expect(try await o.submit(request).status == "pending")
+        #expect(try await v.cli(["approve", "study", "--passphrase-file", v.passphraseFile]).status == 0)
+        func grantSegments() async throws -> [String] {
+            let r = try await o.send(.GET, "/v1/grants/study/segments")
+            #expect(r.status == 200)
+            let o = try JSONSerialization.jsonObject(with: Data(r.body)) as! [String: Any]
+            return (o["segments"] as! [[String: Any]]).map { $0["id"] as! String }
+        }
+        #expect(try await grantSegments().count == 3)
+
+        let set = try await v.cli(["stream", "retention", "home/temp", "30d"])
+        #expect(set.stdout.contains("home/temp: data kept 30d after each bucket ends"), "\(set.stdout)\(set.stderr)")
+        let list = try await v.cli(["stream", "list"])
+        #expect(list.stdout.contains("30d") && list.stdout.contains("forever"), "\(list.stdout)")
+        #expect(await v.daemonLog!.wait(for: "retention deleted expired segments", timeout: .seconds(30)))
+        let logLine = v.daemonLog!.text.split(separator: "\n").first { $0.contains("retention deleted") } ?? ""
+        #expect(logLine.contains("stream=home/temp") && logLine.contains("segments=2") && logLine.contains("readings=4"), "\(logLine)")
+
+        // Exactly the expired segments are gone: the recent bucket and the other stream stay.
+        let export = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        let values = export.stdout.split(separator: "\n").map(String.init)
+        #expect(values.filter { $0.contains("home/temp") }.count == 1)
+        #expect(values.contains { $0.contains("home/temp") && $0.contains("\"v\":100") })
+        #expect(values.filter { $0.contains("home/keep") }.count == 4)
+        // The grant now lists only the recent segment.
+        #expect(try await grantSegments().count == 1)
+        // The ledger keeps the fact, and still verifies.
+        let shown = try await v.cli(["log", "show", "--type", "data.deleted"])
+        #expect(shown.stdout.contains("data.deleted") && shown.stdout.contains("home/temp"), "\(shown.stdout)\(shown.stderr)")
+        let verified = try await v.cli(["log", "verify"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        // A second pass finds nothing more to delete.
+        let status = try await v.request("GET", "/v1/status")
+        #expect(status.status == 200)
+        #expect(v.daemonLog!.text.components(separatedBy: "retention deleted expired segments").count == 2)
+        try await v.stopDaemon()
+    }
+
+    @Test("Retention durations: 90d, 12h, 30m, 3600s and off; nonsense is refused with one line")
+    func durations() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        #expect(try await v.cli(["stream", "add", "a/b"]).status == 0)
+        for (text, shown) in [("90d", "90d"), ("12h", "12h"), ("30m", "30m"), ("3600s", "1h"), ("off", "forever")] {
+            let r = try await v.cli(["stream", "retention", "a/b", text])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains(shown), "\(r.stdout)")
+        }
+        for bad in ["0d", "soon", "5x", "1y"] {
+            let r = try await v.cli(["stream", "retention", "a/b", bad])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("a duration must look like 90d"), "\(bad): \(r.stderr)")
+        }
+        let missing = try await v.cli(["stream", "retention", "no/such", "1d"])
+        #expect(missing.status != 0 && missing.stderr.contains("no stream \"no/such\""), "\(missing.stderr)")
+        try await v.stopDaemon()
+    }
+}
