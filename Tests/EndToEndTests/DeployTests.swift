@@ -36,4 +36,22 @@ struct DeployTests {
             #expect(unit.contains(directive + "\n"), "\(directive)")
         }
     }
+
+    @Test("The Dockerfile copies only files that exist, runs vaultd unprivileged on the shipped config, with data and socket dirs as volumes")
+    func dockerfile() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: repo.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        let copies = text.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }
+        #expect(!copies.isEmpty)
+        for line in copies {
+            let parts = line.split(separator: " ").dropFirst().dropLast()
+            for source in parts {
+                #expect(FileManager.default.fileExists(atPath: repo.appendingPathComponent(String(source)).path), "\(line)")
+            }
+        }
+        #expect(text.contains("USER edgevault"))
+        #expect(text.contains(#"VOLUME ["/var/lib/edgevault", "/run/edgevault"]"#))
+        #expect(text.contains(#"ENTRYPOINT ["vaultd", "--config", "/etc/edgevault/vaultd.toml"]"#))
+        #expect(!text.contains("user.key"), "the person's key never goes into the image")
+    }
 }
