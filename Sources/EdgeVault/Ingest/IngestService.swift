@@ -13,16 +13,7 @@ public struct IngestService: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    try await Task.sleep(for: sweepInterval)
-                    await manager.sweep()
-                }
-            }
-        } catch is CancellationError {
-            // graceful shutdown
-        }
+        await repeatUntilGracefulShutdown(every: sweepInterval) { await manager.sweep() }
         await manager.shutdown()
     }
 }

@@ -17,16 +17,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    try await Task.sleep(for: interval)
-                    await sweep()
-                }
-            }
-        } catch is CancellationError {
-            // graceful shutdown
-        }
+        await repeatUntilGracefulShutdown(every: interval) { await sweep() }
     }
 
     /// One pass; a stream with more expired segments than one transaction takes is continued
