@@ -20,25 +20,21 @@ public struct Metrics: Sendable {
         let open = await manager.openSegments().count
         let (requests, grantsLive, ledgerSize) = try store.metricCounts(now: Timestamp.now())
         let checkpoint = await ledger.latestCheckpoint()
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
-        }
-        metric("edgevault_readings_ingested_total", "counter", "Readings committed since start.", [("", "\(c.readingsIngested)")])
-        metric("edgevault_chunks_written_total", "counter", "Encrypted chunks committed since start.", [("", "\(c.chunksWritten)")])
-        metric("edgevault_segments_opened_total", "counter", "Segments opened since start.", [("", "\(c.segmentsOpened)")])
-        metric("edgevault_commits_failed_total", "counter", "Group commits that failed since start.", [("", "\(c.commitsFailed)")])
-        metric("edgevault_segments_open", "gauge", "Segments whose key is in memory now.", [("", "\(open)")])
-        metric("edgevault_requests", "gauge", "Access requests by status.",
-               ["pending", "granted", "denied", "withdrawn", "expired"].map { ("{status=\"\($0)\"}", "\(requests[$0] ?? 0)") })
-        metric("edgevault_grants_live", "gauge", "Grants neither revoked nor expired.", [("", "\(grantsLive)")])
-        metric("edgevault_ledger_leaves", "gauge", "Leaves in the ledger.", [("", "\(ledgerSize)")])
-        metric("edgevault_checkpoint_size", "gauge", "Tree size of the latest signed checkpoint.", [("", "\(checkpoint?.size ?? 0)")])
-        metric("edgevault_checkpoint_age_seconds", "gauge", "Seconds since the latest checkpoint was signed.",
+        var out = PrometheusText()
+        out.metric("edgevault_readings_ingested_total", "counter", "Readings committed since start.", [("", "\(c.readingsIngested)")])
+        out.metric("edgevault_chunks_written_total", "counter", "Encrypted chunks committed since start.", [("", "\(c.chunksWritten)")])
+        out.metric("edgevault_segments_opened_total", "counter", "Segments opened since start.", [("", "\(c.segmentsOpened)")])
+        out.metric("edgevault_commits_failed_total", "counter", "Group commits that failed since start.", [("", "\(c.commitsFailed)")])
+        out.metric("edgevault_segments_open", "gauge", "Segments whose key is in memory now.", [("", "\(open)")])
+        out.metric("edgevault_requests", "gauge", "Access requests by status.",
+               ["pending", "granted", "denied", "withdrawn", "expired"].map { (PrometheusText.label("status", $0), "\(requests[$0] ?? 0)") })
+        out.metric("edgevault_grants_live", "gauge", "Grants neither revoked nor expired.", [("", "\(grantsLive)")])
+        out.metric("edgevault_ledger_leaves", "gauge", "Leaves in the ledger.", [("", "\(ledgerSize)")])
+        out.metric("edgevault_checkpoint_size", "gauge", "Tree size of the latest signed checkpoint.", [("", "\(checkpoint?.size ?? 0)")])
+        out.metric("edgevault_checkpoint_age_seconds", "gauge", "Seconds since the latest checkpoint was signed.",
                [("", "\(checkpoint.map { (Timestamp.now() - $0.createdAt) / 1000 } ?? -1)")])
-        out += mqtt.metrics()
-        return out
+        mqtt.metrics(into: &out)
+        return out.text
     }
 
     func response() async throws -> Response {

@@ -97,38 +97,20 @@ public final class MQTTMonitor: Sendable {
     }
 
     /// Prometheus samples for `/metrics`.
-    func metrics() -> String {
+    func metrics(into out: inout PrometheusText) {
         let s = snapshot
-        var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
-        }
-        func label(_ v: String) -> String {
-            var out = ""
-            for c in v {
-                switch c {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.append(c)
-                }
-            }
-            return out
-        }
-        metric("edgevault_mqtt_connected", "gauge", "1 while connected to the MQTT broker (0, or -1 when MQTT is off).",
+        out.metric("edgevault_mqtt_connected", "gauge", "1 while connected to the MQTT broker (0, or -1 when MQTT is off).",
                [("", s.state == "connected" ? "1" : s.state == "disabled" ? "-1" : "0")])
-        metric("edgevault_mqtt_connects_total", "counter", "Successful connections to the broker since start.", [("", "\(s.connects)")])
-        metric("edgevault_mqtt_redelivered_total", "counter", "Messages the broker sent again after a reconnect.", [("", "\(s.redelivered)")])
-        metric("edgevault_mqtt_unmatched_total", "counter", "Messages on topics no subscription maps.", [("", "\(s.unmatched)")])
-        metric("edgevault_mqtt_retained_skipped_total", "counter", "Retained messages not stored.", [("", "\(s.retainedSkipped)")])
-        let subs = s.subscriptions.map { "{topic=\"\(label($0.topic))\"}" }
-        metric("edgevault_mqtt_messages_received_total", "counter", "MQTT messages received per subscription.",
+        out.metric("edgevault_mqtt_connects_total", "counter", "Successful connections to the broker since start.", [("", "\(s.connects)")])
+        out.metric("edgevault_mqtt_redelivered_total", "counter", "Messages the broker sent again after a reconnect.", [("", "\(s.redelivered)")])
+        out.metric("edgevault_mqtt_unmatched_total", "counter", "Messages on topics no subscription maps.", [("", "\(s.unmatched)")])
+        out.metric("edgevault_mqtt_retained_skipped_total", "counter", "Retained messages not stored.", [("", "\(s.retainedSkipped)")])
+        let subs = s.subscriptions.map { PrometheusText.label("topic", $0.topic) }
+        out.metric("edgevault_mqtt_messages_received_total", "counter", "MQTT messages received per subscription.",
                zip(subs, s.subscriptions).map { ($0, "\($1.received)") })
-        metric("edgevault_mqtt_readings_stored_total", "counter", "Readings stored from MQTT per subscription.",
+        out.metric("edgevault_mqtt_readings_stored_total", "counter", "Readings stored from MQTT per subscription.",
                zip(subs, s.subscriptions).map { ($0, "\($1.stored)") })
-        metric("edgevault_mqtt_messages_rejected_total", "counter", "MQTT messages dropped per subscription.",
+        out.metric("edgevault_mqtt_messages_rejected_total", "counter", "MQTT messages dropped per subscription.",
                zip(subs, s.subscriptions).map { ($0, "\($1.rejected)") })
-        return out
     }
 }
