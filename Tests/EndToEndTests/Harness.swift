@@ -283,25 +283,17 @@ final class PTYSession: @unchecked Sendable {
         guard slave >= 0 else { throw HarnessError("cannot open the pseudo-terminal's slave") }
         var winsize = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(slave, UInt(TIOCSWINSZ), &winsize)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
-        posix_spawn_file_actions_addclose(&actions, m)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
-        env["TERM"] = "xterm"
-        for (k, v) in environment { env[k] = v }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
-        posix_spawn_file_actions_destroy(&actions)
-        posix_spawnattr_destroy(&attr)
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
+        let child: pid_t
+        do {
+            child = try spawnChild(executable, arguments, environment: environment.merging(["TERM": "xterm"]) { a, _ in a }) { actions in
+                for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
+                posix_spawn_file_actions_addclose(&actions, m)
+            }
+        } catch {
+            close(slave)
+            throw error
+        }
         close(slave)
-        guard rc == 0 else { throw HarnessError("posix_spawn failed: \(rc)") }
         master = m
         pid = child
         output = OutputCollector(fileHandle: FileHandle(fileDescriptor: m, closeOnDealloc: false))
@@ -337,11 +329,42 @@ final class PTYSession: @unchecked Sendable {
     }
 }
 
-/// A background child process started with an empty signal mask and default signal actions.
+/// Starts `executable` with the environment of the tests (minus `EDGEVAULT_*`) plus
+/// `environment`, file actions from `files`, an empty signal mask and default signal actions.
 ///
 /// Foundation's `Process` passes on the spawning thread's signal mask, and the test runner's
 /// threads block nearly every signal: a C daemon such as Mosquitto, which restores the mask it
 /// inherited between its waits, would then never see SIGTERM.
+func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String],
+                files: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    files(&actions)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
+    posix_spawnattr_setsigdefault(&attr, &defaults)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
+    for (k, v) in environment { env[k] = v }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    var child: pid_t = 0
+    let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
+    posix_spawn_file_actions_destroy(&actions)
+    posix_spawnattr_destroy(&attr)
+    argv.forEach { free($0) }
+    envp.forEach { free($0) }
+    guard rc == 0 else { throw HarnessError("cannot start \(executable): posix_spawn failed with \(rc)") }
+    return child
+}
+
+/// A background child process (see `spawnChild`), its output collected.
 final class SpawnedProcess: @unchecked Sendable {
     let pid: pid_t
     let output: OutputCollector
@@ -350,37 +373,21 @@ final class SpawnedProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String]) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw HarnessError("pipe() failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEVAULT_") }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
-        posix_spawn_file_actions_destroy(&actions)
-        posix_spawnattr_destroy(&attr)
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
-        close(fds[1])
-        guard rc == 0 else {
+        let child: pid_t
+        do {
+            child = try spawnChild(executable, arguments, environment: [:]) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+                posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+                posix_spawn_file_actions_addclose(&actions, fds[0])
+                posix_spawn_file_actions_addclose(&actions, fds[1])
+            }
+        } catch {
             close(fds[0])
-            throw HarnessError("cannot start \(executable): posix_spawn failed with \(rc)")
+            close(fds[1])
+            throw error
         }
+        close(fds[1])
         pid = child
         output = OutputCollector(fileHandle: FileHandle(fileDescriptor: fds[0], closeOnDealloc: true))
     }
