@@ -12,17 +12,25 @@ private let noMosquitto = "mosquitto and mosquitto-clients are not installed (sc
 
 /// A real Mosquitto broker on a free loopback port, with persistence in the test's directory.
 final class Mosquitto: @unchecked Sendable {
+    /// A temporary directory for this broker and the test's other files, removed with it.
+    let root: String
     let dir: String
     let port: Int
     var process: SpawnedProcess?
     var log: OutputCollector? { process?.output }
     var extraConfig: String
 
-    init(root: String, extraConfig: String = "") throws {
+    init(extraConfig: String = "") throws {
+        root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
         dir = root + "/mosquitto"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         port = try freePort()
         self.extraConfig = extraConfig
+    }
+
+    deinit {
+        process = nil
+        try? FileManager.default.removeItem(atPath: root)
     }
 
     var url: String { "mqtt://127.0.0.1:\(port)" }
@@ -156,10 +164,11 @@ struct MQTTEndToEndTests {
 
         """
 
-    func vault(broker: Mosquitto, extra: String = "", mqtt: String = "") throws -> VaultFixture {
+    /// A vault whose daemon runs with `subscriptions` on `broker` (initialized and started;
+    /// connected when the broker runs).
+    func runningVault(_ broker: Mosquitto, mqtt: String = "") async throws -> VaultFixture {
         let v = try VaultFixture()
         try v.writeConfig("""
-            \(extra)
             [mqtt]
             broker = "\(broker.url)"
             client_id = "edgevault-test"
@@ -168,19 +177,17 @@ struct MQTTEndToEndTests {
             \(mqtt)
 
             """ + Self.subscriptions)
+        try await v.initVault()
+        try await v.startDaemon()
+        if broker.process != nil { try await v.waitForStatus { $0.mqtt.state == "connected" } }
         return v
     }
 
     @Test("10,000 QoS 1 messages over four topics and formats become readings with the right streams, times and values")
     func tenThousand() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let broker = try Mosquitto(root: root)
+        let broker = try Mosquitto()
         try await broker.start()
-        let v = try vault(broker: broker)
-        try await v.initVault()
-        try await v.startDaemon()
-        try await v.waitForStatus { $0.mqtt.state == "connected" }
+        let v = try await runningVault(broker)
         let base: Int64 = 1_795_000_000_000
         let before = Int64(Date().timeIntervalSince1970 * 1000)
         var expected: [ExportedReading] = []
@@ -238,14 +245,9 @@ struct MQTTEndToEndTests {
 
     @Test("Broker restarted in the middle: every message the broker acknowledged to the publisher is in the vault; duplicates ≤ redelivered")
     func brokerRestart() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let broker = try Mosquitto(root: root)
+        let broker = try Mosquitto()
         try await broker.start()
-        let v = try vault(broker: broker)
-        try await v.initVault()
-        try await v.startDaemon()
-        try await v.waitForStatus { $0.mqtt.state == "connected" }
+        let v = try await runningVault(broker)
         let first = (0..<3000).map { "\($0)" }
         let second = (3000..<6000).map { "\($0)" }
         try await broker.publish("sensors/a/temp", lines: first)
@@ -269,14 +271,9 @@ struct MQTTEndToEndTests {
 
     @Test("vaultd SIGKILLed in the middle: nothing acknowledged is lost, the broker redelivers the rest; duplicates ≤ redelivered")
     func daemonKilled() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let broker = try Mosquitto(root: root)
+        let broker = try Mosquitto()
         try await broker.start()
-        let v = try vault(broker: broker)
-        try await v.initVault()
-        try await v.startDaemon()
-        try await v.waitForStatus { $0.mqtt.state == "connected" }
+        let v = try await runningVault(broker)
         let first = (0..<2000).map { "\($0)" }
         let second = (2000..<6000).map { "\($0)" }
         try await broker.publish("sensors/a/temp", lines: first)
@@ -310,14 +307,10 @@ struct MQTTEndToEndTests {
 
     @Test("Malformed payloads, wrong types, unknown topics under a wildcard and oversized payloads are counted, logged at a limited rate and dropped; vaultd stays healthy")
     func badPayloads() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let broker = try Mosquitto(root: root)
+        let broker = try Mosquitto()
+        let root = broker.root
         try await broker.start()
-        let v = try vault(broker: broker, mqtt: "max_payload_bytes = 1024")
-        try await v.initVault()
-        try await v.startDaemon()
-        try await v.waitForStatus { $0.mqtt.state == "connected" }
+        let v = try await runningVault(broker, mqtt: "max_payload_bytes = 1024")
         try await broker.publish("sensors/a/temp", lines: ["warm", "true", "{\"v\":1}", "21.5"])
         try await broker.publish("sensors/bad level/temp", lines: ["20"])
         try await broker.publish("zigbee2mqtt/hall", lines: ["{not json", #"{"temperature":"hot","time":1}"#, #"{"linkquality":3,"time":1}"#,
@@ -352,12 +345,8 @@ struct MQTTEndToEndTests {
 
     @Test("Broker down at start: vaultd starts and serves, status says why, and it connects when the broker appears")
     func brokerDownAtStart() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let broker = try Mosquitto(root: root)
-        let v = try vault(broker: broker)
-        try await v.initVault()
-        try await v.startDaemon()
+        let broker = try Mosquitto()
+        let v = try await runningVault(broker)
         let down = try await v.waitForStatus { $0.mqtt.state == "disconnected" }
         #expect(down.mqtt.detail?.contains("cannot reach 127.0.0.1:\(broker.port)") == true, "\(down.mqtt)")
         let cli = try await v.cli(["status"])
@@ -377,9 +366,8 @@ struct MQTTEndToEndTests {
     @Test("TLS and a user name and password to the broker; a wrong password is reported in status, not fatal",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/mosquitto_passwd")))
     func tlsAndPassword() async throws {
-        let root = FileManager.default.temporaryDirectory.path + "/ev-mqtt-" + UUID().uuidString.prefix(8).lowercased()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let broker = try Mosquitto()
+        let root = broker.root
         let made = try await run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                                       "-keyout", root + "/broker.key", "-out", root + "/broker.crt", "-days", "1", "-subj", "/CN=localhost",
                                                       "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
@@ -390,14 +378,14 @@ struct MQTTEndToEndTests {
         try Data("wrong\n".utf8).write(to: URL(fileURLWithPath: root + "/wrong-password"))
         let port = try freePort()
         let plainPort = try freePort()
-        let broker = try Mosquitto(root: root, extraConfig: """
+        broker.extraConfig = """
             allow_anonymous false
             password_file \(root)/passwd
             listener \(port) 127.0.0.1
             certfile \(root)/broker.crt
             keyfile \(root)/broker.key
             listener \(plainPort) 127.0.0.1
-            """)
+            """
         try await broker.start()
         let v = try VaultFixture()
         func config(_ passwordFile: String) throws {
