@@ -84,9 +84,15 @@ public struct HTTPClient: Sendable {
 
     func sslContext() throws -> NIOSSLContext? {
         guard let tls else { return nil }
+        return try Self.clientTLSContext(trustRoots: tls.trustRoots)
+    }
+
+    /// TLS 1.2 or later to a server verified against the system's roots, or only against the
+    /// PEM certificates in `trustRoots`.
+    static func clientTLSContext(trustRoots: String?) throws -> NIOSSLContext {
         var config = TLSConfiguration.makeClientConfiguration()
         config.minimumTLSVersion = .tlsv12
-        if let roots = tls.trustRoots {
+        if let roots = trustRoots {
             do {
                 config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots))
             } catch {

@@ -124,19 +124,10 @@ public struct MQTTIngestService: Service {
 
     func connect() async throws -> NIOAsyncChannel<MQTTPacket, MQTTPacket> {
         let ssl: NIOSSLContext?
-        if endpoint.tls {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.minimumTLSVersion = .tlsv12
-            if let ca = configuration.caFile {
-                do {
-                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
-                } catch {
-                    throw ConnectionError("cannot read mqtt.ca_file \(ca): \(error)")
-                }
-            }
-            ssl = try NIOSSLContext(configuration: tls)
-        } else {
-            ssl = nil
+        do {
+            ssl = endpoint.tls ? try HTTPClient.clientTLSContext(trustRoots: configuration.caFile) : nil
+        } catch let e as VaultError {
+            throw ConnectionError("mqtt.ca_file: \(e.message)")
         }
         let host = endpoint.host
         let serverName: String? = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
