@@ -246,19 +246,27 @@ public struct MQTTIngestService: Service {
         var stored: [Int: Int64] = [:]
     }
 
-    /// Maps messages to readings (first matching subscription in config order), counting
-    /// and logging rejections; every QoS 1 message gets its PUBACK in arrival order.
+    /// The first subscription, in config order, whose filter matches `topic`, and what its
+    /// wildcards matched.
+    func subscription(for topic: String) -> (index: Int, captures: [String])? {
+        for (i, sub) in configuration.subscriptions.enumerated() {
+            if let captures = sub.filter.match(topic) { return (i, captures) }
+        }
+        return nil
+    }
+
+    /// Maps messages to readings, counting and logging rejections; every QoS 1 message gets
+    /// its PUBACK in arrival order.
     func prepare(_ items: [Incoming]) async throws -> Prepared {
         var out = Prepared()
-        var mapped: [(sub: Int, readings: [MQTTSubscription.Reading])?] = []
+        var mapped: [(sub: Int, topic: String, readings: [MQTTSubscription.Reading])] = []
         mapped.reserveCapacity(items.count)
         var names: Set<String> = []
         for item in items {
             switch item {
             case .publish(let p, let arrival):
                 if let id = p.packetId, p.qos > 0 { out.acks.append(id) }
-                guard let index = configuration.subscriptions.firstIndex(where: { $0.filter.match(p.topic) != nil }) else {
-                    mapped.append(nil)
+                guard let (index, captures) = subscription(for: p.topic) else {
                     monitor.unmatched()
                     logger.debug("MQTT message on a topic no subscription maps", metadata: ["topic": "\(p.topic)"])
                     continue
@@ -267,36 +275,31 @@ public struct MQTTIngestService: Service {
                 monitor.received(index, dup: p.dup)
                 if p.retain && !sub.storeRetained {
                     monitor.retainedSkipped()
-                    mapped.append(nil)
                     continue
                 }
                 if p.payload.count > configuration.maxPayloadBytes {
                     reject(index, topic: p.topic, reason: "payload is \(p.payload.count) bytes, over mqtt.max_payload_bytes (\(configuration.maxPayloadBytes))")
-                    mapped.append(nil)
                     continue
                 }
                 do {
-                    let readings = try sub.readings(topic: p.topic, payload: p.payload, arrival: arrival)
+                    let readings = try sub.readings(topic: p.topic, captures: captures, payload: p.payload, arrival: arrival)
                     for r in readings { names.insert(r.stream) }
-                    mapped.append((index, readings))
+                    mapped.append((index, p.topic, readings))
                 } catch {
                     reject(index, topic: p.topic, reason: error.reason)
-                    mapped.append(nil)
                 }
             case .oversized(let topic, let qos, let packetId, let size):
                 if let packetId, qos > 0 { out.acks.append(packetId) }
-                mapped.append(nil)
-                if let index = configuration.subscriptions.firstIndex(where: { $0.filter.match(topic) != nil }) {
+                if let (index, _) = subscription(for: topic) {
                     monitor.received(index, dup: false)
                     reject(index, topic: topic, reason: "message is \(size) bytes, over mqtt.max_payload_bytes (\(configuration.maxPayloadBytes))")
                 }
             }
         }
         let refused = names.isEmpty ? [] : await manager.refusedStreams(names)
-        for case let (index, readings)? in mapped {
+        for (index, topic, readings) in mapped {
             if let bad = readings.first(where: { refused.contains($0.stream) }) {
-                reject(index, topic: configuration.subscriptions[index].filter.text,
-                       reason: "unknown stream \"\(bad.stream)\" (automatic stream creation is off: add it with `vault-cli stream add`)")
+                reject(index, topic: topic, reason: "unknown stream \"\(bad.stream)\" (automatic stream creation is off: add it with `vault-cli stream add`)")
                 continue
             }
             for r in readings {

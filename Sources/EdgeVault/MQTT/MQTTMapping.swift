@@ -63,6 +63,11 @@ public struct MQTTSubscription: Sendable, Equatable {
     /// anywhere is rejected whole, with the reason.
     public func readings(topic: String, payload: [UInt8], arrival: Int64) throws(ReadingError) -> [Reading] {
         guard let captures = filter.match(topic) else { throw ReadingError("topic \(topic) does not match \(filter.text)") }
+        return try readings(topic: topic, captures: captures, payload: payload, arrival: arrival)
+    }
+
+    /// As above, for a topic already matched against `filter` (`captures` from `match`).
+    func readings(topic: String, captures: [String], payload: [UInt8], arrival: Int64) throws(ReadingError) -> [Reading] {
         var out: [Reading] = []
         switch format {
         case .value, .homeassistant:
