@@ -166,9 +166,10 @@ struct MQTTEndToEndTests {
 
     /// A vault whose daemon runs with `subscriptions` on `broker` (initialized and started;
     /// connected when the broker runs).
-    func runningVault(_ broker: Mosquitto, mqtt: String = "") async throws -> VaultFixture {
+    func runningVault(_ broker: Mosquitto, settings: String = "", mqtt: String = "") async throws -> VaultFixture {
         let v = try VaultFixture()
         try v.writeConfig("""
+            \(settings)
             [mqtt]
             broker = "\(broker.url)"
             client_id = "edgevault-test"
@@ -339,6 +340,24 @@ struct MQTTEndToEndTests {
         let warnings = logText.split(separator: "\n").filter { $0.contains("MQTT message dropped") }
         #expect(warnings.count == 4, "\(warnings)")
         #expect(logText.contains("reason=\"expected a number, got a string\""))
+        try await v.stopDaemon()
+        await broker.stop()
+    }
+
+    @Test("With automatic stream creation off, a message for an unknown stream is rejected alone; one for an added stream is stored")
+    func unknownStream() async throws {
+        let broker = try Mosquitto()
+        try await broker.start()
+        let v = try await runningVault(broker, settings: "[ingest]\nauto_create_streams = false")
+        #expect(try await v.cli(["stream", "add", "home/known/temperature"]).status == 0)
+        try await broker.publish("sensors/unknown/temp", lines: ["20.5"])
+        try await broker.publish("sensors/known/temp", lines: ["21.5"])
+        let s = try await v.waitForStatus { $0.mqtt.subscriptions[0].stored == 1 }
+        #expect(s.mqtt.subscriptions[0].rejected == 1)
+        #expect(s.mqtt.subscriptions[0].lastRejection?.contains("unknown stream \"home/unknown/temperature\"") == true, "\(s.mqtt)")
+        let got = try await v.exported()
+        #expect(got.map(\.stream) == ["home/known/temperature"] && got.map(\.v) == ["21.5"])
+        #expect(v.daemonLog!.text.contains("topic=sensors/unknown/temp"))
         try await v.stopDaemon()
         await broker.stop()
     }
