@@ -68,6 +68,14 @@ public struct Configuration: Sendable, Equatable {
         }
     }
 
+    /// A file path, made absolute.
+    static func path(_ kp: WritableKeyPath<Configuration, String?> & Sendable, _ key: String) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
+        return { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("\(key) must be a file path") }
+            c[keyPath: kp] = FileIO.absolute(s)
+        }
+    }
+
     static func boolean(_ kp: WritableKeyPath<Configuration, Bool> & Sendable, _ key: String) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
         return { (c, v) throws(ConfigurationError) in
             guard case .boolean(let b) = v else { throw ConfigurationError("\(key) must be true or false") }
@@ -84,14 +92,8 @@ public struct Configuration: Sendable, Equatable {
             }
             c.listen = s
         }),
-        Setting(key: "tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("tls_certificate must be a file path") }
-            c.tlsCertificate = FileIO.absolute(s)
-        }),
-        Setting(key: "tls_key", env: "EDGEVAULT_TLS_KEY", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("tls_key must be a file path") }
-            c.tlsKey = FileIO.absolute(s)
-        }),
+        Setting(key: "tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE", apply: path(\.tlsCertificate, "tls_certificate")),
+        Setting(key: "tls_key", env: "EDGEVAULT_TLS_KEY", apply: path(\.tlsKey, "tls_key")),
         Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
                 apply: string(\.logLevel, "log_level", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
         Setting(key: "log_format", env: "EDGEVAULT_LOG_FORMAT", apply: string(\.logFormat, "log_format", allowed: ["logfmt", "json"])),
@@ -123,14 +125,8 @@ public struct Configuration: Sendable, Equatable {
             guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.username must be a non-empty string") }
             c.mqtt.username = s
         }),
-        Setting(key: "mqtt.password_file", env: "EDGEVAULT_MQTT_PASSWORD_FILE", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.password_file must be a file path") }
-            c.mqtt.passwordFile = FileIO.absolute(s)
-        }),
-        Setting(key: "mqtt.ca_file", env: "EDGEVAULT_MQTT_CA_FILE", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.ca_file must be a file path") }
-            c.mqtt.caFile = FileIO.absolute(s)
-        }),
+        Setting(key: "mqtt.password_file", env: "EDGEVAULT_MQTT_PASSWORD_FILE", apply: path(\.mqtt.passwordFile, "mqtt.password_file")),
+        Setting(key: "mqtt.ca_file", env: "EDGEVAULT_MQTT_CA_FILE", apply: path(\.mqtt.caFile, "mqtt.ca_file")),
         Setting(key: "mqtt.keep_alive_seconds", env: "EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS",
                 apply: integer(\.mqtt.keepAliveSeconds, "mqtt.keep_alive_seconds", 5...3600)),
         Setting(key: "mqtt.reconnect_max_seconds", env: "EDGEVAULT_MQTT_RECONNECT_MAX_SECONDS",
