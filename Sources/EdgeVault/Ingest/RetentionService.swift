@@ -33,7 +33,7 @@ public struct RetentionService: Service {
                     ])
                     try await ledger.anchor(index: d.leafIndex)
                 }
-                if !deletions.contains(where: { $0.segments.count >= 500 }) { break }
+                if !deletions.contains(where: { $0.segments.count >= VaultStore.retentionBatch }) { break }
             }
         } catch {
             logger.error("retention pass failed; it is retried", metadata: ["error": "\(error)"])

@@ -15,6 +15,9 @@ extension VaultStore {
         public var leafIndex: Int64
     }
 
+    /// Most segments one retention transaction (and its one leaf) deletes.
+    public static let retentionBatch = 500
+
     /// Sets or clears (nil) a stream's retention.
     public func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
         if let seconds, seconds < 1 || seconds > 100 * 366 * 86_400 {
@@ -34,7 +37,7 @@ extension VaultStore {
     /// `now`: their chunks, their sealed keys for grants, the segments, and appends one
     /// `data.deleted` leaf per stream — all in one transaction per stream. At most `limit`
     /// segments per stream per call (a later call takes the rest).
-    public func deleteExpiredSegments(now: Int64, limit: Int = 500) throws -> [Deletion] {
+    public func deleteExpiredSegments(now: Int64, limit: Int = retentionBatch) throws -> [Deletion] {
         let streams = try read("read retention settings") { db in
             try StreamRecord.filter(sql: "retentionSeconds IS NOT NULL").fetchAll(db)
         }
