@@ -146,3 +146,35 @@ struct SegmentManagerTests {
         #expect(throws: CryptoError.self) { try ChunkFormat.open(ct, dek: dek, segmentId: "seh", seq: 3) }
     }
 }
+
+@Suite("Retention in the store")
+struct RetentionStoreTests {
+    @Test("A pass deletes at most the batch size per stream and leaf; the next pass takes the rest; open segments and other streams stay")
+    func batches() async throws {
+        let vault = try TestVault()
+        let manager = try SegmentManager(store: vault.store, settings: .init(), logger: logger)
+        let hour: Int64 = 3_600_000
+        let old: Int64 = 1_700_000_000_000 - 1_700_000_000_000 % hour
+        // Three past buckets of "a/t" (closed right after their commit) and one of "b/t".
+        try await manager.ingest(batch((0..<3).map { ("a/t", old + Int64($0) * hour, "\($0)") } + [("b/t", old, "9")]))
+        _ = try vault.store.setRetention(stream: "a/t", seconds: 86_400)
+        let now = old + 10 * 86_400_000
+        let first = try vault.store.deleteExpiredSegments(now: now, limit: 2)
+        #expect(first.map(\.stream) == ["a/t"])
+        #expect(first[0].segments.count == 2 && first[0].readings == 2)
+        let second = try vault.store.deleteExpiredSegments(now: now, limit: 2)
+        #expect(second.map { $0.segments.count } == [1])
+        #expect(try vault.store.deleteExpiredSegments(now: now, limit: 2).isEmpty)
+        #expect(try storedReadings(vault, stream: "a/t").isEmpty)
+        #expect(try storedReadings(vault, stream: "b/t").map(\.1) == ["9"])
+        // Each pass left one data.deleted leaf naming its segments.
+        for d in first + second {
+            let leaf = try LedgerLeaf(bytes: try #require(try vault.store.leaf(at: d.leafIndex)))
+            #expect(leaf.type == "data.deleted")
+            #expect(leaf.json["segments"] == .array(d.segments.map { .string($0) }))
+        }
+        #expect(try vault.store.setRetention(stream: "a/t", seconds: nil).retentionSeconds == nil)
+        #expect(throws: VaultError.self) { try vault.store.setRetention(stream: "no/such", seconds: 60) }
+        #expect(throws: VaultError.self) { try vault.store.setRetention(stream: "a/t", seconds: 0) }
+    }
+}
