@@ -68,6 +68,7 @@ struct AdminController<Context: RequestContext>: Sendable {
     @Sendable func addStream(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
         let body = try await request.body.collect(upTo: 16 * 1024)
         let add = try JSONDecoder().decode(AdminAPI.AddStream.self, from: Data(buffer: body))
+        try VaultStore.checkRetention(add.retentionSeconds)  // before anything is created
         var s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
         if let r = add.retentionSeconds { s = try store.setRetention(stream: s.name, seconds: r) }
         return JSONBody(AdminAPI.Stream(s), status: .created)

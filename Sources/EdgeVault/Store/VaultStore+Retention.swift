@@ -18,11 +18,16 @@ extension VaultStore {
     /// Most segments one retention transaction (and its one leaf) deletes.
     public static let retentionBatch = 500
 
-    /// Sets or clears (nil) a stream's retention.
-    public func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
+    /// Refuses a retention outside 1 second … 100 years.
+    public static func checkRetention(_ seconds: Int64?) throws {
         if let seconds, seconds < 1 || seconds > 100 * 366 * 86_400 {
             throw VaultError(.invalidStream, "retention must be between 1 second and 100 years, got \(seconds) s")
         }
+    }
+
+    /// Sets or clears (nil) a stream's retention.
+    public func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
+        try Self.checkRetention(seconds)
         return try write("set the stream's retention") { db in
             guard var s = try StreamRecord.filter(StreamRecord.Columns.name == name).fetchOne(db) else {
                 throw VaultError(.notFound, "no stream \"\(name)\"")
