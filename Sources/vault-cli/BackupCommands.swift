@@ -9,7 +9,7 @@ struct BackupCommand: VaultCommand {
             The database is copied with SQLite's VACUUM INTO while vaultd runs; the log's signing \
             key is included sealed to your box key. Your key file is NOT in the backup: keep a \
             copy of it (and remember its passphrase) somewhere else — without it nobody can \
-            restore or read the vault. The backup is held in memory (at most 1 GiB).
+            restore or read the vault. The backup streams to the file (memory use stays small).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -18,10 +18,14 @@ struct BackupCommand: VaultCommand {
     var out: String
 
     func execute() async throws {
-        let bytes = try await global.client().backup()
-        let (header, _) = try Backup.parse(bytes)
-        try FileIO.writeNew(FileIO.absolute(out), bytes, mode: 0o600)
-        print("backup of \(header.origin) written to \(FileIO.absolute(out)) (\(bytes.count) bytes); keep your key file safe separately")
+        let path = FileIO.absolute(out)
+        let bar = ProgressBar(label: "backup", total: 0, unit: "bytes")
+        let header = try await global.client().backup(to: path) { received, total in
+            if let total { bar.total = Int64(total) }
+            bar.advance(by: Int64(received) - bar.done)
+        }
+        bar.finish()
+        print("backup of \(header.origin) written to \(path) (\(header.databaseBytes) database bytes); keep your key file safe separately")
     }
 }
 
@@ -40,16 +44,11 @@ struct RestoreCommand: VaultCommand {
     var passphraseFile: String?
 
     func execute() async throws {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(FileIO.absolute(file), limit: Backup.maxBytes + 64 * 1024)
-        } catch let e as FileIO.Failure {
-            throw VaultError(.badRequest, e.isNotFound ? "no backup at \(file)" : e.description)
-        }
-        let (header, _) = try Backup.parse(bytes)
+        let path = FileIO.absolute(file)
+        guard FileIO.exists(path) else { throw VaultError(.badRequest, "no backup at \(file)") }
         let config = try global.configuration()
         let keys = try global.unlock(passphraseFile: passphraseFile)
-        try Backup.restore(bytes, dataDir: config.dataDir, keys: keys)
+        let header = try Backup.restore(file: path, dataDir: config.dataDir, keys: keys)
         print("restored \(header.origin) (backup of \(header.created)) into \(config.dataDir)")
     }
 }

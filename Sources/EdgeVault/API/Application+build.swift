@@ -58,8 +58,14 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/octet-stream"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try Backup.make(store: store, dataDir: dataDir))))
+        // Streamed from a consistent copy in the data directory: memory stays flat however
+        // large the vault is; the copy is removed once sent.
+        let backup = try Backup.prepare(store: store, dataDir: dataDir)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                        body: ResponseBody(contentLength: backup.totalBytes) { writer in
+                            try await backup.stream { try await writer.write(ByteBuffer(bytes: $0)) }
+                            try await writer.finish(nil)
+                        })
     }
     adminRouter.get("/metrics") { _, _ in try await metrics.response() }
     let socketPath = configuration.adminSocket

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -121,13 +124,19 @@ public struct AdminClient: Sendable {
         try await get("/v1/requests/wait?after=\(after)", as: [String: Int].self)["version"] ?? after
     }
 
-    /// A consistent backup of the running vault (see `Backup`).
-    public func backup() async throws -> [UInt8] {
+    /// Writes a consistent backup of the running vault (see `Backup`) to the new file `path`,
+    /// as it streams in, checked against its header before the file is kept.
+    /// `progress(received, total)` follows the download.
+    public func backup(to path: String, progress: @escaping @Sendable (Int, Int?) -> Void = { _, _ in }) async throws -> Backup.Header {
+        let download = try BackupDownload(path: path)
         var client = http
-        client.maxResponseBytes = Backup.maxBytes + 64 * 1024
-        let r = try await client.send(method: .POST, path: "/v1/backup")
+        client.timeout = .hours(2)  // a large vault on an SD card takes a while to copy
+        let r = try await client.send(method: .POST, path: "/v1/backup") { piece, total in
+            try download.write(Array(piece.readableBytesView))
+            progress(download.received, total)
+        }
         guard r.status == 200 else { throw Self.problemError(r) }
-        return r.body
+        return try download.finish()
     }
 
     public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }
@@ -149,5 +158,37 @@ public struct AdminClient: Sendable {
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// A backup arriving into a new file: written and verified piece by piece; removed unless it
+/// arrives whole and matches its header. Used from one task at a time.
+final class BackupDownload: @unchecked Sendable {
+    private let file: FileIO.Writer
+    private var verifier = Backup.Verifier()
+    private(set) var received = 0
+
+    init(path: String) throws {
+        do {
+            file = try FileIO.Writer(creating: path, mode: 0o600)
+        } catch let e as FileIO.Failure {
+            throw VaultError(.badRequest, e.errno == EEXIST ? "\(path) already exists; refusing to overwrite it" : e.description)
+        }
+    }
+
+    func write(_ piece: [UInt8]) throws {
+        _ = try verifier.consume(piece)
+        do {
+            try file.write(piece)
+        } catch let e as FileIO.Failure {
+            throw VaultError(.storageUnavailable, e.description)
+        }
+        received += piece.count
+    }
+
+    func finish() throws -> Backup.Header {
+        let header = try verifier.finish()
+        try file.commit()
+        return header
     }
 }

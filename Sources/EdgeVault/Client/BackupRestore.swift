@@ -4,10 +4,20 @@ import Glibc
 
 /// The person's side of a restore: only their keys open the sealed log key.
 extension Backup {
-    /// Restores a backup into a new data directory; only the person (whose keys open the sealed
-    /// log key) can. Refuses to overwrite a vault.
-    public static func restore(_ bytes: [UInt8], dataDir: String, keys: UserKeys) throws {
-        let (header, db) = try parse(bytes)
+    /// Restores the backup in `file` into a new data directory; only the person (whose keys
+    /// open the sealed log key) can. Refuses to overwrite a vault. The database is copied in
+    /// pieces and checked against the backup's digest before it is used.
+    public static func restore(file: String, dataDir: String, keys: UserKeys) throws -> Header {
+        let reader: FileIO.Reader
+        do {
+            reader = try FileIO.Reader(file)
+        } catch let e as FileIO.Failure {
+            throw VaultError(.badRequest, e.isNotFound ? "no backup at \(file)" : e.description)
+        }
+        var verifier = Verifier()
+        var first: ArraySlice<UInt8> = []
+        while verifier.header == nil, let chunk = try reader.next(chunkBytes) { first += try verifier.consume(chunk) }
+        guard let header = verifier.header else { throw VaultError(.badRequest, "not an EdgeVault backup") }
         guard header.userKeyId == keys.publicKeys.keyId else {
             throw VaultError(.keyMismatch, "this backup belongs to key \(header.userKeyId), not to your key file (\(keys.publicKeys.keyId))")
         }
@@ -22,7 +32,13 @@ extension Backup {
         }
         let logKey = SigningKeyPair(seed: seed)
         try FileIO.makeDirectories(dataDir, mode: 0o750)
-        try FileIO.writeNew(dbPath, Array(db), mode: 0o640)
+        do {
+            let db = try FileIO.Writer(creating: dbPath, mode: 0o640)
+            try db.write(Array(first))
+            while let chunk = try reader.next(chunkBytes) { try db.write(Array(try verifier.consume(chunk))) }
+            _ = try verifier.finish()
+            try db.commit()
+        }
         do {
             let store = try VaultStore(path: dbPath)
             let vault = try store.vault()
@@ -36,5 +52,6 @@ extension Backup {
             unlink(dbPath + "-shm")
             throw error
         }
+        return header
     }
 }

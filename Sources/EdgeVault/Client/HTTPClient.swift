@@ -104,7 +104,12 @@ public struct HTTPClient: Sendable {
 
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> Response {
+    /// Where a successful (2xx) response's body goes instead of memory: each piece as it
+    /// arrives, with the announced Content-Length.
+    public typealias BodySink = @Sendable (_ piece: ByteBuffer, _ contentLength: Int?) async throws -> Void
+
+    public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                     sink: BodySink? = nil) async throws -> Response {
         let bootstrap = ClientBootstrap(group: Self.group).connectTimeout(.seconds(10))
         let ssl = try sslContext()
         let serverName: String? = {
@@ -151,6 +156,7 @@ public struct HTTPClient: Sendable {
                     }
                     var status = 0
                     var responseHeaders: [(String, String)] = []
+                    var contentLength: Int?
                     var collected = ByteBuffer()
                     do {
                     for try await part in inbound {
@@ -158,6 +164,9 @@ public struct HTTPClient: Sendable {
                         case .head(let h):
                             status = Int(h.status.code)
                             responseHeaders = h.headers.map { ($0.name, $0.value) }
+                            contentLength = h.headers.first(name: "Content-Length").flatMap { Int($0) }
+                        case .body(let b) where sink != nil && (200..<300).contains(status):
+                            try await sink!(b, contentLength)
                         case .body(var b):
                             guard collected.readableBytes + b.readableBytes <= limit else {
                                 throw VaultError(.protocolError, "response from \(target) is larger than \(limit) bytes")

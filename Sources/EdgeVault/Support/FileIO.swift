@@ -32,19 +32,10 @@ public enum FileIO {
 
     /// Reads a whole file, refusing files larger than `limit`.
     public static func read(_ path: String, limit: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "read") }
-        defer { close(fd) }
+        let reader = try Reader(path)
         var out = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 65536) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, errno: errno, action: "read")
-            }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+        while let chunk = try reader.next(65536) {
+            out.append(contentsOf: chunk)
             if out.count > limit { throw Failure(path: path, errno: EFBIG, action: "read (over \(limit) bytes)") }
         }
         return out
@@ -52,17 +43,72 @@ public enum FileIO {
 
     /// Creates `path` (which must not exist) with `mode` and writes `bytes`, fsynced.
     public static func writeNew(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "create") }
-        do {
-            try writeAll(fd, bytes, path: path)
+        let writer = try Writer(creating: path, mode: mode)
+        try writer.write(bytes)
+        try writer.commit()
+    }
+
+    /// Reads a file front to back, a chunk at a time.
+    public final class Reader {
+        public let path: String
+        private let fd: Int32
+
+        public init(_ path: String) throws {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "read") }
+            self.path = path
+            self.fd = fd
+        }
+
+        deinit { close(fd) }
+
+        /// Up to `max` bytes, or nil at the end of the file.
+        public func next(_ max: Int) throws -> [UInt8]? {
+            var chunk = [UInt8](repeating: 0, count: max)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure(path: path, errno: errno, action: "read")
+                }
+                if n == 0 { return nil }
+                chunk.removeSubrange(n...)
+                return chunk
+            }
+        }
+    }
+
+    /// Writes a new file (which must not exist) in pieces; `commit` fsyncs it. Dropped without
+    /// `commit`, or after a failed write, the partial file is removed.
+    public final class Writer {
+        public let path: String
+        private let fd: Int32
+        private let mode: mode_t
+        private var committed = false
+
+        public init(creating path: String, mode: mode_t) throws {
+            // Open before any stored property is set: a throwing init of a fully initialized
+            // object runs deinit, which would remove the file that was already there.
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "create") }
+            self.path = path
+            self.mode = mode
+            self.fd = fd
+        }
+
+        deinit {
+            close(fd)
+            if !committed { unlink(path) }
+        }
+
+        public func write(_ bytes: [UInt8]) throws {
+            try FileIO.writeAll(fd, bytes, path: path)
+        }
+
+        public func commit() throws {
             _ = fchmod(fd, mode)  // umask may have narrowed the mode; never widen past `mode`.
             guard fsync(fd) == 0 else { throw Failure(path: path, errno: errno, action: "sync") }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(path)
-            throw error
+            committed = true
         }
     }
 

@@ -33,6 +33,8 @@ public final class ProgressBar: Sendable {
         set { state.withLock { $0.total = max(newValue, 0) } }
     }
 
+    public var done: Int64 { state.withLock { $0.done } }
+
     public func advance(by n: Int64) {
         let now = Timestamp.now()
         let line: String? = state.withLock { s in
