@@ -28,7 +28,7 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "all"]
         guard known.contains(which) else {
             print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N]")
             exit(2)
@@ -45,6 +45,9 @@ struct Bench {
         }
         if which == "delivery" || which == "all" {
             try await DeliveryBenchmark(readings: min(readings, 500_000)).run()
+        }
+        if which == "footprint" || which == "all" {
+            try await FootprintBenchmark(readings: readings).run()
         }
         if which == "mqtt" || which == "all" {
             try await MQTTBenchmark(messages: messages).run()

@@ -23,6 +23,19 @@ enum IdleRSS {
 
     /// Starts `binary`, waits for its socket to answer, sends one request, idles 2 s, reads VmRSS.
     static func rss(of binary: String, _ arguments: [String], socket: String) async throws -> Double {
+        try await started(binary, arguments, socket: socket) { p in
+            try await Task.sleep(for: .seconds(2))
+            return FootprintBenchmark.status(pid: p.processIdentifier, "VmRSS")
+        }
+    }
+
+    /// Starts `binary` and stops it as soon as its socket answers.
+    static func startAndStop(_ binary: String, _ arguments: [String], socket: String) async throws {
+        try await started(binary, arguments, socket: socket) { _ in }
+    }
+
+    /// Runs `body` once `binary`'s socket answers `/healthz`, then stops it.
+    static func started<T>(_ binary: String, _ arguments: [String], socket: String, _ body: (Process) async throws -> T) async throws -> T {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments
@@ -32,15 +45,11 @@ enum IdleRSS {
         defer { p.terminate(); p.waitUntilExit() }
         let client = HTTPClient(target: .unix(path: socket))
         var ready = false
-        for _ in 0..<200 where !ready {
+        for _ in 0..<2000 where !ready {
             ready = (try? await client.send(method: .GET, path: "/healthz"))?.status == 200
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            if !ready { try await Task.sleep(for: .milliseconds(5)) }
         }
         guard ready else { throw BenchError("\(binary) did not answer on \(socket)") }
-        try await Task.sleep(for: .seconds(2))
-        let status = try String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        let kb = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        return kb / 1024
+        return try await body(p)
     }
 }
