@@ -3,51 +3,6 @@ import Foundation
 import NIOHTTP1
 import Testing
 
-/// An organization talking to a real vaultd over loopback, with knobs to misbehave.
-private struct Org {
-    let keys = OrgKeys.generate()
-    let v: VaultFixture
-
-    var client: OrgClient { try! OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: keys) }
-
-    func request(id: String, vault: String? = nil, from: String = "2026-11-01T00:00:00Z", to: String = "2026-12-01T00:00:00Z",
-                 streams: [String] = ["home/livingroom/temperature"]) async throws -> AccessRequest {
-        var origin = vault ?? ""
-        if vault == nil { origin = try await client.origin() }
-        return AccessRequest(vault: origin, id: id, orgName: "Acme Health Study", orgContact: "privacy@acme.example",
-                      streams: streams, from: Timestamp.parseRFC3339(from)!, to: Timestamp.parseRFC3339(to)!, purpose: "sleep research",
-                      deliveryKey: keys.delivery.publicKey, expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
-    }
-
-    /// A signed call whose parts can be tampered with after signing.
-    func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, created: Int64? = nil, nonce: String? = nil,
-              components: [String]? = nil, sendBody: [UInt8]? = nil, flipSignature: Bool = false, signWith: SigningKeyPair? = nil,
-              keyId: String? = nil) async throws -> HTTPClient.Response {
-        var headers: [(String, String)] = [("Content-Type", "application/jose+json")]
-        if let body { headers.append(("Content-Digest", HTTPMessageSignature.contentDigest(body))) }
-        let parts = HTTPMessageSignature.RequestParts(method: method.rawValue, path: path, query: nil, authority: "127.0.0.1", headers: headers)
-        let params = HTTPMessageSignature.Parameters(
-            components: components ?? (body == nil ? ["@method", "@path"] : ["@method", "@path", "content-digest"]),
-            created: created ?? Timestamp.now() / 1000, nonce: nonce ?? Encoding.base64url(Sodium.randomBytes(12)),
-            keyId: keyId ?? keys.keyId, alg: "ed25519")
-        var (input, signature) = try HTTPMessageSignature.sign(parts, parameters: params, keyPair: signWith ?? keys.signing)
-        if flipSignature {
-            var raw = Encoding.fromBase64(signature.dropFirst("sig1=:".count).dropLast())!
-            raw[10] ^= 0x01
-            signature = "sig1=:\(Encoding.base64(raw)):"
-        }
-        headers += [("Signature-Input", input), ("Signature", signature)]
-        return try await HTTPClient(target: .tcp(host: "127.0.0.1", port: v.publicPort)).send(method: method, path: path, headers: headers, body: sendBody ?? body)
-    }
-
-    func submitBody(_ r: AccessRequest) -> [UInt8] { client.jws(for: r).serialized() }
-}
-
-private func problem(_ r: HTTPClient.Response) -> (Int, String) {
-    let p = try? JSONDecoder().decode(Problem.self, from: Data(r.body))
-    return (r.status, p?.code ?? "not a problem document: \(String(decoding: r.body, as: UTF8.self))")
-}
-
 /// The ledger size and the number of stored requests: what "nothing was stored" compares.
 private func stored(_ v: VaultFixture) async throws -> (Int64, Int) {
     let leaves = try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?limit=1").body))
@@ -62,7 +17,7 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon()
-        let org = Org(v: v)
+        let org = TestOrg(v: v)
         let r = try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: "study-1")))
         #expect(r.status == 202, "\(String(decoding: r.body, as: UTF8.self))")
         #expect(String(decoding: r.body, as: UTF8.self).contains("\"status\":\"pending\""))
@@ -89,7 +44,7 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_MAX_PENDING_PER_ORG": "2"])
-        let org = Org(v: v), other = Org(v: v)
+        let org = TestOrg(v: v), other = TestOrg(v: v)
         let origin = try await org.client.origin()
         // A known organization with one pending request, for the cases that need one.
         #expect(try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: "first"))).status == 202)
@@ -151,7 +106,7 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon()
-        let org = Org(v: v)
+        let org = TestOrg(v: v)
         #expect(try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: "r1"))).status == 202)
         let created = Timestamp.now() / 1000
         let first = try await org.call(.GET, "/v1/requests/r1", created: created, nonce: "fixed-nonce-1")
@@ -171,7 +126,7 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "3"])
-        let org = Org(v: v)
+        let org = TestOrg(v: v)
         #expect(try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: "r1"))).status == 202)
         #expect(try await org.call(.GET, "/v1/requests/r1").status == 200)
         #expect(try await org.call(.GET, "/v1/requests/r1").status == 200)
@@ -186,7 +141,7 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_ALLOW_UNKNOWN_ORGS": "false"])
-        let org = Org(v: v), stranger = Org(v: v)
+        let org = TestOrg(v: v), stranger = TestOrg(v: v)
         #expect(try await v.cli(["trust", "add", "--name", "Acme (checked by phone)", "--", org.keys.keyId]).status == 0)
         let before = try await stored(v)
         let refused = try await stranger.call(.POST, "/v1/requests", body: stranger.submitBody(try await stranger.request(id: "s1")))

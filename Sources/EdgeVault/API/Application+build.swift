@@ -150,16 +150,17 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     let limits = RequestLimits(maxPendingPerOrg: configuration.maxPendingPerOrg, maxPendingTotal: configuration.maxPendingTotal,
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     // One middleware (one nonce store, one rate limiter) for every organization-facing route.
+    let violations = ViolationRecorder(store: store, ledger: ledger)
     let signatureMiddleware = SignatureMiddleware(store: store, nonces: try NonceStore(store: store),
-                                                  limiter: RateLimiter(perMinute: configuration.requestsPerMinute))
+                                                  limiter: RateLimiter(perMinute: configuration.requestsPerMinute), violations: violations)
     let signed = router.group("/v1/requests")
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
-    RequestsController(store: store, ledger: ledger, limits: limits, notifier: notifier).addRoutes(to: signed)
+    RequestsController(store: store, ledger: ledger, limits: limits, notifier: notifier, violations: violations).addRoutes(to: signed)
     let grants = router.group("/v1/grants")
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
-    GrantsController(store: store, ledger: ledger, violations: ViolationRecorder(store: store, ledger: ledger)).addRoutes(to: grants)
+    GrantsController(store: store, ledger: ledger, violations: violations).addRoutes(to: grants)
     return router
 }
 

@@ -24,7 +24,7 @@ struct GrantsController: Sendable {
     func liveGrant(_ context: OrgRequestContext, allowDead: Bool = false) async throws -> GrantRecord {
         let id = try context.parameters.require("id")
         guard let grant = try await store.grant(org: context.org.keyId, id: id) else {
-            if try store.grants().contains(where: { $0.id == id }) {
+            if try await store.idBelongsToAnotherOrg(id, org: context.org.keyId) {
                 await violations.record(org: context.org.keyId, kind: "other-org-grant", detail: "asked for grant \(id), which is not theirs")
             }
             throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")

@@ -7,6 +7,7 @@ struct RequestsController: Sendable {
     let ledger: LedgerService
     let limits: RequestLimits
     let notifier: RequestNotifier
+    let violations: ViolationRecorder
 
     struct Status: Codable, Sendable, Equatable {
         var id: String
@@ -62,15 +63,28 @@ struct RequestsController: Sendable {
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
         guard let r = try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) else {
-            throw Problem(code: .notFound, status: 404, detail: "no request \(id) of yours")
+            throw await notYours(id, context)
         }
         return JSONBody(Status(id: r.id, status: r.status, reason: r.reason))
     }
 
     @Sendable func withdraw(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
-        try store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
+        do {
+            try store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
+        } catch let error as VaultError where error.code == .notFound {
+            throw await notYours(id, context)
+        }
         await ledger.appended()
         return JSONBody(Status(id: id, status: "withdrawn"))
+    }
+
+    /// 404 for an id the caller does not hold; asking for another organization's request is
+    /// also an `org.violation` (DESIGN §8: an organization cannot exceed its scope unnoticed).
+    func notYours(_ id: String, _ context: OrgRequestContext) async -> Problem {
+        if (try? await store.idBelongsToAnotherOrg(id, org: context.org.keyId)) == true {
+            await violations.record(org: context.org.keyId, kind: "other-org-request", detail: "asked for request \(id), which is not theirs")
+        }
+        return Problem(code: .notFound, status: 404, detail: "no request \(id) of yours")
     }
 }

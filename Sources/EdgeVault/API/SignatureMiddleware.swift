@@ -15,6 +15,7 @@ struct SignatureMiddleware: RouterMiddleware {
     let store: VaultStore
     let nonces: NonceStore
     let limiter: RateLimiter
+    let violations: ViolationRecorder
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -66,7 +67,15 @@ struct SignatureMiddleware: RouterMiddleware {
                 throw Problem(code: .digestMismatch, status: 400, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
             }
         }
-        try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
+        do {
+            try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
+        } catch let error as VaultError where error.code == .nonceReplayed {
+            // A call that verifies under a known key but was accepted before: a replay (DESIGN §8).
+            if !org.isNew {
+                await violations.record(org: keyId, kind: "replayed-call", detail: "\(request.method.rawValue) \(parts.path) sent again with nonce \(nonce)")
+            }
+            throw error
+        }
         if let retry = await limiter.take(keyId) {
             var problem = Problem(code: .rateLimited, status: 429, detail: "too many calls; retry in \(retry) s")
             problem.retryAfter = retry

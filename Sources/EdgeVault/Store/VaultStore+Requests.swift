@@ -137,6 +137,14 @@ extension VaultStore {
         }
     }
 
+    /// Whether another organization holds a request (and so maybe a grant) with this id: what
+    /// turns a 404 for `org` into an `org.violation` (asking for someone else's records).
+    public func idBelongsToAnotherOrg(_ id: String, org: String) async throws -> Bool {
+        try await read("read the request") { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM access_request WHERE id = ? AND org != ?)", arguments: [id, org]) ?? false
+        }
+    }
+
     static func applyingExpiry(_ r: AccessRequestRecord, now: Int64) -> AccessRequestRecord {
         guard r.status == "pending", r.expires <= now else { return r }
         var expired = r
