@@ -70,6 +70,13 @@ let package = Package(
             ],
             path: "Benchmarks/Sources"
         ),
+        // The libFuzzer targets (Fuzz/run builds them with -sanitize=fuzzer); built normally,
+        // `edgevault-fuzz replay` runs the stored corpora and regressions.
+        .executableTarget(
+            name: "edgevault-fuzz",
+            dependencies: ["EdgeVault", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Sources"
+        ),
         .executableTarget(
             name: "BareHummingbird",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],

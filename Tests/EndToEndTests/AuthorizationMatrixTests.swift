@@ -210,8 +210,6 @@ struct AuthorizationMatrixTests {
         #expect(cells == passed)
         #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
         try await v.stopDaemon()
-        if let out = ProcessInfo.processInfo.environment["EDGEVAULT_RELIABILITY_OUT"] {
-            try FileIO.append(out, Array("authorization_matrix cells=\(cells) passed=\(passed)\n".utf8), mode: 0o644)
-        }
+        try recordReliability("authorization_matrix cells=\(cells) passed=\(passed)")
     }
 }

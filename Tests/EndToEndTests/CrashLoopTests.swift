@@ -147,11 +147,9 @@ struct CrashLoopTests {
         try await v.stopDaemon()
 
         // The figures of this run, for docs/RELIABILITY.md (scripts/reliability writes them there).
-        if let out = ProcessInfo.processInfo.environment["EDGEVAULT_RELIABILITY_OUT"] {
-            let line = "crash_loop kills=\(Self.kills) acknowledged_batches=\(acked.batches.count) acknowledged_readings=\(acked.batches.count * readingsPerBatch) "
-                + "lost_readings=\(lost.count * readingsPerBatch) partial_batches=\(partial.count) integrity_failures=\(integrityFailures) "
-                + "requests=\(acked.requests.count) missing_requests=\(missingRequests) grants=\(acked.grants.count) missing_grants=\(missingGrants)\n"
-            try FileIO.append(out, Array(line.utf8), mode: 0o644)
-        }
+        let line = "crash_loop kills=\(Self.kills) acknowledged_batches=\(acked.batches.count) acknowledged_readings=\(acked.batches.count * readingsPerBatch) "
+            + "lost_readings=\(lost.count * readingsPerBatch) partial_batches=\(partial.count) integrity_failures=\(integrityFailures) "
+            + "requests=\(acked.requests.count) missing_requests=\(missingRequests) grants=\(acked.grants.count) missing_grants=\(missingGrants)"
+        try recordReliability(line)
     }
 }

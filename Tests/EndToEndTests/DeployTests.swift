@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 private let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
-private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let repo = repositoryRoot
 
 @Suite("deploy/: the systemd unit")
 struct DeployTests {
@@ -39,7 +39,6 @@ struct DeployTests {
 
     @Test("The Dockerfile copies only files that exist, runs vaultd unprivileged on the shipped config, with data and socket dirs as volumes")
     func dockerfile() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: repo.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         let copies = text.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }
         #expect(!copies.isEmpty)

@@ -25,6 +25,9 @@ enum Binaries {
     }
 }
 
+/// The repository's root folder (deploy/, docs/, Fuzz/ … are read from there).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
@@ -167,6 +170,13 @@ func run(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil, env
     _ = await errCollector.wait(for: "\u{0}never", timeout: .seconds(10))
     let bytes = Array(outCollector.text.utf8)
     return RunResult(status: status, stdout: outCollector.text, stderr: errCollector.text, stdoutBytes: bytes)
+}
+
+/// Appends a `name key=value …` line of figures for docs/RELIABILITY.md when the run asks for
+/// them (`scripts/reliability` sets EDGEVAULT_RELIABILITY_OUT).
+func recordReliability(_ line: String) throws {
+    guard let out = ProcessInfo.processInfo.environment["EDGEVAULT_RELIABILITY_OUT"] else { return }
+    try FileIO.append(out, Array((line + "\n").utf8), mode: 0o644)
 }
 
 /// A vault for one test: temp data dir, key file, socket; the real `vaultd` and `vault-cli`.

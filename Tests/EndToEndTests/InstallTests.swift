@@ -2,7 +2,7 @@ import EdgeVault
 import Foundation
 import Testing
 
-private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let repo = repositoryRoot
 
 @Suite("deploy/install.sh", .serialized)
 struct InstallTests {

@@ -155,7 +155,7 @@ struct RequestsEndToEndTests {
 
     @Test("openapi.yaml is served, equals the repository's file, and documents exactly the routed operations")
     func openAPI() async throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repo = repositoryRoot
         let file = try String(contentsOf: repo.appendingPathComponent("openapi.yaml"), encoding: .utf8)
         #expect(file == OpenAPIDocument.yaml + "\n")
         let v = try VaultFixture()

@@ -148,7 +148,7 @@ struct VaultCoreEndToEndTests {
 
     @Test("No code compiled into vaultd can open a sealed segment key or read the person's key file")
     func daemonCannotOpenSealedKeys() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repo = repositoryRoot
         // The daemon's code: its executable and the library folders it runs.
         let daemonFolders = ["Sources/vaultd", "Sources/EdgeVault/API", "Sources/EdgeVault/Ingest", "Sources/EdgeVault/Store",
                              "Sources/EdgeVault/Config"]

@@ -202,7 +202,7 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
 
     /// Reads one packet from the front of `buffer`, or nil (buffer untouched) when more bytes
     /// are needed. For an oversized PUBLISH, `skip` is set to the payload bytes still to drop.
-    static func next(from buffer: inout ByteBuffer, maxPacketBytes: Int, skip: inout Int) throws(MQTTProtocolError) -> MQTTPacket? {
+    public static func next(from buffer: inout ByteBuffer, maxPacketBytes: Int, skip: inout Int) throws(MQTTProtocolError) -> MQTTPacket? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self) else { return nil }
         var length = 0

@@ -1,4 +1,7 @@
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -27,7 +30,16 @@ public final class VaultStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             try Migrations.migrator.migrate(pool)
         } catch let e as DatabaseError {
-            throw VaultError(.storageUnavailable, "cannot open the vault database \(path): \(e.message ?? "\(e.resultCode)")")
+            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            if Self.isReadOnlyFileSystem(directory.isEmpty ? "." : directory) {
+                throw VaultError(.storageUnavailable, "cannot open the vault database \(path): its file system is mounted read-only")
+            }
+            switch e.resultCode {
+            case .SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED:
+                throw Self.storageError(e, "open the vault database \(path)")
+            default:
+                throw VaultError(.storageUnavailable, "cannot open the vault database \(path): \(e.message ?? "\(e.resultCode)")")
+            }
         }
     }
 
@@ -40,6 +52,12 @@ public final class VaultStore: Sendable {
         let store = try VaultStore(path: path)
         _ = try store.vault()
         return store
+    }
+
+    /// Whether `directory` sits on a file system mounted read-only.
+    static func isReadOnlyFileSystem(_ directory: String) -> Bool {
+        var info = statvfs()
+        return statvfs(directory, &info) == 0 && info.f_flag & UInt(ST_RDONLY) != 0
     }
 
     /// Maps SQLite failures to a storage error with a clear message; other errors pass through.
