@@ -153,6 +153,20 @@ struct RequestsEndToEndTests {
         try await v.stopDaemon()
     }
 
+    @Test("A served path asked with another method answers 405 with Allow; an unknown path 404")
+    func methodNotAllowed() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let put = try await v.publicRequest("PUT", "/v1/requests/some-id")
+        #expect(problem(put) == (405, "method_not_allowed"))
+        #expect(put.header("Allow") == "GET, DELETE")
+        let deleteCheckpoint = try await v.publicRequest("DELETE", "/v1/log/checkpoint")
+        #expect(problem(deleteCheckpoint) == (405, "method_not_allowed") && deleteCheckpoint.header("Allow") == "GET")
+        #expect(problem(try await v.publicRequest("GET", "/v1/nothing/here")) == (404, "not_found"))
+        try await v.stopDaemon()
+    }
+
     @Test("openapi.yaml is served, equals the repository's file, and documents exactly the routed operations")
     func openAPI() async throws {
         let repo = repositoryRoot

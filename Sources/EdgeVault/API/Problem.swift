@@ -17,6 +17,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var line: Int?
     /// Seconds to wait, for 429 answers (also sent as `Retry-After`).
     public var retryAfter: Int?
+    /// The methods a path does serve, for 405 answers (sent as `Allow`, not in the body).
+    public var allow: [String]?
 
     public init(code: VaultError.Code, status: Int, detail: String, line: Int? = nil) {
         self.type = "urn:edgevault:problem:\(code.rawValue)"
@@ -44,6 +46,7 @@ extension Problem: HTTPResponseError {
         headers[.contentType] = "application/problem+json"
         if statusCode == 503 { headers[.retryAfter] = "5" }
         if statusCode == 429 { headers[.retryAfter] = "\(retryAfter ?? 60)" }
+        if let allow { headers[.allow] = allow.joined(separator: ", ") }
         let body = try JSONEncoder().encode(self)
         return Response(status: .init(code: statusCode), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -89,6 +92,10 @@ extension Problem: HTTPResponseError {
 /// Turns every error a handler throws into problem+json: domain errors keep their code,
 /// framework errors get one, anything unexpected is a logged 500 with no internals exposed.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The router's operations as (method, path template with `{param}`s): a path served with
+    /// other methods answers 405 with `Allow` rather than 404.
+    var operations: [(method: String, path: String)] = []
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -100,7 +107,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(code: .tooLarge, status: 413, detail: "request body is too large")
         } catch let e as HTTPError {
             switch e.status.code {
-            case 404: throw Problem(code: .notFound, status: 404, detail: "no such endpoint: \(request.method) \(request.uri.path)")
+            case 404:
+                let allowed = Self.methods(of: request.uri.path, in: operations)
+                guard allowed.isEmpty else {
+                    var p = Problem(code: .methodNotAllowed, status: 405,
+                                    detail: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))")
+                    p.allow = allowed
+                    throw p
+                }
+                throw Problem(code: .notFound, status: 404, detail: "no such endpoint: \(request.method) \(request.uri.path)")
             case 413: throw Problem(code: .tooLarge, status: 413, detail: e.body ?? "request body is too large")
             default: throw Problem(code: .badRequest, status: e.status.code < 500 ? e.status.code : 500, detail: e.body ?? e.status.reasonPhrase)
             }
@@ -110,6 +125,19 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             throw Problem(code: .internalError, status: 500, detail: "internal error; see the vaultd log")
         }
+    }
+}
+
+extension ProblemMiddleware {
+    /// The methods `operations` serve `path` with (a `{param}` matches one non-empty segment).
+    static func methods(of path: String, in operations: [(method: String, path: String)]) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return operations.filter { op in
+            let pattern = op.path.split(separator: "/", omittingEmptySubsequences: false)
+            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { p, s in
+                p.hasPrefix("{") && p.hasSuffix("}") ? !s.isEmpty : p == s
+            }
+        }.map(\.method)
     }
 }
 

@@ -39,6 +39,9 @@ public enum HTTPMessageSignature {
         public var keyId: String?
         public var alg: String?
         public var tag: String?
+        /// The parameters' order as received: the signature base serializes them in the order
+        /// the signer wrote them (RFC 9421 §2.3), which need not be ours.
+        var receivedOrder: [String]?
 
         public init(components: [String], created: Int64, expires: Int64? = nil, nonce: String? = nil, keyId: String? = nil, alg: String? = nil, tag: String? = nil) {
             self.components = components
@@ -50,15 +53,24 @@ public enum HTTPMessageSignature {
             self.tag = tag
         }
 
-        /// The inner list, with parameters in RFC 9421's customary order.
+        /// The same signature parameters, whatever their order.
+        public static func == (a: Self, b: Self) -> Bool {
+            a.components == b.components && a.created == b.created && a.expires == b.expires && a.nonce == b.nonce
+                && a.keyId == b.keyId && a.alg == b.alg && a.tag == b.tag
+        }
+
+        /// The inner list, with parameters in the order received, else RFC 9421's customary order.
         var innerList: InnerList {
+            var values: [String: BareItem] = ["created": .integer(Int(created))]
+            if let expires { values["expires"] = .integer(Int(expires)) }
+            if let keyId { values["keyid"] = .string(keyId) }
+            if let alg { values["alg"] = .string(alg) }
+            if let nonce { values["nonce"] = .string(nonce) }
+            if let tag { values["tag"] = .string(tag) }
             var params = OrderedMap<String, BareItem>()
-            params["created"] = .integer(Int(created))
-            if let expires { params["expires"] = .integer(Int(expires)) }
-            if let keyId { params["keyid"] = .string(keyId) }
-            if let alg { params["alg"] = .string(alg) }
-            if let nonce { params["nonce"] = .string(nonce) }
-            if let tag { params["tag"] = .string(tag) }
+            for key in receivedOrder ?? ["created", "expires", "keyid", "alg", "nonce", "tag"] {
+                if let value = values[key] { params[key] = value }
+            }
             var items = BareInnerList()
             for c in components { items.append(Item(bareItem: BareItem.string(c), parameters: OrderedMap<String, BareItem>())) }
             return InnerList(bareInnerList: items, parameters: params)
@@ -74,7 +86,10 @@ public enum HTTPMessageSignature {
             }
             var created: Int64?
             self.components = components
+            var order: [String] = []
             for (key, value) in innerList.parameters {
+                guard !order.contains(key) else { throw .invalid("signature parameter \(key) is given twice") }
+                order.append(key)
                 switch (key, value) {
                 case ("created", .integer(let n)): created = Int64(n)
                 case ("expires", .integer(let n)): expires = Int64(n)
@@ -87,6 +102,7 @@ public enum HTTPMessageSignature {
             }
             guard let created else { throw .invalid("the signature has no created parameter") }
             self.created = created
+            self.receivedOrder = order
         }
 
         /// `("@method" "@path");created=…;keyid="…";…` as RFC 8941 serializes it.

@@ -45,6 +45,26 @@ struct HTTPMessageSignatureTests {
         #expect(!keyPair.publicKey.isValidSignature(found.signature, for: Array(try HTTPMessageSignature.signatureBase(tampered, parameters: found.parameters).utf8)))
     }
 
+    @Test("The signature base keeps the signer's parameter order (RFC 9421 §2.3), not ours")
+    func signerParameterOrder() throws {
+        // As an independent client (Python's schemathesis hook) writes it: created, keyid, nonce, alg.
+        let params = "(\"@method\" \"@path\");created=1618884473;keyid=\"test-key-ed25519\";nonce=\"n-1\";alg=\"ed25519\""
+        let base = "\"@method\": POST\n\"@path\": /foo\n\"@signature-params\": " + params
+        let signature = keyPair.sign(Array(base.utf8))
+        var signed = request
+        signed.headers += [("Signature-Input", "sig1=" + params), ("Signature", "sig1=:\(Encoding.base64(signature)):")]
+        let found = try HTTPMessageSignature.parse(signed)
+        #expect(try HTTPMessageSignature.signatureBase(signed, parameters: found.parameters) == base)
+        #expect(keyPair.publicKey.isValidSignature(found.signature, for: Array(base.utf8)))
+        var reordered = request
+        reordered.headers += [("Signature-Input", "sig1=(\"@method\" \"@path\");keyid=\"test-key-ed25519\";created=1618884473;nonce=\"n-1\";alg=\"ed25519\""),
+                              ("Signature", "sig1=:\(Encoding.base64(signature)):")]
+        let other = try HTTPMessageSignature.parse(reordered)
+        #expect(other.parameters == found.parameters, "the same parameters")
+        #expect(!keyPair.publicKey.isValidSignature(other.signature, for: Array(try HTTPMessageSignature.signatureBase(reordered, parameters: other.parameters).utf8)),
+                "but another order is another signature base")
+    }
+
     @Test("Malformed or missing signature headers are refused with a reason")
     func malformed() {
         #expect(throws: HTTPMessageSignature.SignatureFailure.self) { try HTTPMessageSignature.parse(request) }
