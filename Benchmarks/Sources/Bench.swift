@@ -11,6 +11,15 @@ struct Bench {
         var leaves = 1_000_000
         var calls = 20_000
         var messages = 200_000
+        var connections = 200, seconds = 60
+        if let i = args.firstIndex(of: "--connections"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 250 {
+            connections = n
+            args.removeSubrange(i...(i + 1))
+        }
+        if let i = args.firstIndex(of: "--seconds"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 3600 {
+            seconds = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--messages"), i + 1 < args.count, let n = Int(args[i + 1]) {
             messages = n
             args.removeSubrange(i...(i + 1))
@@ -28,9 +37,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S]")
             exit(2)
         }
         printMachine()
@@ -51,6 +60,9 @@ struct Bench {
         }
         if which == "mqtt" || which == "all" {
             try await MQTTBenchmark(messages: messages).run()
+        }
+        if which == "load" || which == "all" {
+            try await LoadBenchmark(connections: connections, seconds: seconds).run()
         }
     }
 

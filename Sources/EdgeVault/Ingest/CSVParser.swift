@@ -47,7 +47,10 @@ public enum CSVParser {
         case 0x22, 0x7B, 0x5B, 0x2D, 0x30...0x39, 0x74, 0x66, 0x6E: startsLikeJSON = true  // " { [ - digit t f n
         default: startsLikeJSON = false
         }
-        if startsLikeJSON, field.last != 0x20, JSONScanner.isValidValue(field) {
+        // Kept as JSON only when it is one line with no whitespace around it: a value is stored
+        // byte for byte and travels as one NDJSON line (fuzzing found `2\r\r` kept as a number).
+        if startsLikeJSON, let last = field.last, ![0x20, 0x09, 0x0A, 0x0D].contains(last),
+           !field.contains(0x0A), !field.contains(0x0D), JSONScanner.isValidValue(field) {
             return field
         }
         var out: [UInt8] = []

@@ -77,6 +77,15 @@ struct ParserTests {
         #expect(b.entries.map(\.t) == [1000, 2000, 3000, 4000, 5000, 6000])
     }
 
+    @Test("CSV: a JSON-looking value with line breaks or whitespace at its end becomes a string (found by fuzzing)")
+    func csvWhitespaceValues() throws {
+        // Fuzz/regressions/csv: `2\r\r…` was kept as the number 2 with raw CRs, which broke its NDJSON line.
+        let text = "v,T,Stream\r\n2\r\r\r,2,s\n\"{\"\"a\"\":\n1}\",3,s\n\"7\t\",4,s\n"
+        let (b, _) = try parse(.csv, text)
+        #expect(values(b) == ["\"2\\r\\r\\r\"", "\"{\\\"a\\\":\\n1}\"", "\"7\\t\""])
+        for value in values(b) { #expect(!value.contains("\r") && !value.contains("\n")) }
+    }
+
     @Test("CSV errors name the line", arguments: [
         ("stream,t\nA,1\n", 1, "header"),
         ("stream,t,v\na,1,2\na,notatime,3\n", 3, "not integer milliseconds"),
