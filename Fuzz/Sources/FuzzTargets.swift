@@ -156,6 +156,11 @@ enum MQTTTargets {
             let before = buffer.readerIndex
             guard let packet = try? MQTTPacketDecoder.next(from: &buffer, maxPacketBytes: 4096, skip: &skip) else { return }
             require(buffer.readerIndex > before, "a decoded packet consumed no bytes")
+            if case .oversizedPublish(let topic, _, _, _) = packet {
+                // Decoder-only: the payload was skipped, so there is nothing to encode back.
+                require(!topic.isEmpty && !topic.contains("+") && !topic.contains("#"), "oversized PUBLISH with topic \(topic)")
+                continue
+            }
             var encoded = ByteBuffer()
             guard (try? packet.encode(into: &encoded)) != nil else {
                 require(false, "decoded packet \(packet) does not encode")

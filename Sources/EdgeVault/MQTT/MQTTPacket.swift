@@ -235,7 +235,7 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
             let now = min(rest, buffer.readableBytes)
             buffer.moveReaderIndex(forwardBy: now)
             skip = rest - now
-            return .oversizedPublish(topic: try validTopic(topicBytes), qos: qos, packetId: packetId, size: length)
+            return .oversizedPublish(topic: try publishTopic(validTopic(topicBytes)), qos: qos, packetId: packetId, size: length)
         }
         guard buffer.readableBytes >= offset + length else { return nil }
         buffer.moveReaderIndex(forwardBy: offset)
@@ -243,6 +243,15 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
         let packet = try parse(type: type, flags: flags, body: &body)
         guard body.readableBytes == 0 else { throw MQTTProtocolError("packet of type \(type) has \(body.readableBytes) trailing bytes") }
         return packet
+    }
+
+    /// A PUBLISH's topic name: at least one character, no wildcards (MQTT 3.1.1 §4.7.3, §3.3.2).
+    /// The same rule for a PUBLISH small enough to buffer and one skipped as too large — fuzzing
+    /// found the second path accepting an empty topic.
+    static func publishTopic(_ topic: String) throws(MQTTProtocolError) -> String {
+        guard !topic.isEmpty else { throw MQTTProtocolError("PUBLISH with an empty topic") }
+        guard !topic.contains("+"), !topic.contains("#") else { throw MQTTProtocolError("PUBLISH topic has a wildcard") }
+        return topic
     }
 
     static func validTopic(_ bytes: [UInt8]) throws(MQTTProtocolError) -> String {
@@ -293,8 +302,7 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
         case 3:
             let qos = (flags >> 1) & 0x03
             guard qos <= 1 else { throw MQTTProtocolError("PUBLISH with QoS \(qos) on a QoS 1 subscription") }
-            let topic = try readString(&body, "topic")
-            guard !topic.contains("+"), !topic.contains("#") else { throw MQTTProtocolError("PUBLISH topic has a wildcard") }
+            let topic = try publishTopic(readString(&body, "topic"))
             let packetId = qos > 0 ? try id() : nil
             let payload = body.readBytes(length: body.readableBytes) ?? []
             return .publish(.init(topic: topic, qos: qos, retain: flags & 0x01 != 0, dup: flags & 0x08 != 0, packetId: packetId, payload: payload))

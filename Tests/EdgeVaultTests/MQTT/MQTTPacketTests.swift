@@ -114,9 +114,21 @@ struct MQTTPacketTests {
             [0x20, 2, 2, 0],                         // CONNACK with reserved ack flags
             [0xF0, 0],                               // reserved type 15
             [0x00, 0],                               // reserved type 0
+            [0x30, 3, 0, 0, 0x61],                   // PUBLISH with an empty topic
         ]
         for c in cases {
             #expect(throws: MQTTProtocolError.self, "\(c)") { try decode(c) }
+        }
+        // The same rules when the PUBLISH is too large to buffer (Fuzz/regressions/mqtt-packet).
+        for topic in ["", "a/#", "+/b"] {
+            let big = try bytes(.publish(.init(topic: topic.isEmpty ? "x" : topic, qos: 1, packetId: 7, payload: [UInt8](repeating: 0x41, count: 3000))))
+            var raw = big
+            if topic.isEmpty { raw = [raw[0], raw[1], raw[2], 0, 0] + raw[5...] }  // topic length 0: "x" becomes part of the packet id
+            var b = ByteBuffer(bytes: raw)
+            var skip = 0
+            #expect(throws: MQTTProtocolError.self, "oversized PUBLISH to \"\(topic)\"") {
+                _ = try MQTTPacketDecoder.next(from: &b, maxPacketBytes: 1000, skip: &skip)
+            }
         }
     }
 }
