@@ -14,6 +14,12 @@ private final class Acknowledged: Sendable {
         var attemptedBatches: Set<Int> = []
         var requests: Set<String> = []
         var grants: Set<String> = []
+        var denials: Set<String> = []
+        var revocations: Set<String> = []
+        /// Chunk pages an organization received: "grant segment" → count of pages.
+        var releases: [String: Int] = [:]
+        /// This round's daemon has been killed (clients that wait stop waiting).
+        var killed = false
     }
     let state = Mutex(State())
 }
@@ -25,7 +31,7 @@ struct CrashLoopTests {
     /// CI runs 20 kills; `EDGEVAULT_CRASH_KILLS=200 swift test --filter CrashLoop` is the full run.
     static let kills = ProcessInfo.processInfo.environment["EDGEVAULT_CRASH_KILLS"].flatMap(Int.init) ?? 20
 
-    @Test("vaultd SIGKILLed at random moments under ingest, requests and approvals: nothing acknowledged is lost or doubled, nothing is half-applied, the database and the log hold")
+    @Test("vaultd SIGKILLed at random moments under ingest, requests, approvals, denials, fetches and revocations: nothing acknowledged is lost or doubled, nothing is half-applied, the database and the log hold")
     func crashLoop() async throws {
         let v = try VaultFixture()
         v.daemonEnvironment = ["EDGEVAULT_MAX_PENDING_PER_ORG": "10000", "EDGEVAULT_MAX_PENDING_TOTAL": "100000",
@@ -45,6 +51,7 @@ struct CrashLoopTests {
             let admin = AdminClient(socketPath: v.socket)
             let org = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: orgKeys)
             let origin = try await org.origin()
+            ack.state.withLock { $0.killed = false }
             let firstBatch = nextBatch
             nextBatch += 1000
             let killAfter = Duration.milliseconds(Int.random(in: 50...800, using: &rng))
@@ -83,15 +90,44 @@ struct CrashLoopTests {
                             continue
                         }
                         decided.insert(id)
-                        guard Int(id.split(separator: "-").last!)! % 2 == 0 else { continue }
+                        // Even ids are granted, 1 mod 4 denied, 3 mod 4 left pending.
+                        let n = Int(id.split(separator: "-").last!)!
+                        guard n % 4 != 3 else { continue }
+                        let kind: Decision.Kind = n % 2 == 0 ? .grant : .deny
                         guard let pending = try? await maker.pending(id: id, org: nil),
-                              (try? await maker.decide(pending, kind: .grant)) != nil else { return }
-                        ack.state.withLock { _ = $0.grants.insert(id) }
+                              (try? await maker.decide(pending, kind: kind, reason: kind == .deny ? "crash loop" : nil)) != nil else { return }
+                        ack.state.withLock { _ = kind == .grant ? $0.grants.insert(id) : $0.denials.insert(id) }
+                    }
+                }
+                // The organization fetches a page of each live grant; every fourth grant is then revoked.
+                g.addTask {
+                    var done: Set<String> = []
+                    for _ in 0..<1000 {
+                        let (next, revoked, killed) = ack.state.withLock { s in (s.grants.subtracting(done).min(), s.revocations, s.killed) }
+                        guard !killed else { return }
+                        guard let id = next else {
+                            try? await Task.sleep(for: .milliseconds(20))
+                            continue
+                        }
+                        done.insert(id)
+                        guard !revoked.contains(id) else { continue }
+                        guard let listed = try? await org.send(.GET, "/v1/grants/\(id)/segments") else { return }
+                        guard listed.status == 200, let segment = try? JSONDecoder().decode(OrgAPI.Segments.self, from: Data(listed.body)).segments.first
+                        else { continue }
+                        if let page = try? await org.send(.GET, "/v1/grants/\(id)/segments/\(segment.id)/chunks?limit=4"), page.status == 200,
+                           let chunks = try? JSONDecoder().decode(OrgAPI.Chunks.self, from: Data(page.body)), !chunks.chunks.isEmpty {
+                            ack.state.withLock { $0.releases["\(id) \(segment.id)", default: 0] += 1 }
+                        }
+                        guard Int(id.split(separator: "-").last!)! % 8 == 0 else { continue }
+                        let revocation = Revocation.make(grant: id, org: orgKeys.keyId, reason: "crash loop", at: Timestamp.now(), keys: keys)
+                        guard (try? await admin.revoke(revocation)) != nil else { continue }
+                        ack.state.withLock { _ = $0.revocations.insert(id) }
                     }
                 }
                 g.addTask {
                     try? await Task.sleep(for: killAfter)
                     _ = try? await v.stopDaemon(signal: SIGKILL)
+                    ack.state.withLock { $0.killed = true }
                 }
                 await g.waitForAll()
             }
@@ -129,27 +165,50 @@ struct CrashLoopTests {
                 if s?.status != "granted" || fetched != 200 { missingGrants += 1 }
             }
         }
+        // Denials and revocations: the state the organization sees.
+        var missingDenials = 0, missingRevocations = 0
+        for id in acked.denials where (try? await org.status(id: id))?.status != "denied" { missingDenials += 1 }
+        for id in acked.revocations {
+            let r = try? await org.send(.GET, "/v1/grants/\(id)/segments")
+            if r?.status != 403 || !String(decoding: r?.body ?? [], as: UTF8.self).contains("grant_revoked") { missingRevocations += 1 }
+        }
         #expect(missingRequests == 0)
         #expect(missingGrants == 0)
-        // Each issued grant has its leaf.
+        #expect(missingDenials == 0)
+        #expect(missingRevocations == 0)
+        // Each acknowledged decision, revocation and release has its leaf.
         let admin = AdminClient(socketPath: v.socket)
-        var issued: Set<String> = []
-        var from: Int64? = 0
-        while let f = from {
-            let page = try await admin.leaves(from: f, limit: 1000, type: "grant.issued")
-            for leaf in page.leaves {
-                let bytes = [UInt8](Data(base64Encoded: leaf.data) ?? Data())
-                if let id = try LedgerLeaf(bytes: bytes).json["id"]?.stringValue { issued.insert(id) }
+        func leaves(_ type: String, _ key: (LedgerLeaf) -> String?) async throws -> [String: Int] {
+            var found: [String: Int] = [:]
+            var from: Int64? = 0
+            while let f = from {
+                let page = try await admin.leaves(from: f, limit: 1000, type: type)
+                for leaf in page.leaves {
+                    if let k = key(try LedgerLeaf(bytes: [UInt8](Data(base64Encoded: leaf.data) ?? Data()))) { found[k, default: 0] += 1 }
+                }
+                from = page.next
             }
-            from = page.next
+            return found
         }
+        let issued = Set(try await leaves("grant.issued") { $0.json["id"]?.stringValue }.keys)
+        let deniedLeaves = Set(try await leaves("request.denied") { $0.json["id"]?.stringValue }.keys)
+        let revokedLeaves = Set(try await leaves("grant.revoked") { $0.json["grant"]?.stringValue }.keys)
+        let released = try await leaves("data.released") { l in
+            l.json["grant"]?.stringValue.flatMap { g in l.json["segment"]?.stringValue.map { g + " " + $0 } }
+        }
+        let missingLeaves = acked.grants.subtracting(issued).count + acked.denials.subtracting(deniedLeaves).count
+            + acked.revocations.subtracting(revokedLeaves).count
+            + acked.releases.filter { released[$0.key, default: 0] < $0.value }.count
         #expect(acked.grants.isSubset(of: issued), "grants without a grant.issued leaf: \(acked.grants.subtracting(issued).sorted().prefix(5))")
+        #expect(missingLeaves == 0, "acknowledged events without their leaf")
         try await v.stopDaemon()
 
         // The figures of this run, for docs/RELIABILITY.md (scripts/reliability writes them there).
         let line = "crash_loop kills=\(Self.kills) acknowledged_batches=\(acked.batches.count) acknowledged_readings=\(acked.batches.count * readingsPerBatch) "
             + "lost_readings=\(lost.count * readingsPerBatch) partial_batches=\(partial.count) integrity_failures=\(integrityFailures) "
-            + "requests=\(acked.requests.count) missing_requests=\(missingRequests) grants=\(acked.grants.count) missing_grants=\(missingGrants)"
+            + "requests=\(acked.requests.count) missing_requests=\(missingRequests) grants=\(acked.grants.count) missing_grants=\(missingGrants) "
+            + "denials=\(acked.denials.count) missing_denials=\(missingDenials) revocations=\(acked.revocations.count) missing_revocations=\(missingRevocations) "
+            + "releases=\(acked.releases.values.reduce(0, +)) missing_leaves=\(missingLeaves)"
         try recordReliability(line)
     }
 }
