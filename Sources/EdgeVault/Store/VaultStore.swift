@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 #if canImport(Glibc)
 import Glibc
@@ -77,9 +78,25 @@ public final class VaultStore: Sendable {
         do { return try pool.read(body) } catch { throw Self.storageError(error, doing) }
     }
 
+    /// Where async reads and writes run: GRDB's blocking calls on threads of their own, never
+    /// holding a database connection across a suspension.
+    ///
+    /// GRDB's own async `read` keeps its reader until its continuation runs on the cooperative
+    /// pool, while a synchronous read made on that pool waits for a free reader — with two
+    /// cores, two synchronous readers waiting on four readers held by async calls stopped the
+    /// whole daemon (found by the 200-connection load run). Here every connection is released
+    /// on the thread that used it, so a waiting reader always gets one.
+    private static let blockingQueue = DispatchQueue(label: "edgevault.store", attributes: .concurrent)
+
+    private func offPool<T: Sendable>(_ work: @Sendable @escaping () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Self.blockingQueue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// A read that suspends instead of blocking a cooperative thread (request handlers).
     func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.read(body) } catch { throw Self.storageError(error, doing) }
+        try await offPool { try self.read(doing, body) }
     }
 
     func write<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
@@ -87,7 +104,7 @@ public final class VaultStore: Sendable {
     }
 
     func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch { throw Self.storageError(error, doing) }
+        try await offPool { try self.write(doing, body) }
     }
 
     // MARK: Vault identity
