@@ -68,7 +68,8 @@ struct SignatureMiddleware: RouterMiddleware {
             }
         }
         do {
-            try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + 2 * Self.window, now: now)
+            // Accepted while |created − now| ≤ window: remembered until created + window.
+            try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + Self.window, now: now)
         } catch let error as VaultError where error.code == .nonceReplayed {
             // A call that verifies under a known key but was accepted before: a replay (DESIGN §8).
             if !org.isNew {

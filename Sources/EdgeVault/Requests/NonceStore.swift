@@ -2,9 +2,24 @@
 /// so that a replay is refused even after a restart — with group commit: concurrent calls
 /// share one durable transaction instead of paying one fsync each.
 public actor NonceStore {
+    /// A nonce as remembered in memory: 128 bits of SHA-256(keyId ‖ " " ‖ nonce), so each
+    /// entry costs a few dozen bytes whatever the lengths the caller chose.
+    struct Key: Hashable, Sendable {
+        let a: UInt64, b: UInt64
+
+        init(keyId: String, nonce: String) {
+            let h = Hash.sha256(Array((keyId + " " + nonce).utf8))
+            a = h[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+            b = h[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        }
+    }
+
     let store: VaultStore
-    /// Nonces accepted by this process (key id + nonce → expiry), checked before the disk.
-    var recent: [String: Int64] = [:]
+    /// Nonces accepted and not yet past their signature's window, checked before the disk.
+    var seen: Set<Key> = []
+    /// The same nonces by the second their window ends, so forgetting them costs nothing per call.
+    var byExpiry: [Int64: [Key]] = [:]
+    var oldestExpiry: Int64
     var pending: [(keyId: String, nonce: String, expiresAt: Int64)] = []
     var round = CommitRound()
     var committing = false
@@ -13,18 +28,28 @@ public actor NonceStore {
     /// without a database read per call.
     public init(store: VaultStore, now: Int64 = Timestamp.now() / 1000) throws {
         self.store = store
-        for n in try store.liveNonces(now: now) { recent[n.keyId + " " + n.nonce] = n.expiresAt }
+        var seen = Set<Key>(), byExpiry: [Int64: [Key]] = [:]
+        for n in try store.liveNonces(now: now) {
+            let key = Key(keyId: n.keyId, nonce: n.nonce)
+            seen.insert(key)
+            byExpiry[n.expiresAt, default: []].append(key)
+        }
+        self.seen = seen
+        self.byExpiry = byExpiry
+        oldestExpiry = byExpiry.keys.min() ?? now
     }
 
     /// Accepts `nonce` for `keyId` once; returns when it is durably recorded. Throws
-    /// `nonce_replayed` for a nonce seen before (in this process or on disk).
+    /// `nonce_replayed` for a nonce seen before (in this process or on disk). `expiresAt` is
+    /// the last second the signature could still be accepted: after it the time check refuses
+    /// a replay, so the nonce is forgotten (memory is bounded by the call rate × the window).
     public func record(keyId: String, nonce: String, expiresAt: Int64, now: Int64) async throws {
-        let key = keyId + " " + nonce
-        if recent[key] != nil {
+        forget(before: now)
+        let key = Key(keyId: keyId, nonce: nonce)
+        if seen.contains(key) {
             throw VaultError(.nonceReplayed, "this signature's nonce was already used: sign every call with a fresh nonce")
         }
-        recent[key] = expiresAt
-        if recent.count > 100_000 { recent = recent.filter { $0.value >= now } }
+        remember(key, until: expiresAt)
         pending.append((keyId, nonce, expiresAt))
         let mine = round
         if !committing {
@@ -32,6 +57,29 @@ public actor NonceStore {
             Task { await self.commitLoop(now: now) }
         }
         try await mine.wait()
+    }
+
+    private func remember(_ key: Key, until expiresAt: Int64) {
+        seen.insert(key)
+        byExpiry[expiresAt, default: []].append(key)
+        oldestExpiry = min(oldestExpiry, expiresAt)
+    }
+
+    /// Drops every nonce whose window ended before `now`.
+    private func forget(before now: Int64) {
+        guard oldestExpiry < now else { return }
+        if now - oldestExpiry > 10_000 {
+            // A long idle time or a clock jump: walk the buckets, not the seconds.
+            for second in byExpiry.keys where second < now { drop(second) }
+        } else {
+            for second in oldestExpiry..<now { drop(second) }
+        }
+        oldestExpiry = now
+    }
+
+    private func drop(_ second: Int64) {
+        guard let keys = byExpiry.removeValue(forKey: second) else { return }
+        for k in keys { seen.remove(k) }
     }
 
     private func commitLoop(now: Int64) async {
@@ -45,7 +93,7 @@ public actor NonceStore {
                 current.complete(.success(()))
             } catch {
                 // Not recorded, so not accepted: the callers fail and may retry with these nonces.
-                for n in batch { recent[n.keyId + " " + n.nonce] = nil }
+                for n in batch { seen.remove(Key(keyId: n.keyId, nonce: n.nonce)) }
                 current.complete(.failure(error))
             }
         }
@@ -65,7 +113,7 @@ extension VaultStore {
     /// Records accepted nonces in one transaction, dropping ones whose window has passed.
     public func recordNonces(_ batch: [(keyId: String, nonce: String, expiresAt: Int64)], now: Int64) async throws {
         try await write("record nonces") { db in
-            try db.execute(sql: "DELETE FROM http_nonce WHERE expiresAt < ?", arguments: [now - 600])
+            try db.execute(sql: "DELETE FROM http_nonce WHERE expiresAt < ?", arguments: [now])
             let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO http_nonce (keyId, nonce, expiresAt) VALUES (?, ?, ?)")
             for n in batch { try insert.execute(arguments: [n.keyId, n.nonce, n.expiresAt]) }
         }
