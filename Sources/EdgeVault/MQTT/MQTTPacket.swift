@@ -230,6 +230,8 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: offset + 2)
             guard let topicBytes = buffer.readBytes(length: Int(topicLength)) else { return nil }
             let packetId = qos > 0 ? buffer.readInteger(as: UInt16.self) : nil
+            // [MQTT-2.3.1-1]: a QoS 1 PUBLISH carries a non-zero packet identifier.
+            if packetId == 0 { throw MQTTProtocolError("PUBLISH with packet id 0") }
             let consumed = head
             let rest = length - consumed
             let now = min(rest, buffer.readableBytes)
@@ -271,6 +273,8 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
     static func parse(type: UInt8, flags: UInt8, body: inout ByteBuffer) throws(MQTTProtocolError) -> MQTTPacket {
         func id() throws(MQTTProtocolError) -> UInt16 {
             guard let v = body.readInteger(as: UInt16.self) else { throw MQTTProtocolError("packet id is missing") }
+            // [MQTT-2.3.1-1]: packet identifiers are non-zero (fuzzing found 0 accepted).
+            guard v != 0 else { throw MQTTProtocolError("packet id 0") }
             return v
         }
         func requireFlags(_ expected: UInt8) throws(MQTTProtocolError) {

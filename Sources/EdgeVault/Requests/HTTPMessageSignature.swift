@@ -79,15 +79,15 @@ public enum HTTPMessageSignature {
         init(innerList: InnerList) throws(SignatureFailure) {
             var components: [String] = []
             for item in innerList.bareInnerList {
-                guard case .string(let name) = item.bareItem else { throw .invalid("covered components must be strings") }
-                guard item.parameters.count == 0 else { throw .invalid("component parameters are not supported (\(name))") }
+                guard case .string(let name) = item.rfc9651BareItem else { throw .invalid("covered components must be strings") }
+                guard item.rfc9651Parameters.count == 0 else { throw .invalid("component parameters are not supported (\(name))") }
                 guard !components.contains(name) else { throw .invalid("component \(name) is listed twice") }
                 components.append(name)
             }
             var created: Int64?
             self.components = components
             var order: [String] = []
-            for (key, value) in innerList.parameters {
+            for (key, value) in innerList.rfc9651Parameters {
                 guard !order.contains(key) else { throw .invalid("signature parameter \(key) is given twice") }
                 order.append(key)
                 switch (key, value) {
@@ -183,7 +183,7 @@ public enum HTTPMessageSignature {
         for (label, value) in inputs {
             guard case .innerList(let list) = value else { throw .invalid("Signature-Input \(label) must be an inner list") }
             guard let sigValue = signatures[label] else { continue }
-            guard case .item(let item) = sigValue, case .undecodedByteSequence(let b64) = item.bareItem,
+            guard case .item(let item) = sigValue, case .undecodedByteSequence(let b64) = item.rfc9651BareItem,
                   let bytes = Encoding.fromBase64(b64) else {
                 throw .invalid("Signature \(label) must be a byte sequence")
             }
@@ -201,7 +201,7 @@ public enum HTTPMessageSignature {
     public static func digestMatches(_ fieldValue: String, body: [UInt8]) -> Bool {
         var parser = StructuredFieldValueParser(Array(fieldValue.utf8))
         guard let dict = try? parser.parseDictionaryFieldValue(), let value = dict["sha-256"],
-              case .item(let item) = value, case .undecodedByteSequence(let b64) = item.bareItem,
+              case .item(let item) = value, case .undecodedByteSequence(let b64) = item.rfc9651BareItem,
               let digest = Encoding.fromBase64(b64)
         else { return false }
         return Sodium.constantTimeEquals(digest, Hash.sha256(body))

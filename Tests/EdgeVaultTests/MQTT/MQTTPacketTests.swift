@@ -115,6 +115,8 @@ struct MQTTPacketTests {
             [0xF0, 0],                               // reserved type 15
             [0x00, 0],                               // reserved type 0
             [0x30, 3, 0, 0, 0x61],                   // PUBLISH with an empty topic
+            [0x32, 5, 0, 1, 0x61, 0, 0],             // QoS 1 PUBLISH with packet id 0
+            [0x40, 2, 0, 0],                         // PUBACK for packet id 0
         ]
         for c in cases {
             #expect(throws: MQTTProtocolError.self, "\(c)") { try decode(c) }
