@@ -120,6 +120,23 @@ func temporaryDirectory(_ name: String) throws -> String {
 }
 
 /// A running release `vaultd` on a benchmark's data directory.
+/// A fresh vault in a temporary folder, its key file unlocked by "benchmark passphrase".
+func benchmarkVault(_ name: String) throws -> String {
+    let dir = try temporaryDirectory(name)
+    var pass = Array("benchmark passphrase".utf8)
+    _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
+    return dir
+}
+
+/// Whether `tools` are built next to edgevault-bench; says why `benchmark` is skipped if not.
+func toolsBuilt(_ tools: [String], for benchmark: String) -> Bool {
+    for tool in tools where !FileManager.default.isExecutableFile(atPath: IdleRSS.binDirectory + "/" + tool) {
+        print("(\(benchmark) skipped: build \(tool) next to edgevault-bench)")
+        return false
+    }
+    return true
+}
+
 struct RunningDaemon {
     let process: Process
     let port: Int

@@ -10,15 +10,10 @@ struct DeliveryBenchmark {
     func run() async throws {
         print("\ndelivery: \(readings) readings, one grant covering them all")
         let bin = IdleRSS.binDirectory
-        for tool in ["vaultd", "vault-cli"] where !FileManager.default.isExecutableFile(atPath: bin + "/" + tool) {
-            print("(delivery skipped: build \(tool) next to edgevault-bench)")
-            return
-        }
-        let dir = try temporaryDirectory("delivery")
+        guard toolsBuilt(["vaultd", "vault-cli"], for: "delivery") else { return }
+        let dir = try benchmarkVault("delivery")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data("benchmark passphrase\n".utf8).write(to: URL(fileURLWithPath: dir + "/pass"))
-        var pass = Array("benchmark passphrase".utf8)
-        _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
 
         let daemon = try RunningDaemon.start(dir: dir)
         defer { daemon.stop() }

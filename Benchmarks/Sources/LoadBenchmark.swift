@@ -13,15 +13,9 @@ struct LoadBenchmark {
 
     func run() async throws {
         print("\nload: \(connections) organization connections (\(organizations) organizations), polling and fetching for \(seconds) s while ingest runs")
-        let bin = IdleRSS.binDirectory
-        guard FileManager.default.isExecutableFile(atPath: bin + "/vaultd") else {
-            print("(load skipped: build vaultd next to edgevault-bench)")
-            return
-        }
-        let dir = try temporaryDirectory("load")
+        guard toolsBuilt(["vaultd"], for: "load") else { return }
+        let dir = try benchmarkVault("load")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var pass = Array("benchmark passphrase".utf8)
-        _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
         let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"])
         defer { daemon.stop() }
         let port = daemon.port

@@ -12,15 +12,9 @@ struct RequestsBenchmark {
 
     func run() async throws {
         print("\nrequests: \(calls) signed GETs, \(concurrency) keep-alive connections, over loopback")
-        let bin = IdleRSS.binDirectory
-        guard FileManager.default.isExecutableFile(atPath: bin + "/vaultd") else {
-            print("(requests skipped: build vaultd next to edgevault-bench)")
-            return
-        }
-        let dir = try temporaryDirectory("requests")
+        guard toolsBuilt(["vaultd"], for: "requests") else { return }
+        let dir = try benchmarkVault("requests")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var pass = Array("benchmark passphrase".utf8)
-        _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
         let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"])
         defer { daemon.stop() }
         let port = daemon.port
