@@ -229,9 +229,7 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
             guard buffer.readableBytes >= offset + head else { return nil }
             buffer.moveReaderIndex(forwardBy: offset + 2)
             guard let topicBytes = buffer.readBytes(length: Int(topicLength)) else { return nil }
-            let packetId = qos > 0 ? buffer.readInteger(as: UInt16.self) : nil
-            // [MQTT-2.3.1-1]: a QoS 1 PUBLISH carries a non-zero packet identifier.
-            if packetId == 0 { throw MQTTProtocolError("PUBLISH with packet id 0") }
+            let packetId = try qos > 0 ? buffer.readInteger(as: UInt16.self).map(Self.packetId) : nil
             let consumed = head
             let rest = length - consumed
             let now = min(rest, buffer.readableBytes)
@@ -245,6 +243,13 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
         let packet = try parse(type: type, flags: flags, body: &body)
         guard body.readableBytes == 0 else { throw MQTTProtocolError("packet of type \(type) has \(body.readableBytes) trailing bytes") }
         return packet
+    }
+
+    /// [MQTT-2.3.1-1]: packet identifiers are non-zero, in every packet that has one (fuzzing
+    /// found 0 accepted).
+    static func packetId(_ id: UInt16) throws(MQTTProtocolError) -> UInt16 {
+        guard id != 0 else { throw MQTTProtocolError("packet id 0") }
+        return id
     }
 
     /// A PUBLISH's topic name: at least one character, no wildcards (MQTT 3.1.1 §4.7.3, §3.3.2).
@@ -273,9 +278,7 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
     static func parse(type: UInt8, flags: UInt8, body: inout ByteBuffer) throws(MQTTProtocolError) -> MQTTPacket {
         func id() throws(MQTTProtocolError) -> UInt16 {
             guard let v = body.readInteger(as: UInt16.self) else { throw MQTTProtocolError("packet id is missing") }
-            // [MQTT-2.3.1-1]: packet identifiers are non-zero (fuzzing found 0 accepted).
-            guard v != 0 else { throw MQTTProtocolError("packet id 0") }
-            return v
+            return try packetId(v)
         }
         func requireFlags(_ expected: UInt8) throws(MQTTProtocolError) {
             guard flags == expected else { throw MQTTProtocolError("packet of type \(type) has reserved flags \(flags)") }

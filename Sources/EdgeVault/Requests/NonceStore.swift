@@ -14,12 +14,44 @@ public actor NonceStore {
         }
     }
 
+    /// Nonces accepted and not yet past their signature's window.
+    struct Window: Sendable {
+        private(set) var seen: Set<Key> = []
+        /// The same nonces by the second their window ends, so forgetting them costs nothing per call.
+        private(set) var byExpiry: [Int64: [Key]] = [:]
+        private var oldestExpiry: Int64
+
+        init(now: Int64) { oldestExpiry = now }
+
+        func contains(_ key: Key) -> Bool { seen.contains(key) }
+
+        mutating func insert(_ key: Key, until expiresAt: Int64) {
+            seen.insert(key)
+            byExpiry[expiresAt, default: []].append(key)
+            oldestExpiry = min(oldestExpiry, expiresAt)
+        }
+
+        /// Takes back a nonce that was not recorded after all (a storage failure), bucket entry
+        /// included: the same nonce may come back under a later expiry and must live until then.
+        mutating func remove(_ key: Key, until expiresAt: Int64) {
+            seen.remove(key)
+            if let i = byExpiry[expiresAt]?.lastIndex(of: key) { byExpiry[expiresAt]?.remove(at: i) }
+        }
+
+        /// Drops every nonce whose window ended before `now`.
+        mutating func forget(before now: Int64) {
+            guard oldestExpiry < now else { return }
+            // After a long idle time or a clock jump, walk the buckets rather than the seconds.
+            let seconds = now - oldestExpiry > 10_000 ? byExpiry.keys.filter { $0 < now } : Array(oldestExpiry..<now)
+            for second in seconds {
+                for k in byExpiry.removeValue(forKey: second) ?? [] { seen.remove(k) }
+            }
+            oldestExpiry = now
+        }
+    }
+
     let store: VaultStore
-    /// Nonces accepted and not yet past their signature's window, checked before the disk.
-    var seen: Set<Key> = []
-    /// The same nonces by the second their window ends, so forgetting them costs nothing per call.
-    var byExpiry: [Int64: [Key]] = [:]
-    var oldestExpiry: Int64
+    var window: Window
     var pending: [(keyId: String, nonce: String, expiresAt: Int64)] = []
     var round = CommitRound()
     var committing = false
@@ -28,15 +60,9 @@ public actor NonceStore {
     /// without a database read per call.
     public init(store: VaultStore, now: Int64 = Timestamp.now() / 1000) throws {
         self.store = store
-        var seen = Set<Key>(), byExpiry: [Int64: [Key]] = [:]
-        for n in try store.liveNonces(now: now) {
-            let key = Key(keyId: n.keyId, nonce: n.nonce)
-            seen.insert(key)
-            byExpiry[n.expiresAt, default: []].append(key)
-        }
-        self.seen = seen
-        self.byExpiry = byExpiry
-        oldestExpiry = byExpiry.keys.min() ?? now
+        var window = Window(now: now)
+        for n in try store.liveNonces(now: now) { window.insert(Key(keyId: n.keyId, nonce: n.nonce), until: n.expiresAt) }
+        self.window = window
     }
 
     /// Accepts `nonce` for `keyId` once; returns when it is durably recorded. Throws
@@ -44,12 +70,12 @@ public actor NonceStore {
     /// the last second the signature could still be accepted: after it the time check refuses
     /// a replay, so the nonce is forgotten (memory is bounded by the call rate × the window).
     public func record(keyId: String, nonce: String, expiresAt: Int64, now: Int64) async throws {
-        forget(before: now)
+        window.forget(before: now)
         let key = Key(keyId: keyId, nonce: nonce)
-        if seen.contains(key) {
+        if window.contains(key) {
             throw VaultError(.nonceReplayed, "this signature's nonce was already used: sign every call with a fresh nonce")
         }
-        remember(key, until: expiresAt)
+        window.insert(key, until: expiresAt)
         pending.append((keyId, nonce, expiresAt))
         let mine = round
         if !committing {
@@ -57,29 +83,6 @@ public actor NonceStore {
             Task { await self.commitLoop(now: now) }
         }
         try await mine.wait()
-    }
-
-    private func remember(_ key: Key, until expiresAt: Int64) {
-        seen.insert(key)
-        byExpiry[expiresAt, default: []].append(key)
-        oldestExpiry = min(oldestExpiry, expiresAt)
-    }
-
-    /// Drops every nonce whose window ended before `now`.
-    private func forget(before now: Int64) {
-        guard oldestExpiry < now else { return }
-        if now - oldestExpiry > 10_000 {
-            // A long idle time or a clock jump: walk the buckets, not the seconds.
-            for second in byExpiry.keys where second < now { drop(second) }
-        } else {
-            for second in oldestExpiry..<now { drop(second) }
-        }
-        oldestExpiry = now
-    }
-
-    private func drop(_ second: Int64) {
-        guard let keys = byExpiry.removeValue(forKey: second) else { return }
-        for k in keys { seen.remove(k) }
     }
 
     private func commitLoop(now: Int64) async {
@@ -93,7 +96,7 @@ public actor NonceStore {
                 current.complete(.success(()))
             } catch {
                 // Not recorded, so not accepted: the callers fail and may retry with these nonces.
-                for n in batch { seen.remove(Key(keyId: n.keyId, nonce: n.nonce)) }
+                for n in batch { window.remove(Key(keyId: n.keyId, nonce: n.nonce), until: n.expiresAt) }
                 current.complete(.failure(error))
             }
         }

@@ -14,13 +14,13 @@ struct NonceStoreTests {
 
         // A restart inside the window loads what is still live from disk.
         let restarted = try NonceStore(store: vault.store, now: t0 + 200)
-        #expect(await restarted.seen.count == 2)
+        #expect(await restarted.window.seen.count == 2)
         await #expect(throws: VaultError.self) { try await restarted.record(keyId: "k2", nonce: "n1", expiresAt: t0 + 300, now: t0 + 200) }
 
         // Past the window (where the created check refuses the signature anyway) memory and disk let go.
         try await restarted.record(keyId: "k3", nonce: "n2", expiresAt: t0 + 700, now: t0 + 400)
-        #expect(await restarted.seen.count == 1)
-        #expect(await restarted.byExpiry.count == 1)
+        #expect(await restarted.window.seen.count == 1)
+        #expect(await restarted.window.byExpiry.count == 1)
         #expect(try vault.store.liveNonces(now: 0).map(\.keyId) == ["k3"])
     }
 
@@ -38,7 +38,7 @@ struct NonceStoreTests {
                 try await g.waitForAll()
             }
         }
-        let live = await nonces.seen.count
+        let live = await nonces.window.seen.count
         #expect(live >= 30_000 && live <= 30_100, "\(live)")
     }
 }
