@@ -35,6 +35,9 @@ public enum TOML {
         var root: [String: Value] = [:]
         var current: [String] = []
         var currentIsArrayElement = false
+        /// How many arrays the value being read is inside.
+        var depth = 0
+        static let maxNesting = 32
 
         init(_ b: [UInt8]) { self.b = b }
 
@@ -209,6 +212,10 @@ public enum TOML {
                 defer { i += 1 }
                 return .string(String(decoding: b[start..<i], as: UTF8.self))
             case 0x5B:
+                // Arrays nest by recursion: bounded, so a file of brackets cannot exhaust the stack.
+                guard depth < Self.maxNesting else { throw fail("arrays nested more than \(Self.maxNesting) deep") }
+                depth += 1
+                defer { depth -= 1 }
                 i += 1
                 var items: [Value] = []
                 while true {

@@ -44,6 +44,21 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("TOML arrays nest at most 32 deep: deeper is an error naming the limit, not a stack overflow (found by fuzzing)")
+    func tomlNestingLimit() throws {
+        let ok = "a = " + String(repeating: "[", count: 32) + "1" + String(repeating: "]", count: 32)
+        var value = try #require(TOML.parse(ok)["a"])
+        for _ in 0..<32 {
+            guard case .array(let items) = value, items.count == 1 else { Issue.record("expected one nested array"); return }
+            value = items[0]
+        }
+        #expect(value == .integer(1))
+        for text in ["a = " + String(repeating: "[", count: 33) + "1" + String(repeating: "]", count: 33),
+                     "listen = " + String(repeating: "[", count: 100_000)] {
+            #expect(throws: TOML.ParseError(line: 1, reason: "arrays nested more than 32 deep")) { try TOML.parse(text) }
+        }
+    }
+
     @Test("Precedence: defaults < file < environment; unknown keys and bad values are refused")
     func precedence() throws {
         let dir = TemporaryDirectory()
