@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -79,7 +80,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "BareHummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["CSodium", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHummingbird"
         ),
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),

@@ -62,10 +62,10 @@ struct RequestsController: Sendable {
 
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
-        guard let r = try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) else {
+        guard let r = try store.requestStatus(org: context.org.keyId, id: id, now: Timestamp.now()) else {
             throw await notYours(id, context)
         }
-        return JSONBody(Status(id: r.id, status: r.status, reason: r.reason))
+        return JSONBody(Status(id: id, status: r.status, reason: r.reason))
     }
 
     @Sendable func withdraw(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {

@@ -1,4 +1,5 @@
 import Hummingbird
+import Synchronization
 import NIOCore
 
 /// Verifies the RFC 9421 signature of every organization call (DESIGN §6): covered
@@ -52,7 +53,7 @@ struct SignatureMiddleware: RouterMiddleware {
             throw Problem(code: .signatureExpired, status: 401, detail: "the signature expired at \(expires)")
         }
 
-        let org = try await identify(keyId: keyId, request: request, body: body)
+        let org = try identify(keyId: keyId, request: request, body: body)
         let base: String
         do {
             base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
@@ -77,7 +78,7 @@ struct SignatureMiddleware: RouterMiddleware {
             }
             throw error
         }
-        if let retry = await limiter.take(keyId) {
+        if let retry = limiter.take(keyId) {
             var problem = Problem(code: .rateLimited, status: 429, detail: "too many calls; retry in \(retry) s")
             problem.retryAfter = retry
             throw problem
@@ -89,12 +90,12 @@ struct SignatureMiddleware: RouterMiddleware {
 
     /// The organization's key: a known one (refusing blocked keys), or on `POST /v1/requests`
     /// the JWK inside the request's own JWS, when its thumbprint is the keyid.
-    func identify(keyId: String, request: Request, body: [UInt8]) async throws -> AuthenticatedOrg {
-        let known = try await store.org(keyId: keyId)
+    func identify(keyId: String, request: Request, body: [UInt8]) throws -> AuthenticatedOrg {
+        let known = try store.orgKey(keyId: keyId)
         if let known, known.isBlocked {
             throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key")
         }
-        if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: [UInt8](raw)) {
+        if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: raw) {
             return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false)
         }
         guard request.method == .post, request.uri.path == "/v1/requests",
@@ -118,9 +119,9 @@ struct SignatureMiddleware: RouterMiddleware {
 }
 
 /// A token bucket per organization: `perMinute` calls, refilled continuously.
-actor RateLimiter {
+final class RateLimiter: Sendable {
     let perMinute: Double
-    var buckets: [String: (tokens: Double, at: Int64)] = [:]
+    private let buckets = Mutex<[String: (tokens: Double, at: Int64)]>([:])
 
     init(perMinute: Int) {
         self.perMinute = Double(perMinute)
@@ -128,16 +129,18 @@ actor RateLimiter {
 
     /// Nil when the call may go ahead, else the seconds to wait.
     func take(_ key: String, now: Int64 = Timestamp.now()) -> Int? {
-        var b = buckets[key] ?? (perMinute, now)
-        b.tokens = min(perMinute, b.tokens + Double(now - b.at) * perMinute / 60_000)
-        b.at = now
-        if buckets.count > 10_000 { buckets.removeAll() }
-        guard b.tokens >= 1 else {
+        buckets.withLock { buckets in
+            var b = buckets[key] ?? (perMinute, now)
+            b.tokens = min(perMinute, b.tokens + Double(now - b.at) * perMinute / 60_000)
+            b.at = now
+            if buckets.count > 10_000 { buckets.removeAll() }
+            guard b.tokens >= 1 else {
+                buckets[key] = b
+                return max(1, Int(((1 - b.tokens) * 60 / perMinute).rounded(.up)))
+            }
+            b.tokens -= 1
             buckets[key] = b
-            return max(1, Int(((1 - b.tokens) * 60 / perMinute).rounded(.up)))
+            return nil
         }
-        b.tokens -= 1
-        buckets[key] = b
-        return nil
     }
 }

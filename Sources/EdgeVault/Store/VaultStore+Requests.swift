@@ -69,6 +69,16 @@ extension VaultStore {
         try read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
     }
 
+    /// What the signature check needs of an organization (nil for a key never seen nor
+    /// pinned), from memory after the first call: `OrgKeyCache` keeps it equal to the table.
+    public func orgKey(keyId: String) throws -> OrgKey? {
+        try orgKeys.lookup(keyId) {
+            try hotRead("read organizations", .orgKey, [keyId]) { row in
+                OrgKey(publicKey: row.blob(0), isBlocked: row.text(1) == "blocked")
+            }
+        }
+    }
+
     /// Pending requests whose `expires` passed become `expired`.
     static func expireRequests(in db: Database, now: Int64) throws {
         try db.execute(sql: "UPDATE access_request SET status = 'expired', decidedAt = ? WHERE status = 'pending' AND expires <= ?", arguments: [now, now])
@@ -80,7 +90,8 @@ extension VaultStore {
     public func submitRequest(
         orgKeyId: String, orgPublicKey: [UInt8], request: AccessRequest, payload: [UInt8], jws: [UInt8], limits: RequestLimits, now: Int64
     ) throws -> [Int64] {
-        try write("store the request") { db in
+        defer { orgKeys.changed(orgKeyId) }
+        return try write("store the request") { db in
             try Self.expireRequests(in: db, now: now)
             var leaves: [Int64] = []
             if var org = try OrgRecord.fetchOne(db, key: orgKeyId) {
@@ -128,6 +139,14 @@ extension VaultStore {
         }
     }
 
+    /// The status (and reason) of one organization's request, expiry applied, nil for another
+    /// organization's id: what `GET /v1/requests/{id}` answers, without the stored documents.
+    public func requestStatus(org: String, id: String, now: Int64) throws -> (status: String, reason: String?)? {
+        try hotRead("read the request", .requestStatus, [org, id]) { row in
+            (Self.status(row.text(0) ?? "", expires: row.int64(1), now: now), row.text(2))
+        }
+    }
+
     /// One organization's request (with expiry applied), nil for another organization's id.
     public func request(org: String, id: String, now: Int64) async throws -> AccessRequestRecord? {
         // A read: a pending request past `expires` is reported as expired without a write;
@@ -146,10 +165,14 @@ extension VaultStore {
     }
 
     static func applyingExpiry(_ r: AccessRequestRecord, now: Int64) -> AccessRequestRecord {
-        guard r.status == "pending", r.expires <= now else { return r }
-        var expired = r
-        expired.status = "expired"
-        return expired
+        var r = r
+        r.status = status(r.status, expires: r.expires, now: now)
+        return r
+    }
+
+    /// A stored status as of `now`: pending past `expires` is expired.
+    static func status(_ stored: String, expires: Int64, now: Int64) -> String {
+        stored == "pending" && expires <= now ? "expired" : stored
     }
 
     /// Requests with `status` (all when nil), oldest first.
@@ -179,6 +202,7 @@ extension VaultStore {
 
     /// Pins an organization's key id with a name the person chose, or blocks it.
     public func setTrust(keyId: String, trust: String, name: String?, now: Int64) throws {
+        defer { orgKeys.changed(keyId) }
         try write("update the organization") { db in
             if var org = try OrgRecord.fetchOne(db, key: keyId) {
                 org.trust = trust

@@ -16,6 +16,10 @@ public final class VaultStore: Sendable {
 
     public let pool: DatabasePool
     public let path: String
+    /// Organizations' keys as the signature check needs them (see `orgKey(keyId:)`).
+    let orgKeys = OrgKeyCache()
+    /// A read-only connection of its own for `hotRead`.
+    let hotReader: HotReader
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -30,6 +34,7 @@ public final class VaultStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Migrations.migrator.migrate(pool)
+            hotReader = try HotReader(path: path)
         } catch let e as DatabaseError {
             let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             if Self.isReadOnlyFileSystem(directory.isEmpty ? "." : directory) {
@@ -97,6 +102,11 @@ public final class VaultStore: Sendable {
     /// A read that suspends instead of blocking a cooperative thread (request handlers).
     func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await offPool { try self.read(doing, body) }
+    }
+
+    /// One of the per-call lookups of signed calls (see `HotReader`).
+    func hotRead<T>(_ doing: String, _ query: HotReader.Query, _ arguments: [String], read: (borrowing HotReader.Columns) -> T) throws -> T? {
+        do { return try hotReader.first(query, arguments, read: read) } catch { throw Self.storageError(error, doing) }
     }
 
     func write<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
