@@ -144,9 +144,20 @@ struct RunningDaemon {
     /// Starts `vaultd` (admin socket `<dir>/v.sock`, public API on a free loopback port) and
     /// waits for its ready line.
     static func start(dir: String, environment: [String: String] = [:], config: String = "/dev/null") throws -> RunningDaemon {
+        try start("vaultd", ["--config", config, "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"],
+                  environment: environment)
+    }
+
+    /// Starts `bare-hummingbird` on a free loopback port (`/healthz`, `/verify`).
+    static func startBareHummingbird() throws -> RunningDaemon {
+        try start("bare-hummingbird", ["--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts one of the built tools and waits for its ready line (`… ready … listen=HOST:PORT`).
+    private static func start(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> RunningDaemon {
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: IdleRSS.binDirectory + "/vaultd")
-        daemon.arguments = ["--config", config, "--data-dir", dir + "/data", "--admin-socket", dir + "/v.sock", "--listen", "127.0.0.1:0"]
+        daemon.executableURL = URL(fileURLWithPath: IdleRSS.binDirectory + "/" + tool)
+        daemon.arguments = arguments
         if !environment.isEmpty { daemon.environment = environment }
         let log = Pipe()
         daemon.standardError = log
@@ -155,14 +166,24 @@ struct RunningDaemon {
         var port = 0, seen = ""
         while port == 0 {
             let chunk = log.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw BenchError("vaultd exited: \(seen)") }
+            guard !chunk.isEmpty else { throw BenchError("\(tool) exited: \(seen)") }
             seen += String(decoding: chunk, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.contains("vaultd ready") }),
+            if let line = seen.split(separator: "\n").first(where: { $0.contains(" ready") }),
                let field = line.split(separator: " ").first(where: { $0.hasPrefix("listen=") }) {
                 port = Int(field.split(separator: ":").last ?? "") ?? 0
             }
         }
         return RunningDaemon(process: daemon, port: port)
+    }
+
+    /// CPU time (user + system) the process used so far, in seconds.
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func stop() {
