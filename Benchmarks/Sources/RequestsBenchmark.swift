@@ -34,10 +34,7 @@ struct RequestsBenchmark {
         let prepared = try (0..<concurrency).map { _ in
             try (0..<perWorker).map { _ in try LoadGenerator.signedGet(path: "/v1/requests/bench-1", port: port, keys: keys) }
         }
-        let cpuBefore = daemon.cpuSeconds
-        let result = LoadGenerator.run(port: port, requests: prepared, deadline: ContinuousClock.now + timeLimit)
-        let cpuPerCall = (daemon.cpuSeconds - cpuBefore) / Double(max(1, result.allLatencies.count)) * 1e6
-        guard result.failureCount == 0 else { throw BenchError("\(result.failureCount) calls failed: \(result.failures)") }
+        let (result, cpuPerCall) = try drive(daemon, prepared)
         let latencies = result.allLatencies
         let seconds = result.seconds
         let sorted = latencies.sorted()
@@ -47,11 +44,7 @@ struct RequestsBenchmark {
         let bare = try RunningDaemon.startBareHummingbird()
         defer { bare.stop() }
         let bareCall = Array("GET /verify HTTP/1.1\r\nHost: 127.0.0.1:\(bare.port)\r\n\r\n".utf8)
-        let bareCPUBefore = bare.cpuSeconds
-        let bareResult = LoadGenerator.run(port: bare.port, requests: prepared.map { $0.map { _ in bareCall } },
-                                           deadline: ContinuousClock.now + timeLimit)
-        let bareCPUPerCall = (bare.cpuSeconds - bareCPUBefore) / Double(max(1, bareResult.allLatencies.count)) * 1e6
-        guard bareResult.failureCount == 0 else { throw BenchError("\(bareResult.failureCount) bare calls failed: \(bareResult.failures)") }
+        let (bareResult, bareCPUPerCall) = try drive(bare, prepared.map { $0.map { _ in bareCall } })
         let bareRate = Double(bareResult.allLatencies.count) / bareResult.seconds
 
         // Baseline: Ed25519 verifications per second on every core.
@@ -84,5 +77,15 @@ struct RequestsBenchmark {
             Figure(name: "latency p99 (ms)", ours: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], baseline: 1000 / verifyRate,
                    baselineName: "one verify", goal: "report", format: "%.3f"),
         ])
+    }
+
+    /// Sends `requests` to `server` (connection `c` sends `requests[c]`); the result, every
+    /// call answered 200, and the server's CPU time per call in µs.
+    func drive(_ server: RunningDaemon, _ requests: [[[UInt8]]]) throws -> (LoadGenerator.Result, cpuPerCall: Double) {
+        let cpuBefore = server.cpuSeconds
+        let result = LoadGenerator.run(port: server.port, requests: requests, deadline: ContinuousClock.now + timeLimit)
+        let cpuPerCall = (server.cpuSeconds - cpuBefore) / Double(max(1, result.allLatencies.count)) * 1e6
+        guard result.failureCount == 0 else { throw BenchError("\(result.failureCount) calls failed: \(result.failures)") }
+        return (result, cpuPerCall)
     }
 }
