@@ -35,7 +35,7 @@ struct IngestCommand: VaultCommand {
         let path = file == "-" ? nil : file
         let input: [UInt8]
         do {
-            input = try FileIO.read(path ?? "/dev/stdin", limit: Self.maxInputBytes)
+            input = try path.map { try FileIO.read($0, limit: Self.maxInputBytes) } ?? FileIO.readStandardInput(limit: Self.maxInputBytes)
         } catch let e as FileIO.Failure {
             throw VaultError(.badRequest, e.isNotFound ? "no such file: \(path ?? "-")" : e.description)
         }

@@ -176,4 +176,26 @@ struct BadInputEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: v.keyFile))
         #expect(!FileManager.default.fileExists(atPath: v.dataDir + "/vault.db"))
     }
+
+    @Test("vault-cli ingest reads a pipe that belongs to another user (cat … | sudo -u person vault-cli ingest)",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser"), "needs root to run vault-cli as another user"))
+    func stdinOwnedByAnotherUser() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let cli = try Binaries.path("vault-cli")
+        try #require(await run("/usr/sbin/runuser", ["-u", "nobody", "--", cli, "--version"]).status == 0,
+                     "nobody can run \(cli) (the build directory must be readable by others)")
+        // Let nobody reach the admin socket, as group edgevault lets the person on a gateway.
+        #expect(chmod(v.root + "/run", 0o755) == 0 && chmod(v.socket, 0o666) == 0)
+        // The pipe on stdin is created by this (root) process, mode 0600: opening /dev/stdin
+        // as nobody fails with EACCES; reading descriptor 0 works.
+        let now = ISO8601DateFormatter().string(from: Date())
+        let r = try await run("/usr/sbin/runuser", ["-u", "nobody", "--", cli, "ingest", "--admin-socket", v.socket],
+                              stdin: Array("{\"stream\":\"home/temp\",\"t\":\"\(now)\",\"v\":21.5}\n".utf8),
+                              environment: ["EDGEVAULT_CONFIG": "/dev/null", "HOME": "/nonexistent"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("stored 1 readings"), "\(r.stdout)")
+        #expect(try await storedReadings(v) == 1)
+    }
 }

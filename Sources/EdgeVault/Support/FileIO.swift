@@ -32,11 +32,21 @@ public enum FileIO {
 
     /// Reads a whole file, refusing files larger than `limit`.
     public static func read(_ path: String, limit: Int) throws -> [UInt8] {
-        let reader = try Reader(path)
+        try readAll(Reader(path), limit: limit)
+    }
+
+    /// Reads standard input to its end (at most `limit` bytes). Reads file descriptor 0 itself:
+    /// opening `/dev/stdin` fails with EACCES when the pipe belongs to another user (`cat … |
+    /// sudo -u person vault-cli ingest`).
+    public static func readStandardInput(limit: Int) throws -> [UInt8] {
+        try readAll(Reader(standardInput: ()), limit: limit)
+    }
+
+    private static func readAll(_ reader: Reader, limit: Int) throws -> [UInt8] {
         var out = [UInt8]()
         while let chunk = try reader.next(65536) {
             out.append(contentsOf: chunk)
-            if out.count > limit { throw Failure(path: path, errno: EFBIG, action: "read (over \(limit) bytes)") }
+            if out.count > limit { throw Failure(path: reader.path, errno: EFBIG, action: "read (over \(limit) bytes)") }
         }
         return out
     }
@@ -57,6 +67,14 @@ public enum FileIO {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw Failure(path: path, errno: errno, action: "read") }
             self.path = path
+            self.fd = fd
+        }
+
+        /// Standard input (a duplicate of descriptor 0, so closing the reader leaves it open).
+        public init(standardInput: Void) throws {
+            let fd = fcntl(0, F_DUPFD_CLOEXEC, 0)
+            guard fd >= 0 else { throw Failure(path: "standard input", errno: errno, action: "read") }
+            self.path = "standard input"
             self.fd = fd
         }
 
