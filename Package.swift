@@ -3,14 +3,18 @@ import PackageDescription
 
 // How the daemon's executables are linked on Linux (docs/BENCHMARKS.md, footprint): with lld,
 // relative relocations packed (DT_RELR, glibc 2.36+: Debian 12), no exported dynamic symbol
-// table, and the functions run from start-up to idle laid out together (the list is made by
-// scripts/link-order). Together they take vaultd's idle RSS from ~35 MB to ~23 MB.
+// table, and the code run from start-up to idle laid out as one block at the front of .text
+// (startup-order.txt names those functions, startup-layout.ld the private helpers no symbol
+// names; scripts/link-order records both, and scripts/build-release gives every function its
+// own section). Together they take vaultd's
+// idle RSS from ~35 MB to ~19 MB.
 let compactLinking: [LinkerSetting] = [
     .unsafeFlags([
         "-use-ld=lld",
         "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
         "-Xlinker", "--no-export-dynamic",
-        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/vaultd/link-order.txt",
+        "-Xlinker", "--script=\(Context.packageDirectory)/Sources/vaultd/startup-layout.ld",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/vaultd/startup-order.txt",
         "-Xlinker", "--no-warn-symbol-ordering",
     ], .when(platforms: [.linux])),
 ]
@@ -69,7 +73,7 @@ let package = Package(
                 "EdgeVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            exclude: ["link-order.txt"],
+            exclude: ["startup-layout.ld", "startup-order.txt"],
             linkerSettings: compactLinking
         ),
         .executableTarget(

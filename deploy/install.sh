@@ -53,9 +53,8 @@ fi
 if [[ -z $binaries ]]; then
   scripts/install-deps
   echo "==> building release binaries (several minutes; longer on a Pi)"
-  swift build -c release --static-swift-stdlib --product vaultd >/dev/null
-  swift build -c release --static-swift-stdlib --product vault-cli >/dev/null
-  binaries="$(swift build -c release --static-swift-stdlib --show-bin-path)"
+  scripts/build-release >/dev/null
+  binaries="$(scripts/build-release --show-bin-path)"
 fi
 for b in vaultd vault-cli; do
   [[ -x "$binaries/$b" ]] || { echo "install.sh: $binaries/$b is missing" >&2; exit 1; }

@@ -4,7 +4,7 @@ import Testing
 private let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 private let repo = repositoryRoot
 
-@Suite("deploy/: the systemd unit")
+@Suite("deploy/: the systemd unit and the Dockerfile")
 struct DeployTests {
     /// The unit as installed, but pointing at the binary this build made.
     func installedUnit() throws -> String {
@@ -37,20 +37,42 @@ struct DeployTests {
         }
     }
 
-    @Test("The Dockerfile copies only files that exist, runs vaultd unprivileged on the shipped config, with data and socket dirs as volumes")
-    func dockerfile() throws {
+    @Test("The Dockerfile's build stage copies everything the package needs and builds the way deploy/ does; the image runs vaultd unprivileged on the shipped config, with data and socket dirs as volumes")
+    func dockerfile() async throws {
+        // No Docker engine here: the build stage's COPY lines are replayed into an empty
+        // directory and SwiftPM loads the package there (it refuses a target whose sources
+        // were not copied), which is the first thing `docker build` would trip over.
         let text = try String(contentsOf: repo.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
-        let copies = text.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }
+        let lines = text.split(separator: "\n").map(String.init)
+        let stages = lines.indices.filter { lines[$0].hasPrefix("FROM ") }
+        #expect(stages.count == 2, "a build stage and a runtime stage")
+        let buildStage = lines[stages[0]..<(stages.count > 1 ? stages[1] : lines.endIndex)]
+        let copies = buildStage.filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }
         #expect(!copies.isEmpty)
+        let context = FileManager.default.temporaryDirectory.path + "/ev-docker-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: context) }
         for line in copies {
-            let parts = line.split(separator: " ").dropFirst().dropLast()
-            for source in parts {
-                #expect(FileManager.default.fileExists(atPath: repo.appendingPathComponent(String(source)).path), "\(line)")
+            let parts = line.split(separator: " ").dropFirst().map(String.init)
+            let destination = parts.last == "./" || parts.last == "." ? "" : parts.last!
+            for source in parts.dropLast() {
+                let from = repo.appendingPathComponent(source).path
+                #expect(FileManager.default.fileExists(atPath: from), "\(line)")
+                let to = context + "/" + (destination.isEmpty ? source : destination)
+                try? FileManager.default.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
             }
         }
+        let described = try await run("/usr/bin/env", ["swift", "package", "--package-path", context, "describe", "--type", "json"], timeout: .seconds(120))
+        #expect(described.status == 0, "SwiftPM cannot load the package from what the Dockerfile copies: \(described.stderr)")
+        #expect(buildStage.contains { $0.contains("RUN scripts/build-release") }, "built like deploy/install.sh builds")
+        #expect(FileManager.default.isExecutableFile(atPath: context + "/scripts/build-release"))
+
         #expect(text.contains("USER edgevault"))
         #expect(text.contains(#"VOLUME ["/var/lib/edgevault", "/run/edgevault"]"#))
         #expect(text.contains(#"ENTRYPOINT ["vaultd", "--config", "/etc/edgevault/vaultd.toml"]"#))
         #expect(!text.contains("user.key"), "the person's key never goes into the image")
+        let ignored = try String(contentsOf: repo.appendingPathComponent(".dockerignore"), encoding: .utf8)
+        #expect(ignored.split(separator: "\n").contains(".build"), "the build context leaves out .build")
     }
 }
