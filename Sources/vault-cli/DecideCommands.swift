@@ -54,14 +54,16 @@ struct DenyCommand: VaultCommand {
     var passphraseFile: String?
 
     func validate() throws {
-        if let reason, reason.count > 500 { throw ValidationError("--reason is at most 500 characters") }
+        if let reason, let problem = UntrustedText.problem(with: UntrustedText.normalized(reason), field: "--reason", limits: .reason) {
+            throw ValidationError(problem)
+        }
     }
 
     func execute() async throws {
         let client = try global.client()
         let maker = DecisionMaker(client: client, keys: try global.unlock(passphraseFile: passphraseFile))
         let request = try await maker.pending(id: requestId, org: org)
-        let r = try await maker.decide(request, kind: .deny, reason: reason)
+        let r = try await maker.decide(request, kind: .deny, reason: reason.map(UntrustedText.normalized))
         print("denied \(r.id); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
     }
 }

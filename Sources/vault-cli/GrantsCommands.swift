@@ -15,10 +15,17 @@ struct GrantsCommand: VaultCommand {
             print("no grants")
             return
         }
-        let names = Dictionary((try await client.orgs()).map { ($0.keyId, $0.pinnedName ?? $0.name) }, uniquingKeysWith: { a, _ in a })
+        // The name each grant was signed under (what the person approved), and the person's own
+        // name for the key when they pinned it.
+        let orgs = Dictionary((try await client.orgs()).map { ($0.keyId, $0) }, uniquingKeysWith: { a, _ in a })
+        func name(_ g: AdminAPI.GrantSummary) -> String {
+            let signed = g.name ?? orgs[g.org]?.name ?? g.org
+            if let pinned = orgs[g.org]?.pinnedName, pinned != signed { return "\(signed) (yours: \(pinned))" }
+            return signed
+        }
         printTable(header: ["GRANT", "ORGANIZATION", "STATUS", "STREAMS", "RANGE", "EXPIRES", "RELEASED"],
                    rows: grants.map { g in
-                       [g.id, names[g.org] ?? g.org, g.status, g.streams.joined(separator: ","), "\(g.from) → \(g.to)", g.expires,
+                       [g.id, name(g), g.status, g.streams.joined(separator: ","), "\(g.from) → \(g.to)", g.expires,
                         "\(g.readingsReleased) readings in \(g.releases) pages"]
                    })
     }

@@ -46,7 +46,7 @@ struct LogCommand: AsyncParsableCommand {
                 for leaf in page.leaves {
                     let bytes = Encoding.fromBase64(leaf.data) ?? []
                     if json {
-                        print(String(decoding: bytes, as: UTF8.self))
+                        printJSON(String(decoding: bytes, as: UTF8.self))
                     } else {
                         print(Self.describe(index: leaf.index, bytes: bytes))
                     }
@@ -63,7 +63,8 @@ struct LogCommand: AsyncParsableCommand {
             }
             let details = o.keys.sorted().filter { !["type", "time", "salt"].contains($0) }.map { k -> String in
                 let v = o[k]!
-                return "\(k)=\(v.stringValue ?? String(decoding: v.serialized(), as: UTF8.self))"
+                // One entry, one line: a value from outside cannot start another or drive the terminal.
+                return "\(k)=\(TerminalText.escape(v.stringValue ?? String(decoding: v.serialized(), as: UTF8.self)))"
             }
             return "#\(index)  \(Timestamp.rfc3339(milliseconds: leaf.time))  \(leaf.type)  " + details.joined(separator: " ")
         }

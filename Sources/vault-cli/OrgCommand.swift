@@ -82,6 +82,11 @@ struct OrgCommand: AsyncParsableCommand {
             let client = try org.client()
             let origin = try await client.origin()
             let now = Timestamp.now()
+            // What the person will read is signed in NFC and checked here first, as the vault will.
+            let (name, contact, purpose) = (UntrustedText.normalized(name), UntrustedText.normalized(contact), UntrustedText.normalized(purpose))
+            try UntrustedText.check(name, field: "--name", limits: .name)
+            try UntrustedText.check(contact, field: "--contact", limits: .contact)
+            try UntrustedText.check(purpose, field: "--purpose", limits: .purpose)
             let request = AccessRequest(
                 vault: origin, id: id ?? "req-" + Encoding.base32(Sodium.randomBytes(8), lowercase: true), orgName: name, orgContact: contact,
                 streams: stream, from: Timestamp.parseFlexible(from)!, to: Timestamp.parseFlexible(to)!, purpose: purpose,

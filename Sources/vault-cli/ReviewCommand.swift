@@ -9,10 +9,16 @@ struct ReviewCommand: VaultCommand {
         commandName: "review",
         abstract: "Review pending requests one by one: approve, deny, skip or show details.",
         discussion: """
-            For each request: the organization as it names itself, its fingerprint, whether it is \
-            new, its track record from the ledger, the streams and whole-bucket range (and whether \
-            it is ongoing), what that covers today, the purpose and the expiry. Your passphrase is \
-            asked once. With --watch the prompt waits for new requests (Ctrl-D or q to stop).
+            For each request: the organization as it names itself (not verified), its key's \
+            fingerprint, warnings (a key you never granted anything, another key using the same \
+            name or contact, a key that renamed itself), its track record from the ledger, the \
+            streams and whole-bucket range (and whether it is ongoing), what that covers today, \
+            its purpose in its own words, the expiry, and in plain words what approving means. \
+            Keys typed before a screen is fully shown are ignored; approving asks you to confirm \
+            with "yes". Your passphrase is asked once. With --watch the prompt waits for new \
+            requests; q, Ctrl-D or Ctrl-C stop it.
+
+            Example: vault-cli review --watch
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -25,10 +31,17 @@ struct ReviewCommand: VaultCommand {
 
     func execute() async throws {
         let client = try global.client()
+        // Cheap checks before the passphrase: the daemon answers, and something is pending.
+        if try await client.requests(status: "pending").isEmpty && !watch {
+            print("no pending requests")
+            return
+        }
         let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let maker = DecisionMaker(client: client, keys: keys)
         let reviewer = Reviewer(client: client)
+        let input = TerminalInput()
         let color = isatty(1) != 0
+        // Emphasis is applied to text this program composed or already escaped.
         let bold: (String) -> String = { color ? "\u{1B}[1m\($0)\u{1B}[0m" : $0 }
         let warn: (String) -> String = { color ? "\u{1B}[1;33m\($0)\u{1B}[0m" : $0 }
         var handled = Set<String>()
@@ -42,28 +55,38 @@ struct ReviewCommand: VaultCommand {
             for request in pending {
                 handled.insert(request.org + " " + request.id)
                 let screen = try await reviewer.screen(for: request)
-                print(screen.render(bold: bold, warn: warn), terminator: "")
+                writeRaw(screen.render(bold: bold, warn: warn))
+                await input.settleAfterDrawing()
                 decision: while true {
-                    print("[a]pprove  [d]eny  [s]kip  [v]iew details  [q]uit › ", terminator: "")
-                    fflush(nil)
-                    guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { return }
+                    writeRaw("[a]pprove  [d]eny  [s]kip  [v]iew details  [q]uit › ")
+                    guard let answer = input.readAnswer()?.lowercased() else { return }
                     switch answer {
                     case "a", "approve":
+                        writeRaw(ReviewScreen.wrap(screen.meaning, width: 78, indent: "  ", first: "Approve? ").map(bold).joined(separator: "\n")
+                                 + "\nType yes to approve, anything else to go back › ")
+                        guard let confirmation = input.readAnswer() else { return }
+                        guard confirmation.lowercased() == "yes" else {
+                            print("not approved")
+                            continue decision
+                        }
                         let r = try await maker.decide(request, kind: .grant)
                         print("granted \(r.id): \(r.segments) segment key(s) sealed to the organization; ledger entry #\(r.leafIndex)")
                         break decision
                     case "d", "deny":
-                        print("reason (optional, shown to the organization) › ", terminator: "")
-                        fflush(nil)
-                        let reason = readLine()?.trimmingCharacters(in: .whitespaces)
-                        let r = try await maker.decide(request, kind: .deny, reason: reason?.isEmpty == false ? reason : nil)
+                        writeRaw("reason (optional, shown to the organization) › ")
+                        let reason = input.readAnswer(fresh: false) ?? ""
+                        if let problem = UntrustedText.problem(with: reason, field: "the reason", limits: .reason) {
+                            print(problem + "; not denied")
+                            continue decision
+                        }
+                        let r = try await maker.decide(request, kind: .deny, reason: reason.isEmpty ? nil : UntrustedText.normalized(reason))
                         print("denied \(r.id); ledger entry #\(r.leafIndex)")
                         break decision
                     case "s", "skip", "":
                         print("skipped \(request.id)")
                         break decision
                     case "v", "view", "details":
-                        print(request.jws)
+                        print(details(request))
                     case "q", "quit":
                         return
                     default:
@@ -72,10 +95,35 @@ struct ReviewCommand: VaultCommand {
                 }
             }
             guard watch else { continue }
-            print("waiting for new requests… (Ctrl-C to stop)")
-            fflush(nil)
-            version = try await client.waitForRequests(after: version)
+            print("waiting for new requests… (q, Ctrl-D or Ctrl-C to stop)")
+            // One wait (the keyboard watched throughout) until a request not yet shown arrives.
+            let (after, seen) = (version, handled)
+            switch try await input.waitWatchingForQuit({ () async throws -> Int in
+                var v = after
+                while true {
+                    v = try await client.waitForRequests(after: v)
+                    if try await client.requests(status: "pending").contains(where: { !seen.contains($0.org + " " + $0.id) }) { return v }
+                }
+            }) {
+            case .done(let v): version = v
+            case .quit:
+                print("stopped")
+                return
+            }
         }
+    }
+
+    /// The request exactly as the organization signed it: its key and the payload's fields
+    /// (printed through the escaping `print`).
+    func details(_ request: AdminAPI.RequestSummary) -> String {
+        var lines = ["key id       \(request.org)", "received     \(request.received)"]
+        if let jws = try? JWS(json: Array(request.jws.utf8)), case .object(let o)? = try? JSONValue.parse(jws.payload) {
+            for k in o.keys.sorted() {
+                let v = o[k]!
+                lines.append(k.padding(13) + (v.stringValue ?? String(decoding: v.serialized(), as: UTF8.self)))
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -85,6 +133,10 @@ extension String {
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }
         return String(s)
+    }
+
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
 

@@ -22,7 +22,7 @@ struct StatusCommand: VaultCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(s), as: UTF8.self))
+            printJSON(String(decoding: try encoder.encode(s), as: UTF8.self))
             return
         }
         print("vaultd \(s.version): running for \(Duration.seconds(s.uptimeSeconds).formattedShort) (since \(s.startedAt))")
@@ -71,6 +71,8 @@ extension Duration {
 }
 
 func printTable(header: [String], rows: [[String]]) {
+    // Every cell is one line of escaped text: a name cannot break the table or the terminal.
+    let rows = rows.map { $0.map { TerminalText.escape($0) } }
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
     func line(_ cells: [String]) -> String {

@@ -39,7 +39,7 @@ extension VaultCommand {
 }
 
 func fail(_ message: String) -> Never {
-    FileIO.writeStderr("vault-cli: \(message)\n")
+    FileIO.writeStderr("vault-cli: \(TerminalText.escape(message))\n")
     exit(1)
 }
 

@@ -37,7 +37,7 @@ struct HarnessError: Error, CustomStringConvertible {
 final class OutputCollector: Sendable {
     private struct Waiter {
         let id: Int
-        let needle: String
+        let matches: @Sendable (String) -> Bool
         let continuation: CheckedContinuation<Bool, Never>
     }
 
@@ -72,8 +72,8 @@ final class OutputCollector: Sendable {
         let ready = state.withLock { s -> [Waiter] in
             s.data += bytes
             let text = String(decoding: s.data, as: UTF8.self)
-            let ready = s.waiters.filter { text.contains($0.needle) }
-            s.waiters.removeAll { text.contains($0.needle) }
+            let ready = s.waiters.filter { $0.matches(text) }
+            s.waiters.removeAll { $0.matches(text) }
             return ready
         }
         for w in ready { w.continuation.resume(returning: true) }
@@ -99,8 +99,25 @@ final class OutputCollector: Sendable {
 
     var text: String { state.withLock { String(decoding: $0.data, as: UTF8.self) } }
 
+    /// The exact bytes received so far.
+    var bytes: [UInt8] { state.withLock { $0.data } }
+
     /// Waits until `needle` appears (true), or the stream ends or `timeout` passes (false).
     func wait(for needle: String, timeout: Duration = .seconds(30)) async -> Bool {
+        await wait(until: { $0.contains(needle) }, timeout: timeout)
+    }
+
+    /// Waits until `needle` appears after the last `marker` (true), or the stream ends or
+    /// `timeout` passes (false).
+    func wait(for needle: String, after marker: String, timeout: Duration = .seconds(30)) async -> Bool {
+        await wait(until: { text in
+            guard let r = text.range(of: marker, options: .backwards) else { return false }
+            return text[r.upperBound...].contains(needle)
+        }, timeout: timeout)
+    }
+
+    /// Waits until `matches` holds for the whole output so far.
+    func wait(until matches: @escaping @Sendable (String) -> Bool, timeout: Duration = .seconds(30)) async -> Bool {
         let id = state.withLock { s -> Int in
             s.nextId += 1
             return s.nextId
@@ -112,9 +129,9 @@ final class OutputCollector: Sendable {
         defer { timer.cancel() }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let immediate: Bool? = state.withLock { s in
-                if String(decoding: s.data, as: UTF8.self).contains(needle) { return true }
+                if matches(String(decoding: s.data, as: UTF8.self)) { return true }
                 if s.closed { return false }
-                s.waiters.append(Waiter(id: id, needle: needle, continuation: c))
+                s.waiters.append(Waiter(id: id, matches: matches, continuation: c))
                 return nil
             }
             if let immediate { c.resume(returning: immediate) }
@@ -317,6 +334,12 @@ final class PTYSession: @unchecked Sendable {
 
     func expect(_ text: String, timeout: Duration = .seconds(60)) async -> Bool {
         await output.wait(for: text, timeout: timeout)
+    }
+
+    /// Waits for `text` to appear after the last `marker` seen so far (a prompt drawn again
+    /// for the next screen, not the one already answered).
+    func expect(_ text: String, after marker: String, timeout: Duration = .seconds(60)) async -> Bool {
+        await output.wait(for: text, after: marker, timeout: timeout)
     }
 
     /// Waits for the child to exit (bounded: killed after `timeout`) and returns its exit status.

@@ -242,6 +242,8 @@ extension AdminAPI {
 
     public struct GrantSummary: Codable, Sendable, Equatable {
         public var org: String
+        /// The organization's name as it was in the signed request (not its latest claim).
+        public var name: String?
         public var id: String
         /// live, revoked or expired.
         public var status: String

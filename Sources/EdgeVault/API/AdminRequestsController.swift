@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// The person's view of access requests, on the admin socket.
 struct AdminRequestsController<Context: RequestContext>: Sendable {
@@ -16,7 +17,14 @@ struct AdminRequestsController<Context: RequestContext>: Sendable {
         guard let after = request.uri.queryParameters["after"].map({ Int($0) }) ?? -1 else {
             throw Problem(code: .badRequest, status: 400, detail: "after must be an integer")
         }
-        return JSONBody(["version": await notifier.wait(after: after, timeout: .seconds(30))])
+        // A stopping daemon answers at once instead of holding its shutdown for the full wait.
+        let notifier = self.notifier
+        let version = await withGracefulShutdownHandler {
+            await notifier.wait(after: after, timeout: .seconds(30))
+        } onGracefulShutdown: {
+            Task { await notifier.releaseAll() }
+        }
+        return JSONBody(["version": version])
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Requests> {

@@ -43,8 +43,9 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
         let rows = try store.grants()
         return JSONBody(AdminAPI.Grants(grants: try rows.map { g in
             let released = try store.releases(org: g.org, grant: g.id)
+            let signedName = (try? JWS(json: [UInt8](g.jws))).flatMap { try? JSONValue.parse($0.payload) }?["org"]?["name"]?.stringValue
             return AdminAPI.GrantSummary(
-                org: g.org, id: g.id, status: g.expires <= Timestamp.now() && g.status == "live" ? "expired" : g.status,
+                org: g.org, name: signedName, id: g.id, status: g.expires <= Timestamp.now() && g.status == "live" ? "expired" : g.status,
                 streams: g.streams.split(separator: "\n").map(String.init),
                 from: Timestamp.rfc3339(milliseconds: g.fromTime), to: Timestamp.rfc3339(milliseconds: g.toTime),
                 expires: Timestamp.rfc3339(milliseconds: g.expires), issued: Timestamp.rfc3339(milliseconds: g.issuedAt),

@@ -3,6 +3,7 @@
 public actor RequestNotifier {
     var version = 0
     var waiters: [(after: Int, continuation: CheckedContinuation<Int, Never>)] = []
+    var stopping = false
 
     public init() {}
 
@@ -15,13 +16,19 @@ public actor RequestNotifier {
 
     /// The current version once it is past `after`, or after `timeout` (the current version).
     func wait(after: Int, timeout: Duration) async -> Int {
-        if version > after { return version }
+        if version > after || stopping { return version }
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             await self?.timeOut()
         }
         defer { timer.cancel() }
         return await withCheckedContinuation { waiters.append((after, $0)) }
+    }
+
+    /// Answers every waiter now (the daemon is stopping), and any later one at once.
+    func releaseAll() {
+        stopping = true
+        timeOut()
     }
 
     private func timeOut() {

@@ -73,11 +73,12 @@ public struct AccessRequest: Sendable, Equatable {
         guard id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) else {
             throw Self.bad("id may only use A-Z a-z 0-9 . _ -")
         }
-        guard case .object(let org)? = o["org"], let name = org["name"]?.stringValue, !name.isEmpty, name.count <= 200 else {
+        guard case .object(let org)? = o["org"], let name = org["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 4096 else {
             throw Self.bad("org.name must be 1…200 characters")
         }
+        guard org["contact"] == nil || org["contact"]?.stringValue != nil else { throw Self.bad("org.contact must be a string") }
         let contact = org["contact"]?.stringValue ?? ""
-        guard contact.count <= 200 else { throw Self.bad("org.contact must be at most 200 characters") }
+        guard contact.utf8.count <= 4096 else { throw Self.bad("org.contact must be at most 200 characters") }
         guard case .array(let list)? = o["streams"], !list.isEmpty, list.count <= Self.maxStreams else {
             throw Self.bad("streams must list 1…\(Self.maxStreams) stream names")
         }
@@ -95,7 +96,16 @@ public struct AccessRequest: Sendable, Equatable {
             guard expires > now else { throw Self.bad("expires is in the past") }
             guard created <= now + 300_000 else { throw Self.bad("created is in the future") }
         }
-        let purpose = try string("purpose", max: 2000)
+        let purpose = try string("purpose", max: 2000 * UntrustedText.maxScalarsPerGrapheme)
+        if now != nil {
+            // Text an organization wants shown to the person: plain, printable, NFC, bounded in
+            // bytes and characters (docs/PROTOCOL.md §"Text from organizations"). Requests
+            // stored before this rule are only ever shown escaped (TerminalText).
+            for (field, text, limits) in [("org.name", name, UntrustedText.Limits.name), ("org.contact", contact, .contact),
+                                          ("purpose", purpose, .purpose)] {
+                if let problem = UntrustedText.problem(with: text, field: field, limits: limits) { throw Self.bad(problem) }
+            }
+        }
         let access = try string("access", max: 32)
         guard access == "raw" else { throw Self.bad("access must be \"raw\" (the only kind this vault grants)") }
         guard let dk = Encoding.fromBase64url(try string("deliveryKey", max: 64)), BoxKeyPair.isValidPublicKey(dk) else {

@@ -61,7 +61,8 @@ extension VaultStore {
                     throw VaultError(.badRequest, "the stored request no longer parses")
                 }
                 leaf = LedgerLeaf(kind: .grantIssued, fields: [
-                    "id": .string(id), "payloadSha256": .string(payloadHash), "segments": .number("\(sealedKeys.count)"),
+                    "id": .string(id), "name": .string(access.orgName), "payloadSha256": .string(payloadHash),
+                    "segments": .number("\(sealedKeys.count)"),
                     "streams": .array(access.streams.map { .string($0) }),
                     "from": .string(Timestamp.rfc3339(milliseconds: access.from)), "to": .string(Timestamp.rfc3339(milliseconds: access.to)),
                     "expires": .string(Timestamp.rfc3339(milliseconds: access.expires)),

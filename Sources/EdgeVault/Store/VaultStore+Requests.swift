@@ -130,7 +130,7 @@ extension VaultStore {
                 receivedAt: now, decidedAt: nil, reason: nil
             ).insert(db)
             leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .requestReceived, fields: [
-                "id": .string(request.id), "streams": .array(request.streams.map { .string($0) }),
+                "id": .string(request.id), "name": .string(request.orgName), "streams": .array(request.streams.map { .string($0) }),
                 "from": .string(Timestamp.rfc3339(milliseconds: request.from)), "to": .string(Timestamp.rfc3339(milliseconds: request.to)),
                 "expires": .string(Timestamp.rfc3339(milliseconds: request.expires)),
                 "payloadSha256": .string(Encoding.base64(Hash.sha256(payload))),

@@ -44,9 +44,71 @@ struct TrackRecordTests {
         #expect(text.contains("2026-11-01T01:00:00Z → 2026-12-01T00:00:00Z"))
         #expect(text.contains("home/livingroom/temperature, phone/steps"))
         #expect(text.contains("1 request, 0 granted"))
+        #expect(screen.meaning.hasPrefix("Acme Health Study (name not verified) will be able to decrypt and keep 180 readings of "
+            + "home/livingroom/temperature, phone/steps from 1 Nov 2026 01:00 UTC to now, and new ones as they arrive until 1 Dec 2026."))
+        #expect(screen.meaning.hasSuffix("Revoking stops future access; what was fetched stays with them."))
+        #expect(text.contains("Approving: Acme Health Study (name not verified) will be able to decrypt"))
+        // A dummy first request does not make a stranger look known: NEW stays until a grant.
         record.requests = 4
+        let later = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 0, readings: 0,
+                                 bucketStart: 0, bucketEnd: 0, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
+        #expect(later.warnings.contains("NEW organization: you have never granted this key anything (4 requests so far)."))
+        record.grants = 1
         let known = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 0, readings: 0,
                                  bucketStart: 0, bucketEnd: 0, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
         #expect(!known.render().contains("NEW") && !known.render().contains("ongoing"))
+    }
+
+    func request(_ keys: OrgKeys, id: String, name: String, contact: String = "") -> (AdminAPI.RequestSummary, AccessRequest) {
+        let access = AccessRequest(vault: "edgevault.local/x", id: id, orgName: name, orgContact: contact, streams: ["phone/steps"],
+                                   from: 0, to: 3_600_000, purpose: "p", deliveryKey: keys.delivery.publicKey,
+                                   expires: Timestamp.now() + 1000, created: 0)
+        let jws = String(decoding: JWS.sign(payload: access.payload(), header: .object(["alg": .string("Ed25519")]), keyPair: keys.signing).serialized(),
+                         as: UTF8.self)
+        return (AdminAPI.RequestSummary(org: keys.keyId, id: id, status: "pending", streams: access.streams, from: "", to: "", expires: "",
+                                        received: "", reason: nil, jws: jws), access)
+    }
+
+    @Test("Another key using the same name or contact, and a key that renamed itself, are warned about on the screen")
+    func nameWarnings() {
+        let acme = OrgKeys.generate(), impostor = OrgKeys.generate()
+        let (first, _) = request(acme, id: "r1", name: "Acme Health Study", contact: "privacy@acme.example")
+        let (renamed, renamedAccess) = request(acme, id: "r2", name: "Acme Research")
+        let (fake, fakeAccess) = request(impostor, id: "r3", name: "ACME  health-study", contact: "Privacy@Acme.example")
+        let orgs = [AdminAPI.Org(keyId: acme.keyId, fingerprint: "AAAA-AAAA-AAAA-AAAA", name: "Acme Research", pinnedName: nil,
+                                 contact: "privacy@acme.example", trust: "seen", firstSeen: nil)]
+        let all = [first, renamed, fake]
+
+        let impostorHistory = Reviewer.history(of: impostor.keyId, claiming: fakeAccess, orgs: orgs, requests: all, leaves: [])
+        #expect(impostorHistory.sameName == ["AAAA-AAAA-AAAA-AAAA"] && impostorHistory.sameContact == ["AAAA-AAAA-AAAA-AAAA"])
+        #expect(impostorHistory.earlierNames.isEmpty)
+        let screen = ReviewScreen(request: fake, access: fakeAccess, org: nil, record: TrackRecord(), history: impostorHistory,
+                                  segments: 0, readings: 0, bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now()).render()
+        #expect(screen.contains("ANOTHER KEY (AAAA-AAAA-AAAA-AAAA) has used the name"))
+        #expect(screen.contains("ANOTHER KEY (AAAA-AAAA-AAAA-AAAA) gave the same contact"))
+
+        let acmeHistory = Reviewer.history(of: acme.keyId, claiming: renamedAccess, orgs: orgs, requests: all, leaves: [])
+        #expect(acmeHistory.earlierNames == ["Acme Health Study"])
+        #expect(acmeHistory.sameName.isEmpty, "an impostor's look-alike name is not this key's own earlier name")
+        let renamedScreen = ReviewScreen(request: renamed, access: renamedAccess, org: nil, record: TrackRecord(), history: acmeHistory,
+                                         segments: 0, readings: 0, bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now()).render()
+        #expect(renamedScreen.contains("RENAMED: this key called itself \"Acme Health Study\" before."))
+    }
+
+    @Test("Outside strings stored before the input rules reach the screen escaped; the only escape sequences are the screen's own emphasis")
+    func escapedScreen() {
+        let keys = OrgKeys.generate()
+        var (summary, access) = request(keys, id: "r1", name: "City Hospital\u{1B}[2J\u{1B}[H\u{9B}31m")
+        access.orgContact = "x\u{1B}]0;t\u{07}"
+        access.purpose = "\u{1B}[2J\u{1B}[HCity Hospital Cardiology, pinned by you\u{202E}\u{1B}P"
+        summary.id = "r1\u{1B}[1A"
+        let text = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 0, readings: 0,
+                                bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now())
+            .render(bold: { "\u{1B}[1m\($0)\u{1B}[0m" }, warn: { "\u{1B}[1;33m\($0)\u{1B}[0m" })
+        let stripped = text.replacingOccurrences(of: "\u{1B}[1;33m", with: "").replacingOccurrences(of: "\u{1B}[1m", with: "")
+            .replacingOccurrences(of: "\u{1B}[0m", with: "")
+        #expect(UntrustedTextTests.controlBytes(stripped).isEmpty)
+        #expect(!stripped.unicodeScalars.contains { $0.properties.isBidiControl })
+        #expect(stripped.contains("City Hospital\\u{1B}[2J"))
     }
 }

@@ -1,0 +1,153 @@
+/// What the review prompt shows for one pending request (rendered to fit 80 columns).
+///
+/// Every string the organization supplied (name, contact, purpose, id) is shown escaped
+/// (`TerminalText.escape`) and marked as its claim; the emphasis is applied after escaping, so
+/// only this code emits terminal control sequences. What approving means is said in plain
+/// words, and the warnings a person needs before trusting a name come first: a key never
+/// granted anything, another key using the same name or contact, a key that renamed itself.
+public struct ReviewScreen: Sendable {
+    /// What other keys and this key's earlier requests say about the name (from the vault's
+    /// own records of organizations and requests).
+    public struct NameHistory: Sendable, Equatable {
+        /// Names this key used in its earlier requests (or first contact) that differ from now.
+        public var earlierNames: [String] = []
+        /// Other keys that used the same name with this vault: fingerprint and trust.
+        public var sameName: [String] = []
+        /// Other keys that gave the same contact.
+        public var sameContact: [String] = []
+
+        public init(earlierNames: [String] = [], sameName: [String] = [], sameContact: [String] = []) {
+            self.earlierNames = earlierNames
+            self.sameName = sameName
+            self.sameContact = sameContact
+        }
+    }
+
+    public var request: AdminAPI.RequestSummary
+    public var access: AccessRequest
+    public var org: AdminAPI.Org?
+    public var record: TrackRecord
+    public var history: NameHistory
+    public var segments: Int
+    public var readings: Int64
+    public var bucketStart: Int64
+    public var bucketEnd: Int64
+    public var now: Int64
+
+    public init(request: AdminAPI.RequestSummary, access: AccessRequest, org: AdminAPI.Org?, record: TrackRecord,
+                history: NameHistory = .init(), segments: Int, readings: Int64, bucketStart: Int64, bucketEnd: Int64, now: Int64) {
+        self.request = request
+        self.access = access
+        self.org = org
+        self.record = record
+        self.history = history
+        self.segments = segments
+        self.readings = readings
+        self.bucketStart = bucketStart
+        self.bucketEnd = bucketEnd
+        self.now = now
+    }
+
+    /// A key stays NEW until the person has granted it something (or pinned it): a stranger's
+    /// dummy first request does not make its second one look known.
+    public var isNew: Bool { record.grants == 0 && org?.trust != "pinned" }
+
+    /// Whether the grant would go on releasing readings that do not exist yet.
+    public var isOngoing: Bool { bucketEnd > now }
+
+    public static func wrap(_ text: String, width: Int, indent: String, first: String? = nil) -> [String] {
+        var lines: [String] = []
+        var current = first ?? ""
+        var prefix = first == nil ? indent : ""
+        for word in text.split(whereSeparator: { $0 == " " }) {
+            if (prefix + current).count + word.count + 1 > width, !current.isEmpty {
+                lines.append(prefix + current)
+                current = ""
+                prefix = indent
+            }
+            current += current.isEmpty || current.hasSuffix(" ") ? String(word) : " " + word
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(prefix + current) }
+        return lines
+    }
+
+    /// `26 Nov 2026`, or with the time when it is not midnight UTC.
+    static func day(_ ms: Int64) -> String {
+        let t = Timestamp.rfc3339(milliseconds: ms)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let parts = t.prefix(10).split(separator: "-")
+        guard parts.count == 3, let m = Int(parts[1]), (1...12).contains(m), let d = Int(parts[2]) else { return t }
+        let time = t.dropFirst(11).prefix(5)
+        return "\(d) \(months[m - 1]) \(parts[0])" + (time == "00:00" ? "" : " \(time) UTC")
+    }
+
+    /// The organization's claimed name, escaped.
+    public var claimedName: String { TerminalText.escape(access.orgName) }
+
+    /// What approving means, in plain words (also the confirmation question's subject).
+    public var meaning: String {
+        let who = org?.pinnedName.map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
+            ?? "\(claimedName) (name not verified)"
+        let streams = access.streams.joined(separator: ", ")
+        var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streams)"
+        if isOngoing {
+            let until = min(bucketEnd, access.expires)
+            s += " from \(Self.day(bucketStart)) to now, and new ones as they arrive until \(Self.day(until))."
+        } else {
+            s += " from \(Self.day(bucketStart)) to \(Self.day(bucketEnd))."
+        }
+        s += " It may fetch them until \(Self.day(access.expires)). Revoking stops future access; what was fetched stays with them."
+        return s
+    }
+
+    /// The warnings, most important first.
+    public var warnings: [String] {
+        var w: [String] = []
+        if org?.trust == "blocked" { w.append("BLOCKED by you: approving would still give this key the data.") }
+        if isNew {
+            w.append(record.requests <= 1 ? "NEW organization: first contact from this key."
+                                          : "NEW organization: you have never granted this key anything (\(record.requests) requests so far).")
+        }
+        for f in history.sameName { w.append("ANOTHER KEY (\(f)) has used the name \"\(claimedName)\" with your vault: names are not verified.") }
+        for f in history.sameContact { w.append("ANOTHER KEY (\(f)) gave the same contact: it may not be who it says.") }
+        if !history.earlierNames.isEmpty {
+            let names = history.earlierNames.map { "\"\(TerminalText.escape($0))\"" }.joined(separator: ", ")
+            w.append("RENAMED: this key called itself \(names) before.")
+        }
+        return w
+    }
+
+    /// The screen; `bold`/`warn` wrap emphasised text (ANSI on a terminal, nothing otherwise)
+    /// and are applied only to text already escaped.
+    public func render(bold: (String) -> String = { $0 }, warn: (String) -> String = { $0 }) -> String {
+        var out: [String] = []
+        let rule = String(repeating: "─", count: 78)
+        out.append(rule)
+        out.append(bold("Request \(TerminalText.escape(request.id))") + "  from " + bold(claimedName) + " (claimed)")
+        let fp = org?.fingerprint ?? Fingerprint.of(thumbprint: request.org) ?? "?"
+        var known = ""
+        if let pinned = org?.pinnedName {
+            known = "known as \"\(TerminalText.escape(pinned))\" (pinned by you)"
+        } else if !isNew {
+            known = "granted before; known since \(record.firstSeen.map { String(Timestamp.rfc3339(milliseconds: $0).prefix(10)) } ?? "?")"
+        }
+        out.append("  key          \(fp)" + (known.isEmpty ? "" : "   \(known)"))
+        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "               ", first: "  ! ").map(warn)) }
+        if !access.orgContact.isEmpty { out.append("  contact      \(TerminalText.escape(access.orgContact)) (claimed)") }
+        out.append(contentsOf: Self.wrap(record.summary, width: 78, indent: "               ", first: "  track record "))
+        out.append("  streams      \(access.streams.map { TerminalText.escape($0) }.joined(separator: ", "))")
+        out.append("  asks for     \(Timestamp.rfc3339(milliseconds: access.from)) → \(Timestamp.rfc3339(milliseconds: access.to))")
+        out.append("  range        \(Timestamp.rfc3339(milliseconds: bucketStart)) → \(Timestamp.rfc3339(milliseconds: bucketEnd)) (whole buckets)")
+        if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }
+        out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
+        let paragraphs = access.purpose.split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, p) in paragraphs.enumerated() {
+            out.append(contentsOf: Self.wrap(TerminalText.escape(String(p)), width: 78, indent: "               ",
+                                             first: i == 0 ? "  purpose      (their words) " : "               "))
+        }
+        out.append("  expires      \(Timestamp.rfc3339(milliseconds: access.expires))")
+        out.append(contentsOf: Self.wrap("Approving: " + meaning, width: 78, indent: "  ", first: "  ").map(bold))
+        out.append(rule)
+        return out.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,36 @@
+import EdgeVault
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Everything vault-cli prints goes through these functions, so text from outside (an
+// organization's name, contact, purpose and ids, leaf contents, a daemon's error details) never
+// reaches the terminal as control sequences (docs/SECURITY.md, "terminal injection").
+
+/// `print` for this module: the text is shown through `TerminalText.escape` (line feeds kept,
+/// every other control or invisible character shown as `\u{…}`). It shadows `Swift.print`, so
+/// no command can print outside text raw by accident.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    let text = items.map { "\($0)" }.joined(separator: separator)
+    writeRaw(TerminalText.escape(text, keepLineFeeds: true) + terminator)
+}
+
+/// One JSON document on a line of standard output, its non-printable code points written as
+/// JSON escapes (same document, safe on a terminal).
+func printJSON(_ json: String) {
+    writeRaw(TerminalText.escapeJSON(json) + "\n")
+}
+
+/// Writes `text` to standard output as is. Only for text this program composed itself (the
+/// review screen after it escaped every outside field, and its ANSI emphasis).
+func writeRaw(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        offset += n
+    }
+    bytes.removeAll()
+}
