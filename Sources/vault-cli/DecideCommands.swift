@@ -27,10 +27,11 @@ struct ApproveCommand: VaultCommand {
 
     func execute() async throws {
         let client = try global.client()
-        let maker = DecisionMaker(client: client, keys: try global.unlock(passphraseFile: passphraseFile))
-        let request = try await maker.pending(id: requestId, org: org)
+        // Cheap checks (daemon up, request pending) before the passphrase.
+        let request = try await DecisionMaker.pending(id: requestId, org: org, client: client)
+        let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
         let r = try await maker.decide(request, kind: .grant)
-        print("granted \(r.id): \(r.segments) segment key(s) sealed to the organization; ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
+        print("granted \(r.id): \(r.segments) segment key(s) re-sealed to the organization and signed by you; ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
     }
 }
 
@@ -61,8 +62,9 @@ struct DenyCommand: VaultCommand {
 
     func execute() async throws {
         let client = try global.client()
-        let maker = DecisionMaker(client: client, keys: try global.unlock(passphraseFile: passphraseFile))
-        let request = try await maker.pending(id: requestId, org: org)
+        // Cheap checks (daemon up, request pending) before the passphrase.
+        let request = try await DecisionMaker.pending(id: requestId, org: org, client: client)
+        let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
         let r = try await maker.decide(request, kind: .deny, reason: reason.map(UntrustedText.normalized))
         print("denied \(r.id); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
     }

@@ -58,13 +58,11 @@ struct ReviewCommand: VaultCommand {
                 writeRaw(screen.render(bold: bold, warn: warn))
                 await input.settleAfterDrawing()
                 decision: while true {
-                    writeRaw("[a]pprove  [d]eny  [s]kip  [v]iew details  [q]uit › ")
-                    guard let answer = input.readAnswer()?.lowercased() else { return }
+                    guard let answer = input.ask("[a]pprove  [d]eny  [s]kip  [v]iew details  [q]uit › ")?.lowercased() else { return }
                     switch answer {
                     case "a", "approve":
-                        writeRaw(ReviewScreen.wrap(screen.meaning, width: 78, indent: "  ", first: "Approve? ").map(bold).joined(separator: "\n")
-                                 + "\nType yes to approve, anything else to go back › ")
-                        guard let confirmation = input.readAnswer() else { return }
+                        let question = ReviewScreen.wrap(screen.meaning, width: 78, indent: "  ", first: "Approve? ").map(bold).joined(separator: "\n")
+                        guard let confirmation = input.ask(question + "\nType yes to approve, anything else to go back › ") else { return }
                         guard confirmation.lowercased() == "yes" else {
                             print("not approved")
                             continue decision
@@ -73,8 +71,7 @@ struct ReviewCommand: VaultCommand {
                         print("granted \(r.id): \(r.segments) segment key(s) sealed to the organization; ledger entry #\(r.leafIndex)")
                         break decision
                     case "d", "deny":
-                        writeRaw("reason (optional, shown to the organization) › ")
-                        let reason = input.readAnswer(fresh: false) ?? ""
+                        let reason = input.ask("reason (optional, shown to the organization) › ", fresh: false) ?? ""
                         if let problem = UntrustedText.problem(with: reason, field: "the reason", limits: .reason) {
                             print(problem + "; not denied")
                             continue decision

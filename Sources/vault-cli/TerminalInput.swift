@@ -29,9 +29,11 @@ struct TerminalInput: Sendable {
         discardTypeAhead()
     }
 
-    /// One line of input (nil at end of input), after dropping typed-ahead input.
-    func readAnswer(fresh: Bool = true) -> String? {
+    /// Shows `prompt` and reads one line (nil at end of input). Input typed before the prompt
+    /// was shown is dropped first (`fresh`), never after: what is typed once it is visible counts.
+    func ask(_ prompt: String, fresh: Bool = true) -> String? {
         if fresh { discardTypeAhead() }
+        writeRaw(prompt)
         return readLine()?.trimmingCharacters(in: .whitespaces)
     }
 

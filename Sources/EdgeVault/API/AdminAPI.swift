@@ -99,6 +99,10 @@ public enum AdminAPI {
 
     public struct Segments: Codable, Sendable, Equatable {
         public var segments: [Segment]
+
+        public init(segments: [Segment]) {
+            self.segments = segments
+        }
     }
 
     public struct Chunk: Codable, Sendable, Equatable {
@@ -220,6 +224,19 @@ extension AdminAPI {
             self.id = id
             self.jws = jws
             self.sealedKeys = sealedKeys
+        }
+    }
+
+    /// The answer to `POST /v1/segments/keys` (docs/PROTOCOL.md §"Segment keys sealed to the person").
+    public struct KeyUpgradeResult: Codable, Sendable, Equatable {
+        public var upgraded: Int
+        public var leafIndex: Int64
+        public var checkpointSize: Int64
+
+        public init(upgraded: Int, leafIndex: Int64, checkpointSize: Int64) {
+            self.upgraded = upgraded
+            self.leafIndex = leafIndex
+            self.checkpointSize = checkpointSize
         }
     }
 

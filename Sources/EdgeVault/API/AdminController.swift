@@ -106,7 +106,9 @@ struct AdminController<Context: RequestContext>: Sendable {
             }
         }
         let byId = Dictionary(uniqueKeysWithValues: selected.map { ($0.id!, $0.name) })
-        let rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to)
+        var rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to)
+        // `unbound=1`: only segments whose key is still of the earlier unbound format.
+        if request.uri.queryParameters["unbound"] == "1" { rows = rows.filter { $0.sealedKey.count == SegmentKeySeal.unboundSealedLength } }
         return JSONBody(AdminAPI.Segments(segments: rows.map { r in
             AdminAPI.Segment(
                 id: r.id, stream: byId[r.streamId] ?? "", start: Timestamp.rfc3339(milliseconds: r.bucketStart),

@@ -38,6 +38,10 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
             throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
         }
         var sealed: [Int64: [UInt8]] = [:]
+        if checked.kind == .grant, let signed = checked.segments, signed != input.sealedKeys.count {
+            throw Problem(code: .decisionInvalid, status: 400,
+                          detail: "the person signed for \(signed) segment key(s) but \(input.sealedKeys.count) came with the grant")
+        }
         if checked.kind == .grant {
             let access = try AccessRequest(payload: decided.payload, origin: vault.origin, now: nil)
             let scope = try store.segmentsInScope(streams: access.streams, from: access.from, to: access.to)

@@ -59,11 +59,17 @@ public struct AdminClient: Sendable {
         try await post("/v1/ingest", body: ndjson, contentType: "application/x-ndjson", as: AdminAPI.IngestResponse.self).accepted
     }
 
-    public func segments(streams: [String], from: Int64, to: Int64) async throws -> [AdminAPI.Segment] {
+    public func segments(streams: [String], from: Int64, to: Int64, unboundOnly: Bool = false) async throws -> [AdminAPI.Segment] {
         var query = streams.map { "stream=\(Self.percentEncode($0))" }
+        if unboundOnly { query.append("unbound=1") }
         query.append("from=\(from)")
         query.append("to=\(to)")
         return try await get("/v1/segments?" + query.joined(separator: "&"), as: AdminAPI.Segments.self).segments
+    }
+
+    /// Sends the person's signed key upgrade (`KeyUpgrade`).
+    public func upgradeKeys(_ jws: JWS) async throws -> AdminAPI.KeyUpgradeResult {
+        try await post("/v1/segments/keys", body: jws.serialized(), contentType: "application/jose+json", as: AdminAPI.KeyUpgradeResult.self)
     }
 
     public func chunks(segment: String, after: Int64, limit: Int = 64) async throws -> AdminAPI.Chunks {

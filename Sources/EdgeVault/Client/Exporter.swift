@@ -133,8 +133,12 @@ public struct Exporter {
         let dek: SecureBytes
         do {
             guard let sealed = Encoding.fromBase64(segment.sealedKey) else { throw CryptoError.authenticationFailed }
-            dek = try SealedBox.open(sealed, keyPair: keys.box)
-            guard dek.count == AEAD.keyBytes else { throw CryptoError.authenticationFailed }
+            let opened = try SegmentKeySeal.open(sealed, keyPair: keys.box)
+            // A bound key must be the one of the segment it was listed under.
+            if case .bound(let bound, _) = opened, bound.segment != segment.id || bound.stream != segment.stream {
+                throw CryptoError.authenticationFailed
+            }
+            dek = opened.dek
         } catch {
             summary.failures.append(ChunkFailure(segment: segment.id, seq: nil, reason: "its sealed key does not open with your key (tampered or not yours); \(segment.readings) readings skipped"))
             progress?.advance(by: segment.chunks)

@@ -220,9 +220,12 @@ public actor SegmentManager {
 
     private func openSegment(key: Key, stream: StreamRecord, bucketMs: Int64, now: Int64) -> OpenSegment {
         let dek = SecureBytes.random(count: AEAD.keyBytes)
-        // The person's box key was validated at init; sealing to it cannot fail.
-        let sealed = try! SealedBox.seal(dek, to: userBoxKey)
         let id = Encoding.base32(Sodium.randomBytes(16), lowercase: true)
+        // Sealed to the person bound to its segment, stream and bucket (docs/PROTOCOL.md
+        // §"Segment keys sealed to the person"). The person's box key was validated at init and
+        // stream names are at most 256 bytes: sealing cannot fail.
+        let sealed = try! SegmentKeySeal.seal(dek, bound: .init(segment: id, stream: stream.name, start: key.bucketStart,
+                                                                 end: key.bucketStart + bucketMs), to: userBoxKey)
         let seg = OpenSegment(ordinal: nextOrdinal, id: id, stream: stream, bucketStart: key.bucketStart,
                               bucketEnd: key.bucketStart + bucketMs, dek: dek, openedAt: now)
         nextOrdinal += 1

@@ -12,6 +12,9 @@ public struct LedgerLeaf: Sendable, Equatable {
         case dataReleased = "data.released"
         case orgViolation = "org.violation"
         case dataDeleted = "data.deleted"
+        /// The person's CLI re-sealed segment keys of the earlier unbound format, bound to
+        /// their segment (docs/PROTOCOL.md §"Segment keys sealed to the person").
+        case keysUpgraded = "keys.upgraded"
     }
 
     public static let maxBytes = 64 * 1024

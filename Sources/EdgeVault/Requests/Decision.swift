@@ -1,14 +1,16 @@
 /// The person's decision on a request: the org's JWS with the person's signature appended
 /// (DESIGN §4): protected header `{"alg":"Ed25519","kid":<user key id>,"decision":"grant"|"deny","iat":<unix s>}`
-/// and, for a denial, an optional `reason`.
+/// and, for a denial, an optional `reason`; for a grant, `segments`: how many segment keys the
+/// person re-sealed to the organization (docs/PROTOCOL.md §"Decisions").
 public enum Decision {
     public enum Kind: String, Sendable { case grant, deny }
 
-    public static func header(kind: Kind, userKeyId: String, iat: Int64, reason: String? = nil) -> JSONValue {
+    public static func header(kind: Kind, userKeyId: String, iat: Int64, reason: String? = nil, segments: Int? = nil) -> JSONValue {
         var h: [String: JSONValue] = [
             "alg": .string("Ed25519"), "kid": .string(userKeyId), "decision": .string(kind.rawValue), "iat": .number("\(iat)"),
         ]
         if let reason, !reason.isEmpty { h["reason"] = .string(reason) }
+        if let segments { h["segments"] = .number("\(segments)") }
         return .object(h)
     }
 
@@ -17,6 +19,8 @@ public enum Decision {
         public var kind: Kind
         public var reason: String?
         public var iat: Int64
+        /// For a grant: the number of segment keys the person signed for re-sealing.
+        public var segments: Int?
     }
 
     /// Checks a co-signed JWS against the stored request JWS and the person's key: same payload
@@ -47,6 +51,11 @@ public enum Decision {
         guard userKey.isValidSignature(person.signature, for: decided.signingInput(person)) else {
             throw JWS.Failure("the person's signature does not verify with the vault's user key")
         }
-        return Checked(kind: kind, reason: person.header["reason"]?.stringValue, iat: iat)
+        var segments: Int?
+        if let s = person.header["segments"] {
+            guard let n = s.numberText.flatMap({ Int($0) }), n >= 0 else { throw JWS.Failure("segments in the person's header must be a count") }
+            segments = n
+        }
+        return Checked(kind: kind, reason: person.header["reason"]?.stringValue, iat: iat, segments: segments)
     }
 }

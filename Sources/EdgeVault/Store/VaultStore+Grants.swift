@@ -144,6 +144,24 @@ extension VaultStore {
         }
     }
 
+    /// Replaces unbound sealed keys with the person's bound ones (`keys.upgraded` leaf, one
+    /// transaction). A segment whose key is already bound, or that does not exist, is left as
+    /// it is. Returns how many were replaced and the leaf's index.
+    public func upgradeSealedKeys(_ keys: [(segment: String, sealedKey: [UInt8])], document: [UInt8], now: Int64) throws -> (Int, Int64) {
+        try write("upgrade sealed keys") { db in
+            var count = 0
+            for (segment, key) in keys {
+                try db.execute(sql: "UPDATE segment SET sealedKey = ? WHERE id = ? AND length(sealedKey) = ?",
+                               arguments: [Data(key), segment, SegmentKeySeal.unboundSealedLength])
+                count += db.changesCount
+            }
+            let index = try Self.appendLeaf(LedgerLeaf(kind: .keysUpgraded, fields: [
+                "count": .number("\(count)"), "documentSha256": .string(Encoding.base64(Hash.sha256(document))),
+            ], time: now), in: db)
+            return (count, index)
+        }
+    }
+
     /// Records an organization's violation (a fetch under a dead grant, another org's grant,
     /// a segment out of scope).
     @discardableResult

@@ -63,6 +63,7 @@ extension VaultError.Code {
     public static let tooManyPending: Self = "too_many_pending"
     public static let notPending: Self = "not_pending"
     public static let decisionInvalid: Self = "decision_invalid"
+    public static let scopeViolation: Self = "scope_violation"
     public static let grantRevoked: Self = "grant_revoked"
     public static let verificationFailed: Self = "verification_failed"
     public static let grantExpired: Self = "grant_expired"

@@ -14,7 +14,9 @@ private func storedReadings(_ vault: TestVault, stream: String) throws -> [(Int6
     let s = try #require(try vault.store.streams().first { $0.name == stream })
     var out: [(Int64, String)] = []
     for seg in try vault.store.segments(streamIds: [s.id!], from: 0, to: Timestamp.maxMilliseconds) {
-        let dek = try SealedBox.open([UInt8](seg.sealedKey), keyPair: vault.keys.box)
+        let opened = try SegmentKeySeal.open([UInt8](seg.sealedKey), keyPair: vault.keys.box)
+        guard case .bound(let bound, let dek) = opened else { throw CryptoError.invalidKey }
+        #expect(bound == .init(segment: seg.id, stream: stream, start: seg.bucketStart, end: seg.bucketEnd), "the key is bound to its segment")
         var seen = Set<Int64>()
         for c in try vault.store.chunks(segment: seg.ordinal!, after: -1, limit: 10_000) {
             #expect(seen.insert(c.seq).inserted, "a seq is used once per segment")

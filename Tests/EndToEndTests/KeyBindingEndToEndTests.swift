@@ -1,0 +1,147 @@
+import EdgeVault
+import Foundation
+import GRDB
+import Testing
+
+private let base = Timestamp.parseRFC3339("2026-11-01T00:00:00Z")!
+private let hour: Int64 = 3_600_000
+
+/// Readings every 10 minutes for 6 hours on two streams, all in the past.
+private func ingestSample(_ v: VaultFixture) async throws {
+    var lines = ""
+    for i in 0..<36 {
+        let t = base + Int64(i) * 600_000
+        lines += "{\"stream\":\"home/temp\",\"t\":\(t),\"v\":\(i)}\n{\"stream\":\"home/door\",\"t\":\(t),\"v\":\"open\"}\n"
+    }
+    let r = try await v.cli(["ingest"], stdin: Array(lines.utf8))
+    #expect(r.status == 0, "\(r.stderr)")
+}
+
+private func segments(_ v: VaultFixture, _ query: String = "") async throws -> [AdminAPI.Segment] {
+    try JSONDecoder().decode(AdminAPI.Segments.self, from: Data(try await v.request("GET", "/v1/segments" + query).body)).segments
+}
+
+private func leaves(_ v: VaultFixture, type: String) async throws -> [JSONValue] {
+    let page = try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?type=\(type)").body))
+    return try page.leaves.map { try JSONValue.parse(Encoding.fromBase64($0.data) ?? []) }
+}
+
+/// `vault-cli approve` talking to `socket` instead of the vault's own admin socket.
+private func approve(_ v: VaultFixture, _ id: String, socket: String) async throws -> RunResult {
+    try await run(try Binaries.path("vault-cli"), ["approve", id, "--passphrase-file", v.passphraseFile, "--data-dir", v.dataDir,
+                                                    "--admin-socket", socket, "--user-key", v.keyFile], environment: v.cliEnvironment)
+}
+
+@Suite("End to end: segment keys bound to what they open", .serialized)
+struct KeyBindingEndToEndTests {
+    @Test("A daemon that offers keys of other streams, other buckets or under the wrong segment gets a one-line refusal and nothing is sent; an honest one gets exactly the keys shown and recorded")
+    func lyingDaemonRefused() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        let request = AccessRequest(vault: try await o.origin(), id: "steps-1", orgName: "Acme", orgContact: "", streams: ["home/temp"],
+                                    from: base + hour, to: base + 3 * hour, purpose: "one stream, two hours",
+                                    deliveryKey: o.keys.delivery.publicKey, expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
+        #expect(try await o.submit(request).status == "pending")
+        let all = try await segments(v)
+        let inScope = all.filter { $0.stream == "home/temp" && $0.startMs >= base + hour && $0.endMs <= base + 3 * hour }
+        #expect(inScope.count == 2)
+        let door = all.first { $0.stream == "home/door" && $0.startMs == base + hour }!
+        let late = all.first { $0.stream == "home/temp" && $0.startMs == base + 5 * hour }!
+
+        let lies: [(String, @Sendable ([AdminAPI.Segment]) -> [AdminAPI.Segment])] = [
+            ("another stream's key listed as home/temp", { list in
+                var fake = door
+                fake.stream = "home/temp"
+                return list + [fake]
+            }),
+            ("a later bucket's key listed as hour 1", { list in
+                var fake = late
+                fake.start = inScope[0].start
+                fake.end = inScope[0].end
+                fake.startMs = inScope[0].startMs
+                fake.endMs = inScope[0].endMs
+                return list + [fake]
+            }),
+            ("the two keys in scope swapped between their segments", { list in
+                var l = list
+                if let a = l.firstIndex(where: { $0.id == inScope[0].id }), let b = l.firstIndex(where: { $0.id == inScope[1].id }) {
+                    (l[a].sealedKey, l[b].sealedKey) = (l[b].sealedKey, l[a].sealedKey)
+                }
+                return l
+            }),
+        ]
+        let size = try await leaves(v, type: "grant.issued").count
+        for (i, (what, lie)) in lies.enumerated() {
+            let proxy = try AdminSocketProxy(path: v.root + "/proxy\(i).sock", upstream: v.socket) { body in
+                guard let list = try? JSONDecoder().decode(AdminAPI.Segments.self, from: Data(body)) else { return body }
+                return Array(try! JSONEncoder().encode(AdminAPI.Segments(segments: lie(list.segments))))
+            }
+            let r = try await approve(v, "steps-1", socket: proxy.path)
+            proxy.stop()
+            #expect(r.status != 0, "\(what): approved")
+            #expect(r.stderr.hasPrefix("vault-cli: refusing to grant") && r.stderr.split(separator: "\n").count == 1, "\(what): \(r.stderr)")
+            #expect(!proxy.requests.contains { $0.hasPrefix("POST /v1/decisions") }, "\(what): a decision was sent")
+            #expect(try await o.status(id: "steps-1").status == "pending")
+        }
+        #expect(try await leaves(v, type: "grant.issued").count == size)
+
+        // The same path, answers untouched: the count shown is the count sent and recorded.
+        let honest = try AdminSocketProxy(path: v.root + "/honest.sock", upstream: v.socket) { $0 }
+        let r = try await approve(v, "steps-1", socket: honest.path)
+        honest.stop()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("granted steps-1: 2 segment key(s) re-sealed"), "\(r.stdout)")
+        let issued = try await leaves(v, type: "grant.issued")
+        #expect(issued.last?["segments"]?.numberText == "2")
+        let page = try JSONValue.parse(try await o.send(.GET, "/v1/grants/steps-1/segments").body)
+        guard case .array(let fetched)? = page["segments"] else { Issue.record("no segments: \(page)"); return }
+        #expect(Set(fetched.compactMap { $0["id"]?.stringValue }) == Set(inScope.map(\.id)))
+        try await v.stopDaemon()
+    }
+
+    @Test("Keys sealed in the earlier unbound format are bound by the person's CLI when it next unlocks, with a ledger leaf counting them; export and grants work after")
+    func unboundKeysUpgraded() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let before = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(try await segments(v, "?unbound=1").isEmpty, "new segments are sealed bound")
+        let count = try await segments(v).count
+        try await v.stopDaemon()
+
+        // Turn every sealed key back into the earlier format (the DEK alone), as a vault of an
+        // earlier version stored them.
+        var passphrase = Array(VaultFixture.passphrase.utf8)
+        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &passphrase))
+        let db = try DatabaseQueue(path: v.dataDir + "/" + VaultStore.databaseFileName)
+        try await db.write { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, sealedKey FROM segment") {
+                let opened = try SegmentKeySeal.open([UInt8](row["sealedKey"] as Data), keyPair: keys.box)
+                let unbound = try SealedBox.seal(opened.dek, to: keys.box.publicKey)
+                try db.execute(sql: "UPDATE segment SET sealedKey = ? WHERE id = ?", arguments: [Data(unbound), row["id"] as String])
+            }
+        }
+        try db.close()
+        try await v.startDaemon()
+        #expect(try await segments(v, "?unbound=1").count == count)
+
+        let export = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stderr.contains("bound \(count) older segment key(s)"), "\(export.stderr)")
+        #expect(export.stdout == before.stdout, "the export is unchanged")
+        #expect(try await segments(v, "?unbound=1").isEmpty)
+        let upgraded = try await leaves(v, type: "keys.upgraded")
+        #expect(upgraded.count == 1 && upgraded[0]["count"]?.numberText == "\(count)")
+        // Only once: the next unlock finds nothing to upgrade.
+        let again = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        #expect(!again.stderr.contains("older segment key"))
+        #expect(try await leaves(v, type: "keys.upgraded").count == 1)
+        #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
+        try await v.stopDaemon()
+    }
+}
