@@ -32,18 +32,26 @@ public struct LineLogHandler: LogHandler {
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for (k, v) in merged.sorted(by: { $0.key < $1.key }) { fields.append((k, "\(v)")) }
-        var line: String
+        FileIO.writeStderr(Self.line(fields, format: format))
+    }
+
+    /// One log line (with its line feed) of `fields` in `format`.
+    static func line(_ fields: [(String, String)], format: Format) -> String {
+        let line: String
         switch format {
         case .json:
             line = "{" + fields.map { JSONText.quote($0.0) + ":" + JSONText.quote($0.1) }.joined(separator: ",") + "}"
         case .logfmt:
             line = fields.map { k, v in
                 let needsQuotes = v.isEmpty || v.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" }
+                    || TerminalText.escape(v) != v
                 return k + "=" + (needsQuotes ? JSONText.quote(v) : v)
             }.joined(separator: " ")
         }
-        line += "\n"
-        FileIO.writeStderr(line)
+        // Text from outside (an organization's name in a message, a topic) never reaches a
+        // terminal reading the journal as control sequences: non-printable code points inside
+        // the quoted values are written as JSON escapes.
+        return TerminalText.escapeJSON(line) + "\n"
     }
 
     /// Bootstraps swift-log once per process with this handler.

@@ -92,4 +92,17 @@ struct UntrustedTextTests {
         let viaFoundation = try JSONSerialization.jsonObject(with: Data(escaped.utf8)) as? [String: Any]
         #expect(viaFoundation?["name"] as? String == "Acme\u{9B}31m\u{202E}\u{1F}\u{E0001}")
     }
+
+    @Test("Log lines hold no control byte of outside text, in logfmt and JSON, and the JSON line keeps the value")
+    func logLines() throws {
+        let hostile = "Acme\u{1B}[2J\u{9B}31m\u{202E}"
+        for format in [LineLogHandler.Format.logfmt, .json] {
+            let line = LineLogHandler.line([("msg", "request"), ("org", hostile)], format: format)
+            #expect(Self.controlBytes(String(line.dropLast())).isEmpty, "\(format): \(line)")
+            #expect(line.hasSuffix("\n") && line.filter { $0 == "\n" }.count == 1)
+        }
+        let json = LineLogHandler.line([("org", hostile)], format: .json)
+        #expect(try JSONValue.parse(Array(json.utf8.dropLast()))["org"]?.stringValue == hostile)
+        #expect(LineLogHandler.line([("org", "plain")], format: .logfmt) == "org=plain\n")
+    }
 }
