@@ -47,6 +47,7 @@ struct RestoreCommand: VaultCommand {
         let path = FileIO.absolute(file)
         guard FileIO.exists(path) else { throw VaultError(.badRequest, "no backup at \(file)") }
         let config = try global.configuration()
+        try Backup.checkTarget(dataDir: config.dataDir)
         let keys = try global.unlock(passphraseFile: passphraseFile)
         let header = try Backup.restore(file: path, dataDir: config.dataDir, keys: keys)
         print("restored \(header.origin) (backup of \(header.created)) into \(config.dataDir)")

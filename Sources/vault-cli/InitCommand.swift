@@ -27,7 +27,9 @@ struct InitCommand: VaultCommand {
 
     func execute() async throws {
         let config = try global.configuration()
-        let passphrase = try Passphrase.read(prompt: "New passphrase: ", confirm: passphraseFile == nil, file: passphraseFile)
+        // Files first: nothing is asked when init would refuse anyway.
+        try VaultSetup.checkTargets(dataDir: config.dataDir, keyFile: global.userKeyPath)
+        let passphrase = try Passphrase.read(prompt: "New passphrase: ", confirm: passphraseFile == nil, file: passphraseFile, new: true)
         let cost: KeyDerivation.PasswordCost = kdf == .moderate ? .moderate : .interactive
         let created = try VaultSetup.initialize(dataDir: config.dataDir, keyFile: global.userKeyPath, passphrase: passphrase, cost: cost)
         print("""

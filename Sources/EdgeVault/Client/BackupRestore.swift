@@ -7,6 +7,15 @@ extension Backup {
     /// Restores the backup in `file` into a new data directory; only the person (whose keys
     /// open the sealed log key) can. Refuses to overwrite a vault. The database is copied in
     /// pieces and checked against the backup's digest before it is used.
+    /// Refuses a data directory that already holds a vault (a CLI checks this before it asks
+    /// for the passphrase; `restore` checks again).
+    public static func checkTarget(dataDir: String) throws {
+        let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + VaultSetup.logKeyFileName
+        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
+            throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
+        }
+    }
+
     public static func restore(file: String, dataDir: String, keys: UserKeys) throws -> Header {
         let reader: FileIO.Reader
         do {
@@ -21,10 +30,8 @@ extension Backup {
         guard header.userKeyId == keys.publicKeys.keyId else {
             throw VaultError(.keyMismatch, "this backup belongs to key \(header.userKeyId), not to your key file (\(keys.publicKeys.keyId))")
         }
+        try checkTarget(dataDir: dataDir)
         let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + VaultSetup.logKeyFileName
-        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
-            throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
-        }
         guard let sealed = Encoding.fromBase64(header.logKeySealed) else { throw VaultError(.badRequest, "the backup's log key is malformed") }
         let seed: SecureBytes
         do { seed = try SealedBox.open(sealed, keyPair: keys.box) } catch {

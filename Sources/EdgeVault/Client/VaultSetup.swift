@@ -16,10 +16,10 @@ public enum VaultSetup {
         "edgevault.local/" + JWKThumbprint.ed25519(logPublicKey).prefix(16)
     }
 
-    /// Refuses to touch an existing vault or key file; on failure removes what it created.
-    public static func initialize(
-        dataDir: String, keyFile: String, passphrase: SecureBytes, cost: KeyDerivation.PasswordCost, now: Int64 = Timestamp.now()
-    ) throws -> Created {
+    /// The checks `initialize` makes before it creates anything (so a CLI can make them
+    /// before it asks for a passphrase): no vault in `dataDir`, no key file, the key file
+    /// outside the data directory.
+    public static func checkTargets(dataDir: String, keyFile: String) throws {
         let dataDir = FileIO.absolute(dataDir)
         let keyFile = FileIO.absolute(keyFile)
         let dbPath = dataDir + "/" + VaultStore.databaseFileName
@@ -33,6 +33,17 @@ public enum VaultSetup {
         if FileIO.exists(keyFile) {
             throw VaultError(.keyFileExists, "a key file already exists at \(keyFile); refusing to overwrite it (use --user-key for another path)")
         }
+    }
+
+    /// Refuses to touch an existing vault or key file; on failure removes what it created.
+    public static func initialize(
+        dataDir: String, keyFile: String, passphrase: SecureBytes, cost: KeyDerivation.PasswordCost, now: Int64 = Timestamp.now()
+    ) throws -> Created {
+        try checkTargets(dataDir: dataDir, keyFile: keyFile)
+        let dataDir = FileIO.absolute(dataDir)
+        let keyFile = FileIO.absolute(keyFile)
+        let dbPath = dataDir + "/" + VaultStore.databaseFileName
+        let logKeyPath = dataDir + "/" + logKeyFileName
         let (file, keys) = try UserKeyFile.create(passphrase: passphrase, cost: cost)
         var created: [String] = []
         do {

@@ -5,8 +5,9 @@ import Glibc
 /// Reads the person's passphrase: from a file (`--passphrase-file`, for scripts) or from the
 /// terminal with echo off. It goes straight into guarded memory and is never logged.
 public enum Passphrase {
-    /// Reads a passphrase, asking twice when `confirm` is set.
-    public static func read(prompt: String, confirm: Bool = false, file: String? = nil) throws -> SecureBytes {
+    /// Reads a passphrase, asking twice when `confirm` is set. Length rules apply to a `new`
+    /// passphrase only: when unlocking, the only answer to a wrong one is that it is wrong.
+    public static func read(prompt: String, confirm: Bool = false, file: String? = nil, new: Bool = false) throws -> SecureBytes {
         if let file {
             var bytes: [UInt8]
             do {
@@ -16,7 +17,7 @@ public enum Passphrase {
             }
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
-            return try validated(&bytes)
+            return try validated(&bytes, new: new)
         }
         var fd: Int32 = 0
         var opened = false
@@ -28,17 +29,20 @@ public enum Passphrase {
             opened = true
         }
         defer { if opened { close(fd) } }
-        let first = try readHidden(fd: fd, prompt: prompt)
+        let first = try readHidden(fd: fd, prompt: prompt, new: new)
         if confirm {
-            let second = try readHidden(fd: fd, prompt: "Repeat passphrase: ")
+            let second = try readHidden(fd: fd, prompt: "Repeat passphrase: ", new: new)
             guard first.isEqual(to: second) else { throw VaultError(.passphraseUnavailable, "the two passphrases differ; nothing was changed") }
         }
         return first
     }
 
-    static func validated(_ bytes: inout [UInt8]) throws -> SecureBytes {
+    static func validated(_ bytes: inout [UInt8], new: Bool) throws -> SecureBytes {
         defer { Sodium.wipe(&bytes) }
-        guard bytes.count >= UserKeyFile.minPassphraseBytes else {
+        if !new, bytes.isEmpty || bytes.count > UserKeyFile.maxPassphraseBytes {
+            throw VaultError(.wrongPassphrase, "wrong passphrase")
+        }
+        guard !new || bytes.count >= UserKeyFile.minPassphraseBytes else {
             throw VaultError(.passphraseUnavailable, "the passphrase must be at least \(UserKeyFile.minPassphraseBytes) bytes")
         }
         guard bytes.count <= UserKeyFile.maxPassphraseBytes else {
@@ -48,7 +52,7 @@ public enum Passphrase {
     }
 
     /// Prompts on stderr (or the terminal), turns echo off, reads one line into guarded memory.
-    static func readHidden(fd: Int32, prompt: String) throws -> SecureBytes {
+    static func readHidden(fd: Int32, prompt: String, new: Bool) throws -> SecureBytes {
         let out = fd == 0 ? 2 : fd
         // Echo goes off before the prompt appears, and without flushing: what the person
         // types as soon as they see the prompt is neither shown nor lost.
@@ -75,14 +79,17 @@ public enum Passphrase {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { if length == 0 { throw VaultError(.passphraseUnavailable, "no passphrase given") }; break }
                 if byte == 0x0A || byte == 0x0D { done = true; break }
-                guard length < buf.count else { throw VaultError(.passphraseUnavailable, "the passphrase is too long") }
+                guard length < buf.count else {
+                    throw new ? VaultError(.passphraseUnavailable, "the passphrase is too long") : VaultError(.wrongPassphrase, "wrong passphrase")
+                }
                 buf[length] = byte
                 length += 1
             }
             byte = 0
         }
-        guard length >= UserKeyFile.minPassphraseBytes else {
-            throw VaultError(.passphraseUnavailable, "the passphrase must be at least \(UserKeyFile.minPassphraseBytes) bytes")
+        guard length >= (new ? UserKeyFile.minPassphraseBytes : 1) else {
+            throw new ? VaultError(.passphraseUnavailable, "the passphrase must be at least \(UserKeyFile.minPassphraseBytes) bytes")
+                      : VaultError(.wrongPassphrase, "wrong passphrase")
         }
         return buffer.slice(0..<length)
     }
