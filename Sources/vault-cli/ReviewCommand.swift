@@ -83,19 +83,21 @@ struct ReviewCommand: VaultCommand {
                         print("skipped \(request.id)")
                         break decision
                     case "v", "view", "details":
-                        print(details(request))
+                        print(details(request, vault: try? await client.vault()))
+                        print("([r]aw shows the JWS exactly as received)")
+                    case "r", "raw":
+                        print(request.jws)
                     case "q", "quit":
                         return
                     default:
-                        print("answer a, d, s, v or q")
+                        print("answer a, d, s, v, r or q")
                     }
                 }
             }
             guard watch else { continue }
-            print("waiting for new requests… (q, Ctrl-D or Ctrl-C to stop)")
             // One wait (the keyboard watched throughout) until a request not yet shown arrives.
             let (after, seen) = (version, handled)
-            switch try await input.waitWatchingForQuit({ () async throws -> Int in
+            switch try await input.waitWatchingForQuit(banner: "waiting for new requests… (q, Ctrl-D or Ctrl-C to stop)\n", { () async throws -> Int in
                 var v = after
                 while true {
                     v = try await client.waitForRequests(after: v)
@@ -110,14 +112,29 @@ struct ReviewCommand: VaultCommand {
         }
     }
 
-    /// The request exactly as the organization signed it: its key and the payload's fields
-    /// (printed through the escaping `print`).
-    func details(_ request: AdminAPI.RequestSummary) -> String {
-        var lines = ["key id       \(request.org)", "received     \(request.received)"]
-        if let jws = try? JWS(json: Array(request.jws.utf8)), case .object(let o)? = try? JSONValue.parse(jws.payload) {
-            for k in o.keys.sorted() {
-                let v = o[k]!
-                lines.append(k.padding(13) + (v.stringValue ?? String(decoding: v.serialized(), as: UTF8.self)))
+    /// The request exactly as the organization signed it, decoded: who signed it (key id and
+    /// fingerprint, the signature's protected header), when it arrived, and every payload field
+    /// (printed through the escaping `print`). `[r]aw` after it prints the JWS as received.
+    func details(_ request: AdminAPI.RequestSummary, vault: AdminAPI.VaultInfo?) -> String {
+        var lines = ["signed by    \(Fingerprint.of(thumbprint: request.org) ?? "?") (key id \(request.org))",
+                     "received     \(request.received)"]
+        if let vault { lines.append("your key     \(vault.userFingerprint) (key id \(vault.userKeyId)): a grant is co-signed by it") }
+        if let jws = try? JWS(json: Array(request.jws.utf8)) {
+            for s in jws.signatures {
+                var header = s.header
+                if case .object(var h) = header, case .object(var jwk)? = h["jwk"] {
+                    jwk["x"] = jwk["x"].map { .string(($0.stringValue ?? "") + " (the key above)") }
+                    h["jwk"] = .object(jwk)
+                    header = .object(h)
+                }
+                lines.append("signature    " + String(decoding: header.serialized(), as: UTF8.self))
+            }
+            if case .object(let o)? = try? JSONValue.parse(jws.payload) {
+                lines.append("payload (the organization's words and claims):")
+                for k in o.keys.sorted() {
+                    let v = o[k]!
+                    lines.append("  " + k.padding(11) + (v.stringValue ?? String(decoding: v.serialized(), as: UTF8.self)))
+                }
             }
         }
         return lines.joined(separator: "\n")

@@ -45,7 +45,8 @@ struct TerminalInput: Sendable {
     /// Runs `work` while watching the keyboard: `q`, Ctrl-D (or the end of input) and Ctrl-C
     /// end the wait at once (`.quit`); any other key is dropped, so nothing typed while waiting
     /// can answer the screen that comes next.
-    func waitWatchingForQuit<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> WaitOutcome<T> {
+    /// `banner` is shown once the keyboard is watched, so a key typed on seeing it counts.
+    func waitWatchingForQuit<T: Sendable>(banner: String, _ work: @escaping @Sendable () async throws -> T) async throws -> WaitOutcome<T> {
         let result = Mutex<Result<T, any Error>?>(nil)
         let task = Task {
             let r: Result<T, any Error>
@@ -70,6 +71,7 @@ struct TerminalInput: Sendable {
                 discardTypeAhead()
             }
         }
+        writeRaw(banner)
         var inputOpen = true
         while true {
             if let r = result.withLock({ $0 }) { return .done(try r.get()) }
