@@ -48,10 +48,13 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // prctl(2) for both binaries' process hardening (Swift cannot call a variadic function).
+        .target(name: "CHardening"),
         .target(
             name: "EdgeVault",
             dependencies: [
                 "CSodium",
+                "CHardening",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

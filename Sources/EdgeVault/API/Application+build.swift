@@ -15,8 +15,11 @@ import Glibc
 public struct EdgeVaultDaemon: Service {
     let services: [any Service]
     let logger: Logger
+    /// Held for the daemon's life: no second daemon on the same data directory.
+    let lock: DataDirectoryLock
 
     public func run() async throws {
+        defer { withExtendedLifetime(lock) {} }
         try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
     }
 
@@ -31,6 +34,12 @@ public struct EdgeVaultDaemon: Service {
 public func buildApplication(configuration: Configuration, logger: Logger? = nil) async throws -> EdgeVaultDaemon {
     var logger = logger ?? Logger(label: "vaultd")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+    guard FileIO.isDirectory(configuration.dataDir) else {
+        throw VaultError(.vaultMissing, "no vault in \(configuration.dataDir) (run `vault-cli init --data-dir \(configuration.dataDir)` first)")
+    }
+    // Before the database is opened: a second daemon on this directory stops here, having
+    // touched nothing (segments, socket, log key).
+    let lock = try DataDirectoryLock.acquire(dataDir: configuration.dataDir)
     let store = try VaultStore.open(dataDir: configuration.dataDir)
     let ledger = try LedgerService(store: store, dataDir: configuration.dataDir, logger: logger)
     let manager = try SegmentManager(
@@ -108,7 +117,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     if configuration.mqtt.isEnabled {
         services.append(try MQTTIngestService(configuration: configuration.mqtt, manager: manager, monitor: mqttMonitor, group: group, logger: logger))
     }
-    return EdgeVaultDaemon(services: services, logger: logger)
+    return EdgeVaultDaemon(services: services, logger: logger, lock: lock)
 }
 
 /// Plain HTTP/1.1, or TLS around it when a certificate and key are configured.

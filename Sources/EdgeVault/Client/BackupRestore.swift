@@ -22,6 +22,9 @@ extension Backup {
             throw VaultError(.keyMismatch, "this backup belongs to key \(header.userKeyId), not to your key file (\(keys.publicKeys.keyId))")
         }
         let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + VaultSetup.logKeyFileName
+        // Not while a vaultd (or another restore) works in this directory.
+        var lock = FileIO.isDirectory(dataDir) ? try DataDirectoryLock.acquire(dataDir: dataDir) : nil
+        defer { withExtendedLifetime(lock) {} }
         if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
             throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
         }
@@ -32,8 +35,9 @@ extension Backup {
         }
         let logKey = SigningKeyPair(seed: seed)
         try FileIO.makeDirectories(dataDir, mode: 0o750)
+        if lock == nil { lock = try DataDirectoryLock.acquire(dataDir: dataDir) }
         do {
-            let db = try FileIO.Writer(creating: dbPath, mode: 0o640)
+            let db = try FileIO.Writer(creating: dbPath, mode: 0o600)
             try db.write(Array(first))
             while let chunk = try reader.next(chunkBytes) { try db.write(Array(try verifier.consume(chunk))) }
             _ = try verifier.finish()

@@ -27,6 +27,9 @@ public enum VaultSetup {
         if FileIO.isInside(keyFile, directory: dataDir) {
             throw VaultError(.config, "the key file must not be inside the data directory (the daemon must never read it): \(keyFile)")
         }
+        // Not while a vaultd (or a restore) works in this directory.
+        var lock = FileIO.isDirectory(dataDir) ? try DataDirectoryLock.acquire(dataDir: dataDir) : nil
+        defer { withExtendedLifetime(lock) {} }
         if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
             throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
         }
@@ -37,6 +40,7 @@ public enum VaultSetup {
         var created: [String] = []
         do {
             try FileIO.makeDirectories(dataDir, mode: 0o750)
+            if lock == nil { lock = try DataDirectoryLock.acquire(dataDir: dataDir) }
             try file.write(to: keyFile)
             created.append(keyFile)
 
