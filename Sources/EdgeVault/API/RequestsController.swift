@@ -34,6 +34,12 @@ struct RequestsController: Sendable {
         guard jws.signatures.count == 1 else {
             throw Problem(code: .jwsInvalid, status: 400, detail: "a request carries exactly one signature, the organization's")
         }
+        // RFC 7515 §4.1.11: a JWS naming extensions in "crit" must be refused by a recipient
+        // that does not understand them, and this vault understands none (b64:false included).
+        if let crit = jws.signatures.lazy.compactMap(\.critical).first {
+            throw Problem(code: .requestInvalid, status: 400,
+                          detail: "the JWS header has \"crit\" (\(crit.joined(separator: ", "))); this vault understands no JWS extensions (RFC 7515 §4.1.11)")
+        }
         let (kid, key): (String, SigningPublicKey)
         do {
             (kid, key) = try jws.verifyOrgSignature(jws.signatures[0])
