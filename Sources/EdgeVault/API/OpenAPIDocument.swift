@@ -60,7 +60,10 @@ components:
       required: [id, status]
       properties:
         id: { type: string }
-        status: { type: string, enum: [pending, granted, denied, withdrawn, expired] }
+        status:
+          type: string
+          enum: [pending, granted, denied, withdrawn, expired, revoked]
+          description: granted until the person revokes the grant (revoked) or it passes its expiry (expired); a pending request past its expiry is expired too. Fetch only while granted.
         reason: { type: string }
     Receipt:
       type: object
