@@ -104,16 +104,6 @@ paths:
           content:
             application/json:
               schema: { type: object, properties: { status: { type: string } } }
-  /metrics:
-    get:
-      operationId: metrics
-      summary: Prometheus text exposition (readings, chunks, open segments, requests by status, live grants, ledger size, checkpoint age).
-      responses:
-        "200":
-          description: Metrics.
-          content:
-            text/plain:
-              schema: { type: string }
   /v1/openapi.yaml:
     get:
       operationId: openapi
