@@ -16,7 +16,7 @@ struct LoadBenchmark {
         guard toolsBuilt(["vaultd"], for: "load") else { return }
         let dir = try benchmarkVault("load")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"])
+        let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000", "EDGEVAULT_MAX_CONNECTIONS_PER_ADDRESS": "256"])
         defer { daemon.stop() }
         let port = daemon.port
         let admin = AdminClient(socketPath: dir + "/v.sock")

@@ -17,7 +17,7 @@ struct RequestsBenchmark {
         guard toolsBuilt(["vaultd", "bare-hummingbird"], for: "requests") else { return }
         let dir = try benchmarkVault("requests")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000"])
+        let daemon = try RunningDaemon.start(dir: dir, environment: ["EDGEVAULT_REQUESTS_PER_MINUTE": "1000000", "EDGEVAULT_MAX_CONNECTIONS_PER_ADDRESS": "64"])
         defer { daemon.stop() }
         let port = daemon.port
         let keys = OrgKeys.generate()

@@ -3,6 +3,22 @@ import EdgeVault
 
 @main
 struct VaultCLI: AsyncParsableCommand {
+    /// First thing, before arguments are parsed or any key is unlocked: no core dumps (a dump
+    /// would hold the person's unlocked keys) and no same-user ptrace.
+    static func main() async {
+        ProcessHardening.apply(restrictUmask: false)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vault-cli",
         abstract: "The person's tool for their EdgeVault: keys, streams, readings, export.",

@@ -34,6 +34,22 @@ struct VaultDaemon: AsyncParsableCommand {
     @Option(help: "Log format: logfmt or json.")
     var logFormat: String?
 
+    /// First thing, before arguments are parsed or any key or reading is in memory: no core
+    /// dumps, no same-user ptrace, files owner-only (umask 077).
+    static func main() async {
+        for failure in ProcessHardening.apply(restrictUmask: true) { printError("process hardening failed: \(failure)") }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     mutating func run() async throws {
         var configuration: Configuration
         do {

@@ -162,7 +162,8 @@ struct CrashLoopTests {
             if s == nil { missingRequests += 1 }
             if acked.grants.contains(id) {
                 let fetched = (try? await org.send(.GET, "/v1/grants/\(id)"))?.status
-                if s?.status != "granted" || fetched != 200 { missingGrants += 1 }
+                // A grant reports "revoked" once revoked (acknowledged or cut short by the kill).
+                if !["granted", "revoked"].contains(s?.status ?? "") || fetched != 200 { missingGrants += 1 }
             }
         }
         // Denials and revocations: the state the organization sees.
@@ -170,7 +171,8 @@ struct CrashLoopTests {
         for id in acked.denials where (try? await org.status(id: id))?.status != "denied" { missingDenials += 1 }
         for id in acked.revocations {
             let r = try? await org.send(.GET, "/v1/grants/\(id)/segments")
-            if r?.status != 403 || !String(decoding: r?.body ?? [], as: UTF8.self).contains("grant_revoked") { missingRevocations += 1 }
+            let shown = (try? await org.status(id: id))?.status
+            if r?.status != 403 || !String(decoding: r?.body ?? [], as: UTF8.self).contains("grant_revoked") || shown != "revoked" { missingRevocations += 1 }
         }
         #expect(missingRequests == 0)
         #expect(missingGrants == 0)

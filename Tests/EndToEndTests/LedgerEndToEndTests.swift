@@ -2,6 +2,7 @@ import EdgeVault
 import Foundation
 import GRDB
 import Logging
+import NIOHTTP1
 import Testing
 
 /// Appends `count` leaves and signs a checkpoint after every `every` of them, as the daemon
@@ -191,23 +192,62 @@ struct LedgerEndToEndTests {
     }
 }
 
-@Suite("End to end: /metrics")
+@Suite("End to end: /metrics", .serialized)
 struct MetricsEndToEndTests {
-    @Test("/metrics reports readings, open segments, requests by status, live grants and the ledger in Prometheus text")
+    @Test("/metrics (admin socket) reports readings, open segments, requests by status, live grants and the ledger in Prometheus text")
     func metrics() async throws {
         let v = try VaultFixture()
         try await v.initVault()
         try await v.startDaemon()
         let now = Timestamp.now()
         #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":\(now),\"v\":1}\n{\"stream\":\"s\",\"t\":\(now + 1),\"v\":2}\n".utf8)).status == 0)
-        let r = try await v.publicRequest("GET", "/metrics")
+        let r = try await v.request("GET", "/metrics")
         #expect(r.status == 200 && r.header("Content-Type")?.hasPrefix("text/plain") == true)
         let text = String(decoding: r.body, as: UTF8.self)
         for expected in ["edgevault_readings_ingested_total 2", "edgevault_segments_open 1", "edgevault_requests{status=\"pending\"} 0",
                          "edgevault_grants_live 0", "edgevault_ledger_leaves 1", "edgevault_checkpoint_size 1", "# TYPE edgevault_chunks_written_total counter"] {
             #expect(text.contains(expected + "\n") || text.contains(expected), "\(expected) in\n\(text)")
         }
-        #expect(try await v.request("GET", "/metrics").status == 200, "also on the admin socket")
         try await v.stopDaemon()
+    }
+
+    @Test("Public GET /metrics is 404 with no metrics text; the admin socket still serves it")
+    func notPublic() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"home/alice/insulin\",\"t\":\(Timestamp.now()),\"v\":1}\n".utf8)).status == 0)
+        let r = try await v.publicRequest("GET", "/metrics")
+        let body = String(decoding: r.body, as: UTF8.self)
+        #expect(problem(r) == (404, "not_found"))
+        #expect(!body.contains("edgevault_") && !body.contains("readings"), "\(body)")
+        let admin = try await v.request("GET", "/metrics")
+        #expect(admin.status == 200 && String(decoding: admin.body, as: UTF8.self).contains("edgevault_readings_ingested_total 1"))
+        try await v.stopDaemon()
+    }
+
+    @Test("metrics_listen serves /metrics (only) on a loopback address; a non-loopback value is refused with one line")
+    func loopbackListener() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon(environment: ["EDGEVAULT_METRICS_LISTEN": "127.0.0.1:0"])
+        let line = v.daemonLog?.text.split(separator: "\n").first { $0.contains("vaultd ready") } ?? ""
+        let field = line.split(separator: " ").first { $0.hasPrefix("metrics=") }
+        let port = try #require(field.flatMap { Int($0.split(separator: ":").last ?? "") }, "ready line: \(line)")
+        #expect(port != v.publicPort)
+        let client = HTTPClient(target: .tcp(host: "127.0.0.1", port: port))
+        let r = try await client.send(method: .GET, path: "/metrics")
+        #expect(r.status == 200 && String(decoding: r.body, as: UTF8.self).contains("edgevault_ledger_leaves"))
+        #expect(try await client.send(method: .GET, path: "/v1/vault").status == 404, "nothing else on the metrics address")
+        #expect(try await client.send(method: .GET, path: "/healthz").status == 404)
+        try await v.stopDaemon()
+
+        for bad in ["0.0.0.0:9464", "[::]:9464", "192.168.1.10:9464", "localhost:9464"] {
+            let r = try await run(try Binaries.path("vaultd"), ["--data-dir", v.dataDir, "--admin-socket", v.socket, "--config", "/dev/null", "--listen", "127.0.0.1:0"],
+                                  environment: ["EDGEVAULT_METRICS_LISTEN": bad], timeout: .seconds(30))
+            #expect(r.status == 78, "\(bad): \(r.stderr)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("metrics_listen") && lines[0].contains("loopback"), "\(bad): \(r.stderr)")
+        }
     }
 }

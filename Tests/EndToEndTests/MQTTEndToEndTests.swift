@@ -233,7 +233,7 @@ struct MQTTEndToEndTests {
         // Per topic, arrival times follow publication order.
         let aTimes = got.filter { $0.stream == "home/a/temperature" }.sorted { Double($0.v)! < Double($1.v)! }.map(\.t)
         #expect(aTimes == aTimes.sorted())
-        let metrics = String(decoding: try await v.publicRequest("GET", "/metrics").body, as: UTF8.self)
+        let metrics = String(decoding: try await v.request("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("edgevault_mqtt_connected 1"))
         #expect(metrics.contains("edgevault_mqtt_messages_received_total{topic=\"zigbee2mqtt/+\"} 2500"))
         #expect(metrics.contains("edgevault_mqtt_readings_stored_total{topic=\"zigbee2mqtt/+\"} 5000"))

@@ -15,8 +15,11 @@ import Glibc
 public struct EdgeVaultDaemon: Service {
     let services: [any Service]
     let logger: Logger
+    /// Held for the daemon's life: no second daemon on the same data directory.
+    let lock: DataDirectoryLock
 
     public func run() async throws {
+        defer { withExtendedLifetime(lock) {} }
         try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
     }
 
@@ -31,6 +34,12 @@ public struct EdgeVaultDaemon: Service {
 public func buildApplication(configuration: Configuration, logger: Logger? = nil) async throws -> EdgeVaultDaemon {
     var logger = logger ?? Logger(label: "vaultd")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+    guard FileIO.isDirectory(configuration.dataDir) else {
+        throw VaultError(.vaultMissing, "no vault in \(configuration.dataDir) (run `vault-cli init --data-dir \(configuration.dataDir)` first)")
+    }
+    // Before the database is opened: a second daemon on this directory stops here, having
+    // touched nothing (segments, socket, log key).
+    let lock = try DataDirectoryLock.acquire(dataDir: configuration.dataDir)
     let store = try VaultStore.open(dataDir: configuration.dataDir)
     let ledger = try LedgerService(store: store, dataDir: configuration.dataDir, logger: logger)
     let manager = try SegmentManager(
@@ -40,10 +49,14 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         logger: logger)
     try AdminSocket.prepare(path: configuration.adminSocket)
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
+    let metricsListen = try configuration.metricsListen.map { text -> ListenAddress in
+        guard let a = ListenAddress(text), a.isLoopback else { throw VaultError(.config, "metrics_listen must be a loopback host:port, not \(text)") }
+        return a
+    }
 
     let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
     let notifier = RequestNotifier()
-    let readiness = Readiness(expected: 3, logger: logger)
+    let readiness = Readiness(expected: metricsListen == nil ? 3 : 4, logger: logger)
     let mqttMonitor = MQTTMonitor(configuration: configuration.mqtt)
 
     let adminRouter = Router(context: BasicRequestContext.self)
@@ -82,10 +95,17 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger)
 
-    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier, metrics: metrics)
+    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
-    // idle connections closed after 30 s, at most 256 connections at once.
+    // idle connections closed after 30 s, at most `max_connections` connections at once, at
+    // most `max_connections_per_address` from one address, and a complete request head within
+    // `header_timeout_seconds` (slowloris; see ConnectionLimits).
+    let limits = ConnectionLimits(headerTimeout: .seconds(Int64(configuration.headerTimeoutSeconds)),
+                                  maxPerAddress: configuration.maxConnectionsPerAddress)
+    let counter = ConnectionCounter()
+    let guardLogger = logger
     let http1 = HTTPServerBuilder.http1(configuration: .init(
+        additionalChannelHandlers: [ConnectionGuardHandler(limits: limits, counter: counter, logger: guardLogger)],
         idleTimeout: .seconds(30),
         httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100)))
     let server = try publicServer(http1, configuration: configuration)
@@ -94,7 +114,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         router: publicRouter,
         server: server,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil,
-                             availableConnectionsDelegate: MaximumAvailableConnections(256)),
+                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await readiness.ready("listen", listen.host.contains(":") ? "[\(listen.host)]:\(port)" : "\(listen.host):\(port)")
@@ -106,10 +126,27 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     // Graceful shutdown runs in reverse order: MQTT first (its last batch still commits and is
     // acknowledged), then the public API, then the admin API and the segment manager.
     var services: [any Service] = [admin, publicAPI]
+    if let metricsListen {
+        // Metrics show the person's activity (readings, requests, MQTT topics): never on the
+        // public listener; on this loopback-only address when configured (for a local scraper).
+        let metricsRouter = Router(context: BasicRequestContext.self)
+        metricsRouter.add(middleware: ProblemMiddleware())
+        metricsRouter.get("/metrics") { _, _ in try await metrics.response() }
+        services.append(Application(
+            router: metricsRouter,
+            configuration: .init(address: .hostname(metricsListen.host, port: metricsListen.port), serverName: nil,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(16)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? metricsListen.port
+                await readiness.ready("metrics", metricsListen.host.contains(":") ? "[\(metricsListen.host)]:\(port)" : "\(metricsListen.host):\(port)")
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger))
+    }
     if configuration.mqtt.isEnabled {
         services.append(try MQTTIngestService(configuration: configuration.mqtt, manager: manager, monitor: mqttMonitor, group: group, logger: logger))
     }
-    return EdgeVaultDaemon(services: services, logger: logger)
+    return EdgeVaultDaemon(services: services, logger: logger, lock: lock)
 }
 
 /// Plain HTTP/1.1, or TLS around it when a certificate and key are configured.
@@ -134,12 +171,12 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
-                              notifier: RequestNotifier, metrics: Metrics) throws -> Router<PublicRequestContext> {
+                              notifier: RequestNotifier) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     // The operations openapi.yaml documents are the ones routed here (a test keeps them equal).
     router.add(middleware: ProblemMiddleware(operations: OpenAPIDocument.operations))
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
-    router.get("/metrics") { _, _ in try await metrics.response() }
+    // No /metrics here: it is on the admin socket (and `metrics_listen`, loopback only).
     router.get("/v1/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }

@@ -24,7 +24,9 @@ struct GrantsController: Sendable {
     func liveGrant(_ context: OrgRequestContext, allowDead: Bool = false) async throws -> GrantRecord {
         let id = try context.parameters.require("id")
         guard let grant = try await store.grant(org: context.org.keyId, id: id) else {
-            if try await store.idBelongsToAnotherOrg(id, org: context.org.keyId) {
+            // Not even a request of theirs: a violation, whether or not another organization
+            // holds the id (the log's growth must not tell which ids exist).
+            if try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) == nil {
                 await violations.record(org: context.org.keyId, kind: "other-org-grant", detail: "asked for grant \(id), which is not theirs")
             }
             throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")

@@ -60,7 +60,10 @@ components:
       required: [id, status]
       properties:
         id: { type: string }
-        status: { type: string, enum: [pending, granted, denied, withdrawn, expired] }
+        status:
+          type: string
+          enum: [pending, granted, denied, withdrawn, expired, revoked]
+          description: granted until the person revokes the grant (revoked) or it passes its expiry (expired); a pending request past its expiry is expired too. Fetch only while granted.
         reason: { type: string }
     Receipt:
       type: object
@@ -101,16 +104,6 @@ paths:
           content:
             application/json:
               schema: { type: object, properties: { status: { type: string } } }
-  /metrics:
-    get:
-      operationId: metrics
-      summary: Prometheus text exposition (readings, chunks, open segments, requests by status, live grants, ledger size, checkpoint age).
-      responses:
-        "200":
-          description: Metrics.
-          content:
-            text/plain:
-              schema: { type: string }
   /v1/openapi.yaml:
     get:
       operationId: openapi

@@ -47,7 +47,11 @@ extension Problem: HTTPResponseError {
         if statusCode == 503 { headers[.retryAfter] = "5" }
         if statusCode == 429 { headers[.retryAfter] = "\(retryAfter ?? 60)" }
         if let allow { headers[.allow] = allow.joined(separator: ", ") }
-        let body = try JSONEncoder().encode(self)
+        // Sorted keys: the same problem is the same bytes every time (refusals that must not
+        // be told apart are compared byte for byte).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(self)
         return Response(status: .init(code: statusCode), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

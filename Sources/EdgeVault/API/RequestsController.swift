@@ -34,6 +34,12 @@ struct RequestsController: Sendable {
         guard jws.signatures.count == 1 else {
             throw Problem(code: .jwsInvalid, status: 400, detail: "a request carries exactly one signature, the organization's")
         }
+        // RFC 7515 §4.1.11: a JWS naming extensions in "crit" must be refused by a recipient
+        // that does not understand them, and this vault understands none (b64:false included).
+        if let crit = jws.signatures.lazy.compactMap(\.critical).first {
+            throw Problem(code: .requestInvalid, status: 400,
+                          detail: "the JWS header has \"crit\" (\(crit.joined(separator: ", "))); this vault understands no JWS extensions (RFC 7515 §4.1.11)")
+        }
         let (kid, key): (String, SigningPublicKey)
         do {
             (kid, key) = try jws.verifyOrgSignature(jws.signatures[0])
@@ -79,12 +85,12 @@ struct RequestsController: Sendable {
         return JSONBody(Status(id: id, status: "withdrawn"))
     }
 
-    /// 404 for an id the caller does not hold; asking for another organization's request is
-    /// also an `org.violation` (DESIGN §8: an organization cannot exceed its scope unnoticed).
+    /// 404 for an id the caller does not hold; asking for one is also an `org.violation`
+    /// (DESIGN §8: an organization cannot exceed its scope unnoticed). It is recorded whether or
+    /// not another organization holds that id, so the public log's growth says nothing about
+    /// other organizations' ids.
     func notYours(_ id: String, _ context: OrgRequestContext) async -> Problem {
-        if (try? await store.idBelongsToAnotherOrg(id, org: context.org.keyId)) == true {
-            await violations.record(org: context.org.keyId, kind: "other-org-request", detail: "asked for request \(id), which is not theirs")
-        }
+        await violations.record(org: context.org.keyId, kind: "other-org-request", detail: "asked for request \(id), which is not theirs")
         return Problem(code: .notFound, status: 404, detail: "no request \(id) of yours")
     }
 }

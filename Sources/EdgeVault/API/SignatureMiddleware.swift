@@ -5,7 +5,8 @@ import NIOCore
 /// Verifies the RFC 9421 signature of every organization call (DESIGN §6): covered
 /// components, `created` within ±300 s, a nonce never seen before (kept on disk), the
 /// body's `Content-Digest`, the key (known, or introduced by the request's own JWS on
-/// `POST /v1/requests`), blocked keys, and the per-organization rate. Handlers only ever see
+/// `POST /v1/requests`), blocked keys, and the per-organization rate. A bad signature, an
+/// unknown key and a blocked key get one and the same answer (`refusal`). Handlers only ever see
 /// the result, as `OrgRequestContext.org`.
 struct SignatureMiddleware: RouterMiddleware {
     typealias Context = PublicRequestContext
@@ -53,16 +54,18 @@ struct SignatureMiddleware: RouterMiddleware {
             throw Problem(code: .signatureExpired, status: 401, detail: "the signature expired at \(expires)")
         }
 
-        let org = try identify(keyId: keyId, request: request, body: body)
+        let identity = try identify(keyId: keyId, request: request, body: body)
         let base: String
         do {
             base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
         } catch {
             throw Self.problem(error)
         }
-        guard org.publicKey.isValidSignature(found.signature, for: Array(base.utf8)) else {
-            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature does not verify with key \(keyId)")
-        }
+        // One answer, after the same work, for a bad signature, an unknown key and a blocked
+        // key: anyone could otherwise test which organizations a person deals with. An unknown
+        // key is checked against a dummy key so that every refusal costs one Ed25519 verify.
+        let verifies = identity.key.isValidSignature(found.signature, for: Array(base.utf8))
+        guard verifies, let org = identity.org else { throw Self.refusal }
         if !body.isEmpty {
             guard let digest = parts.field("content-digest"), HTTPMessageSignature.digestMatches(digest, body: body) else {
                 throw Problem(code: .digestMismatch, status: 400, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
@@ -88,25 +91,39 @@ struct SignatureMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The organization's key: a known one (refusing blocked keys), or on `POST /v1/requests`
-    /// the JWK inside the request's own JWS, when its thumbprint is the keyid.
-    func identify(keyId: String, request: Request, body: [UInt8]) throws -> AuthenticatedOrg {
+    /// The answer to a bad signature, an unknown key and a blocked key alike (status, code and
+    /// detail byte for byte the same).
+    static let refusal = Problem(code: .signatureInvalid, status: 401,
+                                 detail: "the signature does not verify with a key this vault accepts calls from")
+
+    /// Stands in for keys this vault does not know, so refusing one costs a real verify.
+    static let dummyKey = SigningKeyPair.generate().publicKey
+
+    /// The key a call's signature is checked with, and the organization it authenticates if it
+    /// verifies (nil: refuse even a valid signature, as for a blocked key).
+    struct Identity {
+        var key: SigningPublicKey
+        var org: AuthenticatedOrg?
+    }
+
+    /// The organization's key: a known one (a blocked key is checked, then refused), or on
+    /// `POST /v1/requests` the JWK inside the request's own JWS, when its thumbprint is the keyid
+    /// (first contact). Any other key is checked against a dummy key and refused.
+    func identify(keyId: String, request: Request, body: [UInt8]) throws -> Identity {
         let known = try store.orgKey(keyId: keyId)
-        if let known, known.isBlocked {
-            throw Problem(code: .orgBlocked, status: 403, detail: "the person has blocked this organization's key")
-        }
         if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: raw) {
-            return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false)
+            if known?.isBlocked == true { return Identity(key: key, org: nil) }
+            return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false))
         }
-        guard request.method == .post, request.uri.path == "/v1/requests",
+        guard known?.isBlocked != true, request.method == .post, request.uri.path == "/v1/requests",
               let jws = try? JWS(json: body), let first = jws.signatures.first,
               case .object(let jwk)? = first.header["jwk"], let x = jwk["x"]?.stringValue,
               let raw = Encoding.fromBase64url(x), raw.count == 32, JWKThumbprint.ed25519(raw) == keyId,
               let key = try? SigningPublicKey(bytes: raw)
         else {
-            throw Problem(code: .unknownKey, status: 401, detail: "key \(keyId) is not known to this vault; introduce it with an access request whose JWS carries it")
+            return Identity(key: Self.dummyKey, org: nil)
         }
-        return AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: true)
+        return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: true))
     }
 
     static func problem(_ failure: HTTPMessageSignature.SignatureFailure) -> Problem {

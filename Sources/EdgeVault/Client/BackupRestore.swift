@@ -10,6 +10,8 @@ extension Backup {
     /// Refuses a data directory that already holds a vault (a CLI checks this before it asks
     /// for the passphrase; `restore` checks again).
     public static func checkTarget(dataDir: String) throws {
+        // Not while a vaultd (or another restore) works in this directory: its lock is free.
+        if FileIO.isDirectory(dataDir) { withExtendedLifetime(try DataDirectoryLock.acquire(dataDir: dataDir)) {} }
         let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + VaultSetup.logKeyFileName
         if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
             throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
@@ -30,8 +32,11 @@ extension Backup {
         guard header.userKeyId == keys.publicKeys.keyId else {
             throw VaultError(.keyMismatch, "this backup belongs to key \(header.userKeyId), not to your key file (\(keys.publicKeys.keyId))")
         }
-        try checkTarget(dataDir: dataDir)
         let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + VaultSetup.logKeyFileName
+        try checkTarget(dataDir: dataDir)
+        // Held from here on: no vaultd (or another restore) works in this directory meanwhile.
+        var lock = FileIO.isDirectory(dataDir) ? try DataDirectoryLock.acquire(dataDir: dataDir) : nil
+        defer { withExtendedLifetime(lock) {} }
         guard let sealed = Encoding.fromBase64(header.logKeySealed) else { throw VaultError(.badRequest, "the backup's log key is malformed") }
         let seed: SecureBytes
         do { seed = try SealedBox.open(sealed, keyPair: keys.box) } catch {
@@ -39,8 +44,9 @@ extension Backup {
         }
         let logKey = SigningKeyPair(seed: seed)
         try FileIO.makeDirectories(dataDir, mode: 0o750)
+        if lock == nil { lock = try DataDirectoryLock.acquire(dataDir: dataDir) }
         do {
-            let db = try FileIO.Writer(creating: dbPath, mode: 0o640)
+            let db = try FileIO.Writer(creating: dbPath, mode: 0o600)
             try db.write(Array(first))
             while let chunk = try reader.next(chunkBytes) { try db.write(Array(try verifier.consume(chunk))) }
             _ = try verifier.finish()

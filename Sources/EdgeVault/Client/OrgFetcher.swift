@@ -42,6 +42,21 @@ public struct OrgFetcher: Sendable {
         return (v, r.body)
     }
 
+    /// Refuses, before anything is fetched, a request that is not (or no longer) granted: a
+    /// fetch under a revoked or expired grant is recorded as a violation, and a well-behaved
+    /// organization never makes one.
+    public func requireGranted(id: String) async throws {
+        let s = try await client.status(id: id)
+        switch s.status {
+        case "granted": return
+        case "revoked": throw VaultError("not_granted", "request \(id) was granted, then revoked by the person; nothing was fetched (fetching now would be recorded as a violation)")
+        case "expired": throw VaultError("not_granted", "request \(id) has expired; nothing was fetched (fetching now would be recorded as a violation)")
+        case "denied": throw VaultError("not_granted", "request \(id) was denied by the person (`org status` shows the reason); there is nothing to fetch")
+        case "pending": throw VaultError("not_granted", "request \(id) is still pending: the person has not decided yet; nothing was fetched")
+        default: throw VaultError("not_granted", "request \(id) is \(s.status); there is nothing to fetch")
+        }
+    }
+
     /// Verifies grant `id` and returns it with the pins (new or confirmed).
     public func verify(id: String, logKey: String?) async throws -> (JWS, AccessRequest, Pins) {
         let info = try JSONDecoder().decode(PublicVaultInfo.self, from: Data(try await client.http.send(method: .GET, path: "/v1/vault").body))
@@ -100,6 +115,7 @@ public struct OrgFetcher: Sendable {
 
     /// Fetches and decrypts every granted segment into NDJSON `{"stream","t","v"}` lines.
     public func fetch(id: String, logKey: String?, output: String, progress: ProgressBar?) async throws -> Summary {
+        try await requireGranted(id: id)
         _ = try await verify(id: id, logKey: logKey)
         let (list, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments", as: OrgAPI.Segments.self)
         let statePath = output + ".fetch-state"

@@ -27,6 +27,8 @@ public enum VaultSetup {
         if FileIO.isInside(keyFile, directory: dataDir) {
             throw VaultError(.config, "the key file must not be inside the data directory (the daemon must never read it): \(keyFile)")
         }
+        // Not while a vaultd (or a restore) works in this directory: its lock is free.
+        if FileIO.isDirectory(dataDir) { withExtendedLifetime(try DataDirectoryLock.acquire(dataDir: dataDir)) {} }
         if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
             throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
         }
@@ -39,15 +41,19 @@ public enum VaultSetup {
     public static func initialize(
         dataDir: String, keyFile: String, passphrase: SecureBytes, cost: KeyDerivation.PasswordCost, now: Int64 = Timestamp.now()
     ) throws -> Created {
-        try checkTargets(dataDir: dataDir, keyFile: keyFile)
         let dataDir = FileIO.absolute(dataDir)
         let keyFile = FileIO.absolute(keyFile)
         let dbPath = dataDir + "/" + VaultStore.databaseFileName
         let logKeyPath = dataDir + "/" + logKeyFileName
+        try checkTargets(dataDir: dataDir, keyFile: keyFile)
+        // Held from here on: no vaultd (or restore) starts in this directory meanwhile.
+        var lock = FileIO.isDirectory(dataDir) ? try DataDirectoryLock.acquire(dataDir: dataDir) : nil
+        defer { withExtendedLifetime(lock) {} }
         let (file, keys) = try UserKeyFile.create(passphrase: passphrase, cost: cost)
         var created: [String] = []
         do {
             try FileIO.makeDirectories(dataDir, mode: 0o750)
+            if lock == nil { lock = try DataDirectoryLock.acquire(dataDir: dataDir) }
             try file.write(to: keyFile)
             created.append(keyFile)
 

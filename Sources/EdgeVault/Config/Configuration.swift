@@ -11,6 +11,14 @@ public struct Configuration: Sendable, Equatable {
     public var adminSocket = "/run/edgevault/admin.sock"
     /// The public API's TCP address (`host:port`, `[v6]:port`); port 0 picks a free port.
     public var listen = "127.0.0.1:8080"
+    /// A separate address serving only `GET /metrics` (loopback only; nil: metrics are served
+    /// on the admin socket alone, never on the public listener).
+    public var metricsListen: String?
+    /// Public listener limits (slowloris): seconds a connection may take to send a complete
+    /// request head, connections one client address may hold, connections in all.
+    public var headerTimeoutSeconds = 10
+    public var maxConnectionsPerAddress = 16
+    public var maxConnections = 256
     /// PEM certificate chain and private key for TLS on the public listener (both or neither).
     public var tlsCertificate: String?
     public var tlsKey: String?
@@ -92,6 +100,21 @@ public struct Configuration: Sendable, Equatable {
             }
             c.listen = s
         }),
+        Setting(key: "metrics_listen", env: "EDGEVAULT_METRICS_LISTEN", apply: { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v, let address = ListenAddress(s) else {
+                throw ConfigurationError("metrics_listen must be host:port on loopback (for example 127.0.0.1:9464 or [::1]:9464)")
+            }
+            guard address.isLoopback else {
+                throw ConfigurationError("metrics_listen must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not \"\(s)\": metrics show the person's activity")
+            }
+            c.metricsListen = s
+        }),
+        Setting(key: "public.header_timeout_seconds", env: "EDGEVAULT_HEADER_TIMEOUT_SECONDS",
+                apply: integer(\.headerTimeoutSeconds, "public.header_timeout_seconds", 1...300)),
+        Setting(key: "public.max_connections_per_address", env: "EDGEVAULT_MAX_CONNECTIONS_PER_ADDRESS",
+                apply: integer(\.maxConnectionsPerAddress, "public.max_connections_per_address", 1...65_536)),
+        Setting(key: "public.max_connections", env: "EDGEVAULT_MAX_CONNECTIONS",
+                apply: integer(\.maxConnections, "public.max_connections", 1...65_536)),
         Setting(key: "tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE", apply: path(\.tlsCertificate, "tls_certificate")),
         Setting(key: "tls_key", env: "EDGEVAULT_TLS_KEY", apply: path(\.tlsKey, "tls_key")),
         Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
@@ -228,6 +251,9 @@ public struct Configuration: Sendable, Equatable {
 
     /// Checks settings that depend on each other.
     public func validate() throws(ConfigurationError) {
+        if maxConnectionsPerAddress > maxConnections {
+            throw ConfigurationError("public.max_connections_per_address (\(maxConnectionsPerAddress)) must not exceed public.max_connections (\(maxConnections))")
+        }
         if mqtt.isEnabled && mqtt.subscriptions.isEmpty {
             throw ConfigurationError("mqtt.broker is set but there is no [[mqtt.subscription]]")
         }
@@ -269,5 +295,13 @@ public struct ListenAddress: Sendable, Equatable {
         guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
         host = String(hostPart)
         self.port = port
+    }
+
+    /// Whether the host is a numeric loopback address: 127.0.0.0/8 or ::1 (a name could
+    /// resolve elsewhere).
+    public var isLoopback: Bool {
+        if host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

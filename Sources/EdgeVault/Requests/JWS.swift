@@ -9,6 +9,9 @@ public struct JWS: Sendable, Equatable {
         public var signature: [UInt8]
         /// The decoded protected header.
         public var header: JSONValue
+        /// The extensions the signature marks critical (`crit`, RFC 7515 §4.1.11), in the
+        /// protected header or an unprotected `header` member; nil when there is none.
+        public var critical: [String]?
     }
 
     public static let maxBytes = 64 * 1024
@@ -43,7 +46,13 @@ public struct JWS: Sendable, Equatable {
             let header: JSONValue
             do { header = try JSONValue.parse(protBytes) } catch { throw Failure("a protected header is not JSON") }
             guard case .object = header else { throw Failure("a protected header must be a JSON object") }
-            parsed.append(Signature(protected: prot, signature: sig, header: header))
+            var critical: [String]?
+            for h in [header, so["header"]] {
+                guard let c = h?["crit"] else { continue }
+                if case .array(let names) = c { critical = (critical ?? []) + names.map { $0.stringValue ?? String(decoding: $0.serialized(), as: UTF8.self) } }
+                else { critical = (critical ?? []) + [String(decoding: c.serialized(), as: UTF8.self)] }
+            }
+            parsed.append(Signature(protected: prot, signature: sig, header: header, critical: critical))
         }
         self.payloadB64 = payloadB64
         self.payload = payload
@@ -72,7 +81,7 @@ public struct JWS: Sendable, Equatable {
     public mutating func appendSignature(header: JSONValue, keyPair: SigningKeyPair) {
         let prot = Encoding.base64url(header.serialized())
         let sig = keyPair.sign(Array((prot + "." + payloadB64).utf8))
-        signatures.append(Signature(protected: prot, signature: sig, header: header))
+        signatures.append(Signature(protected: prot, signature: sig, header: header, critical: nil))
     }
 
     /// Compact JSON text of the general serialization.
@@ -85,6 +94,7 @@ public struct JWS: Sendable, Equatable {
     /// with `kid` equal to the JWK's RFC 7638 thumbprint. Checks the signature too.
     public func verifyOrgSignature(_ s: Signature) throws(Failure) -> (keyId: String, publicKey: SigningPublicKey) {
         guard s.header["alg"]?.stringValue == "Ed25519" else { throw Failure("the signature's alg must be \"Ed25519\"") }
+        if let crit = s.critical { throw Failure("the signature's header has crit (\(crit.joined(separator: ", "))); no JWS extension is understood here") }
         guard let kid = s.header["kid"]?.stringValue else { throw Failure("the signature's protected header has no kid") }
         guard case .object(let jwk)? = s.header["jwk"], jwk["kty"]?.stringValue == "OKP", jwk["crv"]?.stringValue == "Ed25519",
               let x = jwk["x"]?.stringValue, let raw = Encoding.fromBase64url(x), let key = try? SigningPublicKey(bytes: raw)

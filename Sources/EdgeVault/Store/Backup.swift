@@ -59,6 +59,7 @@ public enum Backup {
         let tmp = dataDir + "/.backup-\(getpid())-\(Int.random(in: 0..<1_000_000)).db"
         do {
             try store.pool.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [tmp]) }
+            _ = chmod(tmp, 0o600)  // a copy of the vault: owner only, whatever the umask
         } catch {
             unlink(tmp)
             throw VaultStore.storageError(error, "make a backup")

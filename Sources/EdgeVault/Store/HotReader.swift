@@ -16,7 +16,11 @@ final class HotReader: Sendable {
         var sql: String {
             switch self {
             case .orgKey: return "SELECT publicKey, trust FROM org WHERE keyId = ?1"
-            case .requestStatus: return "SELECT status, expires, reason FROM access_request WHERE org = ?1 AND id = ?2"
+            case .requestStatus:
+                return """
+                    SELECT r.status, r.expires, r.reason, g.status, g.expires FROM access_request r
+                    LEFT JOIN grant_record g ON g.org = r.org AND g.id = r.id WHERE r.org = ?1 AND r.id = ?2
+                    """
             }
         }
     }

@@ -143,7 +143,14 @@ extension VaultStore {
     /// organization's id: what `GET /v1/requests/{id}` answers, without the stored documents.
     public func requestStatus(org: String, id: String, now: Int64) throws -> (status: String, reason: String?)? {
         try hotRead("read the request", .requestStatus, [org, id]) { row in
-            (Self.status(row.text(0) ?? "", expires: row.int64(1), now: now), row.text(2))
+            let stored = Self.status(row.text(0) ?? "", expires: row.int64(1), now: now)
+            // A granted request reports what became of its grant: revoked by the person, or
+            // past its expiry. A well-behaved organization stops there (fetching would be a
+            // violation).
+            guard stored == "granted", !row.isNull(3) else { return (stored, row.text(2)) }
+            if row.text(3) == "revoked" { return ("revoked", nil) }
+            if row.int64(4) <= now { return ("expired", nil) }
+            return (stored, row.text(2))
         }
     }
 

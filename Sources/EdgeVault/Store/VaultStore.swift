@@ -33,6 +33,9 @@ public final class VaultStore: Sendable {
         self.path = path
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // Owner only, whatever the umask was when a file was created (SQLite gives the WAL
+            // and shared-memory files it creates later the database file's mode).
+            Self.restrictPermissions(path)
             try Migrations.migrator.migrate(pool)
             hotReader = try HotReader(path: path)
         } catch let e as DatabaseError {
@@ -47,6 +50,11 @@ public final class VaultStore: Sendable {
                 throw VaultError(.storageUnavailable, "cannot open the vault database \(path): \(e.message ?? "\(e.resultCode)")")
             }
         }
+    }
+
+    /// Makes the database file and its WAL and shared-memory files 0600.
+    static func restrictPermissions(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
     }
 
     /// Opens the database of an initialised data directory.

@@ -170,8 +170,10 @@ public enum FileIO {
         if parent != path && !parent.isEmpty && !isDirectory(parent) {
             try makeDirectories(parent, mode: 0o755)
         }
-        if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw Failure(path: path, errno: errno, action: "create directory")
+        if mkdir(path, mode) != 0 {
+            if errno != EEXIST { throw Failure(path: path, errno: errno, action: "create directory") }
+        } else {
+            _ = chmod(path, mode)  // the mode asked for, not narrowed by vaultd's umask 077
         }
     }
 

@@ -90,6 +90,29 @@ struct ConfigurationTests {
     }
 }
 
+@Suite("Configuration: public listener and metrics settings")
+struct ListenerSettingsTests {
+    @Test("metrics_listen takes loopback addresses only; the per-address cap may not exceed the total")
+    func listenerSettings() throws {
+        var c = Configuration()
+        try c.apply(environment: ["EDGEVAULT_METRICS_LISTEN": "127.0.0.1:9464"])
+        #expect(c.metricsListen == "127.0.0.1:9464")
+        try c.apply(toml: ["metrics_listen": .string("[::1]:0")])
+        #expect(c.metricsListen == "[::1]:0")
+        for bad in ["0.0.0.0:9464", "[::]:9464", "10.0.0.2:9464", "localhost:9464", "127.0.0.1", "128.0.0.1:1"] {
+            var d = Configuration()
+            #expect(throws: ConfigurationError.self, "\(bad)") { try d.apply(environment: ["EDGEVAULT_METRICS_LISTEN": bad]) }
+        }
+        try c.apply(toml: ["public": .table(["header_timeout_seconds": .integer(5), "max_connections_per_address": .integer(8), "max_connections": .integer(64)])])
+        #expect(c.headerTimeoutSeconds == 5 && c.maxConnectionsPerAddress == 8 && c.maxConnections == 64)
+        try c.validate()
+        c.maxConnectionsPerAddress = 65
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+        var e = Configuration()
+        #expect(throws: ConfigurationError.self) { try e.apply(environment: ["EDGEVAULT_HEADER_TIMEOUT_SECONDS": "0"]) }
+    }
+}
+
 @Suite("deploy/vaultd.toml")
 struct DeployConfigTests {
     @Test("The shipped example config parses and equals the built-in defaults")

@@ -1,0 +1,61 @@
+import EdgeVault
+import Foundation
+import GRDB
+import NIOHTTP1
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ledger's size (the tree size of the next checkpoint), from the admin socket.
+private func treeSize(_ v: VaultFixture) async throws -> Int64 {
+    try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?limit=1").body)).size
+}
+
+/// The `org.violation` leaves appended since `since`.
+private func violations(_ v: VaultFixture, since: Int64) async throws -> [String] {
+    let page = try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?from=\(since)&limit=100").body))
+    return page.leaves.compactMap { leaf in
+        let json = (try? JSONSerialization.jsonObject(with: Data(Encoding.fromBase64(leaf.data) ?? []))) as? [String: Any] ?? [:]
+        return json["type"] as? String == "org.violation" ? (json["kind"] as? String ?? "?") : nil
+    }
+}
+
+private func isOneLine(_ s: String) -> Bool {
+    s.split(separator: "\n").count == 1 && s.hasPrefix("vault-cli: ")
+}
+
+@Suite("End to end: a JWS with crit is refused (issue 16, part 8)", .serialized)
+struct JWSCritEndToEndTests {
+    /// A request JWS whose protected header carries `crit:["b64"]` and `b64:false`, signed.
+    func critJWS(_ org: TestOrg, id: String) async throws -> [UInt8] {
+        guard case .object(var header) = JWS.orgHeader(publicKey: org.keys.signing.publicKey.bytes) else { throw HarnessError("header") }
+        header["crit"] = .array([.string("b64")])
+        header["b64"] = .bool(false)
+        let request = try await org.request(id: id)
+        return JWS.sign(payload: request.payload(), header: .object(header), keyPair: org.keys.signing).serialized()
+    }
+
+    @Test("A request JWS with crit:[\"b64\"] and b64:false is refused (400 request_invalid naming crit), from a known and a new key; nothing stored")
+    func critRefused() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let known = TestOrg(v: v), newcomer = TestOrg(v: v)
+        #expect(try await known.call(.POST, "/v1/requests", body: known.submitBody(try await known.request(id: "ok-1"))).status == 202)
+        let size = try await treeSize(v)
+        for (name, org) in [("known key", known), ("new key", newcomer)] {
+            let r = try await org.call(.POST, "/v1/requests", body: try await critJWS(org, id: "crit-1"))
+            #expect(problem(r) == (400, "request_invalid"), "\(name)")
+            #expect(r.header("Content-Type") == "application/problem+json")
+            let detail = (try? JSONDecoder().decode(Problem.self, from: Data(r.body)))?.detail ?? ""
+            #expect(detail.contains("crit") && detail.contains("b64"), "\(name): \(detail)")
+        }
+        #expect(try await treeSize(v) == size, "nothing appended")
+        let listed = try JSONDecoder().decode(AdminAPI.Requests.self, from: Data(try await v.request("GET", "/v1/requests").body))
+        #expect(listed.requests.map(\.id) == ["ok-1"])
+        // The same request without crit is accepted.
+        #expect(try await known.call(.POST, "/v1/requests", body: known.submitBody(try await known.request(id: "crit-1"))).status == 202)
+        try await v.stopDaemon()
+    }
+}
