@@ -12,6 +12,11 @@ public struct LedgerLeaf: Sendable, Equatable {
         case dataReleased = "data.released"
         case orgViolation = "org.violation"
         case dataDeleted = "data.deleted"
+        // The person's signed trust changes (docs/PROTOCOL.md §"Trust changes").
+        case orgPinned = "org.pinned"
+        case orgRenamed = "org.renamed"
+        case orgBlocked = "org.blocked"
+        case orgUnblocked = "org.unblocked"
     }
 
     public static let maxBytes = 64 * 1024
