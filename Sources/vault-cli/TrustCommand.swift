@@ -60,7 +60,8 @@ struct TrustCommand: AsyncParsableCommand {
                 }
             }
             for leaf in leaves.suffix(20) {
-                let id = leaf.json["id"]?.stringValue ?? leaf.json["grant"]?.stringValue ?? leaf.json["kind"]?.stringValue ?? ""
+                let id = leaf.json["id"]?.stringValue ?? leaf.json["grant"]?.stringValue ?? leaf.json["kind"]?.stringValue
+                    ?? leaf.json["name"]?.stringValue.map { "\"\($0)\"" } ?? ""
                 print("  \(Timestamp.rfc3339(milliseconds: leaf.time))  \(leaf.type)  \(id)")
             }
         }
