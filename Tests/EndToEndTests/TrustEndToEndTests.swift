@@ -74,7 +74,19 @@ struct TrustEndToEndTests {
         let forgedDenial = AdminAPI.Denial(id: "p1", protected: Encoding.base64url(Decision.header(kind: .deny, userKeyId: person.publicKeys.keyId,
                                                                                                    iat: now / 1000).serialized()),
                                            signature: Encoding.base64url([UInt8](repeating: 7, count: 64)))
+        // Real co-signatures of the stored request, but a grant, or by another key.
+        let stored = try JSONDecoder().decode(AdminAPI.Requests.self, from: Data(try await v.request("GET", "/v1/requests").body)).requests[0]
+        func cosign(_ kind: Decision.Kind, _ keys: UserKeys) throws -> AdminAPI.Denial {
+            var jws = try JWS(json: Array(stored.jws.utf8))
+            jws.appendSignature(header: Decision.header(kind: kind, userKeyId: person.publicKeys.keyId, iat: now / 1000), keyPair: keys.signing)
+            return AdminAPI.Denial(id: stored.id, protected: jws.signatures[1].protected, signature: Encoding.base64url(jws.signatures[1].signature))
+        }
         let cases: [(String, String, [UInt8], Int, String)] = [
+            ("a block with a grant signature as the denial", "/v1/orgs/\(k)/block", try body(signed(.block), denials: [try cosign(.grant, person)]), 400, "decision_invalid"),
+            ("a block with a denial signed by another key", "/v1/orgs/\(k)/block", try body(signed(.block), denials: [try cosign(.deny, intruder)]), 400, "decision_invalid"),
+            ("denials signed by another key", "/v1/orgs/\(k)/denials",
+             Array(try JSONEncoder().encode(AdminAPI.DenyPendingInput(denials: [try cosign(.deny, intruder)]))), 400, "decision_invalid"),
+            ("unsigned denials", "/v1/orgs/\(k)/denials", Array(#"{"ids":["p1"]}"#.utf8), 400, "bad_request"),
             ("the old unsigned pin", "/v1/orgs/\(k)/pin", Array(#"{"name":"Dr. Alvarez (cardiology)"}"#.utf8), 400, "trust_change_invalid"),
             ("an unsigned block", "/v1/orgs/\(k)/block", [], 400, "trust_change_invalid"),
             ("an unsigned unblock", "/v1/orgs/\(k)/unblock", Array("{}".utf8), 400, "trust_change_invalid"),

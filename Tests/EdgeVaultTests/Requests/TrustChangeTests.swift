@@ -73,6 +73,9 @@ struct TrustChangeTests {
                             header: .object(["alg": .string("Ed25519"), "kid": .string(JWKThumbprint.ed25519(key.publicKey.bytes))]), keyPair: key)
         }
         #expect((try? Self.check(signed([:]), key)) != nil, "the baseline is valid")
+        for good in ["Dr. Álvarez (cardiología)", "東京大学病院", "A", String(repeating: "x", count: 200)] {
+            #expect((try? Self.check(signed(["name": .string(good)]), key))?.name == good, "\(good)")
+        }
         for bad: [String: JSONValue] in [
             ["action": .string("trust")], ["name": .null], ["action": .string("block")], ["org": .string("short")],
             ["type": .string("edgevault.revocation/v1")], ["at": .string("yesterday")], ["name": .string("")],
