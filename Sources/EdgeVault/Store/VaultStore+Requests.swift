@@ -96,6 +96,11 @@ extension VaultStore {
             var leaves: [Int64] = []
             if var org = try OrgRecord.fetchOne(db, key: orgKeyId) {
                 if org.isBlocked { throw VaultError(.orgBlocked, "the person has blocked this organization's key") }
+                // A row for a key never seen and not pinned (blocked ahead of contact, then
+                // unblocked) does not make it known.
+                if org.firstSeen == nil, org.trust != "pinned", !limits.allowUnknownOrgs {
+                    throw VaultError(.unknownKey, "this vault accepts requests only from organizations the person added (vault-cli trust add)")
+                }
                 if org.publicKey == nil || org.firstSeen == nil {
                     org.publicKey = Data(orgPublicKey)
                     org.firstSeen = now

@@ -145,6 +145,24 @@ struct TrustChangeTests {
                           "request.denied", "request.denied", "org.unblocked"])
     }
 
+    @Test("A key blocked ahead of contact and unblocked is not thereby known: with unknown organizations refused it still cannot ask")
+    func unblockedStranger() throws {
+        let vault = try TestVault()
+        let stranger = OrgKeys.generate()
+        let now = Timestamp.now()
+        _ = try vault.store.applyTrustChange(try Self.change(vault, stranger.keyId, .block, at: now), jws: [1], denials: [], now: now)
+        _ = try vault.store.applyTrustChange(try Self.change(vault, stranger.keyId, .unblock, at: now + 1), jws: [2], denials: [], now: now + 1)
+        #expect(try vault.store.org(keyId: stranger.keyId)?.trust == "seen")
+        let closed = RequestLimits(allowUnknownOrgs: false)
+        do {
+            try Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2, limits: closed)
+            Issue.record("an unblocked stranger was accepted")
+        } catch let e as VaultError {
+            #expect(e.code == .unknownKey)
+        }
+        try Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2)
+    }
+
     @Test("Batch denials: each pending request gets its leaf, no-longer-pending ones are skipped, an unknown id refuses the batch")
     func denyPending() throws {
         let vault = try TestVault()
