@@ -132,19 +132,22 @@ struct TrustCommand: AsyncParsableCommand {
             }
             let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
             for (n, k) in keyIds.enumerated() {
-                let r: AdminAPI.TrustChangeResult
+                let outcome: TrustChanger.BlockOutcome
                 do {
-                    r = try await changer.block(org: k)
+                    outcome = try await changer.block(org: k)
                 } catch let e as VaultError where n > 0 {
                     throw VaultError(e.code, "blocking \(k): \(e.message) (the \(n) key(s) before it are blocked)")
                 }
+                let r = outcome.block
                 var line = "blocked \(r.org.fingerprint); ledger entry #\(r.leafIndex) (org.blocked)"
-                if let first = r.denied.first, let last = r.denied.last {
-                    line += ", \(r.denied.count) pending request(s) denied (request.denied #\(first.leafIndex)…#\(last.leafIndex))"
+                let denied = outcome.denied
+                if let first = denied.first, let last = denied.last {
+                    line += ", \(denied.count) pending request(s) denied (request.denied #\(first.leafIndex)…#\(last.leafIndex))"
                 } else {
                     line += ", no pending requests"
                 }
-                print(line + " in checkpoint \(r.checkpointSize)")
+                if outcome.relisted > 0 { line += "; listed again \(outcome.relisted) time(s): requests kept arriving while it was signed" }
+                print(line + " in checkpoint \(outcome.followUp?.checkpointSize ?? r.checkpointSize)")
             }
         }
     }

@@ -172,6 +172,48 @@ struct TrustEndToEndTests {
         try await v.stopDaemon()
     }
 
+    @Test("A block while the organization keeps sending and withdrawing requests still succeeds, and none of that organization's requests stays pending")
+    func blockUnderChurn() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let org = TestOrg(v: v)
+        let origin = try await org.client.origin()
+        for i in 0..<5 {
+            #expect(try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: "early-\(i)", vault: origin))).status == 202)
+        }
+        // The organization sends as fast as it can, withdrawing its oldest request whenever it
+        // hits its own limit, until it is refused for being blocked (bounded in count).
+        let sender = Task { () throws -> (accepted: [String], calls: Int, stop: String) in
+            var accepted: [String] = [], open: [String] = (0..<5).map { "early-\($0)" }
+            var calls = 0
+            while calls < 1000 {
+                calls += 1
+                let id = "churn-\(calls)"
+                let r = try await org.call(.POST, "/v1/requests", body: org.submitBody(try await org.request(id: id, vault: origin)))
+                if r.status == 202 {
+                    accepted.append(id)
+                    open.append(id)
+                    continue
+                }
+                guard problem(r).1 == "too_many_pending", !open.isEmpty else { return (accepted, calls, problem(r).1) }
+                calls += 1
+                let w = try await org.call(.DELETE, "/v1/requests/\(open.removeFirst())")
+                if w.status != 200 { return (accepted, calls, problem(w).1) }
+            }
+            return (accepted, calls, "bound")
+        }
+        let block = try await v.cli(["trust", "block", "--passphrase-file", v.passphraseFile, "--", org.keys.keyId])
+        let sent = try await sender.value
+        #expect(block.status == 0, "\(block.stderr)")
+        #expect(sent.stop != "bound", "the sender was stopped by the block")
+        let all = try JSONDecoder().decode(AdminAPI.Requests.self, from: Data(try await v.request("GET", "/v1/requests").body)).requests
+        #expect(all.filter { $0.status == "pending" }.isEmpty, "nothing pending after the block")
+        #expect(Set(all.map(\.status)).isSubset(of: ["denied", "withdrawn"]), "\(Set(all.map(\.status)))")
+        print("block under churn: \(sent.calls) calls, \(sent.accepted.count) accepted while blocking; stopped by \(sent.stop); \(block.stdout)")
+        try await v.stopDaemon()
+    }
+
     @Test("200 pending requests from ten throwaway keys fill the vault (429 for a genuine organization); blocking them frees every slot at once")
     func pendingExhaustion() async throws {
         let v = try VaultFixture()

@@ -285,10 +285,14 @@ extension AdminAPI {
         /// The signed `edgevault.trust/v1` JWS (general JSON serialization) as text.
         public var change: String
         public var denials: [Denial]?
+        /// A block only: leave pending (and list in the answer) requests that arrived after the
+        /// person listed them, instead of answering `pending_changed`.
+        public var keepArrivals: Bool?
 
-        public init(change: String, denials: [Denial]?) {
+        public init(change: String, denials: [Denial]?, keepArrivals: Bool? = nil) {
             self.change = change
             self.denials = denials
+            self.keepArrivals = keepArrivals
         }
     }
 
@@ -303,6 +307,8 @@ extension AdminAPI {
         public var change: String
         public var leafIndex: Int64
         public var denied: [DeniedRequest]
+        /// With `keepArrivals`: pending requests the block left for the client to deny next.
+        public var leftPending: [String]?
         public var checkpointSize: Int64
     }
 

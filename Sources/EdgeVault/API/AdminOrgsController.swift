@@ -109,7 +109,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
                           detail: "the signed change is \(checked.action.rawValue) of \(checked.org), not \(action.rawValue) of \(keyId)")
         }
         let denials = try await verified(input.denials ?? [], org: keyId, user: user)
-        let outcome = try store.applyTrustChange(checked, jws: jwsBytes, denials: denials, now: Timestamp.now())
+        let outcome = try store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
+                                                 now: Timestamp.now())
         let checkpoint: VaultStore.StoredCheckpoint
         do {
             checkpoint = try await ledger.anchor(index: outcome.lastIndex)
@@ -119,7 +120,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, status: 500, detail: "the organization vanished") }
         return JSONBody(AdminAPI.TrustChangeResult(
             org: Self.info(org), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
-            denied: outcome.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) }, checkpointSize: checkpoint.size))
+            denied: outcome.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) },
+            leftPending: input.keepArrivals == true ? outcome.leftPending : nil, checkpointSize: checkpoint.size))
     }
 
     @Sendable func deny(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.DenyPendingResult> {

@@ -7,8 +7,8 @@ public struct TrustChanger {
     let vault: AdminAPI.VaultInfo
 
     /// How often a block lists and signs the pending requests again when new ones arrived
-    /// between the listing and the daemon applying it.
-    public static let blockAttempts = 3
+    /// between the listing and the daemon applying it, before it blocks with `keepArrivals`.
+    public static let strictBlockAttempts = 3
 
     public init(client: AdminClient, keys: UserKeys, vault: AdminAPI.VaultInfo) throws {
         try keys.requireOwner(of: vault)
@@ -54,20 +54,43 @@ public struct TrustChanger {
         try await client.changeTrust(keyId: org, action: .unblock, .init(change: signed(org: org, action: .unblock, name: nil), denials: nil))
     }
 
-    /// Blocks `org` and, in the same step, denies each of its pending requests with the
+    /// What a block did: the block (with the denials it carried) and, when requests arrived
+    /// while it was being signed, the denials of those sent right after.
+    public struct BlockOutcome: Sendable {
+        public var block: AdminAPI.TrustChangeResult
+        public var followUp: AdminAPI.DenyPendingResult?
+        /// How many times the pending requests were listed and signed again.
+        public var relisted: Int
+
+        public var denied: [AdminAPI.DeniedRequest] { block.denied + (followUp?.denied ?? []) }
+    }
+
+    /// Blocks `org` and, in the same command, denies each of its pending requests with the
     /// person's co-signature. A request that arrives between the listing and the block makes
-    /// the daemon answer `pending_changed`; the list is then read and signed again.
-    public func block(org: String, reason: String? = nil) async throws -> AdminAPI.TrustChangeResult {
-        var attempt = 1
+    /// the daemon answer `pending_changed`; the list is read and signed again. After
+    /// `strictBlockAttempts` such answers (an organization that keeps sending) the block is
+    /// sent with `keepArrivals`: it applies, and the few requests that arrived meanwhile —
+    /// no more can, the key being blocked — are denied by the next call.
+    public func block(org: String, reason: String? = nil) async throws -> BlockOutcome {
+        var relisted = 0
         while true {
             let pending = try await Self.pending(client, org: org)
             let denials = try pending.map { try denial(of: $0, reason: reason) }
+            let lenient = relisted >= Self.strictBlockAttempts
+            let result: AdminAPI.TrustChangeResult
             do {
-                return try await client.changeTrust(keyId: org, action: .block,
-                                                    .init(change: signed(org: org, action: .block, name: nil), denials: denials))
-            } catch let e as VaultError where e.code == .pendingChanged && attempt < Self.blockAttempts {
-                attempt += 1
+                result = try await client.changeTrust(keyId: org, action: .block, .init(
+                    change: signed(org: org, action: .block, name: nil), denials: denials, keepArrivals: lenient ? true : nil))
+            } catch let e as VaultError where e.code == .pendingChanged && !lenient {
+                relisted += 1
+                continue
             }
+            var followUp: AdminAPI.DenyPendingResult?
+            if let left = result.leftPending, !left.isEmpty {
+                let now = try await Self.pending(client, org: org).filter { left.contains($0.id) }
+                if !now.isEmpty { followUp = try await denyAll(org: org, requests: now, reason: reason) }
+            }
+            return BlockOutcome(block: result, followUp: followUp, relisted: relisted)
         }
     }
 

@@ -24,6 +24,9 @@ extension VaultStore {
         public var kind: LedgerLeaf.Kind
         /// The requests the change denied (a block), with their `request.denied` leaves.
         public var denied: [(id: String, leafIndex: Int64)]
+        /// Pending requests a block with `keepArrivals` left pending (they arrived after the
+        /// person listed them): the person's client denies them next.
+        public var leftPending: [String] = []
         /// The last leaf written: anchoring it anchors all of them.
         public var lastIndex: Int64 { denied.last?.leafIndex ?? leafIndex }
     }
@@ -40,11 +43,18 @@ extension VaultStore {
     /// Applies the person's checked trust change in one transaction: the `org.pinned`,
     /// `org.renamed`, `org.blocked` or `org.unblocked` leaf, the signed document, the
     /// organization's new trust, and for a block the denial of every pending request of the
-    /// organization (`denials` must cover exactly those, else `pending_changed` and nothing
-    /// changes). Refuses a change signed for another vault, one whose `at` is more than
+    /// organization (`denials` must cover all of those, else `pending_changed` and nothing
+    /// changes; listed requests no longer pending are skipped). Refuses a change signed for another vault, one whose `at` is more than
     /// `TrustChange.maxSkewMilliseconds` from `now`, or not later than the last change applied
     /// to this organization (a replay), and a change that changes nothing.
-    public func applyTrustChange(_ change: TrustChange.Checked, jws: [UInt8], denials: [PendingDenial], now: Int64) throws -> TrustChangeOutcome {
+    ///
+    /// With `keepArrivals`, pending requests the denials do not cover (they arrived after the
+    /// person listed them) stay pending instead, and are returned: the organization being
+    /// blocked, no more arrive and they count against no vault-wide limit, so the client's
+    /// next call denies them for certain. Clients ask for this only after `pending_changed`,
+    /// so an organization that keeps sending cannot hold off its block.
+    public func applyTrustChange(_ change: TrustChange.Checked, jws: [UInt8], denials: [PendingDenial], keepArrivals: Bool = false,
+                                 now: Int64) throws -> TrustChangeOutcome {
         defer { orgKeys.changed(change.org) }
         return try write("apply the trust change") { db in
             try Self.expireRequests(in: db, now: now)
@@ -70,6 +80,7 @@ extension VaultStore {
             ]
             let kind: LedgerLeaf.Kind
             var pending: [AccessRequestRecord] = []
+            var left: [String] = []
             switch change.action {
             case .pin:
                 guard !org.isBlocked else { throw VaultError(.trustConflict, "this organization is blocked; unblock it first") }
@@ -89,12 +100,20 @@ extension VaultStore {
                 pending = try AccessRequestRecord.filter(Column("org") == change.org && Column("status") == "pending")
                     .order(Column("receivedAt")).fetchAll(db)
                 let signed = denials.map(\.id)
-                guard Set(signed).count == signed.count, Set(signed) == Set(pending.map(\.id)) else {
-                    throw VaultError(.pendingChanged, "the organization has \(pending.count) pending request(s) but the block denies "
-                        + "\(signed.count) (\(Set(signed) == Set(pending.map(\.id)) ? "an id twice" : "other ids")); list them again and sign a denial for each")
+                guard Set(signed).count == signed.count else { throw VaultError(.trustChangeInvalid, "a request id is listed twice in the block's denials") }
+                // Every pending request must be denied; a listed one no longer pending
+                // (withdrawn or expired since the person listed them) is skipped.
+                let uncovered = pending.filter { !signed.contains($0.id) }
+                if keepArrivals {
+                    left = uncovered.map(\.id)
+                    pending = pending.filter { signed.contains($0.id) }
+                } else if !uncovered.isEmpty {
+                    throw VaultError(.pendingChanged, "the organization has \(uncovered.count) pending request(s) the block does not deny "
+                        + "(\(uncovered.prefix(5).map(\.id).joined(separator: ", "))\(uncovered.count > 5 ? ", …" : "")); list them again and sign a denial for each")
                 }
                 kind = .orgBlocked
                 fields["denied"] = .number("\(pending.count)")
+                if !left.isEmpty { fields["leftPending"] = .number("\(left.count)") }
                 org.trust = "blocked"
             case .unblock:
                 guard org.isBlocked else { throw VaultError(.trustConflict, "this organization is not blocked") }
@@ -112,7 +131,7 @@ extension VaultStore {
             }
             org.updatedAt = now
             try org.save(db)
-            return TrustChangeOutcome(leafIndex: index, kind: kind, denied: denied)
+            return TrustChangeOutcome(leafIndex: index, kind: kind, denied: denied, leftPending: left)
         }
     }
 

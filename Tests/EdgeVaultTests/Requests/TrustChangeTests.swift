@@ -145,6 +145,26 @@ struct TrustChangeTests {
                           "request.denied", "request.denied", "org.unblocked"])
     }
 
+    @Test("A block with keepArrivals denies the listed requests and leaves the ones that arrived after the listing pending (uncounted), named in the answer and the leaf")
+    func keepArrivals() throws {
+        let vault = try TestVault()
+        let org = OrgKeys.generate()
+        let now = Timestamp.now()
+        try Self.submit(vault.store, keys: org, id: "listed", now: now)
+        try Self.submit(vault.store, keys: org, id: "late", now: now)
+        let block = try Self.change(vault, org.keyId, .block, at: now)
+        #expect(throws: VaultError.self, "without keepArrivals the late one refuses the block") {
+            try vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], now: now)
+        }
+        let r = try vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], keepArrivals: true, now: now)
+        #expect(r.denied.map(\.id) == ["listed"] && r.leftPending == ["late"])
+        #expect(try vault.store.requests(status: "pending", now: now).map(\.id) == ["late"])
+        let leaf = try vault.store.read("t") { db in try Data.fetchOne(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'org.blocked'") }
+        let json = try LedgerLeaf(bytes: [UInt8](try #require(leaf))).json
+        #expect(json["denied"]?.numberText == "1" && json["leftPending"]?.numberText == "1")
+        #expect(try vault.store.denyPending(org: org.keyId, denials: [.init(id: "late", reason: nil)], now: now).denied.map(\.id) == ["late"])
+    }
+
     @Test("A key blocked ahead of contact and unblocked is not thereby known: with unknown organizations refused it still cannot ask")
     func unblockedStranger() throws {
         let vault = try TestVault()
