@@ -23,7 +23,7 @@ struct TrustCommand: AsyncParsableCommand {
                 return
             }
             printTable(header: ["FINGERPRINT", "TRUST", "NAME (yours)", "NAME (claimed)", "FIRST SEEN", "KEY ID"],
-                       rows: orgs.map { [$0.fingerprint, $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
+                       rows: orgs.map { [$0.fingerprint, $0.pinSigned == false ? "pinned (unsigned)" : $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
         }
     }
 
@@ -44,6 +44,10 @@ struct TrustCommand: AsyncParsableCommand {
             let record = TrackRecord.compute(leaves)
             print("\(org.pinnedName ?? org.name) (\(org.fingerprint)), \(org.trust)")
             if org.pinnedName != nil, !org.name.isEmpty { print("  calls itself: \(org.name)") }
+            if org.pinSigned == false {
+                print("  warning:      pinned before trust changes were signed: anything that could reach the admin socket could have set this")
+                print("                name. Confirm it with `vault-cli trust add \(org.keyId) --name …` (signed by you).")
+            }
             if !org.contact.isEmpty { print("  contact:      \(org.contact)") }
             print("  first seen:   \(org.firstSeen ?? "never")")
             print("  record:       \(record.summary)")
@@ -93,7 +97,7 @@ struct TrustCommand: AsyncParsableCommand {
             let vault = try await client.vault()
             if let org = try await client.orgs().first(where: { $0.keyId == keyId }) {
                 if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
-                if org.trust == "pinned", org.pinnedName == name { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
+                if org.trust == "pinned", org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
             }
             let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
             let r = try await changer.pin(org: keyId, name: name)

@@ -1,5 +1,6 @@
 import EdgeVault
 import Foundation
+import GRDB
 import NIOHTTP1
 import Testing
 
@@ -169,6 +170,31 @@ struct TrustEndToEndTests {
         }
         let verify = try await v.cli(["log", "verify"])
         #expect(verify.status == 0, "\(verify.stderr)")
+        try await v.stopDaemon()
+    }
+
+    @Test("A pin stored before trust changes were signed is shown as unsigned (trust list, trust show) until the person confirms it with a signed pin")
+    func legacyPinShown() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        let k = TestOrg(v: v).keys.keyId
+        // As the old unsigned endpoint left it.
+        let db = try DatabaseQueue(path: v.dataDir + "/vault.db")
+        try await db.write { db in
+            try db.execute(sql: "INSERT INTO org (keyId, name, contact, trust, pinnedName, updatedAt) VALUES (?, '', '', 'pinned', 'Dr. Alvarez (cardiology)', 0)",
+                           arguments: [k])
+        }
+        try db.close()
+        try await v.startDaemon()
+        let list = try await v.cli(["trust", "list"])
+        #expect(list.stdout.contains("pinned (unsigned)"), "\(list.stdout)")
+        let show = try await v.cli(["trust", "show", "--", k])
+        #expect(show.stdout.contains("pinned before trust changes were signed"), "\(show.stdout)")
+        let confirm = try await v.cli(["trust", "add", "--name", "Dr. Alvarez (cardiology)", "--passphrase-file", v.passphraseFile, "--", k])
+        #expect(confirm.status == 0 && confirm.stdout.contains("org.pinned"), "\(confirm.stderr)")
+        let after = try await v.cli(["trust", "list"])
+        #expect(!after.stdout.contains("unsigned") && after.stdout.contains("pinned"), "\(after.stdout)")
+        #expect(!(try await v.cli(["trust", "show", "--", k])).stdout.contains("warning"))
         try await v.stopDaemon()
     }
 

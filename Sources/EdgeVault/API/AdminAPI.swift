@@ -169,6 +169,10 @@ extension AdminAPI {
         /// seen, pinned or blocked.
         public var trust: String
         public var firstSeen: String?
+        /// For a pinned organization: whether a pin signed by the person made it (false: pinned
+        /// before trust changes were signed, by whatever could reach the admin socket then;
+        /// docs/PROTOCOL.md §"Trust changes"). Absent when not pinned.
+        public var pinSigned: Bool?
     }
 
     public struct Orgs: Codable, Sendable, Equatable {

@@ -26,13 +26,15 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         router.post("/v1/orgs/{keyId}/denials", use: deny)
     }
 
-    static func info(_ o: OrgRecord) -> AdminAPI.Org {
+    static func info(_ o: OrgRecord, signedPins: Set<String>) -> AdminAPI.Org {
         AdminAPI.Org(keyId: o.keyId, fingerprint: Fingerprint.of(thumbprint: o.keyId) ?? "?", name: o.name, pinnedName: o.pinnedName,
-                     contact: o.contact, trust: o.trust, firstSeen: o.firstSeen.map { Timestamp.rfc3339(milliseconds: $0) })
+                     contact: o.contact, trust: o.trust, firstSeen: o.firstSeen.map { Timestamp.rfc3339(milliseconds: $0) },
+                     pinSigned: o.trust == "pinned" ? signedPins.contains(o.keyId) : nil)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Orgs> {
-        JSONBody(AdminAPI.Orgs(orgs: try store.orgs().map(Self.info)))
+        let signed = try store.signedPins()
+        return JSONBody(AdminAPI.Orgs(orgs: try store.orgs().map { Self.info($0, signedPins: signed) }))
     }
 
     static func keyId(_ context: Context) throws -> String {
@@ -119,7 +121,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         }
         guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, status: 500, detail: "the organization vanished") }
         return JSONBody(AdminAPI.TrustChangeResult(
-            org: Self.info(org), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
+            org: Self.info(org, signedPins: try store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
             denied: outcome.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) },
             leftPending: input.keepArrivals == true ? outcome.leftPending : nil, checkpointSize: checkpoint.size))
     }

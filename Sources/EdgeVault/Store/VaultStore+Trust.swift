@@ -86,9 +86,17 @@ extension VaultStore {
                 guard !org.isBlocked else { throw VaultError(.trustConflict, "this organization is blocked; unblock it first") }
                 let name = change.name ?? ""
                 if org.trust == "pinned", let previous = org.pinnedName {
-                    guard previous != name else { throw VaultError(.trustConflict, "this organization is already pinned as \"\(name)\"") }
-                    kind = .orgRenamed
-                    fields["previousName"] = .string(previous)
+                    if previous == name {
+                        // Same name: a no-op, unless it confirms a pin made before trust
+                        // changes were signed.
+                        let signedBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM trust_change WHERE org = ? AND action = 'pin')",
+                                                             arguments: [change.org]) ?? false
+                        guard !signedBefore else { throw VaultError(.trustConflict, "this organization is already pinned as \"\(name)\"") }
+                        kind = .orgPinned
+                    } else {
+                        kind = .orgRenamed
+                        fields["previousName"] = .string(previous)
+                    }
                 } else {
                     kind = .orgPinned
                 }
@@ -157,5 +165,11 @@ extension VaultStore {
             }
             return (denied, skipped)
         }
+    }
+
+    /// The organizations that a signed pin ever pinned: a pinned organization not among them
+    /// was pinned before trust changes were signed.
+    public func signedPins() throws -> Set<String> {
+        try read("read trust changes") { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT org FROM trust_change WHERE action = 'pin'")) }
     }
 }

@@ -165,6 +165,22 @@ struct TrustChangeTests {
         #expect(try vault.store.denyPending(org: org.keyId, denials: [.init(id: "late", reason: nil)], now: now).denied.map(\.id) == ["late"])
     }
 
+    @Test("A pin made before trust changes were signed shows as unsigned until the person confirms it with a signed pin of the same name")
+    func legacyPin() throws {
+        let vault = try TestVault()
+        let org = OrgKeys.generate()
+        let now = Timestamp.now()
+        try vault.store.setTrust(keyId: org.keyId, trust: "pinned", name: "Dr. Alvarez", now: now)
+        #expect(try vault.store.signedPins().isEmpty)
+        let confirm = try Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now)
+        #expect(try vault.store.applyTrustChange(confirm, jws: [1], denials: [], now: now).kind == .orgPinned)
+        #expect(try vault.store.signedPins() == [org.keyId])
+        let again = try Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now + 1)
+        #expect(throws: VaultError(.trustConflict, "this organization is already pinned as \"Dr. Alvarez\"")) {
+            try vault.store.applyTrustChange(again, jws: [2], denials: [], now: now + 1)
+        }
+    }
+
     @Test("A key blocked ahead of contact and unblocked is not thereby known: with unknown organizations refused it still cannot ask")
     func unblockedStranger() throws {
         let vault = try TestVault()
