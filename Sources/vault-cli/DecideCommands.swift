@@ -105,7 +105,7 @@ struct DenyCommand: VaultCommand {
         }
         // The organization's claimed name is not shown here: the fingerprint and the person's
         // own name for it (validated when pinned) are what identify it.
-        let who = known.pinnedName.map { " \"\($0)\" (your name for it)" } ?? ""
+        let who = known.pinSigned == false ? "" : known.pinnedName.map { " \"\($0)\" (your name for it)" } ?? ""
         if !yes {
             guard isatty(0) != 0 else {
                 throw VaultError(.badRequest, "refusing to deny \(pending.count) request(s) without confirmation: run it in a terminal or pass --yes; nothing was denied")

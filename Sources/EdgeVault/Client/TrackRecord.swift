@@ -91,7 +91,10 @@ public struct ReviewScreen: Sendable {
         out.append(bold("Request \(request.id)") + "  from " + bold(access.orgName))
         let fp = org?.fingerprint ?? Fingerprint.of(thumbprint: request.org) ?? "?"
         var known: String
-        if let pinned = org?.pinnedName {
+        if let pinned = org?.pinnedName, org?.pinSigned == false {
+            // Pinned before trust changes were signed: not necessarily by the person.
+            known = warn("pinned as \"\(pinned)\" before pins were signed: unconfirmed")
+        } else if let pinned = org?.pinnedName {
             known = "known as \"\(pinned)\" (pinned by you)"
         } else if isNew {
             known = warn("NEW organization: first contact")

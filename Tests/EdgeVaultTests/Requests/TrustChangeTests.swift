@@ -181,6 +181,25 @@ struct TrustChangeTests {
         }
     }
 
+    @Test("The review screen says \"pinned by you\" only for a signed pin; a pin from before signed trust changes is flagged unconfirmed")
+    func reviewScreenPin() throws {
+        let keys = OrgKeys.generate()
+        let now = Timestamp.now()
+        let access = AccessRequest(vault: "edgevault.local/x", id: "r1", orgName: "Dr. Alvarez (cardiology)", orgContact: "", streams: ["a/b"],
+                                   from: 0, to: 1000, purpose: "p", deliveryKey: keys.delivery.publicKey, expires: now + 60_000, created: now)
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "r1", status: "pending", streams: ["a/b"], from: "", to: "", expires: "",
+                                              received: "", reason: nil, jws: "")
+        func screen(pinSigned: Bool) -> String {
+            let org = AdminAPI.Org(keyId: keys.keyId, fingerprint: "F", name: "Dr. Alvarez (cardiology)", pinnedName: "Dr. Alvarez",
+                                   contact: "", trust: "pinned", firstSeen: nil, pinSigned: pinSigned)
+            return ReviewScreen(request: summary, access: access, org: org, record: TrackRecord(), segments: 0, readings: 0,
+                                bucketStart: 0, bucketEnd: 1000, now: now).render()
+        }
+        #expect(screen(pinSigned: true).contains("(pinned by you)"))
+        let unsigned = screen(pinSigned: false)
+        #expect(!unsigned.contains("pinned by you") && unsigned.contains("before pins were signed: unconfirmed"), "\(unsigned)")
+    }
+
     @Test("A key blocked ahead of contact and unblocked is not thereby known: with unknown organizations refused it still cannot ask")
     func unblockedStranger() throws {
         let vault = try TestVault()
