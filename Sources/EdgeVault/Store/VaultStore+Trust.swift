@@ -31,22 +31,14 @@ extension VaultStore {
         public var lastIndex: Int64 { denied.last?.leafIndex ?? leafIndex }
     }
 
-    /// The organization's pending requests, oldest first (expiry applied).
-    public func pendingRequests(org: String, now: Int64) async throws -> [AccessRequestRecord] {
-        try await read("read requests") { db in
-            try AccessRequestRecord.filter(Column("org") == org && Column("status") == "pending")
-                .order(Column("receivedAt")).fetchAll(db)
-                .map { Self.applyingExpiry($0, now: now) }.filter { $0.status == "pending" }
-        }
-    }
-
     /// Applies the person's checked trust change in one transaction: the `org.pinned`,
     /// `org.renamed`, `org.blocked` or `org.unblocked` leaf, the signed document, the
     /// organization's new trust, and for a block the denial of every pending request of the
     /// organization (`denials` must cover all of those, else `pending_changed` and nothing
-    /// changes; listed requests no longer pending are skipped). Refuses a change signed for another vault, one whose `at` is more than
-    /// `TrustChange.maxSkewMilliseconds` from `now`, or not later than the last change applied
-    /// to this organization (a replay), and a change that changes nothing.
+    /// changes; listed requests no longer pending are skipped). Refuses a change signed for
+    /// another vault, one whose `at` is more than `TrustChange.maxSkewMilliseconds` from `now`
+    /// or not later than the last change applied to this organization (a replay), and a change
+    /// that changes nothing.
     ///
     /// With `keepArrivals`, pending requests the denials do not cover (they arrived after the
     /// person listed them) stay pending instead, and are returned: the organization being
