@@ -1,5 +1,8 @@
 import ArgumentParser
 import EdgeVault
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `vault-cli approve ID` and `vault-cli deny ID`: the review prompt's decisions, for scripts.
 struct ApproveCommand: VaultCommand {
@@ -38,15 +41,26 @@ struct ApproveCommand: VaultCommand {
 struct DenyCommand: VaultCommand {
     static let configuration = CommandConfiguration(
         commandName: "deny",
-        abstract: "Deny a pending request (signed by you, recorded in the ledger).")
+        abstract: "Deny a pending request, or all of one organization's (signed by you, recorded in the ledger).",
+        discussion: """
+            `deny ID` denies one request. `deny --org KEY --all` denies every pending request of \
+            that organization with one passphrase entry: it shows the count and asks you to \
+            confirm (--yes skips the question; without a terminal --yes is required).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The request id.")
-    var requestId: String
+    @Argument(help: "The request id (not with --all).")
+    var requestId: String?
 
-    @Option(parsing: .unconditional, help: "The organization's key id, when several used the same request id.")
+    @Option(parsing: .unconditional, help: "The organization's key id, when several used the same request id; with --all, whose requests.")
     var org: String?
+
+    @Flag(help: "Deny all pending requests of the organization given with --org.")
+    var all = false
+
+    @Flag(help: "With --all: do not ask for confirmation.")
+    var yes = false
 
     @Option(help: "Why, shown to the organization.")
     var reason: String?
@@ -58,14 +72,60 @@ struct DenyCommand: VaultCommand {
         if let reason, let problem = UntrustedText.problem(with: UntrustedText.normalized(reason), field: "--reason", limits: .reason) {
             throw ValidationError(problem)
         }
+        if all {
+            guard requestId == nil else { throw ValidationError("give either a request id or --all, not both") }
+            guard let org else { throw ValidationError("--all needs --org KEY: whose pending requests to deny") }
+            try validateKeyId(org)
+        } else {
+            guard requestId != nil else { throw ValidationError("give the request id to deny, or --org KEY --all") }
+            if yes { throw ValidationError("--yes goes with --all") }
+        }
     }
 
     func execute() async throws {
         let client = try global.client()
+        if all, let org {
+            try await denyAll(client: client, org: org)
+            return
+        }
         // Cheap checks (daemon up, request pending) before the passphrase.
-        let request = try await DecisionMaker.pending(id: requestId, org: org, client: client)
+        let request = try await DecisionMaker.pending(id: requestId ?? "", org: org, client: client)
         let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
         let r = try await maker.decide(request, kind: .deny, reason: reason.map(UntrustedText.normalized))
         print("denied \(r.id); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
+    }
+
+    /// Cheap checks (daemon up, organization known, something pending) and the confirmation
+    /// come before the passphrase.
+    func denyAll(client: AdminClient, org: String) async throws {
+        let vault = try await client.vault()
+        guard let known = try await client.orgs().first(where: { $0.keyId == org }) else {
+            throw VaultError(.notFound, "no organization \(org) is known to this vault; nothing was denied")
+        }
+        let pending = try await TrustChanger.pending(client, org: org)
+        guard !pending.isEmpty else {
+            print("no pending requests from \(known.fingerprint); nothing to deny")
+            return
+        }
+        // The organization's claimed name is not shown here: the fingerprint and the person's
+        // own name for it (validated when pinned) are what identify it.
+        let who = known.pinSigned == false ? "" : known.pinnedName.map { " \"\($0)\" (your name for it)" } ?? ""
+        if !yes {
+            guard isatty(0) != 0 else {
+                throw VaultError(.badRequest, "refusing to deny \(pending.count) request(s) without confirmation: run it in a terminal or pass --yes; nothing was denied")
+            }
+            FileIO.writeStderr("Deny all \(pending.count) pending request(s) from \(known.fingerprint)\(who)? [y/N] ")
+            let answer = String((readLine(strippingNewline: true) ?? "").filter { !$0.isWhitespace }).lowercased()
+            guard answer == "y" || answer == "yes" else {
+                throw VaultError(.badRequest, "not confirmed; nothing was denied")
+            }
+        }
+        let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
+        let r = try await changer.denyAll(org: org, requests: pending, reason: reason)
+        print("denied \(r.denied.count) pending request(s) of \(known.fingerprint)" + (r.checkpointSize.map { " in checkpoint \($0)" } ?? ""))
+        for d in r.denied { print("  \(d.id)  ledger entry #\(d.leafIndex) (request.denied)") }
+        if !r.skipped.isEmpty {
+            print("skipped \(r.skipped.count) no longer pending: \(r.skipped.joined(separator: ", "))")
+        }
     }
 }

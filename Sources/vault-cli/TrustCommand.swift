@@ -4,8 +4,12 @@ import EdgeVault
 struct TrustCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
-        abstract: "Organizations known to this vault: pin a key with a name, block one, list them.",
-        subcommands: [List.self, Show.self, Add.self, Block.self])
+        abstract: "Organizations known to this vault: pin a key with a name, block or unblock one, list them.",
+        discussion: """
+            Pinning, renaming, blocking and unblocking are signed with your key (they ask for your \
+            passphrase) and recorded in the ledger; the daemon refuses them unsigned.
+            """,
+        subcommands: [List.self, Show.self, Add.self, Block.self, Unblock.self])
 
     struct List: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "List organizations: fingerprint, names, trust, first contact.")
@@ -19,7 +23,7 @@ struct TrustCommand: AsyncParsableCommand {
                 return
             }
             printTable(header: ["FINGERPRINT", "TRUST", "NAME (yours)", "NAME (claimed)", "FIRST SEEN", "KEY ID"],
-                       rows: orgs.map { [$0.fingerprint, $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
+                       rows: orgs.map { [$0.fingerprint, $0.pinSigned == false ? "pinned (unsigned)" : $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
         }
     }
 
@@ -40,11 +44,28 @@ struct TrustCommand: AsyncParsableCommand {
             let record = TrackRecord.compute(leaves)
             print("\(org.pinnedName ?? org.name) (\(org.fingerprint)), \(org.trust)")
             if org.pinnedName != nil, !org.name.isEmpty { print("  calls itself: \(org.name)") }
+            if org.pinSigned == false {
+                print("  warning:      pinned before trust changes were signed: anything that could reach the admin socket could have set this")
+                print("                name. Confirm it with `vault-cli trust add \(org.keyId) --name …` (signed by you).")
+            }
             if !org.contact.isEmpty { print("  contact:      \(org.contact)") }
             print("  first seen:   \(org.firstSeen ?? "never")")
             print("  record:       \(record.summary)")
+            let trustKinds = Set([LedgerLeaf.Kind.orgPinned, .orgRenamed, .orgBlocked, .orgUnblocked].map(\.rawValue))
+            let changes = leaves.filter { trustKinds.contains($0.type) }
+            if !changes.isEmpty {
+                print("  your trust changes (signed by you):")
+                for leaf in changes {
+                    var what = leaf.type
+                    if let name = leaf.json["name"]?.stringValue { what += " \"\(name)\"" }
+                    if let previous = leaf.json["previousName"]?.stringValue { what += " (was \"\(previous)\")" }
+                    if let denied = leaf.json["denied"]?.numberText { what += ", \(denied) pending request(s) denied" }
+                    print("    \(Timestamp.rfc3339(milliseconds: leaf.time))  \(what)")
+                }
+            }
             for leaf in leaves.suffix(20) {
-                let id = leaf.json["id"]?.stringValue ?? leaf.json["grant"]?.stringValue ?? leaf.json["kind"]?.stringValue ?? ""
+                let id = leaf.json["id"]?.stringValue ?? leaf.json["grant"]?.stringValue ?? leaf.json["kind"]?.stringValue
+                    ?? leaf.json["name"]?.stringValue.map { "\"\($0)\"" } ?? ""
                 print("  \(Timestamp.rfc3339(milliseconds: leaf.time))  \(leaf.type)  \(id)")
             }
         }
@@ -52,7 +73,7 @@ struct TrustCommand: AsyncParsableCommand {
 
     struct Add: VaultCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Pin an organization's key id ahead of its first request, with your name for it.",
+            abstract: "Pin an organization's key id with your name for it (ahead of its first request, or to rename it). Signed by you.",
             discussion: "With requests.allow_unknown_orgs = false, only pinned organizations may send requests.")
 
         @OptionGroup var global: GlobalOptions
@@ -63,31 +84,107 @@ struct TrustCommand: AsyncParsableCommand {
         @Option(help: "Your name for this organization.")
         var name: String
 
+        @Option(help: "Read the passphrase from this file instead of asking.")
+        var passphraseFile: String?
+
         func validate() throws {
-            guard Encoding.fromBase64url(keyId)?.count == 32 else { throw ValidationError("not a key id: \(keyId)") }
+            try validateKeyId(keyId)
+            if let problem = TrustChange.nameProblem(name) { throw ValidationError("--name: \(problem)") }
         }
 
         func execute() async throws {
-            let org = try await global.client().pinOrg(keyId: keyId, name: name)
-            print("pinned \(org.fingerprint) as \"\(org.pinnedName ?? name)\"")
+            let client = try global.client()
+            let vault = try await client.vault()
+            if let org = try await client.orgs().first(where: { $0.keyId == keyId }) {
+                if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
+                if org.trust == "pinned", org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
+            }
+            let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
+            let r = try await changer.pin(org: keyId, name: name)
+            let verb = r.change == LedgerLeaf.Kind.orgRenamed.rawValue ? "renamed" : "pinned"
+            print("\(verb) \(r.org.fingerprint) as \"\(r.org.pinnedName ?? name)\"; ledger entry #\(r.leafIndex) (\(r.change)) in checkpoint \(r.checkpointSize)")
         }
     }
 
     struct Block: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Block an organization's key: its calls and requests are refused (org_blocked).")
+        static let configuration = CommandConfiguration(
+            abstract: "Block organizations' keys: their calls and requests are refused, and their pending requests are denied in the same step. Signed by you.",
+            discussion: "Several key ids take one passphrase entry.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The organizations' key ids. One that starts with '-' goes after `--`.")
+        var keyIds: [String]
+
+        @Option(help: "Read the passphrase from this file instead of asking.")
+        var passphraseFile: String?
+
+        func validate() throws {
+            guard !keyIds.isEmpty else { throw ValidationError("give the key id of the organization to block") }
+            guard keyIds.count <= 1000 else { throw ValidationError("at most 1000 key ids at once") }
+            for k in keyIds { try validateKeyId(k) }
+            guard Set(keyIds).count == keyIds.count else { throw ValidationError("a key id is given twice") }
+        }
+
+        func execute() async throws {
+            let client = try global.client()
+            let vault = try await client.vault()
+            let known = try await client.orgs()
+            for k in keyIds {
+                guard let org = known.first(where: { $0.keyId == k }) else { throw VaultError(.notFound, "no organization \(k) is known to this vault; nothing was blocked") }
+                if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is already blocked; nothing was blocked") }
+            }
+            let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
+            for (n, k) in keyIds.enumerated() {
+                let outcome: TrustChanger.BlockOutcome
+                do {
+                    outcome = try await changer.block(org: k)
+                } catch let e as VaultError where n > 0 {
+                    throw VaultError(e.code, "blocking \(k): \(e.message) (the \(n) key(s) before it are blocked)")
+                }
+                let r = outcome.block
+                var line = "blocked \(r.org.fingerprint); ledger entry #\(r.leafIndex) (org.blocked)"
+                let denied = outcome.denied
+                if let first = denied.first, let last = denied.last {
+                    line += ", \(denied.count) pending request(s) denied (request.denied #\(first.leafIndex)…#\(last.leafIndex))"
+                } else {
+                    line += ", no pending requests"
+                }
+                if outcome.relisted > 0 { line += "; listed again \(outcome.relisted) time(s): requests kept arriving while it was signed" }
+                print(line + " in checkpoint \(outcome.followUp?.checkpointSize ?? r.checkpointSize)")
+            }
+        }
+    }
+
+    struct Unblock: VaultCommand {
+        static let configuration = CommandConfiguration(abstract: "Unblock an organization's key: it may call and ask again. Signed by you.")
 
         @OptionGroup var global: GlobalOptions
 
         @Argument(help: "The organization's key id. One that starts with '-' goes after `--`.")
         var keyId: String
 
-        func validate() throws {
-            guard Encoding.fromBase64url(keyId)?.count == 32 else { throw ValidationError("not a key id: \(keyId)") }
-        }
+        @Option(help: "Read the passphrase from this file instead of asking.")
+        var passphraseFile: String?
+
+        func validate() throws { try validateKeyId(keyId) }
 
         func execute() async throws {
-            let org = try await global.client().blockOrg(keyId: keyId)
-            print("blocked \(org.fingerprint)")
+            let client = try global.client()
+            let vault = try await client.vault()
+            guard let org = try await client.orgs().first(where: { $0.keyId == keyId }) else {
+                throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
+            }
+            guard org.trust == "blocked" else { throw VaultError(.trustConflict, "\(org.fingerprint) is not blocked") }
+            let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
+            let r = try await changer.unblock(org: keyId)
+            print("unblocked \(r.org.fingerprint) (now \(r.org.trust)); ledger entry #\(r.leafIndex) (org.unblocked) in checkpoint \(r.checkpointSize)")
         }
+    }
+}
+
+func validateKeyId(_ keyId: String) throws {
+    guard keyId.count == 43, Encoding.fromBase64url(keyId)?.count == 32 else {
+        throw ValidationError("not a key id: \(keyId) (an organization's key id is a 43-character RFC 7638 thumbprint)")
     }
 }

@@ -35,7 +35,7 @@ struct PublicLeaksEndToEndTests {
         let known = TestOrg(v: v), blocked = TestOrg(v: v), stranger = TestOrg(v: v), newcomer = TestOrg(v: v)
         #expect(try await known.call(.POST, "/v1/requests", body: known.submitBody(try await known.request(id: "k1"))).status == 202)
         #expect(try await blocked.call(.POST, "/v1/requests", body: blocked.submitBody(try await blocked.request(id: "b1"))).status == 202)
-        #expect(try await v.cli(["trust", "block", "--", blocked.keys.keyId]).status == 0)
+        #expect(try await v.cli(["trust", "block", "--passphrase-file", v.passphraseFile, "--", blocked.keys.keyId]).status == 0)
 
         let answers: [(String, HTTPClient.Response)] = [
             ("bad signature (known key)", try await known.call(.GET, "/v1/requests/k1", flipSignature: true)),

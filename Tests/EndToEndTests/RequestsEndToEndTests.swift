@@ -97,10 +97,12 @@ struct RequestsEndToEndTests {
         _ = origin
 
         // Blocked.
-        #expect(try await v.cli(["trust", "block", "--", org.keys.keyId]).status == 0)
+        #expect(try await v.cli(["trust", "block", "--passphrase-file", v.passphraseFile, "--", org.keys.keyId]).status == 0)
+        let afterBlock = try await stored(v)
+        #expect(afterBlock == (afterSecond.0 + 3, afterSecond.1), "org.blocked and a request.denied for each of the two pending requests")
         let blocked = try await org.call(.GET, "/v1/requests/first")
         #expect(problem(blocked) == (401, "signature_invalid"))
-        #expect(try await stored(v) == afterSecond)
+        #expect(try await stored(v) == afterBlock)
         try await v.stopDaemon()
     }
 
@@ -145,7 +147,7 @@ struct RequestsEndToEndTests {
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_ALLOW_UNKNOWN_ORGS": "false"])
         let org = TestOrg(v: v), stranger = TestOrg(v: v)
-        #expect(try await v.cli(["trust", "add", "--name", "Acme (checked by phone)", "--", org.keys.keyId]).status == 0)
+        #expect(try await v.cli(["trust", "add", "--name", "Acme (checked by phone)", "--passphrase-file", v.passphraseFile, "--", org.keys.keyId]).status == 0)
         let before = try await stored(v)
         let refused = try await stranger.call(.POST, "/v1/requests", body: stranger.submitBody(try await stranger.request(id: "s1")))
         #expect(problem(refused) == (401, "unknown_key"))

@@ -64,7 +64,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqttMonitor).addRoutes(to: adminRouter)
     LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    AdminOrgsController(store: store).addRoutes(to: adminRouter)
+    AdminOrgsController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)

@@ -103,13 +103,17 @@ public struct AdminClient: Sendable {
 
     public func orgs() async throws -> [AdminAPI.Org] { try await get("/v1/orgs", as: AdminAPI.Orgs.self).orgs }
 
-    public func pinOrg(keyId: String, name: String) async throws -> AdminAPI.Org {
-        try await post("/v1/orgs/\(Self.percentEncode(keyId))/pin", body: JSONValue.object(["name": .string(name)]).serialized(),
-                       contentType: "application/json", as: AdminAPI.Org.self)
+    /// Sends the person's signed trust change (and for a block, the denials of the
+    /// organization's pending requests): docs/PROTOCOL.md §"Trust changes".
+    public func changeTrust(keyId: String, action: TrustChange.Action, _ input: AdminAPI.TrustChangeInput) async throws -> AdminAPI.TrustChangeResult {
+        try await post("/v1/orgs/\(Self.percentEncode(keyId))/\(action.rawValue)", body: Array(try JSONEncoder().encode(input)),
+                       contentType: "application/json", as: AdminAPI.TrustChangeResult.self)
     }
 
-    public func blockOrg(keyId: String) async throws -> AdminAPI.Org {
-        try await post("/v1/orgs/\(Self.percentEncode(keyId))/block", body: [], contentType: "application/json", as: AdminAPI.Org.self)
+    /// Denies several pending requests of one organization with the person's co-signatures.
+    public func denyPending(keyId: String, _ input: AdminAPI.DenyPendingInput) async throws -> AdminAPI.DenyPendingResult {
+        try await post("/v1/orgs/\(Self.percentEncode(keyId))/denials", body: Array(try JSONEncoder().encode(input)),
+                       contentType: "application/json", as: AdminAPI.DenyPendingResult.self)
     }
 
     public func requests(status: String?) async throws -> [AdminAPI.RequestSummary] {

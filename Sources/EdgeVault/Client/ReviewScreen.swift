@@ -50,7 +50,11 @@ public struct ReviewScreen: Sendable {
 
     /// A key stays NEW until the person has granted it something (or pinned it): a stranger's
     /// dummy first request does not make its second one look known.
-    public var isNew: Bool { record.grants == 0 && org?.trust != "pinned" }
+    public var isNew: Bool { record.grants == 0 && !isSignedPin }
+
+    /// Pinned by the person with a signed trust change (a pin from before changes were signed
+    /// is not necessarily the person's).
+    public var isSignedPin: Bool { org?.trust == "pinned" && org?.pinSigned != false && org?.pinnedName != nil }
 
     /// Whether the grant would go on releasing readings that do not exist yet.
     public var isOngoing: Bool { bucketEnd > now }
@@ -86,7 +90,7 @@ public struct ReviewScreen: Sendable {
 
     /// What approving means, in plain words (also the confirmation question's subject).
     public var meaning: String {
-        let who = org?.pinnedName.map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
+        let who = (isSignedPin ? org?.pinnedName : nil).map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
             ?? "\(claimedName) (name not verified)"
         let streams = access.streams.joined(separator: ", ")
         var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streams)"
@@ -126,7 +130,10 @@ public struct ReviewScreen: Sendable {
         out.append(bold("Request \(TerminalText.escape(request.id))") + "  from " + bold(claimedName) + " (claimed)")
         let fp = org?.fingerprint ?? Fingerprint.of(thumbprint: request.org) ?? "?"
         var known = ""
-        if let pinned = org?.pinnedName {
+        if let pinned = org?.pinnedName, org?.pinSigned == false {
+            // Pinned before trust changes were signed: not necessarily by the person.
+            known = warn("pinned as \"\(TerminalText.escape(pinned))\" before pins were signed: unconfirmed")
+        } else if let pinned = org?.pinnedName {
             known = "known as \"\(TerminalText.escape(pinned))\" (pinned by you)"
         } else if !isNew {
             known = "granted before; known since \(record.firstSeen.map { String(Timestamp.rfc3339(milliseconds: $0).prefix(10)) } ?? "?")"

@@ -145,6 +145,20 @@ enum Migrations {
             // Seconds after a bucket ends that its segments are kept; NULL keeps them forever.
             try db.execute(sql: "ALTER TABLE stream ADD COLUMN retentionSeconds INTEGER CHECK (retentionSeconds > 0)")
         }
+        migrator.registerMigration("v7-trust-changes") { db in
+            // The person's signed trust changes (docs/PROTOCOL.md §"Trust changes"), each with
+            // the index of its ledger leaf; `at` (ms) only grows per organization (no replay).
+            try db.execute(sql: """
+                CREATE TABLE trust_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    org TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('pin', 'block', 'unblock')),
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX trust_change_by_org ON trust_change(org, at);
+                """)
+        }
         return migrator
     }
 }

@@ -78,16 +78,22 @@ extension VaultStore {
                 try request.update(db)
                 return index
             case .deny:
-                request.status = "denied"
-                request.reason = decision.reason
-                var fields: [String: JSONValue] = ["id": .string(id), "payloadSha256": .string(payloadHash)]
-                if let reason = decision.reason { fields["reason"] = .string(reason) }
-                leaf = LedgerLeaf(kind: .requestDenied, fields: fields, org: org, time: now)
-                let index = try Self.appendLeaf(leaf, in: db)
-                try request.update(db)
-                return index
+                return try Self.deny(&request, reason: decision.reason, now: now, in: db)
             }
         }
+    }
+
+    /// Marks a pending request denied with its `request.denied` leaf (inside the caller's
+    /// transaction); returns the leaf's index.
+    static func deny(_ request: inout AccessRequestRecord, reason: String?, now: Int64, in db: Database) throws -> Int64 {
+        request.status = "denied"
+        request.decidedAt = now
+        request.reason = reason
+        var fields: [String: JSONValue] = ["id": .string(request.id), "payloadSha256": .string(Encoding.base64(Hash.sha256([UInt8](request.payload))))]
+        if let reason { fields["reason"] = .string(reason) }
+        let index = try appendLeaf(LedgerLeaf(kind: .requestDenied, fields: fields, org: request.org, time: now), in: db)
+        try request.update(db)
+        return index
     }
 
     static func origin(_ db: Database) throws -> String {

@@ -96,6 +96,11 @@ extension VaultStore {
             var leaves: [Int64] = []
             if var org = try OrgRecord.fetchOne(db, key: orgKeyId) {
                 if org.isBlocked { throw VaultError(.orgBlocked, "the person has blocked this organization's key") }
+                // A row for a key never seen and not pinned (blocked ahead of contact, then
+                // unblocked) does not make it known.
+                if org.firstSeen == nil, org.trust != "pinned", !limits.allowUnknownOrgs {
+                    throw VaultError(.unknownKey, "this vault accepts requests only from organizations the person added (vault-cli trust add)")
+                }
                 if org.publicKey == nil || org.firstSeen == nil {
                     org.publicKey = Data(orgPublicKey)
                     org.firstSeen = now
@@ -120,7 +125,11 @@ extension VaultStore {
             guard pendingOrg < limits.maxPendingPerOrg else {
                 throw VaultError(.tooManyPending, "you have \(pendingOrg) pending requests, the most this vault keeps per organization; wait for decisions or withdraw some")
             }
-            let pendingAll = try Int.fetchOne(db, sql: "SELECT count(*) FROM access_request WHERE status = 'pending'") ?? 0
+            // Pending requests of blocked organizations never count against the vault-wide
+            // limit: a flood of throwaway keys, once blocked, frees every slot at once.
+            let pendingAll = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM access_request r JOIN org o ON o.keyId = r.org WHERE r.status = 'pending' AND o.trust != 'blocked'
+                """) ?? 0
             guard pendingAll < limits.maxPendingTotal else {
                 throw VaultError(.tooManyPending, "the vault has too many pending requests; try again later")
             }
@@ -207,8 +216,9 @@ extension VaultStore {
         }
     }
 
-    /// Pins an organization's key id with a name the person chose, or blocks it.
-    public func setTrust(keyId: String, trust: String, name: String?, now: Int64) throws {
+    /// Sets an organization's trust directly, without the person's signature nor a ledger
+    /// leaf: for tests only. The daemon changes trust only through `applyTrustChange`.
+    func setTrust(keyId: String, trust: String, name: String?, now: Int64) throws {
         defer { orgKeys.changed(keyId) }
         try write("update the organization") { db in
             if var org = try OrgRecord.fetchOne(db, key: keyId) {

@@ -67,4 +67,9 @@ extension VaultError.Code {
     public static let grantRevoked: Self = "grant_revoked"
     public static let verificationFailed: Self = "verification_failed"
     public static let grantExpired: Self = "grant_expired"
+    // The person's trust changes (docs/PROTOCOL.md §"Trust changes")
+    public static let trustChangeInvalid: Self = "trust_change_invalid"
+    public static let trustChangeStale: Self = "trust_change_stale"
+    public static let trustConflict: Self = "trust_conflict"
+    public static let pendingChanged: Self = "pending_changed"
 }

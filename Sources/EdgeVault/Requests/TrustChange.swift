@@ -1,0 +1,105 @@
+/// The person's signed change to how the vault treats an organization: pin it (with the
+/// person's name for it, or a new name: a rename), block it, unblock it (docs/PROTOCOL.md
+/// §"Trust changes"). Like a revocation, a JWS in general JSON serialization with exactly one
+/// signature, the person's, protected header `{"alg":"Ed25519","kid":<user key id>}`, payload
+///
+/// ```json
+/// {"type":"edgevault.trust/v1","vault":<origin>,"org":<organization key id>,
+///  "action":"pin"|"block"|"unblock","name":<the person's name for it, pin only>,"at":<RFC 3339>}
+/// ```
+///
+/// Only a holder of the person's key can make one, so a process that merely reaches the admin
+/// socket cannot pin a hostile key under a trusted name nor cut off a genuine organization.
+public enum TrustChange {
+    public static let type = "edgevault.trust/v1"
+    /// How far `at` may be from the daemon's clock (either way): a change signed earlier and
+    /// kept back is refused once this passes (docs/PROTOCOL.md §"Trust changes").
+    public static let maxSkewMilliseconds: Int64 = 5 * 60 * 1000
+    /// Limits on the person's name for an organization.
+    public static let maxNameCharacters = 200
+    public static let maxNameBytes = 800
+
+    public enum Action: String, Sendable, CaseIterable {
+        case pin, block, unblock
+    }
+
+    /// What a checked change says.
+    public struct Checked: Sendable, Equatable {
+        public var vault: String
+        public var org: String
+        public var action: Action
+        public var name: String?
+        /// Milliseconds since the epoch.
+        public var at: Int64
+    }
+
+    public static func make(vault: String, org: String, action: Action, name: String?, at: Int64, keys: UserKeys) -> JWS {
+        make(vault: vault, org: org, action: action, name: name, at: at, signing: keys.signing)
+    }
+
+    static func make(vault: String, org: String, action: Action, name: String?, at: Int64, signing: SigningKeyPair) -> JWS {
+        var payload: [String: JSONValue] = [
+            "type": .string(type), "vault": .string(vault), "org": .string(org), "action": .string(action.rawValue),
+            "at": .string(Timestamp.rfc3339(milliseconds: at)),
+        ]
+        if let name { payload["name"] = .string(name) }
+        let header = JSONValue.object(["alg": .string("Ed25519"), "kid": .string(JWKThumbprint.ed25519(signing.publicKey.bytes))])
+        return JWS.sign(payload: JSONValue.object(payload).serialized(), header: header, keyPair: signing)
+    }
+
+    /// Checks the person's signature and the payload's form (not its freshness nor whether it
+    /// applies: the store does that against what it recorded).
+    public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey) throws(JWS.Failure) -> Checked {
+        guard jws.signatures.count == 1, let s = jws.signatures.first else {
+            throw JWS.Failure("a trust change carries exactly one signature, the person's")
+        }
+        guard s.header["alg"]?.stringValue == "Ed25519", s.header["kid"]?.stringValue == userKeyId else {
+            throw JWS.Failure("a trust change must be signed by the vault's user key (alg Ed25519, kid \(userKeyId))")
+        }
+        guard userKey.isValidSignature(s.signature, for: jws.signingInput(s)) else {
+            throw JWS.Failure("the trust change's signature does not verify with the vault's user key")
+        }
+        guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type,
+              let vault = p["vault"]?.stringValue, let org = p["org"]?.stringValue,
+              let actionText = p["action"]?.stringValue, let atText = p["at"]?.stringValue
+        else { throw JWS.Failure("the trust change payload needs type \(type), vault, org, action and at") }
+        guard let action = Action(rawValue: actionText) else { throw JWS.Failure("action must be pin, block or unblock") }
+        guard Encoding.fromBase64url(org)?.count == 32, org.count == 43 else {
+            throw JWS.Failure("org must be an organization key id (a 43-character RFC 7638 thumbprint)")
+        }
+        guard let at = Timestamp.parseRFC3339(atText) else { throw JWS.Failure("at must be an RFC 3339 time") }
+        var name: String?
+        switch (action, p["name"]) {
+        case (.pin, .string(let n)?):
+            if let problem = nameProblem(n) { throw JWS.Failure(problem) }
+            name = n
+        case (.pin, _): throw JWS.Failure("a pin names the organization: name (1…\(maxNameCharacters) characters)")
+        case (_, nil): break
+        case (_, _?): throw JWS.Failure("only a pin carries a name")
+        }
+        return Checked(vault: vault, org: org, action: action, name: name, at: at)
+    }
+
+    /// Why `name` cannot be the person's name for an organization, or nil when it can: 1 to
+    /// 200 characters (and 800 bytes), no control, format (bidi, zero-width), private-use or
+    /// unassigned code points, no leading or trailing space.
+    public static func nameProblem(_ name: String) -> String? {
+        guard !name.isEmpty, name.count <= maxNameCharacters, name.utf8.count <= maxNameBytes else {
+            return "the name must be 1…\(maxNameCharacters) characters (at most \(maxNameBytes) bytes)"
+        }
+        for scalar in name.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .privateUse, .surrogate, .unassigned, .lineSeparator, .paragraphSeparator:
+                return "the name holds an invisible or control character (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)))"
+            default:
+                if scalar.properties.isDefaultIgnorableCodePoint {
+                    return "the name holds an invisible character (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)))"
+                }
+            }
+        }
+        guard name.first?.isWhitespace == false, name.last?.isWhitespace == false else {
+            return "the name must not start or end with a space"
+        }
+        return nil
+    }
+}
