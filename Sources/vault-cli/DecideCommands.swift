@@ -34,7 +34,7 @@ struct ApproveCommand: VaultCommand {
         let request = try await DecisionMaker.pending(id: requestId, org: org, client: client)
         let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
         let r = try await maker.decide(request, kind: .grant)
-        print("granted \(r.id): \(r.segments) segment key(s) re-sealed to the organization and signed by you; ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")
+        print(grantedLine(r))
     }
 }
 
@@ -114,7 +114,7 @@ struct DenyCommand: VaultCommand {
             guard isatty(0) != 0 else {
                 throw VaultError(.badRequest, "refusing to deny \(pending.count) request(s) without confirmation: run it in a terminal or pass --yes; nothing was denied")
             }
-            FileIO.writeStderr("Deny all \(pending.count) pending request(s) from \(known.fingerprint)\(who)? [y/N] ")
+            eprint("Deny all \(pending.count) pending request(s) from \(known.fingerprint)\(who)? [y/N] ")
             let answer = String((readLine(strippingNewline: true) ?? "").filter { !$0.isWhitespace }).lowercased()
             guard answer == "y" || answer == "yes" else {
                 throw VaultError(.badRequest, "not confirmed; nothing was denied")
@@ -128,4 +128,15 @@ struct DenyCommand: VaultCommand {
             print("skipped \(r.skipped.count) no longer pending: \(r.skipped.joined(separator: ", "))")
         }
     }
+}
+
+/// What a grant did, as `approve` and the review prompt say it: the keys the person re-sealed
+/// and signed for, the ledger entry, and any older segment left out.
+func grantedLine(_ r: AdminAPI.DecisionResult) -> String {
+    var line = "granted \(r.id): \(r.segments) segment key(s) re-sealed to the organization and signed by you; "
+        + "ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)"
+    if let skipped = r.unboundSkipped, skipped > 0 {
+        line += "\n\(skipped) older segment(s) in range were left out: their keys could not be bound to their segment, so they are never granted"
+    }
+    return line
 }

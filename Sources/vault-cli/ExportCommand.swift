@@ -52,10 +52,10 @@ struct ExportCommand: VaultCommand {
             format: Exporter.Format(rawValue: format)!, progress: progress, write: sink.write)
         try sink.close()
         progress.finish()
-        for f in summary.failures { FileIO.writeStderr("vault-cli: \(f)\n") }
-        FileIO.writeStderr("exported \(summary.readings) readings from \(summary.segments) segments (\(summary.chunks) chunks)\n")
+        for f in summary.failures { eprint("vault-cli: \(f)\n") }
+        eprint("exported \(summary.readings) readings from \(summary.segments) segments (\(summary.chunks) chunks)\n")
         if !summary.failures.isEmpty {
-            FileIO.writeStderr("vault-cli: \(summary.failures.count) chunk(s) failed authentication; the output lacks their readings\n")
+            eprint("vault-cli: \(summary.failures.count) chunk(s) failed authentication; the output lacks their readings\n")
             throw ExitCode(3)
         }
     }

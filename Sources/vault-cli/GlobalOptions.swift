@@ -38,11 +38,11 @@ struct GlobalOptions: ParsableArguments {
         // person's key is open; until then they are never re-sealed for an organization.
         let upgrade = try await SegmentKeyUpgrader(client: client, keys: keys).run()
         if upgrade.upgraded > 0 {
-            FileIO.writeStderr("bound \(upgrade.upgraded) older segment key(s) to their segment, stream and bucket; ledger entr"
+            eprint("bound \(upgrade.upgraded) older segment key(s) to their segment, stream and bucket; ledger entr"
                                + (upgrade.leafIndexes.count == 1 ? "y #" : "ies #") + upgrade.leafIndexes.map(String.init).joined(separator: ", #") + "\n")
         }
         if !upgrade.refused.isEmpty {
-            FileIO.writeStderr("vault-cli: \(upgrade.refused.count) older segment key(s) could not be bound (they do not open with your "
+            eprint("vault-cli: \(upgrade.refused.count) older segment key(s) could not be bound (they do not open with your "
                                + "key or do not match their own chunks) and are never granted: \(upgrade.refused.prefix(5).joined(separator: ", "))\n")
         }
         return keys

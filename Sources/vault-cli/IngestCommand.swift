@@ -48,8 +48,8 @@ struct IngestCommand: VaultCommand {
             let kind = fmt == .senml ? "record" : "line"
             throw VaultError(.invalidReading, "\(path ?? "stdin") \(kind) \(error.line): \(error.reason); nothing was stored (use --skip-invalid to store the valid readings)")
         }
-        for e in errors.prefix(20) { FileIO.writeStderr("vault-cli: skipped \(path ?? "stdin") line \(e.line): \(e.reason)\n") }
-        if errors.count > 20 { FileIO.writeStderr("vault-cli: … and \(errors.count - 20) more invalid lines\n") }
+        for e in errors.prefix(20) { eprint("vault-cli: skipped \(path ?? "stdin") line \(e.line): \(e.reason)\n") }
+        if errors.count > 20 { eprint("vault-cli: … and \(errors.count - 20) more invalid lines\n") }
         let client = try global.client()
         let ingester = Ingester(client: client)
         try await ingester.checkStreams(batch)

@@ -68,7 +68,7 @@ struct ReviewCommand: VaultCommand {
                             continue decision
                         }
                         let r = try await maker.decide(request, kind: .grant)
-                        print("granted \(r.id): \(r.segments) segment key(s) sealed to the organization; ledger entry #\(r.leafIndex)")
+                        print(grantedLine(r))
                         break decision
                     case "d", "deny":
                         let reason = input.ask("reason (optional, shown to the organization) › ", fresh: false) ?? ""

@@ -34,3 +34,10 @@ func writeRaw(_ text: String) {
     }
     bytes.removeAll()
 }
+
+/// Writes to standard error through `TerminalText.escape` (line feeds kept): every message
+/// vault-cli writes there may hold text from outside (segment ids a daemon sent, a reading's
+/// reason, an organization's name).
+func eprint(_ text: String) {
+    FileIO.writeStderr(TerminalText.escape(text, keepLineFeeds: true))
+}

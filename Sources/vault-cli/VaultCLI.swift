@@ -55,7 +55,7 @@ extension VaultCommand {
 }
 
 func fail(_ message: String) -> Never {
-    FileIO.writeStderr("vault-cli: \(TerminalText.escape(message))\n")
+    FileIO.writeStderr("vault-cli: \(TerminalText.escape(message))\n")  // one line, escaped
     exit(1)
 }
 

@@ -5,12 +5,12 @@ import Glibc
 
 /// A process on the gateway between `vault-cli` and `vaultd`: it listens on a Unix socket of
 /// its own, forwards each request to the real admin socket, and may rewrite the answers to
-/// `GET /v1/segments` (what a compromised daemon would send). One request per connection, as
+/// `GET` requests (what a compromised daemon would send): `rewrite(path, body)`. One request per connection, as
 /// the project's HTTP client makes them. Every request it saw is kept.
 final class AdminSocketProxy: @unchecked Sendable {
     let path: String
     let upstream: String
-    private let rewrite: @Sendable (_ body: [UInt8]) -> [UInt8]
+    private let rewrite: @Sendable (_ path: String, _ body: [UInt8]) -> [UInt8]
     private let listener: Int32
     private let lock = NSLock()
     private var seen: [String] = []
@@ -18,10 +18,17 @@ final class AdminSocketProxy: @unchecked Sendable {
     /// Method and path of every request forwarded so far.
     var requests: [String] { lock.lock(); defer { lock.unlock() }; return seen }
 
-    init(path: String, upstream: String, rewriteSegments: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
+    /// Rewrites only `GET /v1/segments` listings.
+    convenience init(path: String, upstream: String, rewriteSegments: @escaping @Sendable ([UInt8]) -> [UInt8]) throws {
+        try self.init(path: path, upstream: upstream, rewriteGET: { path, body in
+            path.hasPrefix("/v1/segments?") || path == "/v1/segments" ? rewriteSegments(body) : body
+        })
+    }
+
+    init(path: String, upstream: String, rewriteGET: @escaping @Sendable (String, [UInt8]) -> [UInt8]) throws {
         self.path = path
         self.upstream = upstream
-        self.rewrite = rewriteSegments
+        self.rewrite = rewriteGET
         listener = try Self.socket(path, listen: true)
         let thread = Thread { [self] in self.serve() }
         thread.start()
@@ -100,9 +107,7 @@ final class AdminSocketProxy: @unchecked Sendable {
         guard let (answerHead, answerBody) = Self.readMessage(up, toEOF: true) else { return }
         var out = answerBody
         let parts = requestLine.split(separator: " ")
-        if parts.count >= 2, parts[0] == "GET", parts[1].hasPrefix("/v1/segments?") || parts[1] == "/v1/segments" {
-            out = rewrite(answerBody)
-        }
+        if parts.count >= 2, parts[0] == "GET" { out = rewrite(String(parts[1]), answerBody) }
         let status = answerHead.split(separator: "\r\n").first ?? "HTTP/1.1 500 Internal Server Error"
         let reply = "\(status)\r\nContent-Type: application/json\r\nContent-Length: \(out.count)\r\nConnection: close\r\n\r\n"
         write(c, Array(reply.utf8) + out)

@@ -32,6 +32,22 @@ private func approve(_ v: VaultFixture, _ id: String, socket: String) async thro
                                                     "--admin-socket", socket, "--user-key", v.keyFile], environment: v.cliEnvironment)
 }
 
+/// Turns every sealed key of the (stopped) vault back into the earlier format (the DEK alone),
+/// as a vault of an earlier version stored them.
+private func makeUnbound(_ v: VaultFixture) async throws {
+    var passphrase = Array(VaultFixture.passphrase.utf8)
+    let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &passphrase))
+    let db = try DatabaseQueue(path: v.dataDir + "/" + VaultStore.databaseFileName)
+    try await db.write { db in
+        for row in try Row.fetchAll(db, sql: "SELECT id, sealedKey FROM segment") {
+            let opened = try SegmentKeySeal.open([UInt8](row["sealedKey"] as Data), keyPair: keys.box)
+            let unbound = try SealedBox.seal(opened.dek, to: keys.box.publicKey)
+            try db.execute(sql: "UPDATE segment SET sealedKey = ? WHERE id = ?", arguments: [Data(unbound), row["id"] as String])
+        }
+    }
+    try db.close()
+}
+
 @Suite("End to end: segment keys bound to what they open", .serialized)
 struct KeyBindingEndToEndTests {
     @Test("A daemon that offers keys of other streams, other buckets or under the wrong segment gets a one-line refusal and nothing is sent; an honest one gets exactly the keys shown and recorded")
@@ -114,19 +130,7 @@ struct KeyBindingEndToEndTests {
         let count = try await segments(v).count
         try await v.stopDaemon()
 
-        // Turn every sealed key back into the earlier format (the DEK alone), as a vault of an
-        // earlier version stored them.
-        var passphrase = Array(VaultFixture.passphrase.utf8)
-        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &passphrase))
-        let db = try DatabaseQueue(path: v.dataDir + "/" + VaultStore.databaseFileName)
-        try await db.write { db in
-            for row in try Row.fetchAll(db, sql: "SELECT id, sealedKey FROM segment") {
-                let opened = try SegmentKeySeal.open([UInt8](row["sealedKey"] as Data), keyPair: keys.box)
-                let unbound = try SealedBox.seal(opened.dek, to: keys.box.publicKey)
-                try db.execute(sql: "UPDATE segment SET sealedKey = ? WHERE id = ?", arguments: [Data(unbound), row["id"] as String])
-            }
-        }
-        try db.close()
+        try await makeUnbound(v)
         try await v.startDaemon()
         #expect(try await segments(v, "?unbound=1").count == count)
 
@@ -142,6 +146,67 @@ struct KeyBindingEndToEndTests {
         #expect(!again.stderr.contains("older segment key"))
         #expect(try await leaves(v, type: "keys.upgraded").count == 1)
         #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
+        try await v.stopDaemon()
+    }
+
+    @Test("Binding old keys, a daemon that relabels another stream's day-long segment, shifts a segment's bucket or hides its chunks gets those keys left unbound; the grant then leaves them out and sends only bound keys")
+    func upgradeChecksWhatItCan() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        #expect(try await v.cli(["stream", "add", "home/day", "--bucket", "86400"]).status == 0)
+        let day = (0..<6).map { "{\"stream\":\"home/day\",\"t\":\(base + Int64($0) * hour),\"v\":\($0)}\n" }.joined()
+        #expect(try await v.cli(["ingest"], stdin: Array(day.utf8)).status == 0)
+        let before = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        let request = AccessRequest(vault: try await o.origin(), id: "temp-3h", orgName: "Acme", orgContact: "", streams: ["home/temp"],
+                                    from: base, to: base + 3 * hour, purpose: "three hours", deliveryKey: o.keys.delivery.publicKey,
+                                    expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
+        #expect(try await o.submit(request).status == "pending")
+        let all = try await segments(v)
+        let daySegment = all.first { $0.stream == "home/day" }!
+        let temp = (0..<3).map { h in all.first { $0.stream == "home/temp" && $0.startMs == base + Int64(h) * hour }! }
+        try await v.stopDaemon()
+        try await makeUnbound(v)
+        try await v.startDaemon()
+        let org = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: o.keys)  // the new port
+
+        let (dayId, shiftedId, hiddenId) = (daySegment.id, temp[0].id, temp[2].id)
+        let inScope = (temp[2].start, temp[2].end, temp[2].startMs, temp[2].endMs)
+        let proxy = try AdminSocketProxy(path: v.root + "/lying.sock", upstream: v.socket) { path, body in
+            if path.hasPrefix("/v1/segments/\(hiddenId)/chunks") { return Array("{\"chunks\":[],\"next\":null}".utf8) }
+            guard path.hasPrefix("/v1/segments"), let list = try? JSONDecoder().decode(AdminAPI.Segments.self, from: Data(body)) else { return body }
+            let lied = list.segments.map { s -> AdminAPI.Segment in
+                var s = s
+                if s.id == dayId {  // a day of another stream, listed as an hour of home/temp
+                    s.stream = "home/temp"
+                    (s.start, s.end, s.startMs, s.endMs) = inScope
+                }
+                if s.id == shiftedId {  // an hour of home/temp listed as a later hour
+                    s.startMs += 5 * hour
+                    s.endMs += 5 * hour
+                }
+                return s
+            }
+            return Array(try! JSONEncoder().encode(AdminAPI.Segments(segments: lied)))
+        }
+        let r = try await approve(v, "temp-3h", socket: proxy.path)
+        proxy.stop()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("3 older segment key(s) could not be bound"), "\(r.stderr)")
+        #expect(r.stdout.contains("granted temp-3h: 1 segment key(s) re-sealed"), "\(r.stdout)")
+        #expect(r.stdout.contains("2 older segment(s) in range were left out"), "\(r.stdout)")
+        let upgraded = try await leaves(v, type: "keys.upgraded")
+        #expect(upgraded.last?["count"]?.numberText == "\(all.count - 3)")
+        let unbound = Set(try await segments(v, "?unbound=1").map(\.id))
+        #expect(unbound == [dayId, shiftedId, hiddenId])
+        let page = try JSONValue.parse(try await org.send(.GET, "/v1/grants/temp-3h/segments").body)
+        guard case .array(let fetched)? = page["segments"] else { Issue.record("no segments: \(page)"); return }
+        #expect(fetched.compactMap { $0["id"]?.stringValue } == [temp[1].id], "only the key that was bound honestly")
+        // The person's own export still opens every segment, bound or not.
+        let after = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        #expect(after.status == 0 && after.stdout == before.stdout, "\(after.stderr)")
         try await v.stopDaemon()
     }
 }

@@ -234,10 +234,11 @@ extension AdminAPI {
     /// The answer to `POST /v1/segments/keys` (docs/PROTOCOL.md §"Segment keys sealed to the person").
     public struct KeyUpgradeResult: Codable, Sendable, Equatable {
         public var upgraded: Int
-        public var leafIndex: Int64
-        public var checkpointSize: Int64
+        /// The `keys.upgraded` leaf; nil when no key was replaced (no leaf is written then).
+        public var leafIndex: Int64?
+        public var checkpointSize: Int64?
 
-        public init(upgraded: Int, leafIndex: Int64, checkpointSize: Int64) {
+        public init(upgraded: Int, leafIndex: Int64?, checkpointSize: Int64?) {
             self.upgraded = upgraded
             self.leafIndex = leafIndex
             self.checkpointSize = checkpointSize
@@ -250,6 +251,8 @@ extension AdminAPI {
         public var leafIndex: Int64
         public var checkpointSize: Int64
         public var segments: Int
+        /// Segments in scope left out because their key could not be bound (person's side only).
+        public var unboundSkipped: Int?
     }
 }
 

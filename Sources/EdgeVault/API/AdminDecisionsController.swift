@@ -56,6 +56,9 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
                 sealed[seg.ordinal!] = bytes
             }
             for seg in scope where sealed[seg.ordinal!] == nil {
+                // A closed segment whose key is still unbound is never granted (docs/PROTOCOL.md
+                // §"Segment keys sealed to the person"): the person's CLI leaves it out.
+                if seg.closedAt != nil, seg.sealedKey.count == SegmentKeySeal.unboundSealedLength { continue }
                 guard let own = try await manager.sealOpenSegment(id: seg.id, to: access.deliveryKey) else {
                     throw Problem(code: .decisionInvalid, status: 400, detail: "the grant must carry the key of segment \(seg.id): it is closed, only your key opens it")
                 }

@@ -19,11 +19,13 @@ struct AdminKeysController<Context: RequestContext>: Sendable {
         let keys: [(segment: String, sealedKey: [UInt8])]
         do {
             keys = try KeyUpgrade.check(try JWS(json: bytes), userKeyId: vault.userKeyId,
-                                        userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
+                                        userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), now: Timestamp.now())
         } catch let e as JWS.Failure {
             throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
         }
         let (count, index) = try store.upgradeSealedKeys(keys, document: bytes, now: Timestamp.now())
+        // Nothing replaced (a replayed or already applied document): no leaf, nothing to anchor.
+        guard let index else { return JSONBody(AdminAPI.KeyUpgradeResult(upgraded: 0, leafIndex: nil, checkpointSize: nil)) }
         let cp: VaultStore.StoredCheckpoint
         do {
             cp = try await ledger.anchor(index: index)

@@ -45,11 +45,12 @@ public struct DecisionMaker {
         let vault = try await client.vault()
         try keys.requireOwner(of: vault)
         var sealedKeys: [AdminAPI.SealedSegmentKey] = []
+        var skipped = 0
         if kind == .grant {
             let access = try AccessRequest(payload: jws.payload, origin: vault.origin, now: nil)
             let offered = try await client.segments(streams: [], from: access.from, to: access.to)
                 .filter { access.streams.contains($0.stream) && $0.startMs >= access.from && $0.endMs <= access.to }
-            sealedKeys = try Self.reseal(offered, for: access, keys: keys)
+            (sealedKeys, skipped) = try Self.reseal(offered, for: access, keys: keys)
         }
         jws.appendSignature(header: Decision.header(kind: kind, userKeyId: keys.publicKeys.keyId, iat: now / 1000, reason: reason,
                                                     segments: kind == .grant ? sealedKeys.count : nil),
@@ -58,14 +59,17 @@ public struct DecisionMaker {
                                                    sealedKeys: sealedKeys))
         // What the person re-sealed and signed for (the daemon may add open segments it sealed).
         result.segments = sealedKeys.count
+        result.unboundSkipped = skipped
         return result
     }
 
     /// Opens each offered key, checks what it is bound to against the request and the listing,
     /// and re-seals the DEK to the delivery key. Throws (nothing re-sealed) at the first key
-    /// outside the scope, bound to another segment, offered twice, or not bound at all.
-    static func reseal(_ offered: [AdminAPI.Segment], for access: AccessRequest, keys: UserKeys) throws -> [AdminAPI.SealedSegmentKey] {
+    /// outside the scope, bound to another segment, or offered twice. A key still of the earlier
+    /// unbound format (one the upgrade could not bind) is left out and counted: never re-sealed.
+    static func reseal(_ offered: [AdminAPI.Segment], for access: AccessRequest, keys: UserKeys) throws -> ([AdminAPI.SealedSegmentKey], skipped: Int) {
         var out: [AdminAPI.SealedSegmentKey] = []
+        var skipped = 0
         var seen = Set<String>()
         let refuse = { (why: String) in
             VaultError(.scopeViolation, "refusing to grant: \(why); nothing was sent (the daemon offered a key this request does not cover)")
@@ -75,7 +79,8 @@ public struct DecisionMaker {
                 throw refuse("the key listed for segment \(segment.id) does not open with your key")
             }
             guard case .bound(let bound, let dek) = opened else {
-                throw refuse("the key listed for segment \(segment.id) is of the earlier unbound format and was not upgraded")
+                skipped += 1
+                continue
             }
             guard bound.segment == segment.id else {
                 throw refuse("the key listed for segment \(segment.id) belongs to segment \(bound.segment)")
@@ -89,6 +94,6 @@ public struct DecisionMaker {
             guard seen.insert(bound.segment).inserted else { throw refuse("segment \(bound.segment) was offered twice") }
             out.append(.init(segment: segment.id, sealedKey: Encoding.base64(try SealedBox.seal(dek, to: access.deliveryKey))))
         }
-        return out
+        return (out, skipped)
     }
 }

@@ -89,6 +89,7 @@ public enum SegmentKeySeal {
         guard Array(header[0..<magic.count]) == magic else { throw CryptoError.authenticationFailed }
         func int64(_ at: Int) -> Int64 { header[at..<(at + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) } }
         let start = int64(8), end = int64(16)
+        guard start >= 0, start < end, end <= Timestamp.maxMilliseconds + 1 else { throw CryptoError.authenticationFailed }
         let id = header[24..<(24 + idBytes)]
         let length = Int(header[50]) << 8 | Int(header[51])
         guard length >= 1, length <= maxStreamBytes, header.count == fixed + length,

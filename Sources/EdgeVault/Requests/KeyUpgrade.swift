@@ -18,13 +18,19 @@ public enum KeyUpgrade {
     }
 
     /// Checks the person's signature and the payload; returns the keys.
-    public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey) throws(JWS.Failure) -> [(segment: String, sealedKey: [UInt8])] {
+    /// How far `at` may be from the daemon's clock: a captured document cannot be replayed later.
+    public static let window: Int64 = 300_000
+
+    public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey, now: Int64) throws(JWS.Failure) -> [(segment: String, sealedKey: [UInt8])] {
         guard jws.signatures.count == 1, let s = jws.signatures.first, s.header["alg"]?.stringValue == "Ed25519",
               s.header["kid"]?.stringValue == userKeyId, userKey.isValidSignature(s.signature, for: jws.signingInput(s))
         else { throw JWS.Failure("a key upgrade carries exactly one signature, the person's, and it must verify") }
         guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type, p["at"]?.stringValue != nil,
               case .array(let list)? = p["keys"], !list.isEmpty, list.count <= maxKeys
         else { throw JWS.Failure("the key upgrade payload needs type \(type), at and 1…\(maxKeys) keys") }
+        guard let at = p["at"]?.stringValue.flatMap(Timestamp.parseRFC3339), abs(at - now) <= window else {
+            throw JWS.Failure("the key upgrade was signed more than 5 minutes from now (check the clocks); sign it again")
+        }
         var out: [(segment: String, sealedKey: [UInt8])] = []
         for item in list {
             guard let segment = item["segment"]?.stringValue, let key = item["sealedKey"]?.stringValue.flatMap(Encoding.fromBase64),

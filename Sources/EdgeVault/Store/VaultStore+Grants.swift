@@ -153,7 +153,7 @@ extension VaultStore {
     /// Replaces unbound sealed keys with the person's bound ones (`keys.upgraded` leaf, one
     /// transaction). A segment whose key is already bound, or that does not exist, is left as
     /// it is. Returns how many were replaced and the leaf's index.
-    public func upgradeSealedKeys(_ keys: [(segment: String, sealedKey: [UInt8])], document: [UInt8], now: Int64) throws -> (Int, Int64) {
+    public func upgradeSealedKeys(_ keys: [(segment: String, sealedKey: [UInt8])], document: [UInt8], now: Int64) throws -> (Int, Int64?) {
         try write("upgrade sealed keys") { db in
             var count = 0
             for (segment, key) in keys {
@@ -161,6 +161,7 @@ extension VaultStore {
                                arguments: [Data(key), segment, SegmentKeySeal.unboundSealedLength])
                 count += db.changesCount
             }
+            guard count > 0 else { return (0, nil) }
             let index = try Self.appendLeaf(LedgerLeaf(kind: .keysUpgraded, fields: [
                 "count": .number("\(count)"), "documentSha256": .string(Encoding.base64(Hash.sha256(document))),
             ], time: now), in: db)

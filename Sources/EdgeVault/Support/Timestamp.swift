@@ -93,7 +93,10 @@ public enum Timestamp {
     public static func parseRFC3339(_ text: String) -> Int64? { parseRFC3339(Array(text.utf8)) }
 
     /// RFC 3339 in UTC: `2026-11-01T00:00:00Z`, or `…00.250Z` when there are milliseconds.
+    /// Total: a time outside 0000…9999 (which no check lets in, but a hostile document may
+    /// carry) is written as its number of milliseconds instead of trapping.
     public static func rfc3339(milliseconds ms: Int64) -> String {
+        guard ms >= -62_167_219_200_000, ms <= maxMilliseconds else { return "\(ms) ms since 1970" }
         let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = ms - secs * 1000
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400

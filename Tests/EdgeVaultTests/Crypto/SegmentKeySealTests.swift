@@ -24,11 +24,16 @@ struct SegmentKeySealTests {
         #expect(plain.isEqual(to: dek))
     }
 
-    @Test("A plaintext of neither format, or sealed to another key, does not open")
+    @Test("A plaintext of neither format, with times out of range, or sealed to another key, does not open")
     func malformed() throws {
         var junk = [UInt8](repeating: 0x41, count: 100)
         let sealed = try SealedBox.seal(SecureBytes(wiping: &junk), to: person.publicKey)
         #expect(throws: CryptoError.self) { try SegmentKeySeal.open(sealed, keyPair: person) }
+        var forged = bound
+        forged.start = Int64.min
+        let outOfRange = try SegmentKeySeal.seal(.random(count: 32), bound: forged, to: person.publicKey)
+        #expect(throws: CryptoError.self) { try SegmentKeySeal.open(outOfRange, keyPair: person) }
+        #expect(Timestamp.rfc3339(milliseconds: .min).hasSuffix("ms since 1970"), "formatting a hostile time does not trap")
         let other = try SegmentKeySeal.seal(.random(count: 32), bound: bound, to: BoxKeyPair.generate().publicKey)
         #expect(throws: CryptoError.self) { try SegmentKeySeal.open(other, keyPair: person) }
         #expect(throws: CryptoError.self) { try SegmentKeySeal.seal(.random(count: 32), bound: .init(segment: "short", stream: "s", start: 0, end: 1), to: person.publicKey) }
@@ -41,13 +46,13 @@ struct SegmentKeySealTests {
                                 chunks: 1, readings: 1, open: false, sealedKey: Encoding.base64(sealed))
     }
 
-    @Test("Re-sealing for a grant refuses a key outside the request, listed under another segment, offered twice or unbound")
+    @Test("Re-sealing for a grant refuses a key outside the request, listed under another segment or offered twice, and leaves an unbound one out")
     func resealChecks() throws {
         let keys = UserKeys(root: .random(count: 32))
         let access = AccessRequest(vault: "v", id: "r", orgName: "Acme", orgContact: "", streams: ["home/temp"], from: bound.start,
                                    to: bound.end, purpose: "p", deliveryKey: BoxKeyPair.generate().publicKey, expires: 1, created: 0)
         let good = try listed(bound, keys: keys)
-        #expect(try DecisionMaker.reseal([good], for: access, keys: keys).count == 1)
+        #expect(try DecisionMaker.reseal([good], for: access, keys: keys).0.count == 1)
         var otherStream = bound
         otherStream.stream = "diagnosis/hiv"
         var otherBucket = bound
@@ -64,10 +69,11 @@ struct SegmentKeySealTests {
             ("another bucket listed as it is", [try listed(otherBucket, keys: keys)]),
             ("listed under another segment id", [try listed(otherId, id: bound.segment, keys: keys)]),
             ("offered twice", [good, good]),
-            ("unbound", [unbound]),
         ]
         for (what, offered) in cases {
             #expect(throws: VaultError.self, "\(what)") { try DecisionMaker.reseal(offered, for: access, keys: keys) }
         }
+        let (kept, skipped) = try DecisionMaker.reseal([good, unbound], for: access, keys: keys)
+        #expect(kept.count == 1 && skipped == 1, "the unbound key is left out, never re-sealed")
     }
 }
