@@ -23,6 +23,22 @@ public struct ReviewScreen: Sendable {
         }
     }
 
+    /// The whole buckets of one requested stream inside the request's range.
+    public struct StreamRange: Sendable, Equatable {
+        public var stream: String
+        public var start: Int64
+        public var end: Int64
+        /// Whether the vault has this stream now.
+        public var exists: Bool
+
+        public init(stream: String, start: Int64, end: Int64, exists: Bool = true) {
+            self.stream = stream
+            self.start = start
+            self.end = end
+            self.exists = exists
+        }
+    }
+
     public var request: AdminAPI.RequestSummary
     public var access: AccessRequest
     public var org: AdminAPI.Org?
@@ -30,12 +46,15 @@ public struct ReviewScreen: Sendable {
     public var history: NameHistory
     public var segments: Int
     public var readings: Int64
-    public var bucketStart: Int64
-    public var bucketEnd: Int64
+    public var ranges: [StreamRange]
     public var now: Int64
 
+    /// The earliest whole-bucket start and the latest whole-bucket end over the streams.
+    public var bucketStart: Int64 { ranges.map(\.start).min() ?? access.from }
+    public var bucketEnd: Int64 { ranges.map(\.end).max() ?? access.to }
+
     public init(request: AdminAPI.RequestSummary, access: AccessRequest, org: AdminAPI.Org?, record: TrackRecord,
-                history: NameHistory = .init(), segments: Int, readings: Int64, bucketStart: Int64, bucketEnd: Int64, now: Int64) {
+                history: NameHistory = .init(), segments: Int, readings: Int64, ranges: [StreamRange], now: Int64) {
         self.request = request
         self.access = access
         self.org = org
@@ -43,8 +62,7 @@ public struct ReviewScreen: Sendable {
         self.history = history
         self.segments = segments
         self.readings = readings
-        self.bucketStart = bucketStart
-        self.bucketEnd = bucketEnd
+        self.ranges = ranges
         self.now = now
     }
 
@@ -56,7 +74,8 @@ public struct ReviewScreen: Sendable {
     /// is not necessarily the person's).
     public var isSignedPin: Bool { org?.trust == "pinned" && org?.pinSigned != false && org?.pinnedName != nil }
 
-    /// Whether the grant would go on releasing readings that do not exist yet.
+    /// Whether the grant would go on releasing readings that do not exist yet: some stream's
+    /// last whole bucket ends after now.
     public var isOngoing: Bool { bucketEnd > now }
 
     public static func wrap(_ text: String, width: Int, indent: String, first: String? = nil) -> [String] {
@@ -98,7 +117,7 @@ public struct ReviewScreen: Sendable {
             let until = min(bucketEnd, access.expires)
             s += " from \(Self.day(bucketStart)) to now, and new ones as they arrive until \(Self.day(until))."
         } else {
-            s += " from \(Self.day(bucketStart)) to \(Self.day(bucketEnd))."
+            s += " from \(Self.day(bucketStart)) to \(Self.day(bucketEnd)), and readings added later for those times."
         }
         s += " It may fetch them until \(Self.day(access.expires)). Revoking stops future access; what was fetched stays with them."
         return s
@@ -144,7 +163,14 @@ public struct ReviewScreen: Sendable {
         out.append(contentsOf: Self.wrap(record.summary, width: 78, indent: "               ", first: "  track record "))
         out.append("  streams      \(access.streams.map { TerminalText.escape($0) }.joined(separator: ", "))")
         out.append("  asks for     \(Timestamp.rfc3339(milliseconds: access.from)) → \(Timestamp.rfc3339(milliseconds: access.to))")
-        out.append("  range        \(Timestamp.rfc3339(milliseconds: bucketStart)) → \(Timestamp.rfc3339(milliseconds: bucketEnd)) (whole buckets)")
+        if Set(ranges.map { [$0.start, $0.end] }).count <= 1 {
+            out.append("  range        \(Timestamp.rfc3339(milliseconds: bucketStart)) → \(Timestamp.rfc3339(milliseconds: bucketEnd)) (whole buckets)")
+        } else {
+            out.append("  range        whole buckets, per stream:")
+            for r in ranges {
+                out.append("               \(TerminalText.escape(r.stream)): \(Timestamp.rfc3339(milliseconds: r.start)) → \(Timestamp.rfc3339(milliseconds: r.end))")
+            }
+        }
         if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }
         out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
         let paragraphs = access.purpose.split(separator: "\n", omittingEmptySubsequences: false)

@@ -16,17 +16,24 @@ public struct Reviewer {
         let org = orgs.first { $0.keyId == request.org }
         let leaves = try await client.leaves(about: request.org)
         let streams = try await client.streams()
-        let buckets = access.streams.compactMap { name in streams.first { $0.name == name }?.bucketSeconds }
-        let bucketMs = (buckets.max() ?? 3600) * 1000
-        let start = (access.from + bucketMs - 1) / bucketMs * bucketMs
-        let end = max(start, access.to / bucketMs * bucketMs)
+        let ranges = Self.ranges(of: access, streams: streams.map { ($0.name, $0.bucketSeconds) })
         let inScope = try await client.segments(streams: [], from: access.from, to: access.to)
             .filter { access.streams.contains($0.stream) && $0.startMs >= access.from && $0.endMs <= access.to }
         let history = Self.history(of: request.org, claiming: access, orgs: orgs, requests: try await client.requests(status: nil),
                                    leaves: leaves)
         return ReviewScreen(request: request, access: access, org: org, record: TrackRecord.compute(leaves), history: history,
-                            segments: inScope.count, readings: inScope.reduce(0) { $0 + $1.readings }, bucketStart: start,
-                            bucketEnd: end, now: now)
+                            segments: inScope.count, readings: inScope.reduce(0) { $0 + $1.readings }, ranges: ranges, now: now)
+    }
+
+    /// The whole buckets of each requested stream inside `[from, to)`: streams may have
+    /// different bucket lengths (one not created yet takes the default length when it is).
+    static func ranges(of access: AccessRequest, streams: [(name: String, bucketSeconds: Int64)]) -> [ReviewScreen.StreamRange] {
+        access.streams.map { name in
+            let known = streams.first { $0.name == name }
+            let bucketMs = max(1, known?.bucketSeconds ?? 3600) * 1000
+            let start = (access.from + bucketMs - 1) / bucketMs * bucketMs
+            return .init(stream: name, start: start, end: max(start, access.to / bucketMs * bucketMs), exists: known != nil)
+        }
     }
 
     /// Two names or contacts are "the same" when they differ only in case, spacing or

@@ -34,7 +34,7 @@ struct TrackRecordTests {
                                               expires: "", received: "", reason: nil, jws: "")
         var record = TrackRecord.compute([leaf(.orgSeen), leaf(.requestReceived)])
         let screen = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 3, readings: 180,
-                                  bucketStart: Timestamp.parseRFC3339("2026-11-01T01:00:00Z")!, bucketEnd: access.to, now: now)
+                                  ranges: access.streams.map { .init(stream: $0, start: Timestamp.parseRFC3339("2026-11-01T01:00:00Z")!, end: access.to) }, now: now)
         let text = screen.render()
         for line in text.split(separator: "\n") { #expect(line.count <= 80, "\(line)") }
         #expect(text.contains("Acme Health Study") && text.contains(Fingerprint.of(thumbprint: keys.keyId)!))
@@ -51,11 +51,11 @@ struct TrackRecordTests {
         // A dummy first request does not make a stranger look known: NEW stays until a grant.
         record.requests = 4
         let later = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 0, readings: 0,
-                                 bucketStart: 0, bucketEnd: 0, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
+                                 ranges: access.streams.map { .init(stream: $0, start: 0, end: 0) }, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
         #expect(later.warnings.contains("NEW organization: you have never granted this key anything (4 requests so far)."))
         record.grants = 1
         let known = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 0, readings: 0,
-                                 bucketStart: 0, bucketEnd: 0, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
+                                 ranges: access.streams.map { .init(stream: $0, start: 0, end: 0) }, now: Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
         #expect(!known.render().contains("NEW") && !known.render().contains("ongoing"))
     }
 
@@ -83,7 +83,7 @@ struct TrackRecordTests {
         #expect(impostorHistory.sameName == ["AAAA-AAAA-AAAA-AAAA"] && impostorHistory.sameContact == ["AAAA-AAAA-AAAA-AAAA"])
         #expect(impostorHistory.earlierNames.isEmpty)
         let screen = ReviewScreen(request: fake, access: fakeAccess, org: nil, record: TrackRecord(), history: impostorHistory,
-                                  segments: 0, readings: 0, bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now()).render()
+                                  segments: 0, readings: 0, ranges: [.init(stream: "phone/steps", start: 0, end: 3_600_000)], now: Timestamp.now()).render()
         #expect(screen.contains("ANOTHER KEY (AAAA-AAAA-AAAA-AAAA) has used the name"))
         #expect(screen.contains("ANOTHER KEY (AAAA-AAAA-AAAA-AAAA) gave the same contact"))
 
@@ -91,7 +91,7 @@ struct TrackRecordTests {
         #expect(acmeHistory.earlierNames == ["Acme Health Study"])
         #expect(acmeHistory.sameName.isEmpty, "an impostor's look-alike name is not this key's own earlier name")
         let renamedScreen = ReviewScreen(request: renamed, access: renamedAccess, org: nil, record: TrackRecord(), history: acmeHistory,
-                                         segments: 0, readings: 0, bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now()).render()
+                                         segments: 0, readings: 0, ranges: [.init(stream: "phone/steps", start: 0, end: 3_600_000)], now: Timestamp.now()).render()
         #expect(renamedScreen.contains("RENAMED: this key called itself \"Acme Health Study\" before."))
     }
 
@@ -103,12 +103,34 @@ struct TrackRecordTests {
         access.purpose = "\u{1B}[2J\u{1B}[HCity Hospital Cardiology, pinned by you\u{202E}\u{1B}P"
         summary.id = "r1\u{1B}[1A"
         let text = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 0, readings: 0,
-                                bucketStart: 0, bucketEnd: 3_600_000, now: Timestamp.now())
+                                ranges: access.streams.map { .init(stream: $0, start: 0, end: 3_600_000) }, now: Timestamp.now())
             .render(bold: { "\u{1B}[1m\($0)\u{1B}[0m" }, warn: { "\u{1B}[1;33m\($0)\u{1B}[0m" })
         let stripped = text.replacingOccurrences(of: "\u{1B}[1;33m", with: "").replacingOccurrences(of: "\u{1B}[1m", with: "")
             .replacingOccurrences(of: "\u{1B}[0m", with: "")
         #expect(UntrustedTextTests.controlBytes(stripped).isEmpty)
         #expect(!stripped.unicodeScalars.contains { $0.properties.isBidiControl })
         #expect(stripped.contains("City Hospital\\u{1B}[2J"))
+    }
+
+    @Test("Streams with different bucket lengths: the range is shown per stream, and ongoing when any stream's last whole bucket ends after now")
+    func mixedBuckets() {
+        let keys = OrgKeys.generate()
+        let now = Timestamp.parseRFC3339("2026-11-27T10:30:00Z")!
+        let access = AccessRequest(vault: "v", id: "mixed", orgName: "Acme", orgContact: "", streams: ["heart_rate", "diagnosis/hiv"],
+                                   from: now - 4 * 86_400_000, to: now + 2 * 3_600_000, purpose: "p", deliveryKey: keys.delivery.publicKey,
+                                   expires: now + 86_400_000, created: now)
+        let ranges = Reviewer.ranges(of: access, streams: [("heart_rate", 60), ("diagnosis/hiv", 86_400)])
+        #expect(ranges[0].end == now + 2 * 3_600_000, "minute buckets end at to")
+        #expect(ranges[1].end == Timestamp.parseRFC3339("2026-11-27T00:00:00Z")!, "day buckets end at the last midnight")
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "mixed", status: "pending", streams: access.streams, from: "", to: "",
+                                              expires: "", received: "", reason: nil, jws: "")
+        let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 0, readings: 0,
+                                  ranges: ranges, now: now)
+        #expect(screen.isOngoing, "new heart_rate readings keep flowing")
+        let text = screen.render()
+        #expect(text.contains("ongoing") && text.contains("heart_rate: ") && text.contains("diagnosis/hiv: "), "\(text)")
+        #expect(screen.meaning.contains("and new ones as they arrive until"))
+        let unknown = Reviewer.ranges(of: access, streams: [])
+        #expect(unknown.allSatisfy { !$0.exists } && unknown[0].end == Timestamp.parseRFC3339("2026-11-27T12:00:00Z")!, "a stream not created yet: hourly buckets")
     }
 }

@@ -193,7 +193,7 @@ struct TrustChangeTests {
             let org = AdminAPI.Org(keyId: keys.keyId, fingerprint: "F", name: "Dr. Alvarez (cardiology)", pinnedName: "Dr. Alvarez",
                                    contact: "", trust: "pinned", firstSeen: nil, pinSigned: pinSigned)
             return ReviewScreen(request: summary, access: access, org: org, record: TrackRecord(), segments: 0, readings: 0,
-                                bucketStart: 0, bucketEnd: 1000, now: now).render()
+                                ranges: access.streams.map { .init(stream: $0, start: 0, end: 1000) }, now: now).render()
         }
         #expect(screen(pinSigned: true).contains("(pinned by you)"))
         let unsigned = screen(pinSigned: false)
