@@ -61,8 +61,7 @@ struct ReviewCommand: VaultCommand {
                     guard let answer = input.ask("[a]pprove  [d]eny  [s]kip  [v]iew details  [q]uit › ")?.lowercased() else { return }
                     switch answer {
                     case "a", "approve":
-                        let question = ReviewScreen.wrap(screen.meaning, width: 78, indent: "  ", first: "Approve? ").map(bold).joined(separator: "\n")
-                        guard let confirmation = input.ask(question + "\nType yes to approve, anything else to go back › ") else { return }
+                        guard let confirmation = input.ask(screen.confirmation(bold: bold, warn: warn)) else { return }
                         guard confirmation.lowercased() == "yes" else {
                             print("not approved")
                             continue decision

@@ -111,8 +111,7 @@ public struct ReviewScreen: Sendable {
     public var meaning: String {
         let who = (isSignedPin ? org?.pinnedName : nil).map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
             ?? "\(claimedName) (name not verified)"
-        let streams = access.streams.joined(separator: ", ")
-        var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streams)"
+        var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streamList)"
         if isOngoing {
             let until = min(bucketEnd, access.expires)
             s += " from \(Self.day(bucketStart)) to now, and new ones as they arrive until \(Self.day(until))."
@@ -122,6 +121,21 @@ public struct ReviewScreen: Sendable {
         s += " It may fetch them until \(Self.day(access.expires)). Revoking stops future access; what was fetched stays with them."
         return s
     }
+
+    /// The streams in a sentence: the ones this vault has by name (at most six), then how many
+    /// more, and how many it does not have yet.
+    var streamList: String {
+        let existing = ranges.filter(\.exists).map { TerminalText.escape($0.stream) }
+        let missing = ranges.count - existing.count
+        var parts = Array(existing.prefix(6))
+        if existing.count > 6 { parts.append("\(existing.count - 6) more stream\(existing.count - 6 == 1 ? "" : "s")") }
+        var text = parts.isEmpty ? "no stream you have now" : parts.joined(separator: ", ")
+        if missing > 0 { text += " (and \(missing) stream\(missing == 1 ? "" : "s") your vault does not have yet)" }
+        return text
+    }
+
+    /// The purpose lines shown on the screen at most; the rest is behind `[v]iew`.
+    public static let purposeLines = 8
 
     /// The warnings, most important first.
     public var warnings: [String] {
@@ -138,6 +152,14 @@ public struct ReviewScreen: Sendable {
             w.append("RENAMED: this key called itself \(names) before.")
         }
         return w
+    }
+
+    /// The confirmation question: the warnings again, then what approving means.
+    public func confirmation(bold: (String) -> String = { $0 }, warn: (String) -> String = { $0 }) -> String {
+        var out: [String] = []
+        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "    ", first: "  ! ").map(warn)) }
+        out.append(contentsOf: Self.wrap(meaning, width: 78, indent: "  ", first: "Approve? ").map(bold))
+        return out.joined(separator: "\n") + "\nType yes to approve, anything else to go back › "
     }
 
     /// The screen; `bold`/`warn` wrap emphasised text (ANSI on a terminal, nothing otherwise)
@@ -158,10 +180,19 @@ public struct ReviewScreen: Sendable {
             known = "granted before; known since \(record.firstSeen.map { String(Timestamp.rfc3339(milliseconds: $0).prefix(10)) } ?? "?")"
         }
         out.append("  key          \(fp)" + (known.isEmpty ? "" : "   \(known)"))
-        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "               ", first: "  ! ").map(warn)) }
         if !access.orgContact.isEmpty { out.append("  contact      \(TerminalText.escape(access.orgContact)) (claimed)") }
         out.append(contentsOf: Self.wrap(record.summary, width: 78, indent: "               ", first: "  track record "))
-        out.append("  streams      \(access.streams.map { TerminalText.escape($0) }.joined(separator: ", "))")
+        // Streams this vault has, in full; those it does not have, counted and (briefly) named.
+        let existing = ranges.filter(\.exists).map { TerminalText.escape($0.stream) }
+        let missing = ranges.filter { !$0.exists }.map { TerminalText.escape($0.stream) }
+        out.append(contentsOf: Self.wrap(existing.isEmpty ? "none you have now" : existing.joined(separator: ", "), width: 78,
+                                         indent: "               ", first: "  streams      "))
+        if !missing.isEmpty {
+            var names = missing.prefix(3).joined(separator: ", ")
+            if missing.count > 3 { names += " …" }
+            out.append(contentsOf: Self.wrap("+ \(missing.count) your vault does not have yet: \(names)", width: 78, indent: "               ",
+                                             first: "               ").prefix(2))
+        }
         out.append("  asks for     \(Timestamp.rfc3339(milliseconds: access.from)) → \(Timestamp.rfc3339(milliseconds: access.to))")
         if Set(ranges.map { [$0.start, $0.end] }).count <= 1 {
             out.append("  range        \(Timestamp.rfc3339(milliseconds: bucketStart)) → \(Timestamp.rfc3339(milliseconds: bucketEnd)) (whole buckets)")
@@ -173,12 +204,25 @@ public struct ReviewScreen: Sendable {
         }
         if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }
         out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
-        let paragraphs = access.purpose.split(separator: "\n", omittingEmptySubsequences: false)
-        for (i, p) in paragraphs.enumerated() {
-            out.append(contentsOf: Self.wrap(TerminalText.escape(String(p)), width: 78, indent: "               ",
-                                             first: i == 0 ? "  purpose      (their words) " : "               "))
+        var purpose: [String] = []
+        // Paragraphs as written, but never more than one empty line in a row (text stored
+        // before the input rules could hold a wall of them).
+        var paragraphs: [Substring] = []
+        for p in access.purpose.split(separator: "\n", omittingEmptySubsequences: false) where !(p.isEmpty && paragraphs.last?.isEmpty == true) {
+            paragraphs.append(p)
         }
+        for (i, p) in paragraphs.enumerated() {
+            purpose += Self.wrap(TerminalText.escape(String(p)), width: 78, indent: "               ",
+                                 first: i == 0 ? "  purpose      (their words) " : "               ")
+        }
+        if purpose.count > Self.purposeLines {
+            let more = purpose.count - Self.purposeLines + 1
+            purpose = Array(purpose.prefix(Self.purposeLines - 1)) + ["               (\(more) more lines: [v]iew details)"]
+        }
+        out += purpose
         out.append("  expires      \(Timestamp.rfc3339(milliseconds: access.expires))")
+        // What the person must not miss comes last, right above the prompt.
+        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "    ", first: "  ! ").map(warn)) }
         out.append(contentsOf: Self.wrap("Approving: " + meaning, width: 78, indent: "  ", first: "  ").map(bold))
         out.append(rule)
         return out.joined(separator: "\n") + "\n"

@@ -20,6 +20,8 @@ public enum UntrustedText {
         /// Whether line feeds may separate paragraphs (a purpose); never any other control.
         public var allowsLineFeeds: Bool
         public var allowsEmpty: Bool
+        /// With `allowsLineFeeds`: how many (so a text cannot push the rest off a screen).
+        public var maxLineFeeds = 10
 
         public init(maxGraphemes: Int, maxBytes: Int? = nil, allowsLineFeeds: Bool = false, allowsEmpty: Bool = false) {
             self.maxGraphemes = maxGraphemes
@@ -59,6 +61,13 @@ public enum UntrustedText {
             if s == "\n" && limits.allowsLineFeeds { continue }
             if let kind = disallowed(s, before: i > 0 ? scalars[i - 1] : nil, after: i + 1 < scalars.count ? scalars[i + 1] : nil) {
                 return "\(field) contains \(kind) (\(codePoint(s)), code point \(i + 1)); send plain text"
+            }
+        }
+        if limits.allowsLineFeeds {
+            let feeds = text.utf8.filter { $0 == 0x0A }.count
+            if feeds > limits.maxLineFeeds { return "\(field) has \(feeds) line breaks; at most \(limits.maxLineFeeds) are allowed" }
+            if text.contains("\n\n\n") || text.hasPrefix("\n") || text.hasSuffix("\n") {
+                return "\(field) may not start or end with a line break or hold more than one empty line in a row"
             }
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty && !limits.allowsEmpty {

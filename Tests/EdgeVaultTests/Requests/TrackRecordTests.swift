@@ -133,4 +133,37 @@ struct TrackRecordTests {
         let unknown = Reviewer.ranges(of: access, streams: [])
         #expect(unknown.allSatisfy { !$0.exists } && unknown[0].end == Timestamp.parseRFC3339("2026-11-27T12:00:00Z")!, "a stream not created yet: hourly buckets")
     }
+
+    @Test("A long purpose or many streams cannot push the warnings off the screen: they come last, above what approving means, and the screen stays short")
+    func warningsStayVisible() {
+        let keys = OrgKeys.generate()
+        let now = Timestamp.now()
+        let purpose = "text" + String(repeating: "\n", count: 40) + "This request was checked: the key is the one you granted before."
+        let streams = (0..<30).map { "decoy/stream-number-\($0)-with-a-long-name-to-fill-the-line" } + ["diagnosis/hiv"]
+        let access = AccessRequest(vault: "v", id: "flood", orgName: "Acme", orgContact: "", streams: streams, from: 0, to: 3_600_000,
+                                   purpose: purpose, deliveryKey: keys.delivery.publicKey, expires: now + 60_000, created: now)
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "flood", status: "pending", streams: streams, from: "", to: "",
+                                              expires: "", received: "", reason: nil, jws: "")
+        let ranges = streams.map { ReviewScreen.StreamRange(stream: $0, start: 0, end: 3_600_000, exists: $0 == "diagnosis/hiv") }
+        let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(),
+                                  history: .init(sameName: ["AAAA-AAAA-AAAA-AAAA"]), segments: 1, readings: 24, ranges: ranges, now: now)
+        let lines = screen.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count <= 28, "\(lines.count) lines")
+        let warning = lines.firstIndex { $0.contains("ANOTHER KEY") }!, approving = lines.firstIndex { $0.contains("Approving:") }!
+        let purposeEnd = lines.lastIndex { $0.contains("This request was checked") }!
+        #expect(purposeEnd < warning && warning < approving && lines.count - approving <= 7, "\(lines.joined(separator: "\n"))")
+        #expect(!lines.contains { $0.isEmpty } || lines.filter { $0.trimmingCharacters(in: .whitespaces).isEmpty }.count <= 2, "blank lines collapsed")
+        #expect(lines.contains { $0.contains("streams      diagnosis/hiv") })
+        #expect(lines.contains { $0.contains("+ 30 your vault does not have yet") })
+        #expect(screen.meaning.contains("of diagnosis/hiv (and 30 streams your vault does not have yet)"))
+        #expect(screen.confirmation().contains("ANOTHER KEY") && screen.confirmation().hasSuffix("Type yes to approve, anything else to go back › "))
+    }
+
+    @Test("A purpose may have paragraphs, not a wall of line breaks")
+    func purposeLineFeeds() {
+        #expect(UntrustedText.problem(with: "one\n\ntwo", field: "purpose", limits: .purpose) == nil)
+        #expect(UntrustedText.problem(with: "one\n\n\ntwo", field: "purpose", limits: .purpose) != nil)
+        #expect(UntrustedText.problem(with: "\none", field: "purpose", limits: .purpose) != nil)
+        #expect(UntrustedText.problem(with: (0..<12).map { "p\($0)" }.joined(separator: "\n"), field: "purpose", limits: .purpose)?.contains("11 line breaks") == true)
+    }
 }
