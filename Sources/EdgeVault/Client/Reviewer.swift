@@ -36,12 +36,10 @@ public struct Reviewer {
         }
     }
 
-    /// Two names or contacts are "the same" when they differ only in case, spacing or
-    /// punctuation-free look-alike spelling a hurried reader would not notice.
+    /// Two names or contacts are "the same" when their skeletons are (case, spacing,
+    /// punctuation, fullwidth or styled letters, Cyrillic and Greek look-alikes ignored).
     static func key(_ s: String) -> String {
-        UntrustedText.normalized(s).lowercased().unicodeScalars
-            .filter { $0.properties.isAlphabetic || $0.properties.numericType != nil }
-            .map(String.init).joined()
+        UntrustedText.skeleton(s)
     }
 
     /// What the vault's records say about `keyId`'s name: names it used before, and other keys

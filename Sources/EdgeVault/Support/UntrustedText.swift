@@ -20,6 +20,8 @@ public enum UntrustedText {
         /// Whether line feeds may separate paragraphs (a purpose); never any other control.
         public var allowsLineFeeds: Bool
         public var allowsEmpty: Bool
+        /// Whether the text must hold at least one letter or digit (a name must be visible).
+        public var requiresLetterOrDigit = false
         /// With `allowsLineFeeds`: how many (so a text cannot push the rest off a screen).
         public var maxLineFeeds = 10
 
@@ -30,7 +32,11 @@ public enum UntrustedText {
             self.allowsEmpty = allowsEmpty
         }
 
-        public static let name = Limits(maxGraphemes: 200)
+        public static let name: Limits = {
+            var l = Limits(maxGraphemes: 200)
+            l.requiresLetterOrDigit = true
+            return l
+        }()
         public static let contact = Limits(maxGraphemes: 200, allowsEmpty: true)
         public static let purpose = Limits(maxGraphemes: 2000, allowsLineFeeds: true)
         public static let reason = Limits(maxGraphemes: 500, allowsEmpty: true)
@@ -70,6 +76,12 @@ public enum UntrustedText {
                 return "\(field) may not start or end with a line break or hold more than one empty line in a row"
             }
         }
+        if limits.requiresLetterOrDigit, !scalars.contains(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) {
+            return "\(field) must hold at least one letter or digit"
+        }
+        if let word = mixedScriptWord(text) {
+            return "\(field) mixes letters of different scripts in one word (\"\(TerminalText.escape(word))\"), as look-alike names do"
+        }
         if text.trimmingCharacters(in: .whitespaces).isEmpty && !limits.allowsEmpty {
             return "\(field) must not be blank"
         }
@@ -89,6 +101,48 @@ public enum UntrustedText {
         text.precomposedStringWithCanonicalMapping
     }
 
+    /// The script of a letter, for the three whose letters look alike; nil for others.
+    static func confusableScript(_ s: Unicode.Scalar) -> String? {
+        guard s.properties.isAlphabetic else { return nil }
+        switch s.value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF: return "Latin"
+        case 0x370...0x3FF, 0x1F00...0x1FFF: return "Greek"
+        case 0x400...0x52F, 0x1C80...0x1C8F, 0x2DE0...0x2DFF, 0xA640...0xA69F: return "Cyrillic"
+        default: return nil
+        }
+    }
+
+    /// The first word that mixes Latin, Greek and Cyrillic letters ("Асmе": Cyrillic А, с, е
+    /// with a Latin m), or nil.
+    static func mixedScriptWord(_ text: String) -> String? {
+        for word in text.split(whereSeparator: { !$0.unicodeScalars.contains { $0.properties.isAlphabetic } }) {
+            let scripts = Set(word.unicodeScalars.compactMap(confusableScript))
+            if scripts.count > 1 { return String(word) }
+        }
+        return nil
+    }
+
+    /// Look-alike letters of Cyrillic and Greek, mapped to the Latin letter they pass for.
+    static let lookAlikes: [Unicode.Scalar: Character] = [
+        "а": "a", "в": "b", "е": "e", "ё": "e", "з": "3", "і": "i", "ї": "i", "ј": "j", "к": "k", "м": "m", "н": "h", "о": "o",
+        "п": "n", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l",
+        "ь": "b", "α": "a", "β": "b", "γ": "y", "ε": "e", "ζ": "z", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "0": "o", "1": "l",
+    ]
+
+    /// What a name looks like, for telling whether two names would pass for each other: NFKC
+    /// (fullwidth and styled letters become plain), lower case, Cyrillic and Greek look-alikes
+    /// as the Latin letters they pass for, only letters and digits kept. A small subset of
+    /// Unicode's confusables (UTS #39), covering the scripts that pass for Latin.
+    public static func skeleton(_ text: String) -> String {
+        var out = ""
+        for s in text.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars
+        where s.properties.isAlphabetic || s.properties.numericType != nil {
+            if let latin = lookAlikes[s] { out.append(latin) } else { out.unicodeScalars.append(s) }
+        }
+        return out
+    }
+
     /// Why `s` may not appear in outside text, or nil when it may. A zero-width joiner or a
     /// variation selector is allowed only inside an emoji sequence (where it is part of one
     /// picture, not hidden text).
@@ -105,11 +159,17 @@ public enum UntrustedText {
         case .surrogate: return "a surrogate"
         default: break
         }
-        if s.properties.isDefaultIgnorableCodePoint {
+        if s.properties.isDefaultIgnorableCodePoint || s.properties.generalCategory == .format {
             let emoji = { (x: Unicode.Scalar?) in x.map { $0.properties.isEmoji && $0.value > 0xFF } ?? false }
             if v == 0x200D, emoji(before) || before.map({ $0.value == 0xFE0F }) == true, emoji(after) { return nil }
             if v == 0xFE0F || v == 0xFE0E, emoji(before) || before.map({ $0.properties.isEmoji }) == true { return nil }
-            return "an invisible character"
+            return s.properties.isDefaultIgnorableCodePoint ? "an invisible character" : "a formatting character"
+        }
+        // Characters drawn as nothing, though not marked invisible.
+        if [0x2800, 0x1D159, 0x3164, 0xFFA0, 0x115F, 0x1160].contains(v) { return "a blank-looking character" }
+        // Fullwidth and mathematically styled letters pass for plain ones.
+        if (0xFF10...0xFF19).contains(v) || (0xFF21...0xFF3A).contains(v) || (0xFF41...0xFF5A).contains(v) || (0x1D400...0x1D7FF).contains(v) {
+            return "a fullwidth or styled letter"
         }
         return nil
     }

@@ -20,6 +20,13 @@ struct UntrustedTextTests {
         ("only invisible characters", "\u{200B}\u{200C}\u{2060}\u{FEFF}"),
         ("stacked combining marks", "A" + String(repeating: "\u{0301}", count: 3000)),
         ("not NFC", "Cafe\u{0301}"),
+        ("Braille blanks only", "\u{2800}\u{2800}\u{2800}"),
+        ("interlinear annotation (format)", "Acme\u{FFF9}x"),
+        ("Arabic number sign (format)", "\u{0600}Acme"),
+        ("musical null notehead only", "\u{1D159}"),
+        ("Cyrillic look-alikes in a Latin word", "\u{0410}\u{0441}m\u{0435} Health Study"),
+        ("fullwidth letters", "\u{FF21}\u{FF43}\u{FF4D}\u{FF45} Health Study"),
+        ("mathematical sans-serif letters", "\u{1D5A0}\u{1D5BC}\u{1D5C6}\u{1D5BE} Health Study"),
     ]
 
     @Test("Names with controls, bidi overrides, invisible, unassigned or stacked characters, or not in NFC are refused with the field named",
@@ -32,7 +39,8 @@ struct UntrustedTextTests {
 
     @Test("Ordinary names in many scripts, emoji sequences and a purpose with paragraphs are accepted", arguments: [
         "Acme Health Study", "Hôpital Saint-Louis", "東京大学 医学部", "مستشفى القاهرة", "Ärztekammer Zürich",
-        "Family 👨‍👩‍👧‍👦 study", "❤️ Heart Lab", "🇨🇭 Swiss Cohort", "Dr. O'Brien & Partners (cardiology)",
+        "Family 👨‍👩‍👧‍👦 study", "❤️ Heart Lab", "🇨🇭 Swiss Cohort", "Dr. O'Brien & Partners (cardiology)", "Ιατρείο Αθηνών",
+        "Клиника Москва", "東京（本院）", "Acme Health Study — Москва",
     ])
     func accepted(_ name: String) {
         #expect(UntrustedText.problem(with: UntrustedText.normalized(name), field: "org.name", limits: .name) == nil)
@@ -45,8 +53,9 @@ struct UntrustedTextTests {
         #expect(UntrustedText.problem(with: String(repeating: "a", count: 200), field: "org.name", limits: .name) == nil)
         #expect(UntrustedText.problem(with: String(repeating: "a", count: 201), field: "org.name", limits: .name)?.contains("201 characters") == true)
         // 200 characters of 4-byte emoji fit (800 bytes); a 10-scalar grapheme repeated does not.
-        #expect(UntrustedText.problem(with: String(repeating: "😀", count: 200), field: "org.name", limits: .name) == nil)
-        let heavy = String(repeating: "👨‍👩‍👧‍👦", count: 30)  // 30 characters, 750 bytes
+        #expect(UntrustedText.problem(with: "A" + String(repeating: "😀", count: 199), field: "org.name", limits: .name) == nil)
+        #expect(UntrustedText.problem(with: String(repeating: "😀", count: 3), field: "org.name", limits: .name)?.contains("letter or digit") == true)
+        let heavy = "A" + String(repeating: "👨‍👩‍👧‍👦", count: 29)  // 30 characters, 726 bytes
         #expect(UntrustedText.problem(with: heavy, field: "org.name", limits: .name) == nil)
         #expect(UntrustedText.problem(with: String(repeating: "👨‍👩‍👧‍👦", count: 40), field: "org.name", limits: .name)?.contains("bytes") == true)
         #expect(UntrustedText.problem(with: "", field: "org.name", limits: .name) != nil)
@@ -104,5 +113,14 @@ struct UntrustedTextTests {
         let json = LineLogHandler.line([("org", hostile)], format: .json)
         #expect(try JSONValue.parse(Array(json.utf8.dropLast()))["org"]?.stringValue == hostile)
         #expect(LineLogHandler.line([("org", "plain")], format: .logfmt) == "org=plain\n")
+    }
+
+    @Test("Look-alike names share a skeleton: case, spacing, fullwidth and styled letters, Cyrillic and Greek look-alikes", arguments: [
+        "ACME health-study", "\u{0410}\u{0441}m\u{0435} Health Study", "\u{FF21}\u{FF43}\u{FF4D}\u{FF45} Health Study",
+        "\u{1D5A0}\u{1D5BC}\u{1D5C6}\u{1D5BE} Health Study", "Acme Hea1th Study", "\u{0410}\u{0421}\u{041C}\u{0415} Health Study",
+    ])
+    func skeletons(_ name: String) {
+        #expect(UntrustedText.skeleton(name) == UntrustedText.skeleton("Acme Health Study"), "\(name)")
+        #expect(UntrustedText.skeleton("Apex Health Study") != UntrustedText.skeleton("Acme Health Study"))
     }
 }
