@@ -14,7 +14,11 @@ struct ApproveCommand: VaultCommand {
             whose whole bucket lies in the request's range, re-seals them to the request's delivery \
             key and appends your signature to the organization's JWS. The daemon accepts it only \
             after checking both signatures and the payload, and answers once the grant is in a \
-            signed checkpoint.
+            signed checkpoint. First it shows the request as `review` does and what approving \
+            means; on a terminal it asks you to type "yes" (--yes skips that question; the \
+            warnings and the sentence are printed all the same).
+
+            Example: vault-cli approve study-2026
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -28,10 +32,27 @@ struct ApproveCommand: VaultCommand {
     @Option(help: "Read the passphrase from this file instead of asking.")
     var passphraseFile: String?
 
+    @Flag(help: "Do not ask to confirm on a terminal (what approving means is still printed).")
+    var yes = false
+
     func execute() async throws {
         let client = try global.client()
         // Cheap checks (daemon up, request pending) before the passphrase.
         let request = try await DecisionMaker.pending(id: requestId, org: org, client: client)
+        // Never blind: who asks, the warnings and what approving means, before anything is signed.
+        let screen = try await Reviewer(client: client).screen(for: request)
+        let input = TerminalInput()
+        let (bold, warn) = emphasis()
+        if input.isTerminal && !yes {
+            writeRaw(screen.render(bold: bold, warn: warn))
+            await input.settleAfterDrawing()
+            guard input.ask(screen.confirmation(bold: bold, warn: warn))?.lowercased() == "yes" else {
+                throw VaultError(.badRequest, "not approved; nothing was signed")
+            }
+        } else {
+            for line in screen.warnings { print("! " + line) }
+            print("Approving: " + screen.meaning)
+        }
         let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
         let r = try await maker.decide(request, kind: .grant)
         print(grantedLine(r))

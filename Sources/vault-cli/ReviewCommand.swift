@@ -40,10 +40,7 @@ struct ReviewCommand: VaultCommand {
         let maker = DecisionMaker(client: client, keys: keys)
         let reviewer = Reviewer(client: client)
         let input = TerminalInput()
-        let color = isatty(1) != 0
-        // Emphasis is applied to text this program composed or already escaped.
-        let bold: (String) -> String = { color ? "\u{1B}[1m\($0)\u{1B}[0m" : $0 }
-        let warn: (String) -> String = { color ? "\u{1B}[1;33m\($0)\u{1B}[0m" : $0 }
+        let (bold, warn) = emphasis()
         var handled = Set<String>()
         var version = -1
         while true {

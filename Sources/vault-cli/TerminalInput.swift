@@ -21,12 +21,23 @@ struct TerminalInput: Sendable {
         if isTerminal { tcflush(fd, TCIFLUSH) }
     }
 
-    /// Called once a screen is fully drawn: ignores keys for `settle`, then drops them.
+    /// Called once a screen is written: waits until the terminal has taken it all, then
+    /// ignores keys for `settle` (not echoed, so nothing typed appears under the screen) and
+    /// drops them.
     func settleAfterDrawing() async {
         guard isTerminal else { return }
+        tcdrain(1)
+        var saved = termios()
+        let quiet = tcgetattr(fd, &saved) == 0
+        if quiet {
+            var t = saved
+            t.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(fd, TCSANOW, &t)
+        }
         discardTypeAhead()
         try? await Task.sleep(for: settle)
         discardTypeAhead()
+        if quiet { tcsetattr(fd, TCSANOW, &saved) }
     }
 
     /// Shows `prompt` and reads one line (nil at end of input). Input typed before the prompt

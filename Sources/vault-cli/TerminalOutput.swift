@@ -41,3 +41,10 @@ func writeRaw(_ text: String) {
 func eprint(_ text: String) {
     FileIO.writeStderr(TerminalText.escape(text, keepLineFeeds: true))
 }
+
+/// Bold and warning emphasis (ANSI on a terminal, nothing otherwise), applied only to text this
+/// program composed or already escaped.
+func emphasis() -> (bold: (String) -> String, warn: (String) -> String) {
+    let color = isatty(1) != 0
+    return ({ color ? "\u{1B}[1m\($0)\u{1B}[0m" : $0 }, { color ? "\u{1B}[1;33m\($0)\u{1B}[0m" : $0 })
+}

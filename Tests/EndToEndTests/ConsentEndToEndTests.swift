@@ -239,4 +239,36 @@ struct ConsentEndToEndTests {
         #expect(grants.stdout.contains("Acme Health Study") && !grants.stdout.contains("Acme Research"), "\(grants.stdout)")
         try await v.stopDaemon()
     }
+
+    @Test("approve shows who asks and what approving means before anything is signed, and on a terminal needs a typed yes")
+    func approveNotBlind() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let o = newOrg(v)
+        let origin = try await o.origin()
+        _ = try await o.submit(accessRequest(o, origin: origin, id: "study-2026", name: "City Hospital"))
+        _ = try await o.submit(accessRequest(o, origin: origin, id: "study-2027", name: "City Hospital"))
+        let args = ["approve", "study-2026", "--passphrase-file", v.passphraseFile] + v.globalArgs
+        let refused = try PTYSession(try Binaries.path("vault-cli"), args, environment: v.cliEnvironment)
+        #expect(await refused.expect("Type yes to approve"))
+        #expect(refused.output.text.contains("City Hospital (name not verified) will be able to decrypt"))
+        #expect(refused.output.text.contains("NEW organization"))
+        refused.type("no\r")
+        #expect(await refused.waitForExit() == 1)
+        #expect(refused.output.text.contains("not approved; nothing was signed"))
+        #expect(try await o.status(id: "study-2026").status == "pending")
+
+        let approved = try PTYSession(try Binaries.path("vault-cli"), args, environment: v.cliEnvironment)
+        #expect(await approved.expect("Type yes to approve"))
+        approved.type("yes\r")
+        #expect(await approved.expect("granted study-2026"))
+        #expect(await approved.waitForExit() == 0)
+        // Without a terminal (a script): no question, but the same warnings and sentence.
+        let scripted = try await v.cli(["approve", "study-2027", "--passphrase-file", v.passphraseFile])
+        #expect(scripted.status == 0, "\(scripted.stderr)")
+        #expect(scripted.stdout.contains("Approving: City Hospital (name not verified) will be able to decrypt"), "\(scripted.stdout)")
+        try await v.stopDaemon()
+    }
 }
