@@ -10,9 +10,6 @@ private func storedReadings(_ v: VaultFixture) async throws -> Int64 {
     return try JSONDecoder().decode(AdminAPI.Status.self, from: Data(s.stdout.utf8)).streams.reduce(0) { $0 + $1.readings }
 }
 
-private func isOneLine(_ s: String) -> Bool {
-    s.split(separator: "\n").count == 1 && s.hasPrefix("vault-cli: ")
-}
 
 @Suite("End to end: bad input gets a clear message, stores nothing, and the daemon keeps serving", .serialized)
 struct BadInputEndToEndTests {

@@ -7,24 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// The ledger's size (the tree size of the next checkpoint), from the admin socket.
-private func treeSize(_ v: VaultFixture) async throws -> Int64 {
-    try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?limit=1").body)).size
-}
-
-/// The `org.violation` leaves appended since `since`.
-private func violations(_ v: VaultFixture, since: Int64) async throws -> [String] {
-    let page = try JSONDecoder().decode(AdminAPI.Leaves.self, from: Data(try await v.request("GET", "/v1/log/leaves?from=\(since)&limit=100").body))
-    return page.leaves.compactMap { leaf in
-        let json = (try? JSONSerialization.jsonObject(with: Data(Encoding.fromBase64(leaf.data) ?? []))) as? [String: Any] ?? [:]
-        return json["type"] as? String == "org.violation" ? (json["kind"] as? String ?? "?") : nil
-    }
-}
-
-private func isOneLine(_ s: String) -> Bool {
-    s.split(separator: "\n").count == 1 && s.hasPrefix("vault-cli: ")
-}
-
 @Suite("End to end: request status after revocation and expiry (issue 16, part 8)", .serialized)
 struct RequestStatusEndToEndTests {
     @Test("Status says revoked after revocation and expired after expiry; org status prints it; org fetch refuses with one line before fetching, and no violation is recorded")
