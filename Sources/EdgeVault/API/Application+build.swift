@@ -230,10 +230,20 @@ enum AdminSocket {
         guard path.utf8.count < 104 else {
             throw VaultError(.config, "admin socket path is too long (\(path.utf8.count) bytes; the limit is 103): \(path)")
         }
+        let directory = FileIO.parentDirectory(path)
+        func refuse(_ why: String) -> VaultError {
+            VaultError(.config, "cannot create the admin socket \(path) (\(why)): run vaultd as a user who may, or move the socket "
+                       + "with admin_socket in the config, --admin-socket or EDGEVAULT_ADMIN_SOCKET (for example under $HOME)")
+        }
         do {
-            try FileIO.makeDirectories(FileIO.parentDirectory(path), mode: 0o750)
+            try FileIO.makeDirectories(directory, mode: 0o750)
         } catch {
-            throw VaultError(.config, "cannot create the admin socket's directory: \(error)")
+            throw refuse((error as? FileIO.Failure)?.description ?? "\(error)")
+        }
+        // The directory exists but may not be ours to write in (binding would fail with a bare
+        // "stat(pathname:outStat:): Permission denied").
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw refuse("\(directory): \(String(cString: strerror(errno)))")
         }
         if FileIO.exists(path) && isAlive(path: path) {
             throw VaultError(.config, "another vaultd is already serving \(path)")

@@ -207,7 +207,11 @@ public struct HTTPClient: Sendable {
             }
             return VaultError(.daemonUnreachable, "cannot reach vaultd at \(path): \(Self.reason(error)) (is it running, and may you use the socket?)")
         case .tcp(let host, let port):
-            return VaultError(.daemonUnreachable, "cannot connect to \(host):\(port): \(Self.reason(error))")
+            let reason = Self.reason(error)
+            if reason.contains("Connection refused") || reason.contains("errno: 111") {
+                return VaultError(.daemonUnreachable, "cannot reach the vault at \(host):\(port) (connection refused): is vaultd running with --listen on that address?")
+            }
+            return VaultError(.daemonUnreachable, "cannot connect to \(host):\(port): \(reason)")
         }
     }
 

@@ -51,7 +51,8 @@ public struct OrgFetcher: Sendable {
         case "granted": return
         case "revoked": throw VaultError("not_granted", "request \(id) was granted, then revoked by the person; nothing was fetched (fetching now would be recorded as a violation)")
         case "expired": throw VaultError("not_granted", "request \(id) has expired; nothing was fetched (fetching now would be recorded as a violation)")
-        case "denied": throw VaultError("not_granted", "request \(id) was denied by the person (`org status` shows the reason); there is nothing to fetch")
+        case "denied":
+            throw VaultError("not_granted", "request \(id) was denied by the person" + (s.reason.map { ": \($0)" } ?? "") + "; there is nothing to fetch")
         case "pending": throw VaultError("not_granted", "request \(id) is still pending: the person has not decided yet; nothing was fetched")
         default: throw VaultError("not_granted", "request \(id) is \(s.status); there is nothing to fetch")
         }

@@ -1,0 +1,56 @@
+import EdgeVault
+import Foundation
+import Testing
+
+@Suite("End to end: the first run's failures say what to do", .serialized)
+struct FirstRunMessagesEndToEndTests {
+    @Test("vaultd that cannot create its admin socket names the path and the setting that moves it, in one line")
+    func adminSocketPath() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        // /proc refuses new directories to everyone, root included.
+        let socket = "/proc/edgevault-no-such-dir/admin.sock"
+        let r = try await run(try Binaries.path("vaultd"), ["--data-dir", v.dataDir, "--admin-socket", socket, "--config", "/dev/null",
+                                                            "--listen", "127.0.0.1:0"], timeout: .seconds(60))
+        #expect(r.status != 0)
+        let lines = (r.stderr + r.stdout).split(separator: "\n").filter { $0.contains("admin socket") }
+        #expect(lines.count == 1 && lines[0].contains(socket) && lines[0].contains("--admin-socket") && lines[0].contains("admin_socket"),
+                "\(r.stderr)\(r.stdout)")
+        #expect(!r.stderr.contains("stat(pathname"), "no bare system-call error")
+    }
+
+    @Test("An organization's call to a vault that is not listening says connection refused and what to check, in one line")
+    func connectionRefused() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let port = v.publicPort
+        try await v.stopDaemon()
+        try OrgKeys.generate().write(to: v.root + "/o.key", deliverySeed: SecureBytes.random(count: 32))
+        let r = try await v.cli(["org", "status", "any-id", "--vault", "http://127.0.0.1:\(port)", "--key", v.root + "/o.key"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "vault-cli: cannot reach the vault at 127.0.0.1:\(port) (connection refused): is vaultd running with --listen on that address?\n",
+                "\(r.stderr)")
+    }
+
+    @Test("org fetch before the person decided says the request is pending; after a denial it gives the person's reason; nothing is fetched")
+    func fetchBeforeDecision() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try OrgKeys.generate().write(to: v.root + "/o.key", deliverySeed: SecureBytes.random(count: 32))
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: try OrgKeys.read(from: v.root + "/o.key"))
+        let request = AccessRequest(vault: try await o.origin(), id: "early", orgName: "Acme", orgContact: "", streams: ["home/temp"],
+                                    from: 0, to: 3_600_000, purpose: "p", deliveryKey: o.keys.delivery.publicKey,
+                                    expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
+        #expect(try await o.submit(request).status == "pending")
+        let fetch = ["org", "fetch", "early", "--vault", "http://127.0.0.1:\(v.publicPort)", "--key", v.root + "/o.key", "--out", v.root + "/out.ndjson"]
+        let pending = try await v.cli(fetch)
+        #expect(pending.status == 1 && pending.stderr.contains("request early is still pending"), "\(pending.stderr)")
+        #expect(try await v.cli(["deny", "early", "--reason", "not this year", "--passphrase-file", v.passphraseFile]).status == 0)
+        let denied = try await v.cli(fetch)
+        #expect(denied.status == 1 && denied.stderr.contains("was denied by the person: not this year"), "\(denied.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: v.root + "/out.ndjson"))
+        try await v.stopDaemon()
+    }
+}
