@@ -7,8 +7,13 @@ struct VaultCLI: AsyncParsableCommand {
     /// would hold the person's unlocked keys) and no same-user ptrace.
     static func main() async {
         ProcessHardening.apply(restrictUmask: false)
+        let arguments = ArgumentOrder.globalsMovedBack(Array(CommandLine.arguments.dropFirst()))
+        let names = configuration.subcommands.map { $0._commandName }
+        if let first = arguments.first, let near = ArgumentOrder.suggestion(for: first, among: names) {
+            fail("no command \(first); did you mean \(near)? (vault-cli --help lists them)")
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -53,4 +53,22 @@ struct FirstRunMessagesEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: v.root + "/out.ndjson"))
         try await v.stopDaemon()
     }
+
+    @Test("Global options work before the subcommand too, and a mistyped subcommand gets a suggestion in one line")
+    func argumentOrder() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let cli = try Binaries.path("vault-cli")
+        let before = try await run(cli, v.globalArgs + ["status"], environment: v.cliEnvironment)
+        #expect(before.status == 0 && before.stdout.contains("vaultd"), "\(before.stderr)")
+        let split = try await run(cli, ["--admin-socket", v.socket, "log", "verify", "--state", v.root + "/state.json", "--data-dir", v.dataDir],
+                                  environment: v.cliEnvironment)
+        #expect(split.status == 0 && split.stdout.contains("log verified"), "\(split.stderr)")
+        let typo = try await run(cli, ["stauts"] + v.globalArgs, environment: v.cliEnvironment)
+        #expect(typo.status == 1 && typo.stderr == "vault-cli: no command stauts; did you mean status? (vault-cli --help lists them)\n", "\(typo.stderr)")
+        let unknown = try await run(cli, ["frobnicate"], environment: v.cliEnvironment)
+        #expect(unknown.status != 0 && !unknown.stderr.contains("did you mean"))
+        try await v.stopDaemon()
+    }
 }
