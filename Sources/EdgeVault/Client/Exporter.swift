@@ -108,7 +108,7 @@ public struct Exporter {
             line.append(0x2C)
             JSONText.appendInt(item.t, to: &line)
             line.append(0x2C)
-            line.append(contentsOf: CSVParser.field(item.value))
+            line.append(contentsOf: CSVParser.field(CSVParser.text(ofValue: item.value)))
             line.append(0x0A)
         }
     }

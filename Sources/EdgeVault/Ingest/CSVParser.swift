@@ -5,6 +5,7 @@
 /// JSON number, `true`, `false`, `null`, string (`"…"`), object or array is kept as that
 /// value; anything else becomes a JSON string. So `21.5` is a number, `on` is the string
 /// `"on"`, and the CSV that `vault-cli export --format csv` writes reads back unchanged.
+/// Spaces around any field are not part of it (`stream, t, v` as a spreadsheet may write it).
 public enum CSVParser {
     public static func parse(
         _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool = false, errors: inout [LineError]
@@ -24,12 +25,12 @@ public enum CSVParser {
                 guard record.fields.count == 3 else {
                     throw ReadingError("expected 3 fields (stream,t,v), found \(record.fields.count)")
                 }
-                let name = String(decoding: record.fields[si], as: UTF8.self)
+                let name = String(decoding: record.fields[si].trimmingSpaces(), as: UTF8.self)
                 let tText = record.fields[ti].trimmingSpaces()
                 guard let t = Timestamp.parseFlexible(String(decoding: tText, as: UTF8.self)) else {
                     throw ReadingError("t \"\(String(decoding: tText, as: UTF8.self))\" is not integer milliseconds or an RFC 3339 time")
                 }
-                let v = try jsonValue(fromField: record.fields[vi])
+                let v = try jsonValue(fromField: record.fields[vi].trimmingSpaces())
                 try batch.append(stream: name, t: t, value: v, line: record.line)
             } catch {
                 let err = LineError(line: record.line, reason: error.reason)
@@ -56,6 +57,17 @@ public enum CSVParser {
         var out: [UInt8] = []
         JSONText.appendQuoted(String(decoding: field, as: UTF8.self), to: &out)
         return out
+    }
+
+    /// The CSV text of a stored JSON value, as a spreadsheet shows it: a string as its plain
+    /// text (`on`, not `"on"`) when reading that text back gives the same string; otherwise
+    /// (a string such as `21.7` or `true`, or one with spaces around it) its JSON form, which
+    /// reads back as the string. Numbers, booleans, null, objects and arrays as their JSON.
+    public static func text(ofValue json: [UInt8]) -> [UInt8] {
+        guard json.first == 0x22, let s = (try? JSONValue.parse(json))?.stringValue else { return json }
+        let plain = Array(s.utf8)
+        if !plain.isEmpty, plain.trimmingSpaces() == plain, (try? jsonValue(fromField: plain)) == json { return plain }
+        return json
     }
 
     /// Quotes a field for CSV output when it needs it.
