@@ -96,7 +96,7 @@ struct DenyCommand: VaultCommand {
         if all {
             guard requestId == nil else { throw ValidationError("give either a request id or --all, not both") }
             guard let org else { throw ValidationError("--all needs --org KEY: whose pending requests to deny") }
-            try validateKeyId(org)
+            try validateOrgReference(org)
         } else {
             guard requestId != nil else { throw ValidationError("give the request id to deny, or --org KEY --all") }
             if yes { throw ValidationError("--yes goes with --all") }
@@ -106,7 +106,7 @@ struct DenyCommand: VaultCommand {
     func execute() async throws {
         let client = try global.client()
         if all, let org {
-            try await denyAll(client: client, org: org)
+            try await denyAll(client: client, org: try resolveOrg(org, among: try await client.orgs()))
             return
         }
         // Cheap checks (daemon up, request pending) before the passphrase.

@@ -32,12 +32,16 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organization's key id. One that starts with '-' goes after `--`.")
+        @Argument(help: "The organization's key id or fingerprint (ABCD-EFGH-IJKL-MNOP, any case, dashes optional). One that starts with '-' goes after `--`.")
         var keyId: String
+
+        func validate() throws { try validateOrgReference(keyId) }
 
         func execute() async throws {
             let client = try global.client()
-            guard let org = try await client.orgs().first(where: { $0.keyId == keyId }) else {
+            let orgs = try await client.orgs()
+            let keyId = try resolveOrg(self.keyId, among: orgs)
+            guard let org = orgs.first(where: { $0.keyId == keyId }) else {
                 throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
             }
             let leaves = try await client.leaves(about: keyId)
@@ -78,7 +82,7 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organization's key id (its RFC 7638 thumbprint, 43 characters; `vault-cli org keygen` prints it). One that starts with '-' goes after `--`.")
+        @Argument(help: "The organization's key id (its RFC 7638 thumbprint, 43 characters; `vault-cli org keygen` prints it), or the fingerprint of a key that has contacted this vault. One that starts with '-' goes after `--`.")
         var keyId: String
 
         @Option(help: "Your name for this organization.")
@@ -88,14 +92,17 @@ struct TrustCommand: AsyncParsableCommand {
         var passphraseFile: String?
 
         func validate() throws {
-            try validateKeyId(keyId)
-            if let problem = TrustChange.nameProblem(name) { throw ValidationError("--name: \(problem)") }
+            try validateOrgReference(keyId)
+            if let problem = TrustChange.nameProblem(UntrustedText.normalized(name)) { throw ValidationError("--name: \(problem)") }
         }
 
         func execute() async throws {
             let client = try global.client()
             let vault = try await client.vault()
-            if let org = try await client.orgs().first(where: { $0.keyId == keyId }) {
+            let orgs = try await client.orgs()
+            let keyId = try resolveOrg(self.keyId, among: orgs)
+            let name = UntrustedText.normalized(self.name)
+            if let org = orgs.first(where: { $0.keyId == keyId }) {
                 if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
                 if org.trust == "pinned", org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
             }
@@ -113,7 +120,7 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organizations' key ids. One that starts with '-' goes after `--`.")
+        @Argument(help: "The organizations' key ids or fingerprints. One that starts with '-' goes after `--`.")
         var keyIds: [String]
 
         @Option(help: "Read the passphrase from this file instead of asking.")
@@ -122,14 +129,15 @@ struct TrustCommand: AsyncParsableCommand {
         func validate() throws {
             guard !keyIds.isEmpty else { throw ValidationError("give the key id of the organization to block") }
             guard keyIds.count <= 1000 else { throw ValidationError("at most 1000 key ids at once") }
-            for k in keyIds { try validateKeyId(k) }
-            guard Set(keyIds).count == keyIds.count else { throw ValidationError("a key id is given twice") }
+            for k in keyIds { try validateOrgReference(k) }
         }
 
         func execute() async throws {
             let client = try global.client()
             let vault = try await client.vault()
             let known = try await client.orgs()
+            let keyIds = try self.keyIds.map { try resolveOrg($0, among: known) }
+            guard Set(keyIds).count == keyIds.count else { throw VaultError(.badRequest, "an organization is given twice; nothing was blocked") }
             for k in keyIds {
                 guard let org = known.first(where: { $0.keyId == k }) else { throw VaultError(.notFound, "no organization \(k) is known to this vault; nothing was blocked") }
                 if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is already blocked; nothing was blocked") }
@@ -161,18 +169,20 @@ struct TrustCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The organization's key id. One that starts with '-' goes after `--`.")
+        @Argument(help: "The organization's key id or fingerprint. One that starts with '-' goes after `--`.")
         var keyId: String
 
         @Option(help: "Read the passphrase from this file instead of asking.")
         var passphraseFile: String?
 
-        func validate() throws { try validateKeyId(keyId) }
+        func validate() throws { try validateOrgReference(keyId) }
 
         func execute() async throws {
             let client = try global.client()
             let vault = try await client.vault()
-            guard let org = try await client.orgs().first(where: { $0.keyId == keyId }) else {
+            let orgs = try await client.orgs()
+            let keyId = try resolveOrg(self.keyId, among: orgs)
+            guard let org = orgs.first(where: { $0.keyId == keyId }) else {
                 throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
             }
             guard org.trust == "blocked" else { throw VaultError(.trustConflict, "\(org.fingerprint) is not blocked") }
@@ -183,8 +193,28 @@ struct TrustCommand: AsyncParsableCommand {
     }
 }
 
-func validateKeyId(_ keyId: String) throws {
-    guard keyId.count == 43, Encoding.fromBase64url(keyId)?.count == 32 else {
-        throw ValidationError("not a key id: \(keyId) (an organization's key id is a 43-character RFC 7638 thumbprint)")
+func isKeyId(_ text: String) -> Bool { text.count == 43 && Encoding.fromBase64url(text)?.count == 32 }
+
+/// The 16 base32 characters of a fingerprint as people copy it (any case, with or without the
+/// dashes or spaces), or nil.
+func fingerprintDigits(_ text: String) -> String? {
+    let digits = String(text.uppercased().filter { $0 != "-" && $0 != " " })
+    guard digits.count == 16, digits.allSatisfy({ ("A"..."Z").contains($0) || ("2"..."7").contains($0) }) else { return nil }
+    return digits
+}
+
+/// An organization as a person names it: its key id, or the fingerprint every screen shows.
+func validateOrgReference(_ text: String) throws {
+    guard isKeyId(text) || fingerprintDigits(text) != nil else {
+        throw ValidationError("not a key id or fingerprint: \(text) (a key id has 43 characters; a fingerprint looks like ABCD-EFGH-IJKL-MNOP)")
     }
+}
+
+/// The key id `text` names among `orgs` (a key id is taken as it is).
+func resolveOrg(_ text: String, among orgs: [AdminAPI.Org]) throws -> String {
+    if isKeyId(text) { return text }
+    guard let digits = fingerprintDigits(text),
+          let org = orgs.first(where: { $0.fingerprint.filter { $0 != "-" } == digits })
+    else { throw VaultError(.notFound, "no organization with fingerprint \(text) is known to this vault") }
+    return org.keyId
 }

@@ -71,4 +71,27 @@ struct FirstRunMessagesEndToEndTests {
         #expect(unknown.status != 0 && !unknown.stderr.contains("did you mean"))
         try await v.stopDaemon()
     }
+
+    @Test("Organizations can be named by the fingerprint every screen shows (any case, dashes optional) as well as by key id")
+    func fingerprints() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        let request = AccessRequest(vault: try await o.origin(), id: "fp-1", orgName: "Acme", orgContact: "", streams: ["home/temp"],
+                                    from: 0, to: 3_600_000, purpose: "p", deliveryKey: o.keys.delivery.publicKey,
+                                    expires: Timestamp.now() + 86_400_000, created: Timestamp.now())
+        #expect(try await o.submit(request).status == "pending")
+        let fingerprint = Fingerprint.of(thumbprint: o.keys.keyId)!
+        let sloppy = fingerprint.lowercased().replacingOccurrences(of: "-", with: "")
+        let show = try await v.cli(["trust", "show", sloppy])
+        #expect(show.status == 0 && show.stdout.contains(fingerprint), "\(show.stderr)")
+        let unknown = try await v.cli(["trust", "show", "AAAA-BBBB-CCCC-DDDD"])
+        #expect(unknown.status == 1 && unknown.stderr == "vault-cli: no organization with fingerprint AAAA-BBBB-CCCC-DDDD is known to this vault\n")
+        let junk = try await v.cli(["trust", "show", "not-a-key"])
+        #expect(junk.status != 0 && junk.stderr.contains("not a key id or fingerprint"))
+        let block = try await v.cli(["trust", "block", "--passphrase-file", v.passphraseFile, fingerprint])
+        #expect(block.status == 0 && block.stdout.contains("blocked \(fingerprint)") && block.stdout.contains("1 pending request(s) denied"), "\(block.stdout)\(block.stderr)")
+        try await v.stopDaemon()
+    }
 }

@@ -80,23 +80,11 @@ public enum TrustChange {
         return Checked(vault: vault, org: org, action: action, name: name, at: at)
     }
 
-    /// Why `name` cannot be the person's name for an organization, or nil when it can: 1 to
-    /// 200 characters (and 800 bytes), no control, format (bidi, zero-width), private-use or
-    /// unassigned code points, no leading or trailing space.
+    /// Why `name` cannot be the person's name for an organization, or nil when it can: the
+    /// rules of an organization's own name (`UntrustedText`, docs/PROTOCOL.md §"Text from
+    /// organizations": it is shown on the same screens), and no leading or trailing space.
     public static func nameProblem(_ name: String) -> String? {
-        guard !name.isEmpty, name.count <= maxNameCharacters, name.utf8.count <= maxNameBytes else {
-            return "the name must be 1…\(maxNameCharacters) characters (at most \(maxNameBytes) bytes)"
-        }
-        for scalar in name.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control, .format, .privateUse, .surrogate, .unassigned, .lineSeparator, .paragraphSeparator:
-                return "the name holds an invisible or control character (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)))"
-            default:
-                if scalar.properties.isDefaultIgnorableCodePoint {
-                    return "the name holds an invisible character (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)))"
-                }
-            }
-        }
+        if let problem = UntrustedText.problem(with: name, field: "the name", limits: .name) { return problem }
         guard name.first?.isWhitespace == false, name.last?.isWhitespace == false else {
             return "the name must not start or end with a space"
         }

@@ -66,7 +66,7 @@ public enum UntrustedText {
         for (i, s) in scalars.enumerated() {
             if s == "\n" && limits.allowsLineFeeds { continue }
             if let kind = disallowed(s, before: i > 0 ? scalars[i - 1] : nil, after: i + 1 < scalars.count ? scalars[i + 1] : nil) {
-                return "\(field) contains \(kind) (\(codePoint(s)), code point \(i + 1)); send plain text"
+                return "\(field) contains \(kind) (\(codePoint(s)), code point \(i + 1)); use plain text"
             }
         }
         if limits.allowsLineFeeds {
