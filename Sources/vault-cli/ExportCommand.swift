@@ -26,6 +26,9 @@ struct ExportCommand: VaultCommand {
     @Option(help: "Output format: ndjson or csv.")
     var format: String = "ndjson"
 
+    @Option(help: "Times as ms (milliseconds since 1970) or rfc3339 (2026-11-01T10:00:00Z); default rfc3339 for csv, ms for ndjson. Both read back with ingest.")
+    var timeFormat: String?
+
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
@@ -34,6 +37,7 @@ struct ExportCommand: VaultCommand {
 
     func validate() throws {
         if Exporter.Format(rawValue: format) == nil { throw ValidationError("--format must be ndjson or csv") }
+        if let timeFormat, Exporter.TimeFormat(rawValue: timeFormat) == nil { throw ValidationError("--time-format must be ms or rfc3339") }
         if let from, Timestamp.parseFlexible(from) == nil { throw ValidationError("--from: not a time: \(from)") }
         if let to, Timestamp.parseFlexible(to) == nil { throw ValidationError("--to: not a time: \(to)") }
         if let a = from.flatMap(Timestamp.parseFlexible), let b = to.flatMap(Timestamp.parseFlexible), a >= b {
@@ -49,11 +53,12 @@ struct ExportCommand: VaultCommand {
         let summary = try await Exporter(client: client, keys: keys).export(
             streams: stream, from: from.flatMap(Timestamp.parseFlexible) ?? 0,
             to: to.flatMap(Timestamp.parseFlexible) ?? Timestamp.maxMilliseconds,
-            format: Exporter.Format(rawValue: format)!, progress: progress, write: sink.write)
+            format: Exporter.Format(rawValue: format)!,
+            time: timeFormat.flatMap(Exporter.TimeFormat.init) ?? (format == "csv" ? .rfc3339 : .ms), progress: progress, write: sink.write)
         try sink.close()
         progress.finish()
         for f in summary.failures { eprint("vault-cli: \(f)\n") }
-        eprint("exported \(summary.readings) readings from \(summary.segments) segments (\(summary.chunks) chunks)\n")
+        eprint("exported \(count(summary.readings, "reading")) from \(count(summary.segments, "segment")) (\(count(summary.chunks, "chunk")))\n")
         if !summary.failures.isEmpty {
             eprint("vault-cli: \(summary.failures.count) chunk(s) failed authentication; the output lacks their readings\n")
             throw ExitCode(3)

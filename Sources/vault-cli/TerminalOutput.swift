@@ -48,3 +48,8 @@ func emphasis() -> (bold: (String) -> String, warn: (String) -> String) {
     let color = isatty(1) != 0
     return ({ color ? "\u{1B}[1m\($0)\u{1B}[0m" : $0 }, { color ? "\u{1B}[1;33m\($0)\u{1B}[0m" : $0 })
 }
+
+/// `1 reading`, `2 readings`.
+func count<N: BinaryInteger>(_ n: N, _ word: String) -> String {
+    "\(n) \(word)\(n == 1 ? "" : "s")"
+}

@@ -357,6 +357,9 @@ final class PTYSession: @unchecked Sendable {
             }.start()
         }
         killer.cancel()
+        // Everything the child wrote is read before the master closes (the reader ends at EIO
+        // once no process holds the terminal).
+        _ = await output.wait(until: { _ in false }, timeout: .seconds(5))
         close(master)
         return status
     }

@@ -108,7 +108,12 @@ struct VaultCoreEndToEndTests {
         let want = expected.filter { $0.stream == steps && $0.t >= from && $0.t < to }
         #expect(csvLines.first == "stream,t,v")
         #expect(csvLines.count == want.count + 1)
-        #expect(csvLines.dropFirst().map { $0.split(separator: ",", maxSplits: 2)[1] } == want.map { Substring("\($0.t)") })
+        #expect(csvLines.dropFirst().map { $0.split(separator: ",", maxSplits: 2)[1] } == want.map { Substring(Timestamp.rfc3339(milliseconds: $0.t)) },
+                "CSV times are RFC 3339 unless asked otherwise")
+        let msWindow = try await v.cli(["export", "--passphrase-file", v.passphraseFile, "--stream", steps, "--from", "\(from)", "--to", "\(to)",
+                                        "--format", "csv", "--time-format", "ms"])
+        #expect(exportLines(msWindow).dropFirst().map { $0.split(separator: ",", maxSplits: 2)[1] } == want.map { Substring("\($0.t)") })
+        #expect(msWindow.stderr.contains("exported \(want.count) readings from"))
 
         let status = try await v.cli(["status", "--json"])
         let decoded = try JSONDecoder().decode(AdminAPI.Status.self, from: Data(status.stdout.utf8))

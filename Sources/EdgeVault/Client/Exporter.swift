@@ -55,9 +55,15 @@ public struct Exporter {
         var head: Item? { position < items.count ? items[position] : nil }
     }
 
+    /// How times are written: integer milliseconds (what the chunks hold) or RFC 3339 (what a
+    /// person reads in a spreadsheet). Both read back with `vault-cli ingest`.
+    public enum TimeFormat: String, Sendable, CaseIterable {
+        case ms, rfc3339
+    }
+
     /// Exports readings of `streams` (all when empty) with `from ≤ t < to`.
     public func export(
-        streams: [String], from: Int64, to: Int64, format: Format,
+        streams: [String], from: Int64, to: Int64, format: Format, time: TimeFormat = .ms,
         progress: ProgressBar? = nil, write: ([UInt8]) throws -> Void
     ) async throws -> Summary {
         let segments = try await client.segments(streams: streams, from: from, to: to)
@@ -84,7 +90,7 @@ public struct Exporter {
             }
             guard let cursor = best, let item = cursor.head else { break }
             line.removeAll(keepingCapacity: true)
-            Self.render(stream: cursor.stream, item: item, format: format, into: &line)
+            Self.render(stream: cursor.stream, item: item, format: format, time: time, into: &line)
             try write(line)
             summary.readings += 1
             cursor.position += 1
@@ -93,20 +99,20 @@ public struct Exporter {
         return summary
     }
 
-    public static func render(stream: String, item: Item, format: Format, into line: inout [UInt8]) {
+    public static func render(stream: String, item: Item, format: Format, time: TimeFormat = .ms, into line: inout [UInt8]) {
         switch format {
         case .ndjson:
             line.append(contentsOf: Array("{\"stream\":".utf8))
             JSONText.appendQuoted(stream, to: &line)
             line.append(contentsOf: Array(",\"t\":".utf8))
-            JSONText.appendInt(item.t, to: &line)
+            if time == .rfc3339 { JSONText.appendQuoted(Timestamp.rfc3339(milliseconds: item.t), to: &line) } else { JSONText.appendInt(item.t, to: &line) }
             line.append(contentsOf: Array(",\"v\":".utf8))
             line.append(contentsOf: item.value)
             line.append(contentsOf: [0x7D, 0x0A])
         case .csv:
             line.append(contentsOf: CSVParser.field(Array(stream.utf8)))
             line.append(0x2C)
-            JSONText.appendInt(item.t, to: &line)
+            if time == .rfc3339 { line.append(contentsOf: Array(Timestamp.rfc3339(milliseconds: item.t).utf8)) } else { JSONText.appendInt(item.t, to: &line) }
             line.append(0x2C)
             line.append(contentsOf: CSVParser.field(CSVParser.text(ofValue: item.value)))
             line.append(0x0A)
