@@ -68,6 +68,8 @@ struct VaultDaemon: AsyncParsableCommand {
         do {
             let daemon = try await buildApplication(configuration: configuration, logger: logger)
             try await daemon.runService()
+            // One line for the journal: a clean stop (SIGTERM/SIGINT), everything committed.
+            logger.info("vaultd stopped", metadata: ["reason": "signal", "state": "clean"])
         } catch let e as VaultError {
             logger.critical("vaultd cannot start", metadata: ["error": "\(e.message)"])
             throw ExitCode.failure
