@@ -15,6 +15,11 @@ public enum TrustChange {
     /// How far `at` may be from the daemon's clock (either way): a change signed earlier and
     /// kept back is refused once this passes (docs/PROTOCOL.md §"Trust changes").
     public static let maxSkewMilliseconds: Int64 = 5 * 60 * 1000
+    /// How far ahead of the daemon's clock `at` may be.
+    public static let maxAheadMilliseconds: Int64 = 60 * 1000
+    /// With `keepArrivals`, how long before `at` a request left pending may have arrived (the
+    /// CLI lists the pending requests right before it signs).
+    public static let keepArrivalsMilliseconds: Int64 = 10 * 1000
     /// Limits on the person's name for an organization.
     public static let maxNameCharacters = 200
     public static let maxNameBytes = 800

@@ -53,7 +53,9 @@ extension VaultStore {
             guard change.vault == (try Self.origin(db)) else {
                 throw VaultError(.trustChangeInvalid, "the trust change is signed for another vault (\(change.vault))")
             }
-            guard abs(now - change.at) <= TrustChange.maxSkewMilliseconds else {
+            // Up to 5 minutes old (a slow hand), at most a minute ahead: a change dated in the
+            // future would make the person's next real change look stale until then.
+            guard change.at <= now + TrustChange.maxAheadMilliseconds, now - change.at <= TrustChange.maxSkewMilliseconds else {
                 throw VaultError(.trustChangeStale, "the trust change was signed at \(Timestamp.rfc3339(milliseconds: change.at)), "
                     + "more than \(TrustChange.maxSkewMilliseconds / 60_000) minutes from the vault's clock (\(Timestamp.rfc3339(milliseconds: now))); sign a new one")
             }
@@ -105,6 +107,13 @@ extension VaultStore {
                 // (withdrawn or expired since the person listed them) is skipped.
                 let uncovered = pending.filter { !signed.contains($0.id) }
                 if keepArrivals {
+                    // Only requests that arrived while this block was listed and signed may be
+                    // left for the follow-up denial; an older one must be among the denials.
+                    let older = uncovered.filter { $0.receivedAt < change.at - TrustChange.keepArrivalsMilliseconds }
+                    guard older.isEmpty else {
+                        throw VaultError(.pendingChanged, "the block leaves pending \(older.count) request(s) that arrived before it was signed "
+                            + "(\(older.prefix(5).map(\.id).joined(separator: ", "))); list them again and sign a denial for each")
+                    }
                     left = uncovered.map(\.id)
                     pending = pending.filter { signed.contains($0.id) }
                 } else if !uncovered.isEmpty {

@@ -165,6 +165,34 @@ struct TrustChangeTests {
         #expect(try vault.store.denyPending(org: org.keyId, denials: [.init(id: "late", reason: nil)], now: now).denied.map(\.id) == ["late"])
     }
 
+    @Test("keepArrivals leaves pending only requests that arrived while the block was signed; an older one refuses the block and nothing changes")
+    func keepArrivalsOnlyNew() throws {
+        let vault = try TestVault()
+        let org = OrgKeys.generate()
+        let now = Timestamp.now()
+        try Self.submit(vault.store, keys: org, id: "old", now: now - 36_000)
+        let block = try Self.change(vault, org.keyId, .block, at: now)
+        #expect(throws: VaultError.self) {
+            try vault.store.applyTrustChange(block, jws: [1], denials: [], keepArrivals: true, now: now)
+        }
+        #expect(try vault.store.requests(status: "pending", now: now).map(\.id) == ["old"])
+        #expect(try vault.store.org(keyId: org.keyId)?.isBlocked == false)
+    }
+
+    @Test("A trust change dated more than a minute ahead is refused (it would make the next real change look stale)")
+    func notFromTheFuture() throws {
+        let vault = try TestVault()
+        let org = OrgKeys.generate()
+        let now = Timestamp.now()
+        try Self.submit(vault.store, keys: org, id: "r", now: now)
+        let ahead = try Self.change(vault, org.keyId, .block, at: now + 120_000)
+        #expect(throws: VaultError.self) {
+            try vault.store.applyTrustChange(ahead, jws: [1], denials: [.init(id: "r", reason: nil)], now: now)
+        }
+        let onTime = try Self.change(vault, org.keyId, .block, at: now + 30_000)
+        #expect(try vault.store.applyTrustChange(onTime, jws: [2], denials: [.init(id: "r", reason: nil)], now: now).kind == .orgBlocked)
+    }
+
     @Test("A pin made before trust changes were signed shows as unsigned until the person confirms it with a signed pin of the same name")
     func legacyPin() throws {
         let vault = try TestVault()
