@@ -5,16 +5,16 @@ import NIOHTTPTypes
 import Synchronization
 
 /// Limits of the public listener against slow and greedy clients (slowloris): how long a
-/// connection may take to send a complete request head, and how many connections one client
-/// address may hold at once.
+/// connection may take to send a complete request (head and body), and how many connections
+/// one client network (an IPv4 /24, an IPv6 /64) may hold at once.
 ///
 /// How they work with the global cap (`public.max_connections`, at which the listener stops
-/// accepting): a connection beyond its address's share is closed as soon as it is accepted, so
-/// one address never holds more than `maxPerAddress` of the global slots; a connection that
-/// does not finish its request head within `headerTimeout` (counted from the accept, and again
-/// from the end of each response on a kept-alive connection) is closed, so a slot held by a
-/// stalled client comes back within that time. A genuine caller from another address finds a
-/// free slot.
+/// accepting): a connection beyond its network's share is closed as soon as it is accepted, so
+/// one network never holds more than `maxPerAddress` of the global slots; a connection that
+/// does not finish its request — head and body — within `headerTimeout` (counted from the
+/// accept, and again from the end of each response on a kept-alive connection) is closed, so a
+/// slot held by a stalled client, or one trickling its body a byte at a time, comes back within
+/// that time. A genuine caller from another network finds a free slot.
 public struct ConnectionLimits: Sendable, Equatable {
     public var headerTimeout: TimeAmount
     public var maxPerAddress: Int
@@ -64,7 +64,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var counted: String?
     private var refused = false
     private var deadline: Scheduled<Void>?
-    /// Requests whose head arrived and whose response has not ended.
+    /// Requests received in full (head and body) whose response has not ended.
     private var inFlight = 0
 
     init(limits: ConnectionLimits, counter: ConnectionCounter, logger: Logger) {
@@ -73,9 +73,23 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.logger = logger
     }
 
-    /// The address a connection is counted under: the IP without the port.
+    /// The network a connection is counted under: the IPv4 /24 or IPv6 /64 of its address (one
+    /// client rarely holds a single address of its network; a cap per address is one per host).
     static func key(_ address: SocketAddress?) -> String {
-        address?.ipAddress ?? "unknown"
+        guard let ip = address?.ipAddress else { return "unknown" }
+        if ip.hasPrefix("::ffff:"), ip.contains(".") { return key(ipv4: String(ip.dropFirst("::ffff:".count))) }
+        if ip.contains(".") { return key(ipv4: ip) }
+        // IPv6: the first four groups, zero groups expanded enough to be unambiguous.
+        var groups = ip.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if let gap = groups.firstIndex(of: ""), groups.count < 8 {
+            groups.remove(at: gap)
+            groups.insert(contentsOf: Array(repeating: "0", count: 8 - groups.count), at: gap)
+        }
+        return groups.prefix(4).map { $0.isEmpty ? "0" : $0 }.joined(separator: ":") + "::/64"
+    }
+
+    static func key(ipv4: String) -> String {
+        ipv4.split(separator: ".").prefix(3).joined(separator: ".") + ".0/24"
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -118,7 +132,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        // The deadline runs until the whole request is in: a body trickled a byte at a time
+        // holds the slot no longer than a head does.
+        if case .end = unwrapInboundIn(data) {
             inFlight += 1
             deadline?.cancel()
             deadline = nil
@@ -141,7 +157,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         deadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) { [self] in
             deadline = nil
             guard inFlight == 0 else { return }
-            logger.debug("connection closed: no complete request head in time", metadata: ["seconds": "\(timeout.nanoseconds / 1_000_000_000)"])
+            logger.debug("connection closed: no complete request in time", metadata: ["seconds": "\(timeout.nanoseconds / 1_000_000_000)"])
             context.close(promise: nil)
         }
     }
