@@ -115,6 +115,9 @@ struct SignatureMiddleware: RouterMiddleware {
             if known?.isBlocked == true { return Identity(key: key, org: nil) }
             return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false))
         }
+        // A first request whose JWS this vault will not read (crit, an unprotected header)
+        // cannot introduce its key: it gets the one answer unknown and blocked keys get (saying
+        // more would tell a blocked key from an unknown one).
         guard known?.isBlocked != true, request.method == .post, request.uri.path == "/v1/requests",
               let jws = try? JWS(json: body), let first = jws.signatures.first,
               case .object(let jwk)? = first.header["jwk"], let x = jwk["x"]?.stringValue,

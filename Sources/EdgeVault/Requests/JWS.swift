@@ -9,9 +9,6 @@ public struct JWS: Sendable, Equatable {
         public var signature: [UInt8]
         /// The decoded protected header.
         public var header: JSONValue
-        /// The extensions the signature marks critical (`crit`, RFC 7515 §4.1.11), in the
-        /// protected header or an unprotected `header` member; nil when there is none.
-        public var critical: [String]?
     }
 
     public static let maxBytes = 64 * 1024
@@ -22,8 +19,14 @@ public struct JWS: Sendable, Equatable {
 
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
         public let detail: String
+        /// The JWS uses a JOSE feature this vault does not accept (`crit`, an unprotected
+        /// header), rather than being malformed.
+        public let isUnsupported: Bool
         public var description: String { detail }
-        init(_ d: String) { detail = d }
+        init(_ d: String, unsupported: Bool = false) {
+            detail = d
+            isUnsupported = unsupported
+        }
     }
 
     /// Parses the general JSON serialization (a flattened one is refused: a grant needs several signatures).
@@ -34,7 +37,6 @@ public struct JWS: Sendable, Equatable {
         guard case .object(let o) = doc, let payloadB64 = o["payload"]?.stringValue else {
             throw Failure("expected a JWS in general JSON serialization: {\"payload\",\"signatures\":[…]}")
         }
-        guard let payload = Encoding.fromBase64url(payloadB64) else { throw Failure("payload is not base64url") }
         guard case .array(let sigs)? = o["signatures"], !sigs.isEmpty, sigs.count <= 4 else {
             throw Failure("signatures must be a non-empty array (general JSON serialization)")
         }
@@ -46,14 +48,24 @@ public struct JWS: Sendable, Equatable {
             let header: JSONValue
             do { header = try JSONValue.parse(protBytes) } catch { throw Failure("a protected header is not JSON") }
             guard case .object = header else { throw Failure("a protected header must be a JSON object") }
-            var critical: [String]?
-            for h in [header, so["header"]] {
-                guard let c = h?["crit"] else { continue }
-                if case .array(let names) = c { critical = (critical ?? []) + names.map { $0.stringValue ?? String(decoding: $0.serialized(), as: UTF8.self) } }
-                else { critical = (critical ?? []) + [String(decoding: c.serialized(), as: UTF8.self)] }
+            // One rule for every JWS this vault reads (requests, decisions, revocations, trust
+            // changes, key upgrades, grants): RFC 7515 §4.1.11 — a recipient refuses "crit"
+            // naming extensions it does not understand, and it understands none (b64:false
+            // included); and every header parameter is protected (an unprotected "header"
+            // could repeat alg, kid or jwk with other values, §7.2.1 wants them disjoint).
+            if let c = header["crit"] ?? so["header"]?["crit"] {
+                var names = [String(decoding: c.serialized(), as: UTF8.self)]
+                if case .array(let list) = c { names = list.map { $0.stringValue ?? String(decoding: $0.serialized(), as: UTF8.self) } }
+                throw Failure("the JWS header has \"crit\" (\(names.joined(separator: ", "))); this vault understands no JWS extensions (RFC 7515 §4.1.11)",
+                              unsupported: true)
             }
-            parsed.append(Signature(protected: prot, signature: sig, header: header, critical: critical))
+            if so["header"] != nil {
+                throw Failure("a JWS signature with an unprotected \"header\" is not accepted: every header parameter must be in \"protected\"",
+                              unsupported: true)
+            }
+            parsed.append(Signature(protected: prot, signature: sig, header: header))
         }
+        guard let payload = Encoding.fromBase64url(payloadB64) else { throw Failure("payload is not base64url") }
         self.payloadB64 = payloadB64
         self.payload = payload
         self.signatures = parsed
@@ -81,7 +93,7 @@ public struct JWS: Sendable, Equatable {
     public mutating func appendSignature(header: JSONValue, keyPair: SigningKeyPair) {
         let prot = Encoding.base64url(header.serialized())
         let sig = keyPair.sign(Array((prot + "." + payloadB64).utf8))
-        signatures.append(Signature(protected: prot, signature: sig, header: header, critical: nil))
+        signatures.append(Signature(protected: prot, signature: sig, header: header))
     }
 
     /// Compact JSON text of the general serialization.
@@ -94,7 +106,6 @@ public struct JWS: Sendable, Equatable {
     /// with `kid` equal to the JWK's RFC 7638 thumbprint. Checks the signature too.
     public func verifyOrgSignature(_ s: Signature) throws(Failure) -> (keyId: String, publicKey: SigningPublicKey) {
         guard s.header["alg"]?.stringValue == "Ed25519" else { throw Failure("the signature's alg must be \"Ed25519\"") }
-        if let crit = s.critical { throw Failure("the signature's header has crit (\(crit.joined(separator: ", "))); no JWS extension is understood here") }
         guard let kid = s.header["kid"]?.stringValue else { throw Failure("the signature's protected header has no kid") }
         guard case .object(let jwk)? = s.header["jwk"], jwk["kty"]?.stringValue == "OKP", jwk["crv"]?.stringValue == "Ed25519",
               let x = jwk["x"]?.stringValue, let raw = Encoding.fromBase64url(x), let key = try? SigningPublicKey(bytes: raw)

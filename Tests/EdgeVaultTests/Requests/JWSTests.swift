@@ -90,4 +90,26 @@ struct JWSTests {
         r.access = "aggregate"
         #expect(throws: AccessRequest.Invalid.self) { try AccessRequest(payload: r.payload(), origin: "edgevault.local/abc", now: now) }
     }
+
+    @Test("Every JWS with crit (protected or not) or an unprotected header is refused as unsupported, whoever signed it")
+    func noExtensions() throws {
+        let keys = SigningKeyPair.generate()
+        for header: JSONValue in [.object(["alg": .string("Ed25519"), "crit": .array([.string("exp")]), "exp": .number("1")]),
+                                  .object(["alg": .string("Ed25519"), "crit": .array([.string("b64")]), "b64": .bool(false)])] {
+            let bytes = JWS.sign(payload: Array("{}".utf8), header: header, keyPair: keys).serialized()
+            #expect(throws: JWS.Failure.self) { try JWS(json: bytes) }
+            do { _ = try JWS(json: bytes) } catch { #expect(error.isUnsupported && error.detail.contains("crit")) }
+        }
+        let plain = JWS.sign(payload: Array("{}".utf8), header: .object(["alg": .string("Ed25519")]), keyPair: keys)
+        guard case .object(var o) = try JSONValue.parse(plain.serialized()), case .array(var sigs)? = o["signatures"],
+              case .object(var first) = sigs[0] else { Issue.record("shape"); return }
+        first["header"] = .object(["kid": .string("zzz")])
+        sigs[0] = .object(first)
+        o["signatures"] = .array(sigs)
+        do {
+            _ = try JWS(json: JSONValue.object(o).serialized())
+            Issue.record("an unprotected header was accepted")
+        } catch { #expect(error.isUnsupported && error.detail.contains("unprotected")) }
+        #expect(try JWS(json: plain.serialized()).signatures.count == 1)
+    }
 }
