@@ -13,18 +13,26 @@ struct LogCommand: AsyncParsableCommand {
         subcommands: [Show.self, Verify.self, Key.self])
 
     struct Show: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Show ledger entries (you see all of them; organizations only their own).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show ledger entries (you see all of them; organizations only their own).",
+            discussion: """
+                Without --from-index, the newest entries (--limit, 100) are shown, and a line says \
+                how many older ones there are.
+
+                Examples: vault-cli log show --type org.violation
+                          vault-cli log show --from-index 0 --limit 20
+                """)
 
         @OptionGroup var global: GlobalOptions
 
         @Option(help: "Only entries of this type (vault.genesis, org.seen, request.received, grant.issued, …).")
         var type: String?
 
-        @Option(parsing: .unconditional, help: "Only entries about this organization (key id; may start with -).")
+        @Option(parsing: .unconditional, help: "Only entries about this organization (key id or fingerprint; a key id may start with -).")
         var org: String?
 
-        @Option(help: "First entry index.")
-        var from: Int64 = 0
+        @Option(name: [.customLong("from-index"), .customLong("from")], help: "First entry index (default: the newest --limit entries).")
+        var from: Int64?
 
         @Option(help: "At most this many entries.")
         var limit: Int = 100
@@ -33,28 +41,62 @@ struct LogCommand: AsyncParsableCommand {
         var json = false
 
         func validate() throws {
-            if from < 0 { throw ValidationError("--from must be 0 or more") }
+            if let from, from < 0 { throw ValidationError("--from-index must be 0 or more") }
             if limit < 1 { throw ValidationError("--limit must be 1 or more") }
         }
 
         func execute() async throws {
             let client = try global.client()
-            var next: Int64? = from
-            var shown = 0
-            while let start = next, shown < limit {
-                let page = try await client.leaves(from: start, limit: min(1000, limit - shown), type: type, org: org)
-                for leaf in page.leaves {
-                    let bytes = Encoding.fromBase64(leaf.data) ?? []
-                    if json {
-                        printJSON(String(decoding: bytes, as: UTF8.self))
-                    } else {
-                        print(Self.describe(index: leaf.index, bytes: bytes))
-                    }
-                    shown += 1
-                }
-                next = page.next
+            var org: String?
+            if let named = self.org {
+                // A fingerprint of a known organization names its key; anything else is taken as the key id.
+                org = fingerprintDigits(named) != nil && !isKeyId(named) ? try resolveOrg(named, among: try await client.orgs()) : named
             }
-            if shown == 0 && !json { print("no entries") }
+            var entries: [AdminAPI.Leaf] = []
+            var older = 0
+            if let from {
+                var next: Int64? = from
+                while let start = next, entries.count < limit {
+                    let page = try await client.leaves(from: start, limit: min(1000, limit - entries.count), type: type, org: org)
+                    entries += page.leaves
+                    next = page.next
+                }
+            } else if type == nil && org == nil {
+                // The newest entries: the log's size says where they start.
+                let size = try await client.leaves(from: 0, limit: 1).size
+                var next: Int64? = max(0, size - Int64(limit))
+                older = Int(max(0, size - Int64(limit)))
+                while let start = next, entries.count < limit {
+                    let page = try await client.leaves(from: start, limit: min(1000, limit - entries.count))
+                    entries += page.leaves
+                    next = page.next
+                }
+            } else {
+                // The newest matching entries: read the matches in order, keep the last ones.
+                var next: Int64? = 0
+                var matched = 0
+                while let start = next {
+                    let page = try await client.leaves(from: start, limit: 1000, type: type, org: org)
+                    matched += page.leaves.count
+                    entries += page.leaves
+                    if entries.count > limit { entries.removeFirst(entries.count - limit) }
+                    next = page.next
+                }
+                older = matched - entries.count
+            }
+            for leaf in entries {
+                let bytes = Encoding.fromBase64(leaf.data) ?? []
+                if json {
+                    printJSON(String(decoding: bytes, as: UTF8.self))
+                } else {
+                    print(Self.describe(index: leaf.index, bytes: bytes))
+                }
+            }
+            if entries.isEmpty && !json { print("no entries") }
+            if older > 0 {
+                let note = (older == 1 ? "1 older entry" : "\(older) older entries") + " not shown (--from-index 0 shows from the first)\n"
+                if json { eprint(note) } else { print(note, terminator: "") }
+            }
         }
 
         static func describe(index: Int64, bytes: [UInt8]) -> String {

@@ -20,7 +20,16 @@ struct VaultCLI: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // swift-argument-parser's messages quote what was typed (an argument pasted from an
+            // organization's message may hold escape sequences): shown escaped like every output.
+            let code = exitCode(for: error)
+            let message = TerminalText.escape(fullMessage(for: error), keepLineFeeds: true)
+            if code == .success {
+                if !message.isEmpty { writeRaw(message + "\n") }
+            } else {
+                FileIO.writeStderr(message + "\n")
+            }
+            Glibc.exit(code.rawValue)
         }
     }
 

@@ -96,4 +96,32 @@ struct FirstRunMessagesEndToEndTests {
         #expect(try await v.stopDaemon() == 0)
         #expect(await log.wait(for: "msg=\"vaultd stopped\"", timeout: .seconds(10)), "one line when it stops cleanly")
     }
+
+    @Test("Argument errors show what was typed escaped; log show shows the newest entries and says how many older ones it left out")
+    func argumentsEscapedAndNewestLog() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let hostile = try await v.cli(["trust", "block", "y\u{1B}[2J\u{1B}]0;owned\u{07}"])
+        #expect(hostile.status != 0 && hostile.stderr.contains("not a key id or fingerprint"), "\(hostile.stderr)")
+        #expect(!hostile.stderr.utf8.contains(0x1B) && !hostile.stderr.utf8.contains(0x07), "\(hostile.stderr)")
+        #expect(hostile.stderr.contains("\\u{1B}[2J"))
+
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        let origin = try await o.origin()
+        for i in 0..<3 {
+            _ = try await o.submit(AccessRequest(vault: origin, id: "r\(i)", orgName: "Acme", orgContact: "", streams: ["home/temp"], from: 0,
+                                                 to: 3_600_000, purpose: "p", deliveryKey: o.keys.delivery.publicKey,
+                                                 expires: Timestamp.now() + 86_400_000, created: Timestamp.now()))
+        }
+        let size = try await treeSize(v)
+        let newest = try await v.cli(["log", "show", "--limit", "2"])
+        let lines = newest.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(newest.stdout)")
+        #expect(lines[0].hasPrefix("#\(size - 2)") && lines[1].hasPrefix("#\(size - 1)"), "\(newest.stdout)")
+        #expect(lines[2] == "\(size - 2) older entries not shown (--from-index 0 shows from the first)")
+        let oldest = try await v.cli(["log", "show", "--from-index", "0", "--limit", "1"])
+        #expect(oldest.stdout.hasPrefix("#0") && oldest.stdout.contains("vault.genesis"), "\(oldest.stdout)")
+        try await v.stopDaemon()
+    }
 }
