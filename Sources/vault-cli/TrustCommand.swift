@@ -102,6 +102,11 @@ struct TrustCommand: AsyncParsableCommand {
             let orgs = try await client.orgs()
             let keyId = try resolveOrg(self.keyId, among: orgs)
             let name = UntrustedText.normalized(self.name)
+            // Two keys under one name of yours would make either pass for the other.
+            if let twin = orgs.first(where: { $0.keyId != keyId && $0.pinnedName.map(UntrustedText.skeleton) == UntrustedText.skeleton(name) }) {
+                throw VaultError(.trustConflict, "another key (\(twin.fingerprint)) is already pinned as \"\(twin.pinnedName ?? "")\"; "
+                                 + "give this one a name of its own, or block the other first")
+            }
             if let org = orgs.first(where: { $0.keyId == keyId }) {
                 if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
                 if org.trust == "pinned", org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }

@@ -271,4 +271,19 @@ struct ConsentEndToEndTests {
         #expect(scripted.stdout.contains("Approving: City Hospital (name not verified) will be able to decrypt"), "\(scripted.stdout)")
         try await v.stopDaemon()
     }
+
+    @Test("A second key cannot be pinned under a name (or a look-alike of it) another key is pinned as")
+    func noTwinPins() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let real = OrgKeys.generate(), twin = OrgKeys.generate()
+        let pass = ["--passphrase-file", v.passphraseFile]
+        #expect(try await v.cli(["trust", "add", "--name", "Acme Health Study"] + pass + ["--", real.keyId]).status == 0)
+        let second = try await v.cli(["trust", "add", "--name", "ACME health-study"] + pass + ["--", twin.keyId])
+        #expect(second.status == 1 && second.stderr.contains("another key (\(Fingerprint.of(thumbprint: real.keyId)!)) is already pinned"), "\(second.stderr)")
+        #expect(second.stderr.split(separator: "\n").count == 1)
+        #expect(try await v.cli(["trust", "add", "--name", "Acme Research"] + pass + ["--", twin.keyId]).status == 0)
+        try await v.stopDaemon()
+    }
 }

@@ -125,12 +125,14 @@ public struct ReviewScreen: Sendable {
     /// The streams in a sentence: the ones this vault has by name (at most six), then how many
     /// more, and how many it does not have yet.
     var streamList: String {
-        let existing = ranges.filter(\.exists).map { TerminalText.escape($0.stream) }
-        let missing = ranges.count - existing.count
+        let existing = ranges.filter { $0.exists && $0.start < $0.end }.map { TerminalText.escape($0.stream) }
+        let empty = ranges.filter { $0.exists && $0.start >= $0.end }.count
+        let missing = ranges.filter { !$0.exists }.count
         var parts = Array(existing.prefix(6))
         if existing.count > 6 { parts.append("\(existing.count - 6) more stream\(existing.count - 6 == 1 ? "" : "s")") }
         var text = parts.isEmpty ? "no stream you have now" : parts.joined(separator: ", ")
         if missing > 0 { text += " (and \(missing) stream\(missing == 1 ? "" : "s") your vault does not have yet)" }
+        if empty > 0 { text += " (\(empty) more stream\(empty == 1 ? "" : "s") asked for: no whole bucket in the range, nothing from \(empty == 1 ? "it" : "them"))" }
         return text
     }
 
@@ -175,7 +177,7 @@ public struct ReviewScreen: Sendable {
             // Pinned before trust changes were signed: not necessarily by the person.
             known = warn("pinned as \"\(TerminalText.escape(pinned))\" before pins were signed: unconfirmed")
         } else if let pinned = org?.pinnedName {
-            known = "known as \"\(TerminalText.escape(pinned))\" (pinned by you)"
+            known = "known as \"\(TerminalText.escape(pinned))\" (pinned by you" + (record.grants == 0 ? "; never granted anything)" : ")")
         } else if !isNew {
             known = "granted before; known since \(record.firstSeen.map { String(Timestamp.rfc3339(milliseconds: $0).prefix(10)) } ?? "?")"
         }
@@ -199,7 +201,9 @@ public struct ReviewScreen: Sendable {
         } else {
             out.append("  range        whole buckets, per stream:")
             for r in ranges {
-                out.append("               \(TerminalText.escape(r.stream)): \(Timestamp.rfc3339(milliseconds: r.start)) → \(Timestamp.rfc3339(milliseconds: r.end))")
+                out.append("               \(TerminalText.escape(r.stream)): " + (r.start < r.end
+                    ? "\(Timestamp.rfc3339(milliseconds: r.start)) → \(Timestamp.rfc3339(milliseconds: r.end))"
+                    : "no whole bucket in the range (nothing from it)"))
             }
         }
         if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }

@@ -166,4 +166,21 @@ struct TrackRecordTests {
         #expect(UntrustedText.problem(with: "\none", field: "purpose", limits: .purpose) != nil)
         #expect(UntrustedText.problem(with: (0..<12).map { "p\($0)" }.joined(separator: "\n"), field: "purpose", limits: .purpose)?.contains("11 line breaks") == true)
     }
+
+    @Test("A stream whose buckets are longer than the range gets nothing: the screen says so and the sentence leaves it out")
+    func streamWithoutWholeBucket() {
+        let keys = OrgKeys.generate()
+        let now = Timestamp.parseRFC3339("2026-11-27T10:00:00Z")!
+        let from = Timestamp.parseRFC3339("2026-11-20T06:00:00Z")!, to = Timestamp.parseRFC3339("2026-11-20T18:00:00Z")!
+        let access = AccessRequest(vault: "v", id: "w", orgName: "Acme", orgContact: "", streams: ["phone/steps", "health/weight"],
+                                   from: from, to: to, purpose: "p", deliveryKey: keys.delivery.publicKey, expires: now + 86_400_000, created: now)
+        let ranges = Reviewer.ranges(of: access, streams: [("phone/steps", 3600), ("health/weight", 86_400)])
+        #expect(ranges[1].start >= ranges[1].end)
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "w", status: "pending", streams: access.streams, from: "", to: "",
+                                              expires: "", received: "", reason: nil, jws: "")
+        let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 12, readings: 12,
+                                  ranges: ranges, now: now)
+        #expect(screen.render().contains("health/weight: no whole bucket in the range (nothing from it)"))
+        #expect(screen.meaning.contains("readings of phone/steps (1 more stream asked for: no whole bucket in the range, nothing from it)"), "\(screen.meaning)")
+    }
 }

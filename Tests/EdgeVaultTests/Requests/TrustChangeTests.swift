@@ -223,7 +223,7 @@ struct TrustChangeTests {
             return ReviewScreen(request: summary, access: access, org: org, record: TrackRecord(), segments: 0, readings: 0,
                                 ranges: access.streams.map { .init(stream: $0, start: 0, end: 1000) }, now: now).render()
         }
-        #expect(screen(pinSigned: true).contains("(pinned by you)"))
+        #expect(screen(pinSigned: true).contains("(pinned by you; never granted anything)"), "a pinned key still says it was never granted")
         let unsigned = screen(pinSigned: false)
         #expect(!unsigned.contains("pinned by you") && unsigned.contains("before pins were signed: unconfirmed"), "\(unsigned)")
     }
