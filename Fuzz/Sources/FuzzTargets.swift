@@ -19,8 +19,12 @@ enum FuzzTarget: String, CaseIterable, Sendable {
 
     func run(_ data: [UInt8]) {
         switch self {
-        case .ndjson: Readings.check(data, parse: NDJSONParser.parse)
-        case .csv: Readings.check(data, parse: CSVParser.parse)
+        case .ndjson: Readings.check(data) { input, batch, skip, errors throws(LineError) in
+            try NDJSONParser.parse(input, into: &batch, skipInvalid: skip, errors: &errors)
+        }
+        case .csv: Readings.check(data) { input, batch, skip, errors throws(LineError) in
+            try CSVParser.parse(input, into: &batch, skipInvalid: skip, errors: &errors)
+        }
         case .senml: Readings.check(data) { input, batch, skip, errors throws(LineError) in
             try SenMLParser.parse(input, into: &batch, skipInvalid: skip, errors: &errors, now: 1_800_000_000_000)
         }

@@ -19,7 +19,7 @@ struct BadInputEndToEndTests {
         try await v.initVault()
         try await v.startDaemon()
         let cases: [(String, String, String)] = [
-            ("bad.ndjson", "{\"stream\":\"s\",\"t\":1,\"v\":1}\n{\"stream\":\"s\",\"t\":2,\"v\":}\n", "line 2"),
+            ("bad.ndjson", "{\"stream\":\"s\",\"t\":1795600000000,\"v\":1}\n{\"stream\":\"s\",\"t\":1795600001000,\"v\":}\n", "line 2"),
             ("bad.csv", "stream,t,v\ns,1,1\ns,2\n", "line 3"),
             ("bad.senml", "[{\"n\":\"s\",\"v\":1},{\"n\":\"s\",\"v\":true}]", "record 2"),
         ]
@@ -47,7 +47,7 @@ struct BadInputEndToEndTests {
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_AUTO_CREATE_STREAMS": "false"])
         #expect(try await v.cli(["stream", "add", "known", "--kind", "temperature", "--unit", "Cel", "--bucket", "600"]).status == 0)
-        let input = "{\"stream\":\"known\",\"t\":1,\"v\":1}\n{\"stream\":\"other\",\"t\":2,\"v\":2}\n"
+        let input = "{\"stream\":\"known\",\"t\":1795600000000,\"v\":1}\n{\"stream\":\"other\",\"t\":1795600001000,\"v\":2}\n"
         let r = try await v.cli(["ingest"], stdin: Array(input.utf8))
         #expect(r.status == 1)
         #expect(r.stderr.contains("unknown stream \"other\"") && r.stderr.contains("line 2"), "\(r.stderr)")
@@ -68,21 +68,21 @@ struct BadInputEndToEndTests {
         try await v.initVault()
         try await v.startDaemon(environment: ["EDGEVAULT_MAX_INGEST_BODY_BYTES": "200000"])
         let big = String(repeating: "x", count: 70_000)
-        let r = try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":1,\"v\":\"\(big)\"}\n".utf8))
+        let r = try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":1795600000000,\"v\":\"\(big)\"}\n".utf8))
         #expect(r.status == 1)
         #expect(r.stderr.contains("64 KiB"), "\(r.stderr)")
 
-        let direct = try await v.request("POST", "/v1/ingest", body: Array("{\"stream\":\"s\",\"t\":1,\"v\":\"\(big)\"}\n".utf8))
+        let direct = try await v.request("POST", "/v1/ingest", body: Array("{\"stream\":\"s\",\"t\":1795600000000,\"v\":\"\(big)\"}\n".utf8))
         #expect(direct.status == 400)
         #expect(direct.header("Content-Type") == "application/problem+json")
 
         var body = ""
-        while body.utf8.count <= 200_000 { body += "{\"stream\":\"s\",\"t\":1,\"v\":\"\(String(repeating: "y", count: 1000))\"}\n" }
+        while body.utf8.count <= 200_000 { body += "{\"stream\":\"s\",\"t\":1795600000000,\"v\":\"\(String(repeating: "y", count: 1000))\"}\n" }
         let tooBig = try await v.request("POST", "/v1/ingest", body: Array(body.utf8))
         #expect(tooBig.status == 413)
         #expect(String(decoding: tooBig.body, as: UTF8.self).contains("urn:edgevault:problem:too_large"))
 
-        let junk = try await v.request("POST", "/v1/ingest", body: Array("{\"stream\":\"s\",\"t\":1,\"v\":1}\nnope\n".utf8))
+        let junk = try await v.request("POST", "/v1/ingest", body: Array("{\"stream\":\"s\",\"t\":1795600000000,\"v\":1}\nnope\n".utf8))
         #expect(junk.status == 400)
         let problem = try JSONDecoder().decode(Problem.self, from: Data(junk.body))
         #expect(problem.code == "invalid_reading" && problem.line == 2)
@@ -95,7 +95,7 @@ struct BadInputEndToEndTests {
 
         #expect(try await storedReadings(v) == 0)
         #expect(try await v.request("GET", "/healthz").status == 200)
-        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":1,\"v\":1}\n".utf8)).status == 0)
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"s\",\"t\":1795600000000,\"v\":1}\n".utf8)).status == 0)
         try await v.stopDaemon()
     }
 
@@ -118,7 +118,7 @@ struct BadInputEndToEndTests {
 
         try await v.stopDaemon()
         for args in [["status"], ["ingest", "--format", "ndjson"], ["export", "--passphrase-file", v.passphraseFile], ["stream", "list"]] {
-            let r = try await v.cli(args, stdin: Array("{\"stream\":\"s\",\"t\":1,\"v\":1}\n".utf8))
+            let r = try await v.cli(args, stdin: Array("{\"stream\":\"s\",\"t\":1795600000000,\"v\":1}\n".utf8))
             #expect(r.status == 1, "\(args)")
             #expect(isOneLine(r.stderr) && r.stderr.contains("vaultd is not running"), "\(args): \(r.stderr)")
         }

@@ -124,4 +124,34 @@ struct FirstRunMessagesEndToEndTests {
         #expect(oldest.stdout.hasPrefix("#0") && oldest.stdout.contains("vault.genesis"), "\(oldest.stdout)")
         try await v.stopDaemon()
     }
+
+    @Test("Unix seconds where milliseconds belong are refused with a line that says so, in the CLI and the admin API; --time-unit s reads them, --allow-old takes a real back-fill; a time a day ahead is refused")
+    func readingTimes() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let seconds: Int64 = 1_795_600_000  // 2026-11-24 in seconds
+        let line = "{\"stream\":\"home/x\",\"t\":\(seconds),\"v\":2}\n"
+        let refused = try await v.cli(["ingest"], stdin: Array(line.utf8))
+        #expect(refused.status == 1 && refused.stderr.contains("line 1") && refused.stderr.contains("looks like Unix seconds"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+        let direct = try await v.request("POST", "/v1/ingest", body: Array(line.utf8))
+        #expect(direct.status == 400 && String(decoding: direct.body, as: UTF8.self).contains("looks like Unix seconds"))
+        let csv = try await v.cli(["ingest", "--format", "csv"], stdin: Array("stream,t,v\nhome/x,\(seconds),2\n".utf8))
+        #expect(csv.status == 1 && csv.stderr.contains("line 2"), "\(csv.stderr)")
+
+        let converted = try await v.cli(["ingest", "--time-unit", "s"], stdin: Array(line.utf8))
+        #expect(converted.status == 0, "\(converted.stderr)")
+        let backfill = try await v.cli(["ingest", "--allow-old"], stdin: Array("{\"stream\":\"home/old\",\"t\":86400000,\"v\":1}\n".utf8))
+        #expect(backfill.status == 0, "\(backfill.stderr)")
+        let ahead = Timestamp.now() + 3 * 86_400_000
+        let future = try await v.cli(["ingest"], stdin: Array("{\"stream\":\"home/x\",\"t\":\(ahead),\"v\":3}\n".utf8))
+        #expect(future.status == 1 && future.stderr.contains("more than a day ahead"), "\(future.stderr)")
+
+        let export = try await v.cli(["export", "--passphrase-file", v.passphraseFile])
+        #expect(export.stdout.contains("{\"stream\":\"home/x\",\"t\":\(seconds * 1000),\"v\":2}"), "\(export.stdout)")
+        #expect(export.stdout.contains("{\"stream\":\"home/old\",\"t\":86400000,\"v\":1}"))
+        #expect(export.stdout.split(separator: "\n").count == 2, "nothing refused was stored")
+        try await v.stopDaemon()
+    }
 }

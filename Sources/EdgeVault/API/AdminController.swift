@@ -34,6 +34,11 @@ struct AdminController<Context: RequestContext>: Sendable {
         } catch {
             throw Problem(code: .invalidReading, status: 400, detail: "line \(error.line): \(error.reason); nothing was stored", line: error.line)
         }
+        // Plausible times only (`allowOld=1` for a back-fill): seconds sent as milliseconds land in 1970.
+        let policy = TimePolicy(allowOld: request.uri.queryParameters["allowOld"] == "1")
+        if let bad = batch.implausibleTimes(policy, now: Timestamp.now(), limit: 1).first {
+            throw Problem(code: .invalidReading, status: 400, detail: "line \(bad.line): \(bad.reason); nothing was stored", line: bad.line)
+        }
         let accepted = try await manager.ingest(batch)
         return JSONBody(AdminAPI.IngestResponse(accepted: accepted))
     }

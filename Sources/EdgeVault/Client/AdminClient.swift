@@ -55,8 +55,10 @@ public struct AdminClient: Sendable {
     }
 
     /// Sends NDJSON readings; returns how many were stored (all or none).
-    public func ingest(ndjson: [UInt8]) async throws -> Int {
-        try await post("/v1/ingest", body: ndjson, contentType: "application/x-ndjson", as: AdminAPI.IngestResponse.self).accepted
+    /// `allowOld`: times before 2000 are a back-fill, not a unit mistake (docs/PROTOCOL.md §"Reading times").
+    public func ingest(ndjson: [UInt8], allowOld: Bool = false) async throws -> Int {
+        try await post("/v1/ingest" + (allowOld ? "?allowOld=1" : ""), body: ndjson, contentType: "application/x-ndjson",
+                       as: AdminAPI.IngestResponse.self).accepted
     }
 
     public func segments(streams: [String], from: Int64, to: Int64, unboundOnly: Bool = false) async throws -> [AdminAPI.Segment] {

@@ -24,7 +24,7 @@ public struct Ingester: Sendable {
     }
 
     /// Sends everything; on a failure reports how much was already stored.
-    public func send(_ batch: ReadingBatch, progress: ProgressBar? = nil) async throws -> Int {
+    public func send(_ batch: ReadingBatch, allowOld: Bool = false, progress: ProgressBar? = nil) async throws -> Int {
         var stored = 0
         var start = 0
         while start < batch.count {
@@ -35,7 +35,7 @@ public struct Ingester: Sendable {
                 body = batch.ndjson(start..<end)
             }
             do {
-                stored += try await client.ingest(ndjson: body)
+                stored += try await client.ingest(ndjson: body, allowOld: allowOld)
             } catch let e as VaultError {
                 let where_ = "readings from line \(batch.entries[start].line) on"
                 let already = stored == 0 ? "nothing was stored" : "\(stored) earlier readings were stored; \(where_) were not"

@@ -8,7 +8,7 @@
 /// Spaces around any field are not part of it (`stream, t, v` as a spreadsheet may write it).
 public enum CSVParser {
     public static func parse(
-        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool = false, errors: inout [LineError]
+        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool = false, errors: inout [LineError], integerTimeScale: Int64 = 1
     ) throws(LineError) {
         var records = RecordReader(input)
         guard let header = try records.next() else { return }
@@ -27,7 +27,13 @@ public enum CSVParser {
                 }
                 let name = String(decoding: record.fields[si].trimmingSpaces(), as: UTF8.self)
                 let tText = record.fields[ti].trimmingSpaces()
-                guard let t = Timestamp.parseFlexible(String(decoding: tText, as: UTF8.self)) else {
+                let tString = String(decoding: tText, as: UTF8.self)
+                // An integer is milliseconds, or seconds with --time-unit s.
+                let scaled = Int64(tString).flatMap { n -> Int64? in
+                    let (v, overflow) = n.multipliedReportingOverflow(by: integerTimeScale)
+                    return overflow || n < 0 || v > Timestamp.maxMilliseconds ? nil : v
+                }
+                guard let t = Int64(tString) != nil ? scaled : Timestamp.parseFlexible(tString) else {
                     throw ReadingError("t \"\(String(decoding: tText, as: UTF8.self))\" is not integer milliseconds or an RFC 3339 time")
                 }
                 let v = try jsonValue(fromField: record.fields[vi].trimmingSpaces())

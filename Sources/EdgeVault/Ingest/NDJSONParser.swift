@@ -4,12 +4,13 @@ public enum NDJSONParser {
     /// Parses `input` into `batch`. With `skipInvalid` false the first bad line throws
     /// (`LineError`) and the batch must be discarded; with it true bad lines are collected in
     /// `errors` and the rest kept.
+    /// `integerTimeScale` 1000 reads integer times as seconds (`vault-cli ingest --time-unit s`).
     public static func parse(
-        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool = false, errors: inout [LineError]
+        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool = false, errors: inout [LineError], integerTimeScale: Int64 = 1
     ) throws(LineError) {
         let failure: LineError? = input.withUnsafeBytes { raw in
             do throws(LineError) {
-                try parse(raw, into: &batch, skipInvalid: skipInvalid, errors: &errors)
+                try parse(raw, into: &batch, skipInvalid: skipInvalid, errors: &errors, integerTimeScale: integerTimeScale)
                 return nil
             } catch {
                 return error
@@ -19,7 +20,7 @@ public enum NDJSONParser {
     }
 
     static func parse(
-        _ raw: UnsafeRawBufferPointer, into batch: inout ReadingBatch, skipInvalid: Bool, errors: inout [LineError]
+        _ raw: UnsafeRawBufferPointer, into batch: inout ReadingBatch, skipInvalid: Bool, errors: inout [LineError], integerTimeScale: Int64 = 1
     ) throws(LineError) {
         do {
             var lineStart = 0
@@ -65,7 +66,7 @@ public enum NDJSONParser {
                             }
                         case "t":
                             guard t == nil else { throw s.fail("duplicate field \"t\"") }
-                            t = try scanTime(&s, raw: raw)
+                            t = try scanTime(&s, raw: raw, integerScale: integerTimeScale)
                         case "v":
                             guard value == nil else { throw s.fail("duplicate field \"v\"") }
                             value = try s.scanValue()
@@ -97,7 +98,7 @@ public enum NDJSONParser {
     }
 
     /// `t` as integer milliseconds or an RFC 3339 string.
-    static func scanTime(_ s: inout JSONScanner, raw: UnsafeRawBufferPointer) throws(JSONScanner.Failure) -> Int64 {
+    static func scanTime(_ s: inout JSONScanner, raw: UnsafeRawBufferPointer, integerScale: Int64 = 1) throws(JSONScanner.Failure) -> Int64 {
         let start = s.position
         guard start < raw.count else { throw s.fail("missing value for \"t\"") }
         if raw[start] == 0x22 {
@@ -117,7 +118,11 @@ public enum NDJSONParser {
         }
         var v: Int64 = 0
         for i in start..<s.position { v = v * 10 + Int64(raw[i] - 0x30) }
-        return v
+        let (scaled, overflow) = v.multipliedReportingOverflow(by: integerScale)
+        guard !overflow, scaled <= Timestamp.maxMilliseconds else {
+            throw JSONScanner.Failure(offset: start, reason: "\"t\" is past the year 9999 in the given unit")
+        }
+        return scaled
     }
 }
 

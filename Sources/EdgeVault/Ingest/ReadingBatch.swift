@@ -55,6 +55,27 @@ public struct ReadingBatch: Sendable {
         values[Int(entry.valueStart)..<Int(entry.valueStart) + Int(entry.valueLength)]
     }
 
+    /// Readings whose time is not plausible under `policy`, with their line numbers (at most
+    /// `limit`).
+    public func implausibleTimes(_ policy: TimePolicy, now: Int64, limit: Int = 20) -> [LineError] {
+        var out: [LineError] = []
+        for e in entries {
+            guard let reason = policy.problem(t: e.t, now: now) else { continue }
+            out.append(LineError(line: Int(e.line), reason: reason))
+            if out.count == limit { break }
+        }
+        return out
+    }
+
+    /// The same readings without those of `lines`.
+    public func without(lines: Set<Int>) -> ReadingBatch {
+        var copy = ReadingBatch()
+        for e in entries where !lines.contains(Int(e.line)) {
+            try? copy.append(stream: streams[Int(e.stream)], t: e.t, value: Array(self.value(of: e)), line: Int(e.line))
+        }
+        return copy
+    }
+
     /// NDJSON (`{"stream":…,"t":…,"v":…}` per line) for entries in `range`: the admin API's ingest body.
     public func ndjson(_ range: Range<Int>) -> [UInt8] {
         var out: [UInt8] = []
@@ -92,6 +113,36 @@ public struct LineError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Stream names: `home/livingroom/temperature`.
+/// Which reading times are plausible (docs/PROTOCOL.md §"Reading times"): not more than a day
+/// ahead of the gateway's clock, and not before 2000 unless a back-fill says so. A time in
+/// Unix seconds, sent where milliseconds belong, lands in January 1970 and is refused with a
+/// line that says so, rather than stored in the wrong year.
+public struct TimePolicy: Sendable, Equatable {
+    /// 2000-01-01T00:00:00Z.
+    public static let earliest: Int64 = 946_684_800_000
+    public static let maxAhead: Int64 = 86_400_000
+    /// Whether times before 2000 are accepted (`--allow-old`, `allowOld=1`).
+    public var allowOld: Bool
+
+    public init(allowOld: Bool = false) {
+        self.allowOld = allowOld
+    }
+
+    /// Why `t` is not plausible at `now`, or nil.
+    public func problem(t: Int64, now: Int64) -> String? {
+        if t > now + Self.maxAhead {
+            return "time \(t) is \(Timestamp.rfc3339(milliseconds: t)), more than a day ahead of this gateway's clock: times are milliseconds since 1970 (is it in microseconds, or is the clock wrong?)"
+        }
+        guard !allowOld, t < Self.earliest else { return nil }
+        let asSeconds = t.multipliedReportingOverflow(by: 1000)
+        if !asSeconds.overflow, asSeconds.partialValue >= Self.earliest, asSeconds.partialValue <= now + Self.maxAhead {
+            return "time \(t) is \(Timestamp.rfc3339(milliseconds: t)): it looks like Unix seconds (\(Timestamp.rfc3339(milliseconds: asSeconds.partialValue))); "
+                + "send milliseconds or RFC 3339 (vault-cli ingest --time-unit s reads seconds), or --allow-old for a real back-fill"
+        }
+        return "time \(t) is \(Timestamp.rfc3339(milliseconds: t)), before 2000: decades ago; for a real back-fill pass --allow-old"
+    }
+}
+
 public enum StreamName {
     public static let maxLength = 128
 

@@ -22,12 +22,14 @@ public enum ReadingFormat: String, CaseIterable, Sendable {
     }
 
     /// Parses `input` in this format into `batch`.
+    /// `integerTimeScale` 1000: integer times are seconds (NDJSON and CSV; SenML times are
+    /// seconds already).
     public func parse(
-        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool, errors: inout [LineError]
+        _ input: [UInt8], into batch: inout ReadingBatch, skipInvalid: Bool, errors: inout [LineError], integerTimeScale: Int64 = 1
     ) throws(LineError) {
         switch self {
-        case .ndjson: try NDJSONParser.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors)
-        case .csv: try CSVParser.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors)
+        case .ndjson: try NDJSONParser.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors, integerTimeScale: integerTimeScale)
+        case .csv: try CSVParser.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors, integerTimeScale: integerTimeScale)
         case .senml: try SenMLParser.parse(input, into: &batch, skipInvalid: skipInvalid, errors: &errors)
         }
     }

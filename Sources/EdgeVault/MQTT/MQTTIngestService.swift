@@ -302,6 +302,12 @@ public struct MQTTIngestService: Service {
                 reject(index, topic: topic, reason: "unknown stream \"\(bad.stream)\" (automatic stream creation is off: add it with `vault-cli stream add`)")
                 continue
             }
+            // Plausible times only, as on the admin socket (a payload in Unix seconds lands in 1970).
+            let now = Timestamp.now()
+            if let reason = readings.lazy.compactMap({ TimePolicy().problem(t: $0.t, now: now) }).first {
+                reject(index, topic: topic, reason: reason)
+                continue
+            }
             for r in readings {
                 try out.batch.append(stream: r.stream, t: r.t, value: r.value, line: 0)
             }

@@ -222,4 +222,27 @@ struct TimestampTests {
         #expect(Timestamp.parseFlexible("2026-11-01") == 1_793_491_200_000)
         #expect(Timestamp.parseFlexible("1793491200000") == 1_793_491_200_000)
     }
+
+    @Test("Reading times: seconds mistaken for milliseconds, times before 2000 and more than a day ahead are named; a back-fill may pass")
+    func timePolicy() throws {
+        let now = Timestamp.parseRFC3339("2026-11-27T12:00:00Z")!
+        let strict = TimePolicy(), lenient = TimePolicy(allowOld: true)
+        #expect(strict.problem(t: 1_795_600_000, now: now)?.contains("looks like Unix seconds") == true)
+        #expect(strict.problem(t: 86_400_000, now: now)?.contains("before 2000") == true)
+        #expect(lenient.problem(t: 86_400_000, now: now) == nil)
+        #expect(strict.problem(t: now + 2 * 86_400_000, now: now)?.contains("a day ahead") == true)
+        #expect(lenient.problem(t: now + 2 * 86_400_000, now: now) != nil, "a back-fill is about the past")
+        #expect(strict.problem(t: now, now: now) == nil && strict.problem(t: TimePolicy.earliest, now: now) == nil)
+        var batch = ReadingBatch()
+        var errors: [LineError] = []
+        try ReadingFormat.ndjson.parse(Array("{\"stream\":\"a\",\"t\":1795600000,\"v\":1}\n{\"stream\":\"a\",\"t\":\"2026-11-24T00:00:00Z\",\"v\":2}\n".utf8),
+                                       into: &batch, skipInvalid: false, errors: &errors, integerTimeScale: 1000)
+        #expect(batch.entries.map(\.t) == [1_795_600_000_000, Timestamp.parseRFC3339("2026-11-24T00:00:00Z")!], "seconds scaled, RFC 3339 as written")
+        var csv = ReadingBatch()
+        try ReadingFormat.csv.parse(Array("stream,t,v\na,1795600000,1\n".utf8), into: &csv, skipInvalid: false, errors: &errors, integerTimeScale: 1000)
+        #expect(csv.entries.map(\.t) == [1_795_600_000_000])
+        let mixed = try parse(.ndjson, "{\"stream\":\"a\",\"t\":1,\"v\":1}\n{\"stream\":\"a\",\"t\":1795600000000,\"v\":2}\n").0
+        #expect(mixed.implausibleTimes(strict, now: now).map(\.line) == [1])
+        #expect(mixed.without(lines: [1]).entries.map(\.t) == [1_795_600_000_000])
+    }
 }
