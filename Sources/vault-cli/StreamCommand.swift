@@ -59,7 +59,7 @@ struct StreamCommand: AsyncParsableCommand {
         @Argument(help: "Stream name.")
         var name: String
 
-        @Argument(help: "How long: 90d, 12h, 30m, 3600s (or plain seconds), or off.")
+        @Argument(help: "How long, with its unit: 90d, 12h, 30m or 3600s; or off.")
         var duration: String
 
         func validate() throws {
@@ -94,18 +94,15 @@ struct StreamCommand: AsyncParsableCommand {
     }
 }
 
-/// Durations for retention: `90d`, `12h`, `30m`, `3600s` or plain seconds.
+/// Durations for retention: `90d`, `12h`, `30m` or `3600s`. A bare number is refused: `90`
+/// meant days to the person who typed it and seconds to the daemon, and deleted their data.
 enum RetentionDuration {
-    static let help = "a duration must look like 90d, 12h, 30m or 3600s (between 1 second and 100 years)"
+    static let help = "a duration must look like 90d, 12h, 30m or 3600s, with its unit (between 1 second and 100 years)"
 
     static func seconds(_ text: String) -> Int64? {
         let units: [Character: Int64] = ["d": 86_400, "h": 3600, "m": 60, "s": 1]
-        var number = Substring(text)
-        var unit: Int64 = 1
-        if let last = text.last, let u = units[last] {
-            unit = u
-            number = number.dropLast()
-        }
+        guard let last = text.last, let unit = units[last] else { return nil }
+        let number = Substring(text).dropLast()
         guard let n = Int64(number), n >= 1, n <= 100 * 366 * 86_400 / unit else { return nil }
         return n * unit
     }

@@ -3,19 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-private let base = Timestamp.parseRFC3339("2026-11-01T00:00:00Z")!
+private let base = sampleBase
 private let hour: Int64 = 3_600_000
 
 /// Readings every 10 minutes for 6 hours on two streams, all in the past.
-private func ingestSample(_ v: VaultFixture) async throws {
-    var lines = ""
-    for i in 0..<36 {
-        let t = base + Int64(i) * 600_000
-        lines += "{\"stream\":\"home/temp\",\"t\":\(t),\"v\":\(i)}\n{\"stream\":\"home/door\",\"t\":\(t),\"v\":\"open\"}\n"
-    }
-    let r = try await v.cli(["ingest"], stdin: Array(lines.utf8))
-    #expect(r.status == 0, "\(r.stderr)")
-}
+private func ingestSample(_ v: VaultFixture) async throws { try await ingestTwoStreams(v) }
 
 private func segments(_ v: VaultFixture, _ query: String = "") async throws -> [AdminAPI.Segment] {
     try JSONDecoder().decode(AdminAPI.Segments.self, from: Data(try await v.request("GET", "/v1/segments" + query).body)).segments

@@ -1,5 +1,6 @@
 import EdgeVault
 import Foundation
+import Testing
 
 // Helpers the end-to-end suites share for reading a vault's ledger and the CLI's error lines.
 
@@ -19,4 +20,19 @@ func violations(_ v: VaultFixture, since: Int64) async throws -> [String] {
 
 func isOneLine(_ s: String) -> Bool {
     s.split(separator: "\n").count == 1 && s.hasPrefix("vault-cli: ")
+}
+
+/// The start of the sample readings the decision and key-binding suites use.
+let sampleBase = Timestamp.parseRFC3339("2026-11-01T00:00:00Z")!
+
+/// Readings every 10 minutes for 6 hours on `home/temp` (values 0…35) and `home/door`
+/// ("open"), from `sampleBase`, all in the past.
+func ingestTwoStreams(_ v: VaultFixture) async throws {
+    var lines = ""
+    for i in 0..<36 {
+        let t = sampleBase + Int64(i) * 600_000
+        lines += "{\"stream\":\"home/temp\",\"t\":\(t),\"v\":\(i)}\n{\"stream\":\"home/door\",\"t\":\(t),\"v\":\"open\"}\n"
+    }
+    let r = try await v.cli(["ingest"], stdin: Array(lines.utf8))
+    #expect(r.status == 0, "\(r.stderr)")
 }

@@ -66,7 +66,7 @@ struct RetentionEndToEndTests {
         try await v.stopDaemon()
     }
 
-    @Test("Retention durations: 90d, 12h, 30m, 3600s and off; nonsense is refused with one line")
+    @Test("Retention durations: 90d, 12h, 30m, 3600s and off; nonsense and a bare number (days or seconds?) are refused with one line naming the units")
     func durations() async throws {
         let v = try VaultFixture()
         try await v.initVault()
@@ -77,7 +77,7 @@ struct RetentionEndToEndTests {
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains(shown), "\(r.stdout)")
         }
-        for bad in ["0d", "soon", "5x", "1y"] {
+        for bad in ["0d", "soon", "5x", "1y", "90"] {  // a bare number: days or seconds? refused
             let r = try await v.cli(["stream", "retention", "a/b", bad])
             #expect(r.status != 0)
             #expect(r.stderr.contains("a duration must look like 90d"), "\(bad): \(r.stderr)")
