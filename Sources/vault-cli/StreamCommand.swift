@@ -51,7 +51,11 @@ struct StreamCommand: AsyncParsableCommand {
                 Whole segments whose bucket ended longer ago than this are deleted by vaultd (every \
                 ingest.retention_sweep_seconds); the ledger records each deletion as a data.deleted \
                 entry: which segments, how many readings, up to when. Grants then list nothing for \
-                the deleted data. `off` keeps the data forever.
+                the deleted data. `off` keeps the data forever. When the new setting would delete \
+                data the current one keeps, it says how much (segments, readings, from when to \
+                when) and asks you to type yes; --yes answers for scripts.
+
+                Example: vault-cli stream retention home/livingroom/temperature 90d
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -62,17 +66,49 @@ struct StreamCommand: AsyncParsableCommand {
         @Argument(help: "How long, with its unit: 90d, 12h, 30m or 3600s; or off.")
         var duration: String
 
+        @Flag(help: "Do not ask before a setting that deletes data now (for scripts).")
+        var yes = false
+
         func validate() throws {
             if duration != "off", RetentionDuration.seconds(duration) == nil { throw ValidationError(RetentionDuration.help) }
         }
 
         func execute() async throws {
-            let s = try await global.client().setRetention(stream: name, seconds: duration == "off" ? nil : RetentionDuration.seconds(duration))
+            let client = try global.client()
+            let seconds = duration == "off" ? nil : RetentionDuration.seconds(duration)
+            if let seconds { try await confirmDeletion(client: client, seconds: seconds) }
+            let s = try await client.setRetention(stream: name, seconds: seconds)
             if let r = s.retentionSeconds {
                 print("\(s.name): data kept \(RetentionDuration.text(r)) after each bucket ends; older segments are deleted and logged")
             } else {
                 print("\(s.name): data kept forever")
             }
+        }
+
+        /// What the new setting deletes at the next sweep that the current one keeps: said in
+        /// numbers, and confirmed (a typed yes on a terminal, --yes otherwise) before anything
+        /// changes. Deleted readings cannot be brought back.
+        func confirmDeletion(client: AdminClient, seconds: Int64) async throws {
+            guard let stream = try await client.streams().first(where: { $0.name == name }) else {
+                throw VaultError(.notFound, "no stream \"\(name)\"")
+            }
+            let now = Timestamp.now()
+            let expired = { (keep: Int64) in { (s: AdminAPI.Segment) in !s.open && s.endMs <= now - keep * 1000 } }
+            let doomed = try await client.segments(streams: [name], from: 0, to: Timestamp.maxMilliseconds)
+                .filter(expired(seconds))
+                .filter { s in stream.retentionSeconds.map { !expired($0)(s) } ?? true }
+            guard let first = doomed.map(\.startMs).min(), let last = doomed.map(\.endMs).max() else { return }
+            let readings = doomed.reduce(Int64(0)) { $0 + $1.readings }
+            let what = "\(count(doomed.count, "segment")) of \(name) (\(count(readings, "reading")), "
+                + "\(Timestamp.rfc3339(milliseconds: first)) → \(Timestamp.rfc3339(milliseconds: last)))"
+            guard !yes else { return }
+            guard TerminalInput().isTerminal else {
+                throw VaultError(.badRequest, "keeping \(name) for \(RetentionDuration.text(seconds)) deletes \(what) within minutes; "
+                                 + "run it in a terminal to confirm, or pass --yes; nothing was changed")
+            }
+            let answer = TerminalInput().ask("Keeping \(name) for \(RetentionDuration.text(seconds)) deletes \(what) within minutes. "
+                                             + "They cannot be brought back. Type yes to go on › ")
+            guard answer?.lowercased() == "yes" else { throw VaultError(.badRequest, "not changed") }
         }
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("End to end: retention per stream", .serialized)
 struct RetentionEndToEndTests {
-    @Test("Retention deletes exactly the expired segments, logs it and records a data.deleted leaf; a grant over them lists nothing for them")
+    @Test("Shortening retention says what it would delete and needs a yes; then exactly the expired segments are deleted, logged and recorded as a data.deleted leaf; a grant over them lists nothing for them")
     func expiredSegmentsGo() async throws {
         let v = try VaultFixture()
         try await v.initVault()
@@ -38,7 +38,17 @@ struct RetentionEndToEndTests {
         }
         #expect(try await grantSegments().count == 3)
 
-        let set = try await v.cli(["stream", "retention", "home/temp", "30d"])
+        // Shortening retention says what it deletes and needs a yes: refused without a terminal
+        // or --yes, refused on a terminal without a typed yes, nothing changed either way.
+        let unconfirmed = try await v.cli(["stream", "retention", "home/temp", "30d"])
+        #expect(unconfirmed.status == 1 && unconfirmed.stderr.contains("deletes 2 segments of home/temp (4 readings, 2026-01-01T00:00:00Z → 2026-01-01T02:00:00Z)"),
+                "\(unconfirmed.stderr)")
+        let asked = try PTYSession(try Binaries.path("vault-cli"), ["stream", "retention", "home/temp", "30d"] + v.globalArgs, environment: v.cliEnvironment)
+        #expect(await asked.expect("Type yes to go on"))
+        asked.type("no\r")
+        #expect(await asked.waitForExit() == 1 && asked.output.text.contains("not changed"))
+        #expect(try await v.cli(["stream", "list"]).stdout.contains("30d") == false, "nothing changed")
+        let set = try await v.cli(["stream", "retention", "home/temp", "30d", "--yes"])
         #expect(set.stdout.contains("home/temp: data kept 30d after each bucket ends"), "\(set.stdout)\(set.stderr)")
         let list = try await v.cli(["stream", "list"])
         #expect(list.stdout.contains("30d") && list.stdout.contains("forever"), "\(list.stdout)")
