@@ -28,8 +28,11 @@ struct StreamCommand: AsyncParsableCommand {
         @Option(help: "Bucket length in seconds (the unit of encryption and of granting); default 3600.")
         var bucket: Int64?
 
-        @Option(help: "Keep a bucket's data this long after it ends, e.g. 90d, 12h (default: forever).")
+        @Option(help: "Keep a bucket's data this long after it ends, e.g. 90d, 12h (default: forever). Signed by you: asks for your passphrase.")
         var retention: String?
+
+        @Option(help: "Read the passphrase from this file instead of asking (with --retention).")
+        var passphraseFile: String?
 
         func validate() throws {
             if let problem = StreamName.problem(with: name) { throw ValidationError(problem) }
@@ -38,9 +41,15 @@ struct StreamCommand: AsyncParsableCommand {
         }
 
         func execute() async throws {
-            let seconds = retention.flatMap(RetentionDuration.seconds)
-            let s = try await global.client().addStream(.init(name: name, kind: kind, unit: unit, bucketSeconds: bucket, retentionSeconds: seconds))
-            print("added stream \(s.name) (bucket \(s.bucketSeconds) s\(s.retentionSeconds.map { ", kept \(RetentionDuration.text($0)) after each bucket" } ?? ""))")
+            let client = try global.client()
+            let s = try await client.addStream(.init(name: name, kind: kind, unit: unit, bucketSeconds: bucket))
+            print("added stream \(s.name) (bucket \(s.bucketSeconds) s)")
+            if let seconds = retention.flatMap(RetentionDuration.seconds) {
+                let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
+                let r = try await client.setRetention(RetentionChange.make(vault: try await client.vault().origin, stream: s.name,
+                                                                           retentionSeconds: seconds, at: Timestamp.now(), keys: keys))
+                print("\(s.name): data kept \(RetentionDuration.text(seconds)) after each bucket ends (signed by you; ledger entry #\(r.leafIndex))")
+            }
         }
     }
 
@@ -69,6 +78,9 @@ struct StreamCommand: AsyncParsableCommand {
         @Flag(help: "Do not ask before a setting that deletes data now (for scripts).")
         var yes = false
 
+        @Option(help: "Read the passphrase from this file instead of asking.")
+        var passphraseFile: String?
+
         func validate() throws {
             if duration != "off", RetentionDuration.seconds(duration) == nil { throw ValidationError(RetentionDuration.help) }
         }
@@ -77,11 +89,16 @@ struct StreamCommand: AsyncParsableCommand {
             let client = try global.client()
             let seconds = duration == "off" ? nil : RetentionDuration.seconds(duration)
             if let seconds { try await confirmDeletion(client: client, seconds: seconds) }
-            let s = try await client.setRetention(stream: name, seconds: seconds)
-            if let r = s.retentionSeconds {
-                print("\(s.name): data kept \(RetentionDuration.text(r)) after each bucket ends; older segments are deleted and logged")
+            else if try await client.streams().contains(where: { $0.name == name }) == false { throw VaultError(.notFound, "no stream \"\(name)\"") }
+            // Cheap checks and the confirmation first; then the person signs the change.
+            let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
+            let r = try await client.setRetention(RetentionChange.make(vault: try await client.vault().origin, stream: name,
+                                                                       retentionSeconds: seconds, at: Timestamp.now(), keys: keys))
+            let s = r.stream
+            if let kept = s.retentionSeconds {
+                print("\(s.name): data kept \(RetentionDuration.text(kept)) after each bucket ends; older segments are deleted and logged (signed by you; ledger entry #\(r.leafIndex))")
             } else {
-                print("\(s.name): data kept forever")
+                print("\(s.name): data kept forever (signed by you; ledger entry #\(r.leafIndex))")
             }
         }
 

@@ -52,13 +52,16 @@ public enum AdminAPI {
 
     /// `PUT /v1/streams/retention`: seconds to keep a stream's buckets after they end, or null
     /// to keep them forever.
-    public struct SetRetention: Codable, Sendable, Equatable {
-        public var stream: String
-        public var retentionSeconds: Int64?
-        public init(stream: String, retentionSeconds: Int64?) {
-            self.stream = stream
-            self.retentionSeconds = retentionSeconds
-        }
+    /// `PUT /v1/streams/retention`: the person's signed `edgevault.retention/v1` change.
+    public struct SignedRetention: Codable, Sendable, Equatable {
+        public var change: String
+        public init(change: String) { self.change = change }
+    }
+
+    public struct RetentionResult: Codable, Sendable, Equatable {
+        public var stream: Stream
+        public var leafIndex: Int64
+        public var checkpointSize: Int64
     }
 
     public struct Stream: Codable, Sendable, Equatable {

@@ -11,6 +11,7 @@ struct AdminController<Context: RequestContext>: Sendable {
     let configuration: Configuration
     let startedAt: Int64
     let mqtt: MQTTMonitor
+    let ledger: LedgerService
 
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
@@ -73,16 +74,38 @@ struct AdminController<Context: RequestContext>: Sendable {
     @Sendable func addStream(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
         let body = try await request.body.collect(upTo: 16 * 1024)
         let add = try JSONDecoder().decode(AdminAPI.AddStream.self, from: Data(buffer: body))
-        try VaultStore.checkRetention(add.retentionSeconds)  // before anything is created
-        var s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
-        if let r = add.retentionSeconds { s = try store.setRetention(stream: s.name, seconds: r) }
+        // Retention deletes data: only the person's signed change sets it (docs/PROTOCOL.md
+        // §"Retention changes"), never a stream's creation by whoever reaches this socket.
+        guard add.retentionSeconds == nil else {
+            throw Problem(code: .badRequest, status: 400, detail: "a stream's retention is set by the person's signed change (PUT /v1/streams/retention, "
+                          + "vault-cli stream retention); add the stream without it")
+        }
+        let s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
         return JSONBody(AdminAPI.Stream(s), status: .created)
     }
 
-    @Sendable func setRetention(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
+    @Sendable func setRetention(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.RetentionResult> {
         let body = try await request.body.collect(upTo: 16 * 1024)
-        let set = try JSONDecoder().decode(AdminAPI.SetRetention.self, from: Data(buffer: body))
-        return JSONBody(AdminAPI.Stream(try store.setRetention(stream: set.stream, seconds: set.retentionSeconds)))
+        guard let signed = try? JSONDecoder().decode(AdminAPI.SignedRetention.self, from: Data(buffer: body)) else {
+            throw Problem(code: .decisionInvalid, status: 400, detail: "a retention change is signed by the person: {\"change\":<JWS>} (vault-cli stream retention)")
+        }
+        let vault = try store.vault()
+        let jwsBytes = Array(signed.change.utf8)
+        let checked: RetentionChange.Checked
+        do {
+            checked = try RetentionChange.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId,
+                                                userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
+        } catch let e as JWS.Failure {
+            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+        }
+        let (stream, index) = try store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
+        let checkpoint: VaultStore.StoredCheckpoint
+        do {
+            checkpoint = try await ledger.anchor(index: index)
+        } catch {
+            throw Problem(code: .storageUnavailable, status: 503, detail: "the retention change is recorded but its checkpoint could not be signed yet")
+        }
+        return JSONBody(AdminAPI.RetentionResult(stream: AdminAPI.Stream(stream), leafIndex: index, checkpointSize: checkpoint.size))
     }
 
     static func timeParameter(_ request: Request, _ name: String, default value: Int64) throws -> Int64 {

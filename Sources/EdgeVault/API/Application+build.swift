@@ -61,7 +61,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
 
     let adminRouter = Router(context: BasicRequestContext.self)
     adminRouter.add(middleware: ProblemMiddleware())
-    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqttMonitor).addRoutes(to: adminRouter)
+    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqttMonitor, ledger: ledger).addRoutes(to: adminRouter)
     LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminOrgsController(store: store, ledger: ledger).addRoutes(to: adminRouter)

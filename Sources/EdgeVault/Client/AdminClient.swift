@@ -45,9 +45,11 @@ public struct AdminClient: Sendable {
     public func vault() async throws -> AdminAPI.VaultInfo { try await get("/v1/vault", as: AdminAPI.VaultInfo.self) }
     public func streams() async throws -> [AdminAPI.Stream] { try await get("/v1/streams", as: AdminAPI.Streams.self).streams }
 
-    public func setRetention(stream: String, seconds: Int64?) async throws -> AdminAPI.Stream {
-        try decode(AdminAPI.Stream.self, try await http.send(method: .PUT, path: "/v1/streams/retention", headers: [("Content-Type", "application/json")],
-                                                             body: Array(try JSONEncoder().encode(AdminAPI.SetRetention(stream: stream, retentionSeconds: seconds)))))
+    /// Sends the person's signed retention change (`RetentionChange`).
+    public func setRetention(_ change: JWS) async throws -> AdminAPI.RetentionResult {
+        try decode(AdminAPI.RetentionResult.self, try await http.send(
+            method: .PUT, path: "/v1/streams/retention", headers: [("Content-Type", "application/json")],
+            body: Array(try JSONEncoder().encode(AdminAPI.SignedRetention(change: String(decoding: change.serialized(), as: UTF8.self))))))
     }
 
     public func addStream(_ add: AdminAPI.AddStream) async throws -> AdminAPI.Stream {

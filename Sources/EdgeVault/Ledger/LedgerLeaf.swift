@@ -15,6 +15,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         /// The person's CLI re-sealed segment keys of the earlier unbound format, bound to
         /// their segment (docs/PROTOCOL.md §"Segment keys sealed to the person").
         case keysUpgraded = "keys.upgraded"
+        /// The person's signed retention change (docs/PROTOCOL.md §"Retention changes").
+        case streamRetention = "stream.retention"
         // The person's signed trust changes (docs/PROTOCOL.md §"Trust changes").
         case orgPinned = "org.pinned"
         case orgRenamed = "org.renamed"

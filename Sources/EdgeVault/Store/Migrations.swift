@@ -159,6 +159,19 @@ enum Migrations {
                 CREATE INDEX trust_change_by_org ON trust_change(org, at);
                 """)
         }
+        migrator.registerMigration("v8-retention-changes") { db in
+            // The person's signed retention changes (docs/PROTOCOL.md §"Retention changes"),
+            // each with the index of its ledger leaf; `at` (ms) only grows per stream.
+            try db.execute(sql: """
+                CREATE TABLE retention_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    stream TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX retention_change_by_stream ON retention_change(stream, at);
+                """)
+        }
         return migrator
     }
 }

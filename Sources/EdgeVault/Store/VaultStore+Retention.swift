@@ -1,4 +1,5 @@
 import GRDB
+import Foundation
 
 /// Retention: a stream may keep its data only so long; whole expired segments are deleted and
 /// a `data.deleted` leaf records the fact (which segments, how many readings, up to when) —
@@ -26,7 +27,38 @@ extension VaultStore {
     }
 
     /// Sets or clears (nil) a stream's retention.
-    public func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
+    /// Applies the person's signed retention change with its `stream.retention` leaf, in one
+    /// transaction: the vault's own, `at` at most 5 minutes behind and 1 minute ahead of `now`
+    /// and newer than the stream's last change (no replay), the stream existing.
+    public func applyRetentionChange(_ change: RetentionChange.Checked, jws: [UInt8], now: Int64) throws -> (StreamRecord, Int64) {
+        try Self.checkRetention(change.retentionSeconds)
+        return try write("apply the retention change") { db in
+            guard change.vault == (try Self.origin(db)) else {
+                throw VaultError(.decisionInvalid, "the retention change is signed for another vault (\(change.vault))")
+            }
+            guard change.at <= now + TrustChange.maxAheadMilliseconds, now - change.at <= TrustChange.maxSkewMilliseconds else {
+                throw VaultError(.decisionInvalid, "the retention change was signed at \(Timestamp.rfc3339(milliseconds: change.at)), too far from the vault's clock; sign a new one")
+            }
+            if let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM retention_change WHERE stream = ?", arguments: [change.stream]), change.at <= last {
+                throw VaultError(.decisionInvalid, "a newer retention change for this stream is already applied (a replay?); sign a new one")
+            }
+            guard var s = try StreamRecord.filter(StreamRecord.Columns.name == change.stream).fetchOne(db) else {
+                throw VaultError(.notFound, "no stream \"\(change.stream)\"")
+            }
+            s.retentionSeconds = change.retentionSeconds
+            try s.update(db)
+            let index = try Self.appendLeaf(LedgerLeaf(kind: .streamRetention, fields: [
+                "stream": .string(change.stream), "retentionSeconds": change.retentionSeconds.map { .number("\($0)") } ?? .null,
+                "changeSha256": .string(Encoding.base64(Hash.sha256(jws))), "signedAt": .string(Timestamp.rfc3339(milliseconds: change.at)),
+            ], time: now), in: db)
+            try db.execute(sql: "INSERT INTO retention_change (leafIndex, stream, at, jws) VALUES (?, ?, ?, ?)",
+                           arguments: [index, change.stream, change.at, Data(jws)])
+            return (s, index)
+        }
+    }
+
+    /// Sets a retention without the person's signature: tests and migrations only.
+    func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
         try Self.checkRetention(seconds)
         return try write("set the stream's retention") { db in
             guard var s = try StreamRecord.filter(StreamRecord.Columns.name == name).fetchOne(db) else {
