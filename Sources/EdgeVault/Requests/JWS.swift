@@ -96,6 +96,15 @@ public struct JWS: Sendable, Equatable {
         signatures.append(Signature(protected: prot, signature: sig, header: header))
     }
 
+    /// Checks that the JWS carries exactly one signature and that it is the person's: alg
+    /// Ed25519, kid the vault's user key id, verifying with the user key. Every document only
+    /// the person may sign (revocations, trust, retention and key changes) is checked here.
+    public func verifyPersonSignature(userKeyId: String, userKey: SigningPublicKey, document: String) throws(Failure) {
+        guard signatures.count == 1, let s = signatures.first, s.header["alg"]?.stringValue == "Ed25519",
+              s.header["kid"]?.stringValue == userKeyId, userKey.isValidSignature(s.signature, for: signingInput(s))
+        else { throw Failure("\(document) carries exactly one signature, the person's (alg Ed25519, kid \(userKeyId)), and it must verify") }
+    }
+
     /// Compact JSON text of the general serialization.
     public func serialized() -> [UInt8] {
         let sigs: [JSONValue] = signatures.map { .object(["protected": .string($0.protected), "signature": .string(Encoding.base64url($0.signature))]) }

@@ -22,9 +22,7 @@ public enum KeyUpgrade {
     public static let window: Int64 = 300_000
 
     public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey, now: Int64) throws(JWS.Failure) -> [(segment: String, sealedKey: [UInt8])] {
-        guard jws.signatures.count == 1, let s = jws.signatures.first, s.header["alg"]?.stringValue == "Ed25519",
-              s.header["kid"]?.stringValue == userKeyId, userKey.isValidSignature(s.signature, for: jws.signingInput(s))
-        else { throw JWS.Failure("a key upgrade carries exactly one signature, the person's, and it must verify") }
+        try jws.verifyPersonSignature(userKeyId: userKeyId, userKey: userKey, document: "a key upgrade")
         guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type, p["at"]?.stringValue != nil,
               case .array(let list)? = p["keys"], !list.isEmpty, list.count <= maxKeys
         else { throw JWS.Failure("the key upgrade payload needs type \(type), at and 1…\(maxKeys) keys") }

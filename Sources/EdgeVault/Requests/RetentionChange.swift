@@ -33,9 +33,7 @@ public enum RetentionChange {
     /// Checks the person's signature and the payload's form (its freshness and whether the
     /// stream exists are the store's to check).
     public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey) throws(JWS.Failure) -> Checked {
-        guard jws.signatures.count == 1, let s = jws.signatures.first, s.header["alg"]?.stringValue == "Ed25519",
-              s.header["kid"]?.stringValue == userKeyId, userKey.isValidSignature(s.signature, for: jws.signingInput(s))
-        else { throw JWS.Failure("a retention change carries exactly one signature, the person's, and it must verify") }
+        try jws.verifyPersonSignature(userKeyId: userKeyId, userKey: userKey, document: "a retention change")
         guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type,
               let vault = p["vault"]?.stringValue, let stream = p["stream"]?.stringValue, let atText = p["at"]?.stringValue,
               let at = Timestamp.parseRFC3339(atText), let r = p["retentionSeconds"]

@@ -21,9 +21,7 @@ public enum Revocation {
 
     /// Checks the person's signature and the payload.
     public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey) throws(JWS.Failure) -> Checked {
-        guard jws.signatures.count == 1, let s = jws.signatures.first, s.header["alg"]?.stringValue == "Ed25519",
-              s.header["kid"]?.stringValue == userKeyId, userKey.isValidSignature(s.signature, for: jws.signingInput(s))
-        else { throw JWS.Failure("a revocation carries exactly one signature, the person's, and it must verify") }
+        try jws.verifyPersonSignature(userKeyId: userKeyId, userKey: userKey, document: "a revocation")
         guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type,
               let grant = p["grant"]?.stringValue, let org = p["org"]?.stringValue, p["at"]?.stringValue != nil
         else { throw JWS.Failure("the revocation payload needs type \(type), grant, org and at") }
