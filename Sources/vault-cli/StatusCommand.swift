@@ -70,6 +70,9 @@ extension Duration {
     }
 }
 
+/// The widest a table may be before it is printed one record at a time, field per line.
+let tableWidth = 80
+
 func printTable(header: [String], rows: [[String]]) {
     // Every cell is one line of escaped text: a name cannot break the table or the terminal.
     let rows = rows.map { $0.map { TerminalText.escape($0) } }
@@ -79,6 +82,20 @@ func printTable(header: [String], rows: [[String]]) {
         cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
             .joined(separator: "  ")
     }
-    print(line(header))
-    for r in rows { print(line(r)) }
+    let leading = header.first.map { String($0.prefix { $0 == " " }) } ?? ""
+    guard widths.reduce(0, +) + 2 * (widths.count - 1) > tableWidth else {
+        print(line(header))
+        for r in rows { print(line(r)) }
+        return
+    }
+    // Too wide for 80 columns: one record at a time, each field on its own line, nothing cut
+    // (a key id must stay whole to be copied).
+    let labelWidth = header.map { $0.trimmingCharacters(in: [" "]).count }.max() ?? 0
+    for (n, r) in rows.enumerated() {
+        if n > 0 { print("") }
+        for (i, cell) in r.enumerated() where i < header.count {
+            let label = header[i].trimmingCharacters(in: [" "])
+            print(leading + label + String(repeating: " ", count: labelWidth - label.count) + "  " + cell)
+        }
+    }
 }

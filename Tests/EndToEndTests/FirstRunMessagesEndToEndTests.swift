@@ -154,4 +154,26 @@ struct FirstRunMessagesEndToEndTests {
         #expect(export.stdout.split(separator: "\n").count == 2, "nothing refused was stored")
         try await v.stopDaemon()
     }
+
+    @Test("status, grants, trust list and stream list fit 80 columns; a table too wide is printed one record at a time, nothing cut")
+    func eightyColumns() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestTwoStreams(v)
+        let o = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        _ = try await o.submit(AccessRequest(vault: try await o.origin(), id: "wide-grant-with-a-long-id", orgName: "Acme Health Study",
+                                             orgContact: "", streams: ["home/temp", "home/door"], from: sampleBase, to: sampleBase + 3_600_000,
+                                             purpose: "p", deliveryKey: o.keys.delivery.publicKey, expires: Timestamp.now() + 86_400_000,
+                                             created: Timestamp.now()))
+        #expect(try await v.cli(["approve", "wide-grant-with-a-long-id", "--passphrase-file", v.passphraseFile]).status == 0)
+        for args in [["status"], ["grants"], ["trust", "list"], ["stream", "list"]] {
+            let r = try await v.cli(args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            for line in r.stdout.split(separator: "\n") { #expect(line.count <= 80, "\(args): \(line)") }
+        }
+        let trust = try await v.cli(["trust", "list"])
+        #expect(trust.stdout.contains(o.keys.keyId), "the key id is whole: \(trust.stdout)")
+        try await v.stopDaemon()
+    }
 }
