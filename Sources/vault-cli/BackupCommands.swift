@@ -14,7 +14,7 @@ struct BackupCommand: VaultCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Where to write the backup (refuses to overwrite).")
+    @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the backup (refuses to overwrite).")
     var out: String
 
     func execute() async throws {

@@ -28,7 +28,7 @@ struct OrgCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "Where to write the key file (refuses to overwrite).")
+        @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the key file (refuses to overwrite).")
         var out: String
 
         func execute() async throws {
@@ -124,7 +124,7 @@ struct OrgCommand: AsyncParsableCommand {
         @Argument(help: "The grant id (your request id).")
         var grantId: String
 
-        @Option(name: .long, help: "Where to write the readings (NDJSON).")
+        @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the readings (NDJSON).")
         var out: String
 
         @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")

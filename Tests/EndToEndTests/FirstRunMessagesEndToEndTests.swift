@@ -67,6 +67,10 @@ struct FirstRunMessagesEndToEndTests {
         #expect(split.status == 0 && split.stdout.contains("log verified"), "\(split.stderr)")
         let typo = try await run(cli, ["stauts"] + v.globalArgs, environment: v.cliEnvironment)
         #expect(typo.status == 1 && typo.stderr == "vault-cli: no command stauts; did you mean status? (vault-cli --help lists them)\n", "\(typo.stderr)")
+        // One spelling for one meaning: -o/--output wherever a command writes a file (--out still works).
+        #expect(try await v.cli(["backup", "-o", v.root + "/a.backup"]).status == 0)
+        #expect(try await v.cli(["org", "keygen", "--output", v.root + "/o.key"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: v.root + "/a.backup") && FileManager.default.fileExists(atPath: v.root + "/o.key"))
         let unknown = try await run(cli, ["frobnicate"], environment: v.cliEnvironment)
         #expect(unknown.status != 0 && !unknown.stderr.contains("did you mean"))
         try await v.stopDaemon()
