@@ -40,7 +40,9 @@ struct InitCommand: VaultCommand {
               data directory:   \(created.dataDir)
               log origin:       \(created.origin)
               log verifier key: \(created.logVerifierKey)
-            Next: start the daemon (`vaultd --data-dir \(created.dataDir)`), then `vault-cli status`.
+            Next: start the daemon with the same data directory and admin socket,
+              vaultd --data-dir \(created.dataDir) --admin-socket \(config.adminSocket)
+            then, in another terminal: vault-cli status --admin-socket \(config.adminSocket)
             """)
     }
 }

@@ -180,4 +180,13 @@ struct FirstRunMessagesEndToEndTests {
         #expect(trust.stdout.contains(o.keys.keyId), "the key id is whole: \(trust.stdout)")
         try await v.stopDaemon()
     }
+
+    @Test("init's Next: lines name the data directory and the admin socket the daemon and the CLI will need")
+    func initNextSteps() async throws {
+        let v = try VaultFixture()
+        let r = try await v.cli(["init", "--kdf", "interactive", "--passphrase-file", v.passphraseFile])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("vaultd --data-dir \(v.dataDir) --admin-socket \(v.socket)"), "\(r.stdout)")
+        #expect(r.stdout.contains("vault-cli status --admin-socket \(v.socket)"))
+    }
 }
