@@ -166,7 +166,7 @@ struct ConsentEndToEndTests {
         try await v.stopDaemon()
     }
 
-    @Test("In --watch, a key typed while waiting does not answer the next request, and q or Ctrl-D end the wait at once", arguments: ["q", "\u{04}"])
+    @Test("In --watch, a key typed while waiting does not answer the next request, and q, Ctrl-D or Ctrl-C end the wait at once", arguments: ["q", "\u{04}", "\u{03}"])
     func watchKeys(_ key: String) async throws {
         let v = try VaultFixture()
         try await v.initVault()
