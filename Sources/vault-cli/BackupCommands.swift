@@ -10,6 +10,8 @@ struct BackupCommand: VaultCommand {
             key is included sealed to your box key. Your key file is NOT in the backup: keep a \
             copy of it (and remember its passphrase) somewhere else — without it nobody can \
             restore or read the vault. The backup streams to the file (memory use stays small).
+
+            Example: vault-cli backup -o /media/usb/vault.backup
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -33,7 +35,7 @@ struct RestoreCommand: VaultCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Restore a backup into a new data directory (asks for your passphrase).",
-        discussion: "Refuses to overwrite a vault. Start vaultd on the restored directory afterwards, then `vault-cli log verify`.")
+        discussion: "Refuses to overwrite a vault. Start vaultd on the restored directory afterwards, then `vault-cli log verify`.\n\nExample: vault-cli restore /media/usb/vault.backup --data-dir /var/lib/edgevault")
 
     @OptionGroup var global: GlobalOptions
 

@@ -67,6 +67,8 @@ struct DenyCommand: VaultCommand {
             `deny ID` denies one request. `deny --org KEY --all` denies every pending request of \
             that organization with one passphrase entry: it shows the count and asks you to \
             confirm (--yes skips the question; without a terminal --yes is required).
+
+            Example: vault-cli deny study-2026 --reason "not now"   or   vault-cli deny --org ABCD-EFGH-IJKL-MNOP --all
             """)
 
     @OptionGroup var global: GlobalOptions

@@ -10,6 +10,8 @@ struct ExportCommand: VaultCommand {
             from vaultd, and decrypts them here: the daemon never sees a key that opens a \
             closed segment. A chunk that fails authentication is reported (segment and seq), \
             the rest is still written, and the exit status is 3.
+
+            Example: vault-cli export --stream home/livingroom/temperature --from 2026-11-01 -o temps.ndjson
             """)
 
     @OptionGroup var global: GlobalOptions

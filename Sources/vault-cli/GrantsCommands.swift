@@ -4,7 +4,7 @@ import EdgeVault
 struct GrantsCommand: VaultCommand {
     static let configuration = CommandConfiguration(
         commandName: "grants",
-        abstract: "List grants: live, revoked and expired, with what was released under each.")
+        abstract: "List grants: live, revoked and expired, with what was released under each.", discussion: "Example: vault-cli grants")
 
     @OptionGroup var global: GlobalOptions
 
@@ -34,7 +34,7 @@ struct GrantsCommand: VaultCommand {
 struct RevokeCommand: VaultCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke a grant: signed by you, recorded in the ledger; fetches are refused from then on.")
+        abstract: "Revoke a grant: signed by you, recorded in the ledger; fetches are refused from then on.", discussion: "Example: vault-cli revoke study-2026 --reason \"study over\"")
 
     @OptionGroup var global: GlobalOptions
 

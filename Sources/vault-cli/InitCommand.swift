@@ -11,6 +11,8 @@ struct InitCommand: VaultCommand {
             database, the log's signing key and your public keys. Refuses to overwrite an \
             existing vault or key file. Keep a copy of the key file and its passphrase: \
             without them nobody, including you, can read the data.
+
+            Example: vault-cli init --kdf interactive
             """)
 
     enum KDFProfile: String, ExpressibleByArgument, CaseIterable {

@@ -121,6 +121,8 @@ struct LogCommand: AsyncParsableCommand {
                 time (kept in your config directory), checking the gateway's consistency proof \
                 from it: a rolled-back or rewritten log fails even if every table was rewritten. \
                 On failure it names the first bad leaf or checkpoint and exits 1.
+
+                Example: vault-cli log verify
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -146,7 +148,7 @@ struct LogCommand: AsyncParsableCommand {
     }
 
     struct Key: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the log's verifier key (C2SP signed-note form).")
+        static let configuration = CommandConfiguration(abstract: "Print the log's verifier key (C2SP signed-note form).", discussion: "Example: vault-cli log key > edgevault-verifier.txt")
 
         @OptionGroup var global: GlobalOptions
 

@@ -24,7 +24,7 @@ struct OrgCommand: AsyncParsableCommand {
     }
 
     struct Keygen: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key and an X25519 delivery key (file mode 0600).")
+        static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key and an X25519 delivery key (file mode 0600).", discussion: "Example: vault-cli org keygen -o acme.key")
 
         @OptionGroup var global: GlobalOptions
 
@@ -42,7 +42,7 @@ struct OrgCommand: AsyncParsableCommand {
     struct Request: VaultCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign and send an access request; prints its id.",
-            discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.")
+            discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.\n\nExample: vault-cli org request --vault https://gateway.example:8443 --key acme.key --stream phone/steps --from 2026-11-01 --to 2026-12-01 --expires 2026-12-31 --name \"Acme Health Study\" --purpose \"step counts for a sleep study\"")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var org: OrgOptions
@@ -97,7 +97,7 @@ struct OrgCommand: AsyncParsableCommand {
     }
 
     struct Status: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the status of one of your requests.")
+        static let configuration = CommandConfiguration(abstract: "Show the status of one of your requests.", discussion: "Example: vault-cli org status req-abc123 --vault https://gateway.example:8443 --key acme.key")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var org: OrgOptions
@@ -116,6 +116,8 @@ struct OrgCommand: AsyncParsableCommand {
             abstract: "Verify a grant and its receipt, then fetch and decrypt what it covers into NDJSON.",
             discussion: """
                 Checks both signatures (yours and the person's, whose key is pinned at first contact),                 the receipt (inclusion proof against a checkpoint signed by the vault's log key, pinned                 at first contact or given with --log-key) and consistency with the last checkpoint you                 saw from this vault. Then opens each segment key with your delivery key and decrypts                 every chunk. Output: {"stream","t","v"} per line, stream by stream. Interrupted? Run                 the same command again: completed segments are skipped.
+
+                Example: vault-cli org fetch req-abc123 --vault https://gateway.example:8443 --key acme.key -o data.ndjson
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -146,7 +148,7 @@ struct OrgCommand: AsyncParsableCommand {
     }
 
     struct Withdraw: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw one of your pending requests.")
+        static let configuration = CommandConfiguration(abstract: "Withdraw one of your pending requests.", discussion: "Example: vault-cli org withdraw req-abc123 --vault https://gateway.example:8443 --key acme.key")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var org: OrgOptions

@@ -9,7 +9,7 @@ import Foundation
 struct StatusCommand: VaultCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the daemon, streams with counts and time span, and open segments.")
+        abstract: "Show the daemon, streams with counts and time span, and open segments.", discussion: "Example: vault-cli status   or   vault-cli status --json")
 
     @OptionGroup var global: GlobalOptions
 

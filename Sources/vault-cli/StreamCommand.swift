@@ -12,7 +12,7 @@ struct StreamCommand: AsyncParsableCommand {
         subcommands: [Add.self, List.self, Retention.self])
 
     struct Add: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a stream.")
+        static let configuration = CommandConfiguration(abstract: "Add a stream.", discussion: "Example: vault-cli stream add home/livingroom/temperature --kind temperature --unit Cel")
 
         @OptionGroup var global: GlobalOptions
 
@@ -130,7 +130,7 @@ struct StreamCommand: AsyncParsableCommand {
     }
 
     struct List: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "List streams.")
+        static let configuration = CommandConfiguration(abstract: "List streams.", discussion: "Example: vault-cli stream list")
 
         @OptionGroup var global: GlobalOptions
 

@@ -12,7 +12,7 @@ struct TrustCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Add.self, Block.self, Unblock.self])
 
     struct List: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "List organizations: fingerprint, names, trust, first contact.")
+        static let configuration = CommandConfiguration(abstract: "List organizations: fingerprint, names, trust, first contact.", discussion: "Example: vault-cli trust list")
 
         @OptionGroup var global: GlobalOptions
 
@@ -28,7 +28,7 @@ struct TrustCommand: AsyncParsableCommand {
     }
 
     struct Show: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "An organization's track record, computed from the ledger.")
+        static let configuration = CommandConfiguration(abstract: "An organization's track record, computed from the ledger.", discussion: "Example: vault-cli trust show ABCD-EFGH-IJKL-MNOP")
 
         @OptionGroup var global: GlobalOptions
 
@@ -78,7 +78,7 @@ struct TrustCommand: AsyncParsableCommand {
     struct Add: VaultCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pin an organization's key id with your name for it (ahead of its first request, or to rename it). Signed by you.",
-            discussion: "With requests.allow_unknown_orgs = false, only pinned organizations may send requests.")
+            discussion: "With requests.allow_unknown_orgs = false, only pinned organizations may send requests.\n\nExample: vault-cli trust add ABCD-EFGH-IJKL-MNOP --name \"Dr. Alvarez (cardiology)\"")
 
         @OptionGroup var global: GlobalOptions
 
@@ -121,7 +121,7 @@ struct TrustCommand: AsyncParsableCommand {
     struct Block: VaultCommand {
         static let configuration = CommandConfiguration(
             abstract: "Block organizations' keys: their calls and requests are refused, and their pending requests are denied in the same step. Signed by you.",
-            discussion: "Several key ids take one passphrase entry.")
+            discussion: "Several key ids take one passphrase entry.\n\nExample: vault-cli trust block ABCD-EFGH-IJKL-MNOP")
 
         @OptionGroup var global: GlobalOptions
 
@@ -170,7 +170,7 @@ struct TrustCommand: AsyncParsableCommand {
     }
 
     struct Unblock: VaultCommand {
-        static let configuration = CommandConfiguration(abstract: "Unblock an organization's key: it may call and ask again. Signed by you.")
+        static let configuration = CommandConfiguration(abstract: "Unblock an organization's key: it may call and ask again. Signed by you.", discussion: "Example: vault-cli trust unblock ABCD-EFGH-IJKL-MNOP")
 
         @OptionGroup var global: GlobalOptions
 

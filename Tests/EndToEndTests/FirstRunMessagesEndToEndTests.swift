@@ -189,4 +189,17 @@ struct FirstRunMessagesEndToEndTests {
         #expect(r.stdout.contains("vaultd --data-dir \(v.dataDir) --admin-socket \(v.socket)"), "\(r.stdout)")
         #expect(r.stdout.contains("vault-cli status --admin-socket \(v.socket)"))
     }
+
+    @Test("Every vault-cli command's --help gives a real example", arguments: [
+        ["init"], ["status"], ["stream", "add"], ["stream", "list"], ["stream", "retention"], ["ingest"], ["export"], ["review"],
+        ["approve"], ["deny"], ["grants"], ["revoke"], ["trust", "list"], ["trust", "show"], ["trust", "add"], ["trust", "block"],
+        ["trust", "unblock"], ["log", "show"], ["log", "verify"], ["log", "key"], ["backup"], ["restore"], ["org", "keygen"],
+        ["org", "request"], ["org", "status"], ["org", "fetch"], ["org", "withdraw"],
+    ])
+    func helpExamples(_ command: [String]) async throws {
+        let r = try await run(try Binaries.path("vault-cli"), command + ["--help"])
+        #expect(r.status == 0)
+        let example = r.stdout.range(of: "Example")
+        #expect(example != nil && r.stdout[example!.upperBound...].contains("vault-cli " + command.joined(separator: " ")), "\(command): \(r.stdout)")
+    }
 }
