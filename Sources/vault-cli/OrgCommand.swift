@@ -26,7 +26,8 @@ struct OrgCommand: AsyncParsableCommand {
     struct Keygen: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key and an X25519 delivery key (file mode 0600).", discussion: "Example: vault-cli org keygen -o acme.key")
 
-        @OptionGroup var global: GlobalOptions
+        // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the key file (refuses to overwrite).")
         var out: String
@@ -44,7 +45,8 @@ struct OrgCommand: AsyncParsableCommand {
             abstract: "Sign and send an access request; prints its id.",
             discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.\n\nExample: vault-cli org request --vault https://gateway.example:8443 --key acme.key --stream phone/steps --from 2026-11-01 --to 2026-12-01 --expires 2026-12-31 --name \"Acme Health Study\" --purpose \"step counts for a sleep study\"")
 
-        @OptionGroup var global: GlobalOptions
+        // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var org: OrgOptions
 
         @Option(name: .long, help: "Stream to ask for (repeatable).")
@@ -99,7 +101,8 @@ struct OrgCommand: AsyncParsableCommand {
     struct Status: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "Show the status of one of your requests.", discussion: "Example: vault-cli org status req-abc123 --vault https://gateway.example:8443 --key acme.key")
 
-        @OptionGroup var global: GlobalOptions
+        // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var org: OrgOptions
 
         @Argument(help: "The request id.")
@@ -120,7 +123,8 @@ struct OrgCommand: AsyncParsableCommand {
                 Example: vault-cli org fetch req-abc123 --vault https://gateway.example:8443 --key acme.key -o data.ndjson
                 """)
 
-        @OptionGroup var global: GlobalOptions
+        // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var org: OrgOptions
 
         @Argument(help: "The grant id (your request id).")
@@ -150,7 +154,8 @@ struct OrgCommand: AsyncParsableCommand {
     struct Withdraw: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw one of your pending requests.", discussion: "Example: vault-cli org withdraw req-abc123 --vault https://gateway.example:8443 --key acme.key")
 
-        @OptionGroup var global: GlobalOptions
+        // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var org: OrgOptions
 
         @Argument(help: "The request id.")
