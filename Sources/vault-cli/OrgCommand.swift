@@ -118,7 +118,14 @@ struct OrgCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a grant and its receipt, then fetch and decrypt what it covers into NDJSON.",
             discussion: """
-                Checks both signatures (yours and the person's, whose key is pinned at first contact),                 the receipt (inclusion proof against a checkpoint signed by the vault's log key, pinned                 at first contact or given with --log-key) and consistency with the last checkpoint you                 saw from this vault. Then opens each segment key with your delivery key and decrypts                 every chunk. Output: {"stream","t","v"} per line, stream by stream. Interrupted? Run                 the same command again: completed segments are skipped.
+                Checks both signatures (yours and the person's, whose key is pinned at first \
+                contact), the receipt (inclusion proof against a checkpoint signed by the vault's \
+                log key, pinned at first contact or given with --log-key) and consistency with the \
+                last checkpoint you saw from this vault. Then opens each segment key with your \
+                delivery key and decrypts every chunk. Output: {"stream","t","v"} per line, stream \
+                by stream. Run the same command again with the same -o to resume an interrupted \
+                fetch or, for an ongoing grant, to append only what is new (the progress is kept in \
+                FILE.fetch-state): nothing is fetched, or counted as released, twice.
 
                 Example: vault-cli org fetch req-abc123 --vault https://gateway.example:8443 --key acme.key -o data.ndjson
                 """)
@@ -147,7 +154,8 @@ struct OrgCommand: AsyncParsableCommand {
             let progress = ProgressBar(label: "fetch", total: 0, unit: "chunks")
             let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, output: FileIO.absolute(out), progress: progress)
             progress.finish()
-            print("verified grant \(grantId); fetched \(s.readings) readings from \(s.segments) segments (\(s.chunks) chunks)" + (s.skipped > 0 ? ", \(s.skipped) already fetched" : ""))
+            print("verified grant \(grantId); fetched \(count(s.readings, "new reading")) from \(count(s.segments, "segment")) (\(count(s.chunks, "chunk")))"
+                  + (s.skipped > 0 ? "; \(count(s.skipped, "segment")) had nothing new" : ""))
         }
     }
 

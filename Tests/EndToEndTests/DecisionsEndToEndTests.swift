@@ -211,15 +211,21 @@ struct FetchEndToEndTests {
 
         let fetched = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/a.ndjson"])
         #expect(fetched.status == 0, "\(fetched.stderr)")
-        #expect(fetched.stdout.contains("fetched 12 readings from 2 segments"), "\(fetched.stdout)")
+        #expect(fetched.stdout.contains("fetched 12 new readings from 2 segments"), "\(fetched.stdout)")
         let lines = try String(contentsOfFile: v.root + "/a.ndjson", encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines == (6..<18).map { "{\"stream\":\"home/temp\",\"t\":\(base + Int64($0) * 600_000),\"v\":\($0)}" })
-        // Pins were recorded at first contact, and a second fetch to the same file is refused rather than appended.
+        // Pins were recorded at first contact. A second fetch to the same file fetches only what
+        // is new (here nothing): the file is unchanged and nothing is released twice.
         #expect(FileManager.default.fileExists(atPath: v.root + "/vault-pins"))
-        let again = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/a.ndjson"])
-        #expect(again.status == 1 && again.stderr.contains("exists"))
+        let again = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "-o", v.root + "/a.ndjson"])
+        #expect(again.status == 0 && again.stdout.contains("fetched 0 new readings") && again.stdout.contains("2 segments had nothing new"), "\(again.stdout)\(again.stderr)")
+        #expect(try String(contentsOfFile: v.root + "/a.ndjson", encoding: .utf8).split(separator: "\n").map(String.init) == lines)
         let releases = try await v.cli(["log", "show", "--type", "data.released"])
         #expect(releases.stdout.split(separator: "\n").count == 2, "\(releases.stdout)")
+        // A file this fetch did not write is not appended to.
+        try Data("someone else's\n".utf8).write(to: URL(fileURLWithPath: v.root + "/other.ndjson"))
+        let foreign = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "-o", v.root + "/other.ndjson"])
+        #expect(foreign.status == 1 && foreign.stderr.contains("exists"), "\(foreign.stderr)")
         #expect(try await b.send(.GET, "/v1/grants/study-a/segments").status == 404)
         #expect(try await b.send(.GET, "/v1/grants/study-a").status == 404)
 
@@ -233,9 +239,9 @@ struct FetchEndToEndTests {
         try Data((firstLines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: v.root + "/r.ndjson"))
         try Data(segments[0].id.utf8).write(to: URL(fileURLWithPath: v.root + "/r.ndjson.fetch-state"))
         let resumed = try await v.cli(["org", "fetch", "study-a", "--vault", vaultURL, "--key", v.root + "/a.key", "--out", v.root + "/r.ndjson"])
-        #expect(resumed.status == 0 && resumed.stdout.contains("1 already fetched"), "\(resumed.stdout) \(resumed.stderr)")
+        #expect(resumed.status == 0 && resumed.stdout.contains("1 segment had nothing new"), "\(resumed.stdout) \(resumed.stderr)")
         #expect(try String(contentsOfFile: v.root + "/r.ndjson", encoding: .utf8).split(separator: "\n").map(String.init) == lines)
-        #expect(!FileManager.default.fileExists(atPath: v.root + "/r.ndjson.fetch-state"))
+        #expect(FileManager.default.fileExists(atPath: v.root + "/r.ndjson.fetch-state"), "kept for the next incremental fetch")
         #expect(try await v.cli(["log", "verify", "--state", v.root + "/state.json"]).status == 0)
         try await v.stopDaemon()
     }
@@ -262,6 +268,17 @@ struct OngoingGrantEndToEndTests {
         #expect(first.status == 0, "\(first.stderr)")
         let got = try String(contentsOfFile: v.root + "/1.ndjson", encoding: .utf8).split(separator: "\n")
         #expect(got == ["{\"stream\":\"live/s\",\"t\":\(now),\"v\":1}", "{\"stream\":\"live/s\",\"t\":\(bucket + 2 * hour + 5),\"v\":2}"])
+        // The same command again: only the readings added since are fetched, and appended.
+        let added = "{\"stream\":\"live/s\",\"t\":\(now + 1),\"v\":4}\n{\"stream\":\"live/s\",\"t\":\(bucket + 2 * hour + 6),\"v\":5}\n"
+        #expect(try await v.cli(["ingest"], stdin: Array(added.utf8)).status == 0)
+        let releasedBefore = try await v.cli(["log", "show", "--type", "data.released"]).stdout.split(separator: "\n").count
+        let second = try await v.cli(["org", "fetch", "ongoing", "--vault", url, "--key", v.root + "/a.key", "-o", v.root + "/1.ndjson"])
+        #expect(second.status == 0 && second.stdout.contains("fetched 2 new readings"), "\(second.stdout)\(second.stderr)")
+        let all = try String(contentsOfFile: v.root + "/1.ndjson", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(all.count == 4 && Array(all.prefix(2)) == got.map(String.init))
+        #expect(Set(all.dropFirst(2)) == Set(added.split(separator: "\n").map(String.init)))
+        let releasedAfter = try await v.cli(["log", "show", "--type", "data.released"]).stdout.split(separator: "\n").count
+        #expect(releasedAfter - releasedBefore <= 2, "only the new pages are released: \(releasedAfter - releasedBefore)")
 
         let revoked = try await v.cli(["revoke", "ongoing", "--reason", "study over", "--passphrase-file", v.passphraseFile])
         #expect(revoked.status == 0, "\(revoked.stderr)")

@@ -114,48 +114,65 @@ public struct OrgFetcher: Sendable {
         return (jws, access, pins!)
     }
 
-    /// Fetches and decrypts every granted segment into NDJSON `{"stream","t","v"}` lines.
+    /// Fetches and decrypts what the grant covers into NDJSON `{"stream","t","v"}` lines,
+    /// appended to `output`. Which chunks of which segment are already there is kept in
+    /// `output.fetch-state` (a line `segmentId lastSeq` per segment), so running the same
+    /// command again resumes an interrupted fetch and, for an ongoing grant, fetches only what
+    /// is new: nothing is downloaded (nor released and counted by the vault) twice.
     public func fetch(id: String, logKey: String?, output: String, progress: ProgressBar?) async throws -> Summary {
         try await requireGranted(id: id)
         _ = try await verify(id: id, logKey: logKey)
         let (list, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments", as: OrgAPI.Segments.self)
         let statePath = output + ".fetch-state"
-        var done = Set((try? FileIO.read(statePath, limit: 16 << 20)).map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) } ?? [])
-        if done.isEmpty, FileIO.exists(output) {
-            throw VaultError(.config, "\(output) exists and there is no fetch to resume; choose another --out")
+        let stateText = (try? FileIO.read(statePath, limit: 16 << 20)).map { String(decoding: $0, as: UTF8.self) }
+        var progressBySegment: [String: Int64] = [:]
+        for line in (stateText ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            // A line without a seq (state written before per-chunk progress) is a whole segment.
+            progressBySegment[String(parts[0])] = parts.count > 1 ? Int64(parts[1]) ?? Int64.max : Int64.max
+        }
+        if stateText == nil, FileIO.exists(output) {
+            throw VaultError(.config, "\(output) exists and was not written by a fetch of this grant (no \(statePath)); choose another -o")
         }
         var summary = Summary()
-        progress?.total = list.segments.filter { !done.contains($0.id) }.reduce(0) { $0 + $1.chunks }
-        let todo = list.segments.filter { !done.contains($0.id) }
+        let todo = list.segments.filter { progressBySegment[$0.id] != Int64.max }
+        progress?.total = todo.reduce(0) { $0 + $1.chunks }
         summary.skipped = list.segments.count - todo.count
+        func saveState() throws {
+            try FileIO.replace(statePath, Array(progressBySegment.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                .joined(separator: "\n").utf8), mode: 0o600)
+        }
+        if stateText == nil { try saveState() }  // the output is this fetch's from now on
         // Up to four segments are fetched at once; they are written in order, each once complete.
         var index = 0
         while index < todo.count {
             let window = Array(todo[index..<min(todo.count, index + 4)])
             index += window.count
-            let results = try await withThrowingTaskGroup(of: (Int, [UInt8], Int, Int).self) { group in
+            let starts = window.map { progressBySegment[$0.id] ?? -1 }
+            let results = try await withThrowingTaskGroup(of: (Int, [UInt8], Int, Int, Int64?).self) { group in
                 for (n, segment) in window.enumerated() {
-                    group.addTask { try await fetchSegment(segment, grant: id, progress: progress, slot: n) }
+                    group.addTask { try await fetchSegment(segment, grant: id, after: starts[n], progress: progress, slot: n) }
                 }
-                var out: [(Int, [UInt8], Int, Int)] = []
+                var out: [(Int, [UInt8], Int, Int, Int64?)] = []
                 for try await r in group { out.append(r) }
                 return out.sorted { $0.0 < $1.0 }
             }
-            for (n, lines, chunks, readings) in results {
-                try FileIO.append(output, lines, mode: 0o600)
-                done.insert(window[n].id)
-                try FileIO.replace(statePath, Array(done.sorted().joined(separator: "\n").utf8), mode: 0o600)
-                summary.segments += 1
+            for (n, lines, chunks, readings, last) in results {
+                if !lines.isEmpty { try FileIO.append(output, lines, mode: 0o600) }
+                if let last { progressBySegment[window[n].id] = last } else if progressBySegment[window[n].id] == nil { progressBySegment[window[n].id] = -1 }
+                try saveState()
+                if chunks > 0 { summary.segments += 1 } else { summary.skipped += 1 }
                 summary.chunks += chunks
                 summary.readings += readings
             }
         }
-        unlink(statePath)
         return summary
     }
 
-    /// Fetches and decrypts one segment: its NDJSON lines, chunk and reading counts.
-    func fetchSegment(_ segment: OrgAPI.Segment, grant id: String, progress: ProgressBar?, slot: Int) async throws -> (Int, [UInt8], Int, Int) {
+    /// Fetches and decrypts one segment's chunks after `after`: its NDJSON lines, chunk and
+    /// reading counts, and the last chunk's seq (nil when there was nothing new).
+    func fetchSegment(_ segment: OrgAPI.Segment, grant id: String, after start: Int64, progress: ProgressBar?, slot: Int)
+        async throws -> (Int, [UInt8], Int, Int, Int64?) {
         guard let sealed = Encoding.fromBase64(segment.sealedKey) else { throw VaultError(.protocolError, "malformed sealed key") }
         let dek: SecureBytes
         do { dek = try SealedBox.open(sealed, keyPair: client.keys.delivery) } catch {
@@ -163,7 +180,8 @@ public struct OrgFetcher: Sendable {
         }
         var lines: [UInt8] = []
         var chunks = 0, readings = 0
-        var after: Int64 = -1
+        var after = start
+        var last: Int64?
         while true {
             let (page, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments/\(segment.id)/chunks?after=\(after)", as: OrgAPI.Chunks.self)
             for chunk in page.chunks {
@@ -173,12 +191,13 @@ public struct OrgFetcher: Sendable {
                 }
                 readings += rs.count
                 chunks += 1
+                last = chunk.seq
                 progress?.advance(by: 1)
             }
             guard let next = page.next else { break }
             after = next
         }
-        return (slot, lines, chunks, readings)
+        return (slot, lines, chunks, readings, last)
     }
 
     func loadPins() throws -> Pins? {
