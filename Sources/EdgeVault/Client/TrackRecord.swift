@@ -12,9 +12,26 @@ public struct TrackRecord: Sendable, Equatable {
 
     public init() {}
 
+    /// The readings in `data.released` leaves, each page (grant, segment, chunk range) counted
+    /// once: an organization that downloads the same chunks again has not received more.
+    public static func distinctReadings(_ leaves: [LedgerLeaf]) -> Int64 {
+        var seen = Set<String>()
+        var total: Int64 = 0
+        for leaf in leaves where leaf.type == LedgerLeaf.Kind.dataReleased.rawValue {
+            // A page is named by its grant, segment and chunk range (a leaf without them counts as is).
+            if let grant = leaf.json["grant"]?.stringValue, let segment = leaf.json["segment"]?.stringValue,
+               let chunks = leaf.json["chunks"]?.stringValue {
+                guard seen.insert(grant + " " + segment + " " + chunks).inserted else { continue }
+            }
+            total += Int64(leaf.json["count"]?.numberText ?? "0") ?? 0
+        }
+        return total
+    }
+
     /// Counts the leaves about one organization.
     public static func compute(_ leaves: [LedgerLeaf]) -> TrackRecord {
         var r = TrackRecord()
+        r.readingsReleased = distinctReadings(leaves)
         for leaf in leaves {
             switch LedgerLeaf.Kind(rawValue: leaf.type) {
             case .orgSeen: r.firstSeen = min(r.firstSeen ?? leaf.time, leaf.time)
@@ -25,7 +42,6 @@ public struct TrackRecord: Sendable, Equatable {
             case .grantRevoked: r.revocations += 1
             case .dataReleased:
                 r.releases += 1
-                r.readingsReleased += Int64(leaf.json["count"]?.numberText ?? "0") ?? 0
             case .orgViolation: r.violations += 1
             default: break
             }

@@ -190,15 +190,14 @@ extension VaultStore {
     }
 
     /// How many chunks and readings each grant has released so far (from its ledger leaves).
+    /// Pages released under a grant (every one, re-downloads included) and the readings in
+    /// them, each page of chunks counted once however often it was fetched (`TrackRecord`).
     public func releases(org: String, grant: String) throws -> (pages: Int, readings: Int64) {
         try read("read releases") { db in
-            var pages = 0, readings: Int64 = 0
-            for data in try Data.fetchAll(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'data.released' AND org = ?", arguments: [org]) {
-                guard let leaf = try? LedgerLeaf(bytes: [UInt8](data)), leaf.json["grant"]?.stringValue == grant else { continue }
-                pages += 1
-                readings += Int64(leaf.json["count"]?.numberText ?? "0") ?? 0
-            }
-            return (pages, readings)
+            let leaves = try Data.fetchAll(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'data.released' AND org = ?", arguments: [org])
+                .compactMap { try? LedgerLeaf(bytes: [UInt8]($0)) }
+                .filter { $0.json["grant"]?.stringValue == grant }
+            return (leaves.count, TrackRecord.distinctReadings(leaves))
         }
     }
 }

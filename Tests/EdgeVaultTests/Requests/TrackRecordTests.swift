@@ -19,6 +19,10 @@ struct TrackRecordTests {
         #expect(r.releases == 2 && r.readingsReleased == 150 && r.violations == 1 && r.firstSeen == 5)
         #expect(r.summary == "3 requests, 1 granted, 1 denied, 1 withdrawn, 1 revoked by you, 2 releases (150 readings), 1 violation")
         #expect(TrackRecord.compute([]) == TrackRecord())
+        // The same page fetched twice is two releases but its readings count once.
+        let page = ["grant": JSONValue.string("g"), "segment": .string("s"), "chunks": .string("0-3"), "count": .number("40")]
+        let twice = TrackRecord.compute([leaf(.dataReleased, page), leaf(.dataReleased, page)])
+        #expect(twice.releases == 2 && twice.readingsReleased == 40)
     }
 
     @Test("The review screen shows what the person decides on, fits 80 columns, and marks new and ongoing")
