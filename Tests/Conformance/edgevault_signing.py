@@ -5,7 +5,7 @@ comes from the organization key file named by EDGEVAULT_ORG_KEY (`vault-cli org 
 
 The signature is made over the request exactly as it goes on the wire: the hook wraps the
 HTTP adapter of `requests`, so method, path, query and body are the prepared, final ones.
-Covered components follow DESIGN §6: "@method" "@path", "@query" when there is a query,
+Covered components follow docs/PROTOCOL.md "HTTP Message Signatures": "@method" "@path", "@query" when there is a query,
 "content-digest" (RFC 9530 sha-256) when there is a body; parameters created, keyid, nonce, alg.
 """
 import base64

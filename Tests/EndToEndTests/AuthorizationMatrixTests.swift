@@ -7,7 +7,7 @@ import Testing
 /// Every organization-facing route, tried as (no signature, bad signature, another organization,
 /// the right organization, a replay of the right organization's call) against a request in each
 /// state an organization can meet: the exact status and problem code of each answer, and for
-/// each refusal DESIGN §8 makes a violation, the `org.violation` leaf — and no other leaf.
+/// each refusal the threat model (docs/SECURITY.md) makes a violation, the `org.violation` leaf — and no other leaf.
 @Suite("Authorization matrix: routes × callers × request states", .serialized)
 struct AuthorizationMatrixTests {
     enum Caller: String, CaseIterable { case none, badSignature, otherOrg, rightOrg, replay }

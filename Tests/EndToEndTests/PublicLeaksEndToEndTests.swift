@@ -62,7 +62,7 @@ struct PublicLeaksEndToEndTests {
             let s2 = try await treeSize(v)
             #expect(problem(existing) == (404, "not_found") && problem(missing) == (404, "not_found"), "\(route)")
             #expect(s1 - s0 == s2 - s1, "\(route): growth \(s1 - s0) for an existing foreign id, \(s2 - s1) for a missing one")
-            // Both are still recorded against the prober (DESIGN §8).
+            // Both are still recorded against the prober (docs/SECURITY.md threat model).
             #expect(try await violations(v, since: s0).count == 2, "\(route)")
         }
         // The same prober again inside the minute: rate-limited alike for existing and missing ids.

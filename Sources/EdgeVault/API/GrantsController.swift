@@ -6,7 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The organization's fetch endpoints (DESIGN §6): the co-signed grant with its receipt, the
+/// The organization's fetch endpoints (docs/PROTOCOL.md §"Fetch"): the co-signed grant with its receipt, the
 /// segments it covers with their keys sealed to the delivery key, and paged chunks. Every page
 /// served is a `data.released` leaf, anchored in a checkpoint before the page leaves.
 struct GrantsController: Sendable {
@@ -89,7 +89,7 @@ struct GrantsController: Sendable {
     }
 }
 
-/// Bodies of the organization-facing fetch endpoints (DESIGN §6, MUST).
+/// Bodies of the organization-facing fetch endpoints (docs/PROTOCOL.md §"Fetch", MUST).
 public enum OrgAPI {
     public struct Segment: Codable, Sendable, Equatable {
         public var id: String

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 
-/// The ledger's public endpoints (DESIGN §6): the latest checkpoint and proofs, hashes only,
+/// The ledger's public endpoints (docs/PROTOCOL.md §"Public endpoints"): the latest checkpoint and proofs, hashes only,
 /// no authentication. Served on the public listener and, for the person's CLI, on the admin
 /// socket too.
 struct LogController<Context: RequestContext>: Sendable {

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 
-/// `POST /v1/requests`, `GET /v1/requests/{id}`, `DELETE /v1/requests/{id}` (DESIGN §6).
+/// `POST /v1/requests`, `GET /v1/requests/{id}`, `DELETE /v1/requests/{id}` (docs/PROTOCOL.md §"Access request").
 struct RequestsController: Sendable {
     let store: VaultStore
     let ledger: LedgerService
@@ -81,7 +81,7 @@ struct RequestsController: Sendable {
     }
 
     /// 404 for an id the caller does not hold; asking for one is also an `org.violation`
-    /// (DESIGN §8: an organization cannot exceed its scope unnoticed). It is recorded whether or
+    /// (docs/SECURITY.md threat model: an organization cannot exceed its scope unnoticed). It is recorded whether or
     /// not another organization holds that id, so the public log's growth says nothing about
     /// other organizations' ids.
     func notYours(_ id: String, _ context: OrgRequestContext) async -> Problem {

@@ -2,7 +2,7 @@ import Hummingbird
 import Synchronization
 import NIOCore
 
-/// Verifies the RFC 9421 signature of every organization call (DESIGN §6): covered
+/// Verifies the RFC 9421 signature of every organization call (docs/PROTOCOL.md §"HTTP Message Signatures"): covered
 /// components, `created` within ±300 s, a nonce never seen before (kept on disk), the
 /// body's `Content-Digest`, the key (known, or introduced by the request's own JWS on
 /// `POST /v1/requests`), blocked keys, and the per-organization rate. A bad signature, an
@@ -75,7 +75,7 @@ struct SignatureMiddleware: RouterMiddleware {
             // Accepted while |created − now| ≤ window: remembered until created + window.
             try await nonces.record(keyId: keyId, nonce: nonce, expiresAt: p.created + Self.window, now: now)
         } catch let error as VaultError where error.code == .nonceReplayed {
-            // A call that verifies under a known key but was accepted before: a replay (DESIGN §8).
+            // A call that verifies under a known key but was accepted before: a replay (docs/SECURITY.md, threat model).
             if !org.isNew {
                 await violations.record(org: keyId, kind: "replayed-call", detail: "\(request.method.rawValue) \(parts.path) sent again with nonce \(nonce)")
             }

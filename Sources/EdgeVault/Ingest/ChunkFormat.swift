@@ -1,4 +1,4 @@
-/// The chunk wire format (DESIGN §3, a MUST: organizations decrypt it).
+/// The chunk wire format (docs/PROTOCOL.md §"Segments and chunks", a MUST: organizations decrypt it).
 ///
 /// - plaintext: UTF-8 JSON Lines, `{"t":<ms>,"v":<value>}` per reading;
 /// - AEAD: XChaCha20-Poly1305 (IETF) under the segment DEK;

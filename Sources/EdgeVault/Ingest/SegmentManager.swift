@@ -3,7 +3,7 @@ import Logging
 /// Owns the open segments: their DEKs (in guarded memory), chunk buffers and sequence
 /// numbers, and turns batches of readings into encrypted chunks committed in group commits.
 ///
-/// Invariants (DESIGN §3):
+/// Invariants (docs/PROTOCOL.md §"Segments and chunks"):
 /// - one fresh DEK per segment, sealed to the person's box key when the segment opens;
 /// - a DEK lives only while its segment is open and is wiped on close; after a restart no
 ///   earlier segment can be reopened (a late reading opens a new segment for its bucket);

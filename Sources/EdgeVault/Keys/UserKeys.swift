@@ -1,4 +1,4 @@
-/// The person's unlocked keys, derived from the root secret (DESIGN §2).
+/// The person's unlocked keys, derived from the root secret (docs/PROTOCOL.md §"The person's keys").
 ///
 /// Exists only inside `vault-cli` while a command that needs it runs; every secret half is
 /// in guarded memory and wiped when the value goes away.

@@ -1,5 +1,5 @@
 /// Ledger leaves: JSON objects stored as exact bytes, each with `type`, `time` and a random
-/// 16-byte `salt` so that a leaf hash reveals nothing about the leaf (DESIGN §5).
+/// 16-byte `salt` so that a leaf hash reveals nothing about the leaf (docs/PROTOCOL.md §"The ledger").
 public struct LedgerLeaf: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case genesis = "vault.genesis"

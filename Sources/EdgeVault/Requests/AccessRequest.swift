@@ -1,4 +1,4 @@
-/// The access request an organization signs (DESIGN §4, a MUST).
+/// The access request an organization signs (docs/PROTOCOL.md §"Access request", a MUST).
 public struct AccessRequest: Sendable, Equatable {
     public static let type = "edgevault.access-request/v1"
     public static let maxStreams = 64

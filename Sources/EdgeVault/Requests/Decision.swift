@@ -1,5 +1,5 @@
 /// The person's decision on a request: the org's JWS with the person's signature appended
-/// (DESIGN §4): protected header `{"alg":"Ed25519","kid":<user key id>,"decision":"grant"|"deny","iat":<unix s>}`
+/// (docs/PROTOCOL.md §"The person's decision"): protected header `{"alg":"Ed25519","kid":<user key id>,"decision":"grant"|"deny","iat":<unix s>}`
 /// and, for a denial, an optional `reason`; for a grant, `segments`: how many segment keys the
 /// person re-sealed to the organization (docs/PROTOCOL.md §"Decisions").
 public enum Decision {

@@ -1,4 +1,4 @@
-/// The person's revocation (DESIGN §4): a JWS signed by the person with payload
+/// The person's revocation (docs/PROTOCOL.md §"Revocation"): a JWS signed by the person with payload
 /// `{"type":"edgevault.revocation/v1","grant":<grant id>,"org":<organization key id>,"reason":…,"at":…}`.
 /// (`org` is EdgeVault's addition: grant ids are unique per organization.)
 public enum Revocation {

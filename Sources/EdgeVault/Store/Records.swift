@@ -76,7 +76,7 @@ extension SegmentRecord: FetchableRecord, MutablePersistableRecord {
     public mutating func didInsert(_ inserted: InsertionSuccess) { ordinal = inserted.rowID }
 }
 
-/// One encrypted batch of readings of a segment (DESIGN §3 chunk format).
+/// One encrypted batch of readings of a segment (docs/PROTOCOL.md §"Segments and chunks").
 public struct ChunkRecord: Codable, Sendable, Equatable {
     public var segment: Int64
     public var seq: Int64
