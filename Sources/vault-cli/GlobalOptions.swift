@@ -38,12 +38,13 @@ struct GlobalOptions: ParsableArguments {
         // person's key is open; until then they are never re-sealed for an organization.
         let upgrade = try await SegmentKeyUpgrader(client: client, keys: keys).run()
         if upgrade.upgraded > 0 {
-            eprint("bound \(upgrade.upgraded) older segment key(s) to their segment, stream and bucket; ledger entr"
-                               + (upgrade.leafIndexes.count == 1 ? "y #" : "ies #") + upgrade.leafIndexes.map(String.init).joined(separator: ", #") + "\n")
+            let entries = upgrade.leafIndexes.map { "#\($0)" }.joined(separator: ", ")
+            eprint("bound \(upgrade.upgraded) older segment key(s) to their segment, stream and bucket; ledger "
+                   + (upgrade.leafIndexes.count == 1 ? "entry " : "entries ") + entries + "\n")
         }
         if !upgrade.refused.isEmpty {
-            eprint("vault-cli: \(upgrade.refused.count) older segment key(s) could not be bound (they do not open with your "
-                               + "key or do not match their own chunks) and are never granted: \(upgrade.refused.prefix(5).joined(separator: ", "))\n")
+            eprint("vault-cli: \(upgrade.refused.count) older segment key(s) could not be bound (they do not open with your key "
+                   + "or do not match their own chunks) and are never granted: \(upgrade.refused.prefix(5).joined(separator: ", "))\n")
         }
         return keys
     }

@@ -54,20 +54,18 @@ struct LogCommand: AsyncParsableCommand {
             }
             var entries: [AdminAPI.Leaf] = []
             var older = 0
-            if let from {
-                var next: Int64? = from
+            // Where to start: as asked, or for the newest entries of the whole log where its size
+            // says they start; the newest of a filtered view need reading the matches (below).
+            var first = from
+            if first == nil && type == nil && org == nil {
+                let size = try await client.leaves(from: 0, limit: 1).size
+                first = max(0, size - Int64(limit))
+                older = Int(first!)
+            }
+            if let first {
+                var next: Int64? = first
                 while let start = next, entries.count < limit {
                     let page = try await client.leaves(from: start, limit: min(1000, limit - entries.count), type: type, org: org)
-                    entries += page.leaves
-                    next = page.next
-                }
-            } else if type == nil && org == nil {
-                // The newest entries: the log's size says where they start.
-                let size = try await client.leaves(from: 0, limit: 1).size
-                var next: Int64? = max(0, size - Int64(limit))
-                older = Int(max(0, size - Int64(limit)))
-                while let start = next, entries.count < limit {
-                    let page = try await client.leaves(from: start, limit: min(1000, limit - entries.count))
                     entries += page.leaves
                     next = page.next
                 }

@@ -99,12 +99,7 @@ struct AdminController<Context: RequestContext>: Sendable {
             throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
         }
         let (stream, index) = try store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
-        let checkpoint: VaultStore.StoredCheckpoint
-        do {
-            checkpoint = try await ledger.anchor(index: index)
-        } catch {
-            throw Problem(code: .storageUnavailable, status: 503, detail: "the retention change is recorded but its checkpoint could not be signed yet")
-        }
+        let checkpoint = try await ledger.anchorForAnswer(index: index, detail: "the retention change is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RetentionResult(stream: AdminAPI.Stream(stream), leafIndex: index, checkpointSize: checkpoint.size))
     }
 
@@ -134,9 +129,8 @@ struct AdminController<Context: RequestContext>: Sendable {
             }
         }
         let byId = Dictionary(uniqueKeysWithValues: selected.map { ($0.id!, $0.name) })
-        var rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to)
         // `unbound=1`: only segments whose key is still of the earlier unbound format.
-        if request.uri.queryParameters["unbound"] == "1" { rows = rows.filter { $0.sealedKey.count == SegmentKeySeal.unboundSealedLength } }
+        let rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to, unboundOnly: request.uri.queryParameters["unbound"] == "1")
         return JSONBody(AdminAPI.Segments(segments: rows.map { r in
             AdminAPI.Segment(
                 id: r.id, stream: byId[r.streamId] ?? "", start: Timestamp.rfc3339(milliseconds: r.bucketStart),

@@ -26,12 +26,7 @@ struct AdminKeysController<Context: RequestContext>: Sendable {
         let (count, index) = try store.upgradeSealedKeys(keys, document: bytes, now: Timestamp.now())
         // Nothing replaced (a replayed or already applied document): no leaf, nothing to anchor.
         guard let index else { return JSONBody(AdminAPI.KeyUpgradeResult(upgraded: 0, leafIndex: nil, checkpointSize: nil)) }
-        let cp: VaultStore.StoredCheckpoint
-        do {
-            cp = try await ledger.anchor(index: index)
-        } catch {
-            throw Problem(code: .storageUnavailable, status: 503, detail: "the upgrade is recorded but its checkpoint could not be signed yet")
-        }
+        let cp = try await ledger.anchorForAnswer(index: index, detail: "the upgrade is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.KeyUpgradeResult(upgraded: count, leafIndex: index, checkpointSize: cp.size))
     }
 }

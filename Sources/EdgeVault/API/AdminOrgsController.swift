@@ -113,12 +113,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let denials = try await verified(input.denials ?? [], org: keyId, user: user)
         let outcome = try store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
                                                  now: Timestamp.now())
-        let checkpoint: VaultStore.StoredCheckpoint
-        do {
-            checkpoint = try await ledger.anchor(index: outcome.lastIndex)
-        } catch {
-            throw Problem(code: .storageUnavailable, status: 503, detail: "the trust change is recorded but its checkpoint could not be signed yet")
-        }
+        let checkpoint = try await ledger.anchorForAnswer(index: outcome.lastIndex,
+                                                          detail: "the trust change is recorded but its checkpoint could not be signed yet")
         guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, status: 500, detail: "the organization vanished") }
         return JSONBody(AdminAPI.TrustChangeResult(
             org: Self.info(org, signedPins: try store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
@@ -135,11 +131,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let result = try store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
         var size: Int64?
         if let last = result.denied.last {
-            do {
-                size = try await ledger.anchor(index: last.leafIndex).size
-            } catch {
-                throw Problem(code: .storageUnavailable, status: 503, detail: "the denials are recorded but their checkpoint could not be signed yet")
-            }
+            size = try await ledger.anchorForAnswer(index: last.leafIndex, detail: "the denials are recorded but their checkpoint could not be signed yet").size
         }
         return JSONBody(AdminAPI.DenyPendingResult(org: keyId, denied: result.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) },
                                                    skipped: result.skipped, checkpointSize: size))

@@ -30,12 +30,7 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
         }
         let index = try store.revokeGrant(org: checked.org, id: checked.grant, revocation: bytes, reason: checked.reason, now: Timestamp.now())
         await manager.reloadGrants()
-        let cp: VaultStore.StoredCheckpoint
-        do {
-            cp = try await ledger.anchor(index: index)
-        } catch {
-            throw Problem(code: .storageUnavailable, status: 503, detail: "the revocation is recorded but its checkpoint could not be signed yet")
-        }
+        let cp = try await ledger.anchorForAnswer(index: index, detail: "the revocation is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RevocationResult(grant: checked.grant, org: checked.org, leafIndex: index, checkpointSize: cp.size))
     }
 

@@ -7,8 +7,8 @@ extension Backup {
     /// Restores the backup in `file` into a new data directory; only the person (whose keys
     /// open the sealed log key) can. Refuses to overwrite a vault. The database is copied in
     /// pieces and checked against the backup's digest before it is used.
-    /// Refuses a data directory that already holds a vault (a CLI checks this before it asks
-    /// for the passphrase; `restore` checks again).
+    /// Refuses a data directory that a running vaultd holds or that already holds a vault (a
+    /// CLI checks this before it asks for the passphrase; `restore` and `init` check again).
     public static func checkTarget(dataDir: String) throws {
         // Not while a vaultd (or another restore) works in this directory: its lock is free.
         if FileIO.isDirectory(dataDir) { withExtendedLifetime(try DataDirectoryLock.acquire(dataDir: dataDir)) {} }

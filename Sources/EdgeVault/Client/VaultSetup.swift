@@ -22,16 +22,10 @@ public enum VaultSetup {
     public static func checkTargets(dataDir: String, keyFile: String) throws {
         let dataDir = FileIO.absolute(dataDir)
         let keyFile = FileIO.absolute(keyFile)
-        let dbPath = dataDir + "/" + VaultStore.databaseFileName
-        let logKeyPath = dataDir + "/" + logKeyFileName
         if FileIO.isInside(keyFile, directory: dataDir) {
             throw VaultError(.config, "the key file must not be inside the data directory (the daemon must never read it): \(keyFile)")
         }
-        // Not while a vaultd (or a restore) works in this directory: its lock is free.
-        if FileIO.isDirectory(dataDir) { withExtendedLifetime(try DataDirectoryLock.acquire(dataDir: dataDir)) {} }
-        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
-            throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
-        }
+        try Backup.checkTarget(dataDir: dataDir)  // no daemon there, no vault there (as restore checks)
         if FileIO.exists(keyFile) {
             throw VaultError(.keyFileExists, "a key file already exists at \(keyFile); refusing to overwrite it (use --user-key for another path)")
         }

@@ -17,12 +17,16 @@ public enum TrustChange {
     public static let maxSkewMilliseconds: Int64 = 5 * 60 * 1000
     /// How far ahead of the daemon's clock `at` may be.
     public static let maxAheadMilliseconds: Int64 = 60 * 1000
+
+    /// Whether a change the person signed at `at` may be applied at `now` (trust and retention
+    /// changes alike): at most 5 minutes old (a slow hand), at most a minute ahead (a change
+    /// dated in the future would make the person's next real change look stale until then).
+    public static func isFresh(at: Int64, now: Int64) -> Bool {
+        at <= now + maxAheadMilliseconds && now - at <= maxSkewMilliseconds
+    }
     /// With `keepArrivals`, how long before `at` a request left pending may have arrived (the
     /// CLI lists the pending requests right before it signs).
     public static let keepArrivalsMilliseconds: Int64 = 10 * 1000
-    /// Limits on the person's name for an organization.
-    public static let maxNameCharacters = 200
-    public static let maxNameBytes = 800
 
     public enum Action: String, Sendable, CaseIterable {
         case pin, block, unblock
@@ -78,7 +82,7 @@ public enum TrustChange {
         case (.pin, .string(let n)?):
             if let problem = nameProblem(n) { throw JWS.Failure(problem) }
             name = n
-        case (.pin, _): throw JWS.Failure("a pin names the organization: name (1…\(maxNameCharacters) characters)")
+        case (.pin, _): throw JWS.Failure("a pin names the organization: name (1…\(UntrustedText.Limits.name.maxGraphemes) characters)")
         case (_, nil): break
         case (_, _?): throw JWS.Failure("only a pin carries a name")
         }

@@ -36,7 +36,7 @@ extension VaultStore {
             guard change.vault == (try Self.origin(db)) else {
                 throw VaultError(.decisionInvalid, "the retention change is signed for another vault (\(change.vault))")
             }
-            guard change.at <= now + TrustChange.maxAheadMilliseconds, now - change.at <= TrustChange.maxSkewMilliseconds else {
+            guard TrustChange.isFresh(at: change.at, now: now) else {
                 throw VaultError(.decisionInvalid, "the retention change was signed at \(Timestamp.rfc3339(milliseconds: change.at)), too far from the vault's clock; sign a new one")
             }
             if let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM retention_change WHERE stream = ?", arguments: [change.stream]), change.at <= last {

@@ -53,9 +53,7 @@ extension VaultStore {
             guard change.vault == (try Self.origin(db)) else {
                 throw VaultError(.trustChangeInvalid, "the trust change is signed for another vault (\(change.vault))")
             }
-            // Up to 5 minutes old (a slow hand), at most a minute ahead: a change dated in the
-            // future would make the person's next real change look stale until then.
-            guard change.at <= now + TrustChange.maxAheadMilliseconds, now - change.at <= TrustChange.maxSkewMilliseconds else {
+            guard TrustChange.isFresh(at: change.at, now: now) else {
                 throw VaultError(.trustChangeStale, "the trust change was signed at \(Timestamp.rfc3339(milliseconds: change.at)), "
                     + "more than \(TrustChange.maxSkewMilliseconds / 60_000) minutes from the vault's clock (\(Timestamp.rfc3339(milliseconds: now))); sign a new one")
             }

@@ -222,11 +222,13 @@ public final class VaultStore: Sendable {
     }
 
     /// Segments of the given streams whose buckets overlap `[from, to)`, in stream, bucket and
-    /// opening order.
-    public func segments(streamIds: [Int64], from: Int64, to: Int64) throws -> [SegmentRecord] {
+    /// opening order; with `unboundOnly` only those whose key is still of the earlier unbound
+    /// format (filtered in SQL: every unlock asks).
+    public func segments(streamIds: [Int64], from: Int64, to: Int64, unboundOnly: Bool = false) throws -> [SegmentRecord] {
         try read("list segments") { db in
-            try SegmentRecord
-                .filter(streamIds.contains(SegmentRecord.Columns.streamId))
+            var request = SegmentRecord.filter(streamIds.contains(SegmentRecord.Columns.streamId))
+            if unboundOnly { request = request.filter(sql: "length(sealedKey) = ?", arguments: [SegmentKeySeal.unboundSealedLength]) }
+            return try request
                 .filter(SegmentRecord.Columns.bucketEnd > from && SegmentRecord.Columns.bucketStart < to)
                 .order(SegmentRecord.Columns.streamId, SegmentRecord.Columns.bucketStart, SegmentRecord.Columns.ordinal)
                 .fetchAll(db)
