@@ -51,6 +51,9 @@ struct ExportCommand: VaultCommand {
         let client = try global.client()
         let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let sink = try OutputSink(path: output)
+        if output == nil, isatty(1) != 0 {
+            sink.terminalEscape = format == "csv" ? { TerminalText.escape($0, keepLineFeeds: true) } : TerminalText.escapeJSON
+        }
         let progress = ProgressBar(label: "export", total: 0, unit: "chunks", enabled: ProgressBar.stderrIsTerminal && (output != nil || !ProgressBar.stdoutIsTerminal))
         let summary = try await Exporter(client: client, keys: keys).export(
             streams: stream, from: from.flatMap(Timestamp.parseFlexible) ?? 0,
@@ -72,6 +75,10 @@ struct ExportCommand: VaultCommand {
 final class OutputSink {
     let fd: Int32
     var buffer: [UInt8] = []
+    /// Set when the output is a terminal: readings come from sensors (outside text), so each
+    /// line is shown escaped — JSON escapes for NDJSON (the same document), visible `\u{…}`
+    /// otherwise. A file or a pipe gets the exact bytes.
+    var terminalEscape: ((String) -> String)?
 
     init(path: String?) throws {
         if let path {
@@ -84,7 +91,11 @@ final class OutputSink {
     }
 
     func write(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
+        if let escape = terminalEscape {
+            buffer.append(contentsOf: Array(escape(String(decoding: bytes, as: UTF8.self)).utf8))
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
         if buffer.count >= 1 << 16 { try flush() }
     }
 

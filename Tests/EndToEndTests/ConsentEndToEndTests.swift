@@ -286,4 +286,22 @@ struct ConsentEndToEndTests {
         #expect(try await v.cli(["trust", "add", "--name", "Acme Research"] + pass + ["--", twin.keyId]).status == 0)
         try await v.stopDaemon()
     }
+
+    @Test("A sensor's string value reaches a terminal escaped when exported to it, and a file byte for byte")
+    func exportToTerminalEscaped() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let t = Timestamp.now() - 60_000
+        let line = "{\"stream\":\"home/x\",\"t\":\(t),\"v\":\"\u{9B}31m\u{202E}ok\"}\n"  // raw C1 and bidi inside a JSON string
+        #expect(try await v.cli(["ingest"], stdin: Array(line.utf8)).status == 0)
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["export", "--passphrase-file", v.passphraseFile] + v.globalArgs,
+                                     environment: v.cliEnvironment)
+        #expect(await session.waitForExit() == 0)
+        #expect(foreignControls(session.output.bytes).isEmpty, "\(session.output.text)")
+        #expect(session.output.text.contains("\\u009b31m\\u202eok"), "JSON escapes: the same value, \(session.output.text)")
+        #expect(try await v.cli(["export", "--passphrase-file", v.passphraseFile, "-o", v.root + "/x.ndjson"]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: v.root + "/x.ndjson")) == Data(line.utf8), "a file gets the exact bytes")
+        try await v.stopDaemon()
+    }
 }
