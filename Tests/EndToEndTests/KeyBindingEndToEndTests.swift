@@ -201,4 +201,46 @@ struct KeyBindingEndToEndTests {
         #expect(after.status == 0 && after.stdout == before.stdout, "\(after.stderr)")
         try await v.stopDaemon()
     }
+
+    @Test("POST /v1/segments/keys refuses garbage, unsigned bodies, a stranger's signature, stale documents and keys that are not bound, changing nothing; a replayed document replaces nothing and writes no leaf")
+    func keyUpgradeHostileInput() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        try await ingestSample(v)
+        let before = try await segments(v)
+        try await v.stopDaemon()
+        try await makeUnbound(v)
+        try await v.startDaemon()
+        var passphrase = Array(VaultFixture.passphrase.utf8)
+        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &passphrase))
+        let target = before[0]
+        let bound = try SegmentKeySeal.seal(.random(count: 32), bound: .init(segment: target.id, stream: target.stream, start: target.startMs,
+                                                                              end: target.endMs), to: keys.box.publicKey)
+        func post(_ body: [UInt8]) async throws -> HTTPClient.Response { try await v.request("POST", "/v1/segments/keys", body: body) }
+        let stranger = UserKeys(root: .random(count: 32))
+        let hostile: [(String, [UInt8])] = [
+            ("not JSON", Array("garbage".utf8)),
+            ("unsigned JSON", Array(#"{"keys":[{"segment":"x","sealedKey":"AAAA"}]}"#.utf8)),
+            ("a stranger's signature", KeyUpgrade.make(keys: [(target.id, bound)], at: Timestamp.now(), userKeys: stranger).serialized()),
+            ("signed an hour ago", KeyUpgrade.make(keys: [(target.id, bound)], at: Timestamp.now() - 3_600_000, userKeys: keys).serialized()),
+            ("an unbound-length key", KeyUpgrade.make(keys: [(target.id, try SealedBox.seal(.random(count: 32), to: keys.box.publicKey))],
+                                                      at: Timestamp.now(), userKeys: keys).serialized()),
+            ("over 1 MiB", [UInt8](repeating: 0x20, count: 1_100_000)),
+        ]
+        for (what, body) in hostile {
+            let r = try await post(body)
+            #expect(r.status == 400 || r.status == 413, "\(what): \(r.status)")
+        }
+        #expect(try await segments(v, "?unbound=1").count == before.count, "nothing changed")
+        #expect(try await leaves(v, type: "keys.upgraded").isEmpty)
+        // A signed document applied once, then replayed: the second replaces nothing, no leaf.
+        let document = KeyUpgrade.make(keys: [(target.id, bound)], at: Timestamp.now(), userKeys: keys).serialized()
+        #expect(try await post(document).status == 200)
+        let replay = try JSONDecoder().decode(AdminAPI.KeyUpgradeResult.self, from: Data(try await post(document).body))
+        #expect(replay.upgraded == 0 && replay.leafIndex == nil)
+        #expect(try await leaves(v, type: "keys.upgraded").count == 1)
+        #expect(try await v.request("GET", "/healthz").status == 200)
+        try await v.stopDaemon()
+    }
 }
