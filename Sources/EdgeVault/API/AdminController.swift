@@ -135,7 +135,8 @@ struct AdminController<Context: RequestContext>: Sendable {
             AdminAPI.Segment(
                 id: r.id, stream: byId[r.streamId] ?? "", start: Timestamp.rfc3339(milliseconds: r.bucketStart),
                 end: Timestamp.rfc3339(milliseconds: r.bucketEnd), startMs: r.bucketStart, endMs: r.bucketEnd,
-                chunks: r.chunkCount, readings: r.readingCount, open: r.closedAt == nil, sealedKey: Encoding.base64([UInt8](r.sealedKey)))
+                chunks: r.chunkCount, readings: r.readingCount, open: r.closedAt == nil, sealedKey: Encoding.base64([UInt8](r.sealedKey)),
+                minTime: r.minTime, maxTime: r.maxTime)
         }))
     }
 

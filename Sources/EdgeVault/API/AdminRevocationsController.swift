@@ -44,7 +44,8 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
                 streams: g.streams.split(separator: "\n").map(String.init),
                 from: Timestamp.rfc3339(milliseconds: g.fromTime), to: Timestamp.rfc3339(milliseconds: g.toTime),
                 expires: Timestamp.rfc3339(milliseconds: g.expires), issued: Timestamp.rfc3339(milliseconds: g.issuedAt),
-                revoked: g.revokedAt.map { Timestamp.rfc3339(milliseconds: $0) }, releases: released.pages, readingsReleased: released.readings)
+                revoked: g.revokedAt.map { Timestamp.rfc3339(milliseconds: $0) }, releases: released.pages, readingsReleased: released.readings,
+                jws: String(decoding: g.jws, as: UTF8.self))
         }))
     }
 }

@@ -69,6 +69,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminKeysController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in

@@ -76,7 +76,7 @@ extension Problem: HTTPResponseError {
         switch code {
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey: return 401
         case .orgBlocked, .grantRevoked, .grantExpired: return 403
-        case .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged: return 409
+        case .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged: return 409
         case .rateLimited, .tooManyPending: return 429
         case .notFound, .vaultMissing: return 404
         case .methodNotAllowed: return 405

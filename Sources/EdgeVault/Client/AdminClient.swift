@@ -71,6 +71,16 @@ public struct AdminClient: Sendable {
         return try await get("/v1/segments?" + query.joined(separator: "&"), as: AdminAPI.Segments.self).segments
     }
 
+    /// Closes a stream's open segments overlapping a range (before a range deletion).
+    public func closeSegments(_ input: AdminAPI.CloseSegments) async throws -> AdminAPI.CloseSegmentsResult {
+        try await post("/v1/segments/close", body: Array(try JSONEncoder().encode(input)), contentType: "application/json", as: AdminAPI.CloseSegmentsResult.self)
+    }
+
+    /// Sends the person's signed range deletion with its replacement segments (`RangeDeletion`).
+    public func delete(_ input: AdminAPI.DeletionInput) async throws -> AdminAPI.DeletionResult {
+        try await post("/v1/deletions", body: Array(try JSONEncoder().encode(input)), contentType: "application/json", as: AdminAPI.DeletionResult.self)
+    }
+
     /// Sends the person's signed key upgrade (`KeyUpgrade`).
     public func upgradeKeys(_ jws: JWS) async throws -> AdminAPI.KeyUpgradeResult {
         try await post("/v1/segments/keys", body: jws.serialized(), contentType: "application/jose+json", as: AdminAPI.KeyUpgradeResult.self)

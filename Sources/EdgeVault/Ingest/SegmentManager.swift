@@ -94,6 +94,8 @@ public actor SegmentManager {
     var roundHasWaiters = false
     var committing = false
     var closeAll = false
+    /// Open segments to close at the next commit (before a range deletion).
+    var closeRequested = Set<Key>()
     var shuttingDown = false
     public private(set) var counters = Counters()
 
@@ -303,10 +305,11 @@ public actor SegmentManager {
     /// Seals every buffer (flush before acknowledging) and picks the segments to close.
     private func takePending(now: Int64) -> VaultStore.IngestCommit {
         for seg in open.values where !seg.buffer.isEmpty { sealChunk(seg) }
-        for (key, seg) in open where closeAll || seg.bucketEnd + settings.graceMilliseconds <= now {
+        for (key, seg) in open where closeAll || closeRequested.contains(key) || seg.bucketEnd + settings.graceMilliseconds <= now {
             pending.closes.append(seg.ordinal)
             open[key] = nil  // the DEK is wiped when the last reference goes
         }
+        closeRequested.removeAll()
         var work = pending
         work.closedAt = now
         pending = VaultStore.IngestCommit()
@@ -345,6 +348,33 @@ public actor SegmentManager {
             logger.error("final commit at shutdown failed", metadata: ["error": "\(error)"])
         }
         open.removeAll()
+    }
+
+    /// Closes the open segments of `stream` whose buckets overlap `[from, to)` now, committing
+    /// what they buffer, and returns how many it closed. A later reading for such a bucket opens
+    /// a new segment, as after a restart. (A range deletion needs every segment it touches
+    /// closed: the person rewrites them under new keys.)
+    public func closeSegments(stream name: String, from: Int64, to: Int64) async throws -> Int {
+        guard let id = streams[name]?.id else { throw VaultError(.notFound, "no stream \"\(name)\"") }
+        let keys = open.filter { $0.key.stream == id && $0.value.bucketEnd > from && $0.value.bucketStart < to }.map(\.key)
+        guard !keys.isEmpty else { return 0 }
+        closeRequested.formUnion(keys)
+        let r = round
+        roundHasWaiters = true
+        startCommitLoop()
+        try await r.wait()
+        return keys.count
+    }
+
+    /// Applies the person's range deletion, giving each replacement segment an ordinal of the
+    /// sequence this manager allocates from (docs/PROTOCOL.md §"Deleting a range").
+    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [VaultStore.ReplacementSegment], now: Int64) throws -> VaultStore.RangeDeletionResult {
+        var numbered = replacements
+        for i in numbered.indices {
+            numbered[i].ordinal = nextOrdinal
+            nextOrdinal += 1
+        }
+        return try store.applyRangeDeletion(d, jws: jws, replacements: numbered, now: now)
     }
 
     /// Seals an open segment's DEK to another public key (a grant's delivery key); nil when the

@@ -172,6 +172,19 @@ enum Migrations {
                 CREATE INDEX retention_change_by_stream ON retention_change(stream, at);
                 """)
         }
+        migrator.registerMigration("v9-range-deletions") { db in
+            // The person's signed range deletions (docs/PROTOCOL.md §"Deleting a range"), each
+            // with the index of its `data.deleted` leaf; `at` (ms) only grows per stream.
+            try db.execute(sql: """
+                CREATE TABLE deletion_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    stream TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX deletion_change_by_stream ON deletion_change(stream, at);
+                """)
+        }
         return migrator
     }
 }

@@ -72,4 +72,7 @@ extension VaultError.Code {
     public static let trustChangeStale: Self = "trust_change_stale"
     public static let trustConflict: Self = "trust_conflict"
     public static let pendingChanged: Self = "pending_changed"
+    // The person's range deletions (docs/PROTOCOL.md §"Deleting a range")
+    public static let deletionInvalid: Self = "deletion_invalid"
+    public static let streamChanged: Self = "stream_changed"
 }
