@@ -24,7 +24,7 @@ let package = Package(
     name: "EdgeVault",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "EdgeVault", targets: ["EdgeVault"]),
+        .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient"]),
         .executable(name: "vaultd", targets: ["vaultd"]),
         .executable(name: "vault-cli", targets: ["vault-cli"]),
         .executable(name: "edgevault-bench", targets: ["EdgeVaultBenchmarks"]),
@@ -44,6 +44,8 @@ let package = Package(
         // Already resolved through Hummingbird; named here for NIOHTTPTypes (the public
         // listener's connection guard reads HTTP parts).
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        // Already resolved through Hummingbird; named here for the HTTP field names the server sets.
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -53,13 +55,33 @@ let package = Package(
         ),
         // prctl(2) for both binaries' process hardening (Swift cannot call a variadic function).
         .target(name: "CHardening"),
+        // The library, in layers; a target imports only those before it (docs/ARCHITECTURE.md).
+        // Core: formats, cryptography, signed documents and the wire types every side shares.
         .target(
-            name: "EdgeVault",
+            name: "EdgeVaultCore",
             dependencies: [
                 "CSodium",
                 "CHardening",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ]
+        ),
+        // Store: the vault's SQLite database, through GRDB.
+        .target(
+            name: "EdgeVaultStore",
+            dependencies: [
+                "EdgeVaultCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        // Server: vaultd's routers, ingest, MQTT, configuration and ledger service.
+        .target(
+            name: "EdgeVaultServer",
+            dependencies: [
+                "EdgeVaultCore",
+                "EdgeVaultStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -70,13 +92,32 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
+        ),
+        // Client: what the person's and an organization's tools do, over the admin socket and
+        // the public listener.
+        .target(
+            name: "EdgeVaultClient",
+            dependencies: [
+                "EdgeVaultCore",
+                "EdgeVaultStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // vault-cli's terminal: passphrase prompt, progress bar, the review screen (a library
+        // of its own so unit tests reach it; vaultd does not link it).
+        .target(
+            name: "EdgeVaultTerminal",
+            dependencies: ["EdgeVaultCore", "EdgeVaultClient"]
         ),
         .executableTarget(
             name: "vaultd",
             dependencies: [
-                "EdgeVault",
+                "EdgeVaultServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["startup-layout.ld", "startup-order.txt"],
@@ -85,7 +126,11 @@ let package = Package(
         .executableTarget(
             name: "vault-cli",
             dependencies: [
-                "EdgeVault",
+                "EdgeVaultCore",
+                "EdgeVaultStore",
+                "EdgeVaultServer",
+                "EdgeVaultClient",
+                "EdgeVaultTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: compactLinking
@@ -93,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeVaultBenchmarks",
             dependencies: [
-                "EdgeVault",
+                "EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"
@@ -102,7 +147,7 @@ let package = Package(
         // `edgevault-fuzz replay` runs the stored corpora and regressions.
         .executableTarget(
             name: "edgevault-fuzz",
-            dependencies: ["EdgeVault", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/Sources"
         ),
         .executableTarget(
@@ -115,12 +160,12 @@ let package = Package(
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(
             name: "EdgeVaultTests",
-            dependencies: ["EdgeVault", "CSodium", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "CSodium", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EdgeVault", "CPseudoTerminal", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "CPseudoTerminal", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 
 /// `delivery`: readings/s of `vault-cli org fetch` (verify + fetch + decrypt over loopback)

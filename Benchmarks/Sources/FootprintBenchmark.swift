@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 
 /// `footprint`: what vaultd costs a small gateway — idle RSS, peak RSS while 1,000,000

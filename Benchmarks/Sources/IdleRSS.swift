@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 
 /// Idle resident memory of `vaultd` and of a bare Hummingbird daemon, both from the same

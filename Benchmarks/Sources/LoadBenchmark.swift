@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 
 /// `load` (issue #8): 200 concurrent organization connections polling their requests and

@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 
 /// `mqtt`: QoS 1 messages/s that vaultd takes from a local Mosquitto broker into the vault

@@ -1,4 +1,7 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import NIOCore
 
 /// Valid inputs made by the vault's own code (signed with the fixed fuzz keys), so the fuzzer

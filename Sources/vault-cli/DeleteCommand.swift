@@ -1,5 +1,9 @@
 import ArgumentParser
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 
 /// `vault-cli delete`: the person deletes a stream's readings in a time range, signed and
 /// recorded (docs/PROTOCOL.md §"Deleting a range").

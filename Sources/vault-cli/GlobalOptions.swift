@@ -1,5 +1,9 @@
 import ArgumentParser
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 
 /// Options every subcommand accepts (ignored where a command has no use for one).
 struct GlobalOptions: ParsableArguments {

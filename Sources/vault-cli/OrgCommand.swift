@@ -1,5 +1,9 @@
 import ArgumentParser
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 
 /// The organization's toolkit: the same library code the vault verifies with.
 struct OrgCommand: AsyncParsableCommand {

@@ -1,5 +1,9 @@
 import ArgumentParser
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,4 +1,8 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 import Synchronization
 #if canImport(Glibc)
 import Glibc

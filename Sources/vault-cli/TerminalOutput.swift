@@ -1,4 +1,8 @@
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import EdgeVaultTerminal
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,7 @@
 import ArgumentParser
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
 import Hummingbird
 import Logging
 

@@ -1,5 +1,8 @@
 import CSodium
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 import GRDB
 import NIOHTTP1

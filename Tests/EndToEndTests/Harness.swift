@@ -1,5 +1,8 @@
 import CPseudoTerminal
-import EdgeVault
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
 import Foundation
 import Synchronization
 import Testing

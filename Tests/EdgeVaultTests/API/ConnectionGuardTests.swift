@@ -1,6 +1,10 @@
 import NIOCore
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("Public listener: connections counted per client network")
 struct ConnectionGuardTests {

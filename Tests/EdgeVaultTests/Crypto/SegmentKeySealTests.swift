@@ -1,5 +1,9 @@
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("Segment keys bound to their segment, stream and bucket")
 struct SegmentKeySealTests {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 private func parse(_ format: ReadingFormat, _ text: String, skipInvalid: Bool = false) throws(LineError) -> (ReadingBatch, [LineError]) {
     var batch = ReadingBatch()

@@ -1,7 +1,11 @@
 import Foundation
 import Logging
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 private func batch(_ lines: [(String, Int64, String)]) throws -> ReadingBatch {
     var b = ReadingBatch()

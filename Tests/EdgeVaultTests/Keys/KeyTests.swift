@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("Keys: thumbprints, fingerprints, the person's key file")
 struct KeyTests {

@@ -3,7 +3,11 @@ import GRDB
 import NIOCore
 import Logging
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 private func leaf(_ n: Int) -> LedgerLeaf {
     LedgerLeaf(kind: .orgSeen, fields: ["n": .number("\(n)")], org: "org\(n % 3)")

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 /// Stored hashes in memory, as the store keeps them: built by appending leaf hashes.
 struct ArrayHashReader: MerkleHashReader {

@@ -1,6 +1,10 @@
 import NIOCore
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("MQTT 3.1.1 packet codec")
 struct MQTTPacketTests {

@@ -1,7 +1,11 @@
 import CSodium
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 /// base64url → bytes with Foundation only (a second code path beside `Encoding`).
 private func independentBase64url(_ s: String) -> Data? {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("The person's signed trust change (edgevault.trust/v1) and what the store does with it")
 struct TrustChangeTests {

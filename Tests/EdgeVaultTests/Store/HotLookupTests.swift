@@ -1,5 +1,9 @@
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 @Suite("Per-call lookups of signed calls: the organization-key cache and the hot reader")
 struct HotLookupTests {

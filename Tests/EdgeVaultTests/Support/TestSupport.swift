@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import EdgeVault
+@testable import EdgeVaultCore
+@testable import EdgeVaultStore
+@testable import EdgeVaultServer
+@testable import EdgeVaultClient
+@testable import EdgeVaultTerminal
 
 /// A fresh directory under the system temp dir, removed when the value is released.
 final class TemporaryDirectory: @unchecked Sendable {

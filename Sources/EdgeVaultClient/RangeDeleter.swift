@@ -1,0 +1,186 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import Foundation
+
+/// The person's side of `vault-cli delete` (docs/PROTOCOL.md §"Deleting a range"): find the
+/// stream's segments overlapping the range, close the open ones, decrypt those the range cuts
+/// through, count exactly what goes, write what stays into new segments under fresh keys
+/// (sealed to the person, and to every live grant the person co-signed that covers them), sign
+/// the deletion, and send it. The daemon never sees a key or a reading.
+public struct RangeDeleter {
+    let client: AdminClient
+
+    public init(client: AdminClient) {
+        self.client = client
+    }
+
+    /// What a deletion will do, counted from the decrypted readings: shown to the person
+    /// before they confirm, then signed as it is.
+    public struct Plan: Sendable {
+        public var stream: String
+        public var from: Int64
+        public var to: Int64
+        public var segments: [RangeDeletion.Segment]
+        public var untouched: [String]
+        public var replacements: [AdminAPI.DeletionInput.Replacement]
+        /// Readings deleted.
+        public var readings: Int64 { segments.reduce(0) { $0 + $1.readings } }
+        /// Readings of cut segments that stay (re-encrypted).
+        public var kept: Int64 { segments.reduce(0) { $0 + ($1.replacement?.readings ?? 0) } }
+        /// First and last deleted reading's time.
+        public var first: Int64?
+        public var last: Int64?
+        /// Live grants covering deleted readings (organization name or key id, grant id).
+        public var grants: [String]
+    }
+
+    /// The stream's segments overlapping `[from, to)`: a cheap check before the passphrase
+    /// (no such stream, nothing in the range).
+    public func overlapping(stream: String, from: Int64, to: Int64) async throws -> [AdminAPI.Segment] {
+        guard try await client.streams().contains(where: { $0.name == stream }) else { throw VaultError(.notFound, "no stream \"\(stream)\"") }
+        return try await client.segments(streams: [stream], from: from, to: to)
+    }
+
+    public func plan(stream: String, from: Int64, to: Int64, keys: UserKeys, progress: (any WorkProgress)? = nil) async throws -> Plan {
+        let vault = try await client.vault()
+        try keys.requireOwner(of: vault)
+        var segments = try await overlapping(stream: stream, from: from, to: to)
+        if segments.contains(where: \.open) {
+            _ = try await client.closeSegments(.init(stream: stream, from: from, to: to))
+            segments = try await overlapping(stream: stream, from: from, to: to)
+            if let open = segments.first(where: \.open) {
+                throw VaultError(.streamChanged, "segment \(open.id) of \(stream) is still being written; run vault-cli delete again")
+            }
+        }
+        let grants = try await liveGrants(origin: vault.origin, keys: keys)
+        var plan = Plan(stream: stream, from: from, to: to, segments: [], untouched: [], replacements: [], grants: [])
+        var covering = Set<String>()
+        progress?.total = segments.filter { !($0.startMs >= from && $0.endMs <= to) }.reduce(0) { $0 + $1.chunks }
+        for s in segments {
+            for g in grants where g.access.streams.contains(stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
+                covering.insert("\(g.name) (\(g.access.id))")
+            }
+            if s.startMs >= from && s.endMs <= to {
+                // Inside the range: the whole segment goes; its count is the daemon's, checked
+                // against its own records when it applies the deletion.
+                plan.segments.append(.init(id: s.id, readings: s.readings, replacement: nil))
+                plan.first = min(plan.first ?? .max, s.minTime ?? s.startMs)
+                plan.last = max(plan.last ?? .min, s.maxTime ?? (s.endMs - 1))
+                continue
+            }
+            let items = try await decryptAll(s, keys: keys, progress: progress)
+            let gone = items.filter { $0.t >= from && $0.t < to }
+            let kept = items.filter { $0.t < from || $0.t >= to }
+            guard Int64(items.count) == s.readings else {
+                throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.readings) readings but its chunks hold \(items.count); nothing was deleted")
+            }
+            if gone.isEmpty {
+                plan.untouched.append(s.id)
+                continue
+            }
+            plan.first = min(plan.first ?? .max, gone.map(\.t).min()!)
+            plan.last = max(plan.last ?? .min, gone.map(\.t).max()!)
+            guard !kept.isEmpty else {
+                plan.segments.append(.init(id: s.id, readings: Int64(gone.count), replacement: nil))
+                continue
+            }
+            let (body, signed) = try Self.replacement(of: s, keeping: kept, keys: keys, grants: grants)
+            plan.segments.append(.init(id: s.id, readings: Int64(gone.count), replacement: signed))
+            plan.replacements.append(body)
+        }
+        plan.grants = covering.sorted()
+        return plan
+    }
+
+    /// Signs the plan and sends it.
+    public func apply(_ plan: Plan, keys: UserKeys, now: Int64 = Timestamp.now()) async throws -> AdminAPI.DeletionResult {
+        let vault = try await client.vault()
+        let jws = RangeDeletion.make(vault: vault.origin, stream: plan.stream, from: plan.from, to: plan.to, segments: plan.segments,
+                                     untouched: plan.untouched, at: now, keys: keys)
+        return try await client.delete(.init(deletion: String(decoding: jws.serialized(), as: UTF8.self), replacements: plan.replacements))
+    }
+
+    struct LiveGrant {
+        var org: String
+        var name: String
+        var access: AccessRequest
+    }
+
+    /// The live grants, each checked to carry the organization's and the person's signatures
+    /// (a daemon cannot add a grant to have kept readings sealed to a key of its choosing).
+    func liveGrants(origin: String, keys: UserKeys) async throws -> [LiveGrant] {
+        let now = Timestamp.now()
+        var out: [LiveGrant] = []
+        for g in try await client.grants() where g.status == "live" {
+            let tampered = VaultError(.scopeViolation, "grant \(g.id) of \(g.org) does not carry your valid co-signature (the daemon's records look tampered); nothing was deleted")
+            guard let text = g.jws, let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else { throw tampered }
+            var stored = decided
+            stored.signatures = [decided.signatures[0]]
+            guard let d = try? Decision.check(decided, stored: stored, userKeyId: keys.publicKeys.keyId,
+                                              userKey: try SigningPublicKey(bytes: keys.publicKeys.signingKey)),
+                  d.kind == .grant, (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == g.org,
+                  let access = try? AccessRequest(payload: decided.payload, origin: origin, now: nil), access.expires > now
+            else { throw tampered }
+            out.append(LiveGrant(org: g.org, name: g.name ?? g.org, access: access))
+        }
+        return out
+    }
+
+    /// Every reading of a segment the range cuts through; its key must be bound to it.
+    func decryptAll(_ s: AdminAPI.Segment, keys: UserKeys, progress: (any WorkProgress)?) async throws -> [Exporter.Item] {
+        guard let sealed = Encoding.fromBase64(s.sealedKey), let opened = try? SegmentKeySeal.open(sealed, keyPair: keys.box) else {
+            throw VaultError(.scopeViolation, "the key of segment \(s.id) does not open with your key; nothing was deleted")
+        }
+        if case .bound(let bound, _) = opened, bound != .init(segment: s.id, stream: s.stream, start: s.startMs, end: s.endMs) {
+            throw VaultError(.scopeViolation, "the key listed for segment \(s.id) is bound to \(bound); nothing was deleted")
+        }
+        var items: [Exporter.Item] = []
+        var after: Int64 = -1
+        while true {
+            let page = try await client.chunks(segment: s.id, after: after)
+            for chunk in page.chunks {
+                guard let readings = try? chunk.readings(dek: opened.dek, segmentId: s.id) else {
+                    throw VaultError(.scopeViolation, "segment \(s.id) chunk \(chunk.seq) fails authentication (tampered or corrupt): "
+                                     + "a segment that cannot be read cannot be rewritten; nothing was deleted")
+                }
+                items.append(contentsOf: readings.map { Exporter.Item(t: $0.t, value: $0.value) })
+                progress?.advance(by: 1)
+            }
+            guard let next = page.next else { break }
+            after = next
+        }
+        return items
+    }
+
+    /// The kept readings under a fresh key, in chunks of at most `ChunkFormat.maxPlaintextBytes`.
+    static func replacement(of s: AdminAPI.Segment, keeping kept: [Exporter.Item], keys: UserKeys,
+                            grants: [LiveGrant]) throws -> (AdminAPI.DeletionInput.Replacement, RangeDeletion.Replacement) {
+        let dek = SecureBytes.random(count: AEAD.keyBytes)
+        let id = Encoding.base32(Sodium.randomBytes(16), lowercase: true)
+        let sealedKey = try SegmentKeySeal.seal(dek, bound: .init(segment: id, stream: s.stream, start: s.startMs, end: s.endMs), to: keys.box.publicKey)
+        var chunks: [RangeDeletion.Chunk] = []
+        var buffer: [UInt8] = []
+        var count: Int64 = 0
+        func seal() {
+            guard count > 0 else { return }
+            let seq = Int64(chunks.count)
+            chunks.append(.init(seq: seq, readings: count, ciphertext: ChunkFormat.seal(buffer, dek: dek, segmentId: id, seq: seq)))
+            buffer.removeAll(keepingCapacity: true)
+            count = 0
+        }
+        for item in kept.sorted(by: { $0.t < $1.t }) {
+            if buffer.count + ChunkFormat.lineLength(t: item.t, valueBytes: item.value.count) > ChunkFormat.maxPlaintextBytes { seal() }
+            item.value.withUnsafeBytes { ChunkFormat.appendLine(t: item.t, value: $0, to: &buffer) }
+            count += 1
+        }
+        seal()
+        var grantKeys: [AdminAPI.DeletionInput.GrantKey] = []
+        for g in grants where g.access.streams.contains(s.stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
+            grantKeys.append(.init(org: g.org, grant: g.access.id, sealedKey: Encoding.base64(try SealedBox.seal(dek, to: g.access.deliveryKey))))
+        }
+        let body = AdminAPI.DeletionInput.Replacement(
+            id: id, replaces: s.id, sealedKey: Encoding.base64(sealedKey), minTime: kept.map(\.t).min()!, maxTime: kept.map(\.t).max()!,
+            chunks: chunks.map { .init(seq: $0.seq, readings: $0.readings, ciphertext: Encoding.base64($0.ciphertext)) }, grantKeys: grantKeys)
+        return (body, .init(id: id, readings: Int64(kept.count), sha256: RangeDeletion.replacementDigest(sealedKey: sealedKey, chunks: chunks)))
+    }
+}

@@ -1,0 +1,93 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import Hummingbird
+import NIOCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The organization's fetch endpoints (docs/PROTOCOL.md §"Fetch"): the co-signed grant with its receipt, the
+/// segments it covers with their keys sealed to the delivery key, and paged chunks. Every page
+/// served is a `data.released` leaf, anchored in a checkpoint before the page leaves.
+struct GrantsController: Sendable {
+    let store: VaultStore
+    let ledger: LedgerService
+    let violations: ViolationRecorder
+
+    func addRoutes(to group: RouterGroup<OrgRequestContext>) {
+        group.get("{id}", use: grant)
+        group.get("{id}/segments", use: segments)
+        group.get("{id}/segments/{segment}/chunks", use: chunks)
+    }
+
+    /// The caller's grant, refusing one that is not yet anchored, revoked or expired.
+    func liveGrant(_ context: OrgRequestContext, allowDead: Bool = false) async throws -> GrantRecord {
+        let id = try context.parameters.require("id")
+        guard let grant = try await store.grant(org: context.org.keyId, id: id) else {
+            // Not even a request of theirs: a violation, whether or not another organization
+            // holds the id (the log's growth must not tell which ids exist).
+            if try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) == nil {
+                await violations.record(org: context.org.keyId, kind: "other-org-grant", detail: "asked for grant \(id), which is not theirs")
+            }
+            throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")
+        }
+        guard let cp = await ledger.latestCheckpoint(), cp.size > grant.leafIndex else {
+            throw Problem(code: .storageUnavailable, status: 503, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
+        }
+        if !allowDead {
+            if grant.status == "revoked" {
+                await violations.record(org: grant.org, kind: "fetch-after-revocation", detail: "fetch under revoked grant \(id)")
+                throw Problem(code: .grantRevoked, status: 403, detail: "grant \(id) was revoked by the person")
+            }
+            if grant.expires <= Timestamp.now() {
+                await violations.record(org: grant.org, kind: "fetch-after-expiry", detail: "fetch under expired grant \(id)")
+                throw Problem(code: .grantExpired, status: 403, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))")
+            }
+        }
+        return grant
+    }
+
+    @Sendable func grant(_ request: Request, context: OrgRequestContext) async throws -> Response {
+        let grant = try await liveGrant(context, allowDead: true)
+        let receipt = try await ledger.receipt(index: grant.leafIndex)
+        var body = Array("{\"grant\":".utf8) + [UInt8](grant.jws) + Array(",\"receipt\":".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        body += Array(try encoder.encode(receipt)) + [0x7D]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    @Sendable func segments(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Segments> {
+        let grant = try await liveGrant(context)
+        let rows = try await store.grantSegments(org: grant.org, id: grant.id)
+        return JSONBody(OrgAPI.Segments(segments: rows.map { r in
+            OrgAPI.Segment(id: r.segment.id, stream: r.stream, start: Timestamp.rfc3339(milliseconds: r.segment.bucketStart),
+                           end: Timestamp.rfc3339(milliseconds: r.segment.bucketEnd), chunks: r.segment.chunkCount,
+                           sealedKey: Encoding.base64(r.sealedKey))
+        }))
+    }
+
+    @Sendable func chunks(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Chunks> {
+        let grant = try await liveGrant(context)
+        let segmentId = try context.parameters.require("segment")
+        let rows = try await store.grantSegments(org: grant.org, id: grant.id)
+        guard let segment = rows.first(where: { $0.segment.id == segmentId })?.segment else {
+            await violations.record(org: grant.org, kind: "segment-out-of-scope", detail: "asked for segment \(segmentId) under grant \(grant.id)")
+            throw Problem(code: .notFound, status: 404, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
+        }
+        let (after, limit) = try ChunkPage.parameters(request)
+        let (page, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        if !page.isEmpty {
+            // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
+            do {
+                _ = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
+            } catch {
+                throw Problem(code: .storageUnavailable, status: 503, detail: "the release could not be anchored in the log; retry later")
+            }
+        }
+        return JSONBody(ChunkPage.body(page, next: next))
+    }
+}
+

@@ -1,0 +1,98 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import Hummingbird
+import NIOCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension Problem: HTTPResponseError {
+    public var status: HTTPResponse.Status { .init(code: self.statusCode) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if statusCode == 503 { headers[.retryAfter] = "5" }
+        if statusCode == 429 { headers[.retryAfter] = "\(retryAfter ?? 60)" }
+        if let allow { headers[.allow] = allow.joined(separator: ", ") }
+        // Sorted keys: the same problem is the same bytes every time (refusals that must not
+        // be told apart are compared byte for byte).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(self)
+        return Response(status: .init(code: statusCode), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+}
+
+/// Turns every error a handler throws into problem+json: domain errors keep their code,
+/// framework errors get one, anything unexpected is a logged 500 with no internals exposed.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The router's operations as (method, path template with `{param}`s): a path served with
+    /// other methods answers 405 with `Allow` rather than 404.
+    var operations: [(method: String, path: String)] = []
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let p as Problem {
+            throw p
+        } catch let e as VaultError {
+            throw Problem(e)
+        } catch is NIOTooManyBytesError {
+            throw Problem(code: .tooLarge, status: 413, detail: "request body is too large")
+        } catch let e as HTTPError {
+            switch e.status.code {
+            case 404:
+                let allowed = Self.methods(of: request.uri.path, in: operations)
+                guard allowed.isEmpty else {
+                    var p = Problem(code: .methodNotAllowed, status: 405,
+                                    detail: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))")
+                    p.allow = allowed
+                    throw p
+                }
+                throw Problem(code: .notFound, status: 404, detail: "no such endpoint: \(request.method) \(request.uri.path)")
+            case 413: throw Problem(code: .tooLarge, status: 413, detail: e.body ?? "request body is too large")
+            default: throw Problem(code: .badRequest, status: e.status.code < 500 ? e.status.code : 500, detail: e.body ?? e.status.reasonPhrase)
+            }
+        } catch is DecodingError {
+            throw Problem(code: .badRequest, status: 400, detail: "the JSON body does not have the expected fields")
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw Problem(code: .internalError, status: 500, detail: "internal error; see the vaultd log")
+        }
+    }
+}
+
+extension ProblemMiddleware {
+    /// The methods `operations` serve `path` with (a `{param}` matches one non-empty segment).
+    static func methods(of path: String, in operations: [(method: String, path: String)]) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return operations.filter { op in
+            let pattern = op.path.split(separator: "/", omittingEmptySubsequences: false)
+            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { p, s in
+                p.hasPrefix("{") && p.hasSuffix("}") ? !s.isEmpty : p == s
+            }
+        }.map(\.method)
+    }
+}
+
+/// JSON response helper: `Codable` values rendered with a fixed content type.
+struct JSONBody<T: Encodable & Sendable>: ResponseGenerator {
+    var value: T
+    var status: HTTPResponse.Status = .ok
+
+    init(_ value: T, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,118 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import Logging
+import ServiceLifecycle
+
+/// Signs checkpoints of the vault's ledger with the log key and keeps every one.
+///
+/// Appends are batched: after an append a checkpoint follows within `interval` (default
+/// 250 ms); a caller whose entry must be anchored (a grant, a release) calls `anchor`, which
+/// signs at once when needed. The log key stays in guarded memory.
+public actor LedgerService {
+    public nonisolated let origin: String
+    public nonisolated let verifier: SignedNote.Verifier
+    let store: VaultStore
+    let signer: SigningKeyPair
+    let interval: Duration
+    let logger: Logger
+    var latest: VaultStore.StoredCheckpoint?
+    var scheduled: Task<Void, Never>?
+
+    /// Loads the log key from the data directory and checks it against the vault record.
+    public init(store: VaultStore, dataDir: String, interval: Duration = .milliseconds(250), logger: Logger) throws {
+        let (name, keyPair) = try LogKeyFile.loadSigner(dataDir: dataDir)
+        let vault = try store.vault()
+        guard keyPair.publicKey.bytes == [UInt8](vault.logPublicKey), name == vault.origin else {
+            throw VaultError(.keyMismatch, "\(dataDir)/\(LogKeyFile.name) is not this vault's log key")
+        }
+        self.origin = name
+        self.signer = keyPair
+        self.verifier = try SignedNote.Verifier(NoteKeys.verifierKey(name: name, publicKey: keyPair.publicKey.bytes))
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+        self.latest = try store.latestCheckpoint()
+    }
+
+
+    /// Signs a checkpoint of the whole current tree when it grew since the last one; returns
+    /// the latest checkpoint either way.
+    @discardableResult
+    public func checkpointNow() throws -> VaultStore.StoredCheckpoint {
+        let head = try store.treeHead()
+        if let latest, latest.size >= head.size { return latest }
+        let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
+        let note = SignedNote.sign(text: cp.text, name: origin, keyPair: signer)
+        let now = Timestamp.now()
+        try store.saveCheckpoint(cp, note: note, at: now)
+        let stored = VaultStore.StoredCheckpoint(size: cp.size, root: cp.root, note: note, createdAt: now)
+        latest = stored
+        return stored
+    }
+
+    /// Appends `leaf` and signs a checkpoint that includes it, in one durable transaction:
+    /// for entries that must be anchored before the caller goes on (releases).
+    public func appendAnchored(_ leaf: LedgerLeaf) throws -> VaultStore.StoredCheckpoint {
+        let origin = self.origin, signer = self.signer
+        let now = Timestamp.now()
+        let stored = try store.appendAndCheckpoint(leaf) { head in
+            let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
+            return (cp, SignedNote.sign(text: cp.text, name: origin, keyPair: signer), now)
+        }
+        if stored.size > (latest?.size ?? 0) { latest = stored }
+        return stored
+    }
+
+    /// Tells the service that leaves were appended: a checkpoint follows within the interval.
+    public func appended() {
+        guard scheduled == nil else { return }
+        scheduled = Task {
+            try? await Task.sleep(for: interval)
+            await self.fireScheduled()
+        }
+    }
+
+    private func fireScheduled() {
+        scheduled = nil
+        do {
+            try checkpointNow()
+        } catch {
+            logger.error("cannot sign a checkpoint", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A checkpoint that includes leaf `index`, signed now if none does yet. Throws when the
+    /// checkpoint cannot be written: whatever depends on the anchor must then fail closed.
+    public func anchor(index: Int64) throws -> VaultStore.StoredCheckpoint {
+        if let latest, latest.size > index { return latest }
+        let cp = try checkpointNow()
+        guard cp.size > index else { throw VaultError(.storageUnavailable, "leaf \(index) is not in the log") }
+        return cp
+    }
+
+    public func latestCheckpoint() -> VaultStore.StoredCheckpoint? { latest }
+
+    /// Everything needed to check leaf `index` offline, against the latest checkpoint.
+    public func receipt(index: Int64) throws -> Receipt {
+        let cp = try anchor(index: index)
+        guard let leaf = try store.leaf(at: index) else { throw VaultError(.notFound, "no leaf \(index)") }
+        let proof = try store.inclusionProof(index: index, size: cp.size)
+        return Receipt(index: index, leaf: Encoding.base64(leaf), proof: proof.map(Encoding.base64), checkpoint: cp.note)
+    }
+}
+
+/// Signs a checkpoint for anything appended before the crash on start-up, on a timer for
+/// late appends, and a final one on graceful shutdown.
+public struct LedgerCheckpointService: Service {
+    let ledger: LedgerService
+
+    public init(ledger: LedgerService) {
+        self.ledger = ledger
+    }
+
+    public func run() async throws {
+        try await ledger.checkpointNow()
+        try? await gracefulShutdown()
+        try await ledger.checkpointNow()
+    }
+}

@@ -1,0 +1,191 @@
+import EdgeVaultCore
+import GRDB
+
+/// The schema, as named append-only migrations. A migration that has shipped is never
+/// edited; a change is a new migration. Migrations use SQL only, never app types.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-vault-core") { db in
+            try db.execute(sql: """
+                CREATE TABLE vault (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    userKeyId TEXT NOT NULL,
+                    userSigningKey BLOB NOT NULL,
+                    userBoxKey BLOB NOT NULL,
+                    logPublicKey BLOB NOT NULL,
+                    origin TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL
+                );
+                CREATE TABLE stream (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL DEFAULT '',
+                    unit TEXT NOT NULL DEFAULT '',
+                    bucketSeconds INTEGER NOT NULL CHECK (bucketSeconds > 0),
+                    createdAt INTEGER NOT NULL
+                );
+                CREATE TABLE segment (
+                    ordinal INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    streamId INTEGER NOT NULL REFERENCES stream(id),
+                    bucketStart INTEGER NOT NULL,
+                    bucketEnd INTEGER NOT NULL,
+                    sealedKey BLOB NOT NULL,
+                    openedAt INTEGER NOT NULL,
+                    closedAt INTEGER,
+                    readingCount INTEGER NOT NULL DEFAULT 0,
+                    chunkCount INTEGER NOT NULL DEFAULT 0,
+                    minTime INTEGER,
+                    maxTime INTEGER
+                );
+                CREATE INDEX segment_by_stream ON segment(streamId, bucketStart);
+                CREATE TABLE chunk (
+                    segment INTEGER NOT NULL REFERENCES segment(ordinal),
+                    seq INTEGER NOT NULL,
+                    readingCount INTEGER NOT NULL,
+                    ciphertext BLOB NOT NULL
+                );
+                CREATE UNIQUE INDEX chunk_by_segment ON chunk(segment, seq);
+                """)
+        }
+        migrator.registerMigration("v2-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE ledger_leaf (
+                    idx INTEGER PRIMARY KEY,
+                    data BLOB NOT NULL,
+                    type TEXT NOT NULL,
+                    org TEXT,
+                    time INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_leaf_by_type ON ledger_leaf(type, idx);
+                CREATE INDEX ledger_leaf_by_org ON ledger_leaf(org, idx) WHERE org IS NOT NULL;
+                CREATE TABLE ledger_hash (
+                    level INTEGER NOT NULL,
+                    idx INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    PRIMARY KEY (level, idx)
+                ) WITHOUT ROWID;
+                CREATE TABLE ledger_checkpoint (
+                    size INTEGER PRIMARY KEY,
+                    root BLOB NOT NULL,
+                    note TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v3-requests") { db in
+            try db.execute(sql: """
+                CREATE TABLE org (
+                    keyId TEXT PRIMARY KEY,
+                    publicKey BLOB,
+                    name TEXT NOT NULL DEFAULT '',
+                    contact TEXT NOT NULL DEFAULT '',
+                    trust TEXT NOT NULL DEFAULT 'seen' CHECK (trust IN ('seen', 'pinned', 'blocked')),
+                    pinnedName TEXT,
+                    firstSeen INTEGER,
+                    updatedAt INTEGER NOT NULL
+                );
+                CREATE TABLE access_request (
+                    org TEXT NOT NULL REFERENCES org(keyId),
+                    id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'denied', 'withdrawn', 'expired')),
+                    jws BLOB NOT NULL,
+                    payload BLOB NOT NULL,
+                    streams TEXT NOT NULL,
+                    fromTime INTEGER NOT NULL,
+                    toTime INTEGER NOT NULL,
+                    expires INTEGER NOT NULL,
+                    receivedAt INTEGER NOT NULL,
+                    decidedAt INTEGER,
+                    reason TEXT,
+                    PRIMARY KEY (org, id)
+                );
+                CREATE INDEX access_request_by_status ON access_request(status, receivedAt);
+                CREATE TABLE http_nonce (
+                    keyId TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expiresAt INTEGER NOT NULL,
+                    PRIMARY KEY (keyId, nonce)
+                ) WITHOUT ROWID;
+                CREATE INDEX http_nonce_by_expiry ON http_nonce(expiresAt);
+                """)
+        }
+        migrator.registerMigration("v4-grants") { db in
+            try db.execute(sql: """
+                CREATE TABLE grant_record (
+                    org TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    jws BLOB NOT NULL,
+                    deliveryKey BLOB NOT NULL,
+                    streams TEXT NOT NULL,
+                    fromTime INTEGER NOT NULL,
+                    toTime INTEGER NOT NULL,
+                    expires INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('live', 'revoked')),
+                    issuedAt INTEGER NOT NULL,
+                    revokedAt INTEGER,
+                    leafIndex INTEGER NOT NULL,
+                    PRIMARY KEY (org, id),
+                    FOREIGN KEY (org, id) REFERENCES access_request(org, id)
+                );
+                CREATE TABLE grant_key (
+                    org TEXT NOT NULL,
+                    grantId TEXT NOT NULL,
+                    segment INTEGER NOT NULL REFERENCES segment(ordinal),
+                    sealedKey BLOB NOT NULL,
+                    PRIMARY KEY (org, grantId, segment),
+                    FOREIGN KEY (org, grantId) REFERENCES grant_record(org, id)
+                );
+                """)
+        }
+        migrator.registerMigration("v5-revocations") { db in
+            try db.execute(sql: "ALTER TABLE grant_record ADD COLUMN revocation BLOB")
+        }
+        migrator.registerMigration("v6-retention") { db in
+            // Seconds after a bucket ends that its segments are kept; NULL keeps them forever.
+            try db.execute(sql: "ALTER TABLE stream ADD COLUMN retentionSeconds INTEGER CHECK (retentionSeconds > 0)")
+        }
+        migrator.registerMigration("v7-trust-changes") { db in
+            // The person's signed trust changes (docs/PROTOCOL.md §"Trust changes"), each with
+            // the index of its ledger leaf; `at` (ms) only grows per organization (no replay).
+            try db.execute(sql: """
+                CREATE TABLE trust_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    org TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('pin', 'block', 'unblock')),
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX trust_change_by_org ON trust_change(org, at);
+                """)
+        }
+        migrator.registerMigration("v8-retention-changes") { db in
+            // The person's signed retention changes (docs/PROTOCOL.md §"Retention changes"),
+            // each with the index of its ledger leaf; `at` (ms) only grows per stream.
+            try db.execute(sql: """
+                CREATE TABLE retention_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    stream TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX retention_change_by_stream ON retention_change(stream, at);
+                """)
+        }
+        migrator.registerMigration("v9-range-deletions") { db in
+            // The person's signed range deletions (docs/PROTOCOL.md §"Deleting a range"), each
+            // with the index of its `data.deleted` leaf; `at` (ms) only grows per stream.
+            try db.execute(sql: """
+                CREATE TABLE deletion_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    stream TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE INDEX deletion_change_by_stream ON deletion_change(stream, at);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,201 @@
+import EdgeVaultCore
+import Foundation
+import GRDB
+
+/// The person's deletion of a range of one stream (docs/PROTOCOL.md §"Deleting a range"):
+/// checked against the vault's segments and applied with its `data.deleted` leaf in one
+/// transaction.
+extension VaultStore {
+    /// A segment written by the person's CLI in place of one the range cuts through.
+    public struct ReplacementSegment: Sendable {
+        /// Allocated by the segment manager (it owns the ordinals).
+        public var ordinal: Int64
+        public var id: String
+        public var replaces: String
+        public var sealedKey: [UInt8]
+        public var minTime: Int64
+        public var maxTime: Int64
+        public var chunks: [RangeDeletion.Chunk]
+        public var grantKeys: [GrantKeyRecord]
+
+        public struct GrantKeyRecord: Sendable, Equatable {
+            public var org: String
+            public var grant: String
+            public var sealedKey: [UInt8]
+
+            public init(org: String, grant: String, sealedKey: [UInt8]) {
+                self.org = org
+                self.grant = grant
+                self.sealedKey = sealedKey
+            }
+        }
+
+        public init(ordinal: Int64, id: String, replaces: String, sealedKey: [UInt8], minTime: Int64, maxTime: Int64,
+                    chunks: [RangeDeletion.Chunk], grantKeys: [GrantKeyRecord]) {
+            self.ordinal = ordinal
+            self.id = id
+            self.replaces = replaces
+            self.sealedKey = sealedKey
+            self.minTime = minTime
+            self.maxTime = maxTime
+            self.chunks = chunks
+            self.grantKeys = grantKeys
+        }
+    }
+
+    public struct RangeDeletionResult: Sendable, Equatable {
+        public var readings: Int64
+        public var deletedSegments: Int
+        public var replacedSegments: Int
+        public var chunks: Int64
+        public var leafIndex: Int64
+    }
+
+    /// Applies the person's checked deletion. Refuses (nothing changed) unless the document is
+    /// this vault's, fresh and newer than the stream's last deletion, names exactly the
+    /// stream's segments overlapping the range (all closed), deletes whole only segments inside
+    /// the range, accounts for every reading of a cut segment (deleted + kept = its count), and
+    /// comes with one replacement per cut segment that keeps readings — its digest the signed
+    /// one, its bucket the replaced one's, a key for every live grant that had the replaced
+    /// segment's key and for no other grant.
+    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [ReplacementSegment], now: Int64) throws -> RangeDeletionResult {
+        @Sendable func invalid(_ why: String) -> VaultError { VaultError(.deletionInvalid, "refusing the deletion: \(why); nothing was deleted") }
+        @Sendable func changed(_ why: String) -> VaultError {
+            VaultError(.streamChanged, "the stream changed since you looked (\(why)); run vault-cli delete again; nothing was deleted")
+        }
+        return try write("delete the range") { db in
+            guard d.vault == (try Self.origin(db)) else { throw invalid("it is signed for another vault (\(d.vault))") }
+            guard TrustChange.isFresh(at: d.at, now: now) else {
+                throw invalid("it was signed at \(Timestamp.rfc3339(milliseconds: d.at)), too far from the vault's clock; sign a new one")
+            }
+            if let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM deletion_change WHERE stream = ?", arguments: [d.stream]), d.at <= last {
+                throw invalid("a newer deletion of this stream is already applied (a replay?)")
+            }
+            guard let stream = try StreamRecord.filter(StreamRecord.Columns.name == d.stream).fetchOne(db), let streamId = stream.id else {
+                throw VaultError(.notFound, "no stream \"\(d.stream)\"")
+            }
+            let overlapping = try SegmentRecord
+                .filter(SegmentRecord.Columns.streamId == streamId)
+                .filter(SegmentRecord.Columns.bucketEnd > d.from && SegmentRecord.Columns.bucketStart < d.to)
+                .fetchAll(db)
+            let byId = Dictionary(uniqueKeysWithValues: overlapping.map { ($0.id, $0) })
+            let named = Set(d.segments.map(\.id) + d.untouched)
+            if let missing = overlapping.first(where: { !named.contains($0.id) }) {
+                throw changed("segment \(missing.id) of \(Timestamp.rfc3339(milliseconds: missing.bucketStart)) is not in the signed deletion")
+            }
+            if let stray = named.first(where: { byId[$0] == nil }) {
+                throw changed("segment \(stray) is not one of the stream's in that range")
+            }
+            if let open = overlapping.first(where: { $0.closedAt == nil }) {
+                throw changed("segment \(open.id) is still open")
+            }
+            for id in d.untouched where byId[id]!.bucketStart >= d.from && byId[id]!.bucketEnd <= d.to {
+                throw invalid("segment \(id) lies inside the range and cannot be left untouched")
+            }
+            var bodies: [String: ReplacementSegment] = [:]
+            for r in replacements {
+                guard bodies.updateValue(r, forKey: r.replaces) == nil else { throw invalid("two replacements for segment \(r.replaces)") }
+            }
+            let live = try GrantRecord.filter(Column("status") == "live" && Column("expires") > now).fetchAll(db)
+            var deletedOrdinals: [Int64] = []
+            var chunksGone: Int64 = 0
+            var replaced: [(old: SegmentRecord, new: ReplacementSegment)] = []
+            for s in d.segments {
+                let old = byId[s.id]!
+                let inside = old.bucketStart >= d.from && old.bucketEnd <= d.to
+                let kept = s.replacement?.readings ?? 0
+                if inside {
+                    guard s.replacement == nil, s.readings == old.readingCount else {
+                        throw invalid("segment \(s.id) lies inside the range: it goes whole (\(old.readingCount) readings), without a replacement")
+                    }
+                } else if s.readings + kept != old.readingCount {
+                    throw invalid("segment \(s.id) holds \(old.readingCount) readings, not \(s.readings) deleted + \(kept) kept")
+                }
+                deletedOrdinals.append(old.ordinal!)
+                chunksGone += old.chunkCount
+                guard let signed = s.replacement else {
+                    if bodies[s.id] != nil { throw invalid("segment \(s.id) goes whole but a replacement was sent for it") }
+                    continue
+                }
+                guard let body = bodies.removeValue(forKey: s.id), body.id == signed.id else {
+                    throw invalid("the replacement of segment \(s.id) signed as \(signed.id) was not sent")
+                }
+                try Self.checkReplacement(body, signed: signed, of: old, stream: d.stream, liveGrants: live, db: db, invalid: invalid)
+                replaced.append((old, body))
+            }
+            if let extra = bodies.keys.first { throw invalid("a replacement was sent for segment \(extra), which the signed deletion does not replace") }
+
+            let list = deletedOrdinals.map(String.init).joined(separator: ",")
+            try db.execute(sql: "DELETE FROM grant_key WHERE segment IN (\(list))")
+            try db.execute(sql: "DELETE FROM chunk WHERE segment IN (\(list))")
+            try db.execute(sql: "DELETE FROM segment WHERE ordinal IN (\(list))")
+            for (old, new) in replaced {
+                var record = SegmentRecord(
+                    ordinal: new.ordinal, id: new.id, streamId: streamId, bucketStart: old.bucketStart, bucketEnd: old.bucketEnd,
+                    sealedKey: Data(new.sealedKey), openedAt: now, closedAt: now, readingCount: new.chunks.reduce(0) { $0 + $1.readings },
+                    chunkCount: Int64(new.chunks.count), minTime: new.minTime, maxTime: new.maxTime)
+                try record.insert(db)
+                for c in new.chunks {
+                    try ChunkRecord(segment: new.ordinal, seq: c.seq, readingCount: c.readings, ciphertext: Data(c.ciphertext)).insert(db)
+                }
+                for k in new.grantKeys {
+                    try db.execute(sql: "INSERT INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)",
+                                   arguments: [k.org, k.grant, new.ordinal, Data(k.sealedKey)])
+                }
+            }
+            let index = try Self.appendLeaf(LedgerLeaf(kind: .dataDeleted, fields: [
+                "stream": .string(d.stream), "segments": .array(d.segments.map { .string($0.id) }),
+                "replacements": .array(replaced.map { .string($0.new.id) }),
+                "readings": .number(String(d.readings)), "chunks": .number(String(chunksGone)),
+                "from": .string(Timestamp.rfc3339(milliseconds: d.from)), "to": .string(Timestamp.rfc3339(milliseconds: d.to)),
+                "deletionSha256": .string(Encoding.base64(Hash.sha256(jws))), "signedAt": .string(Timestamp.rfc3339(milliseconds: d.at)),
+            ], time: now), in: db)
+            try db.execute(sql: "INSERT INTO deletion_change (leafIndex, stream, at, jws) VALUES (?, ?, ?, ?)",
+                           arguments: [index, d.stream, d.at, Data(jws)])
+            return RangeDeletionResult(readings: d.readings, deletedSegments: d.segments.count - replaced.count,
+                                       replacedSegments: replaced.count, chunks: chunksGone, leafIndex: index)
+        }
+    }
+
+    /// Most chunks one replacement may have (a bucket's worth of readings at 64 KiB a chunk).
+    public static let maxReplacementChunks = 4096
+
+    static func checkReplacement(
+        _ body: ReplacementSegment, signed: RangeDeletion.Replacement, of old: SegmentRecord, stream: String,
+        liveGrants: [GrantRecord], db: Database, invalid: (String) -> VaultError
+    ) throws {
+        guard RangeDeletion.replacementDigest(sealedKey: body.sealedKey, chunks: body.chunks) == signed.sha256 else {
+            throw invalid("the replacement \(body.id) is not what was signed (sha256 differs)")
+        }
+        guard !body.chunks.isEmpty, body.chunks.count <= maxReplacementChunks,
+              zip(body.chunks, body.chunks.dropFirst()).allSatisfy({ $0.seq < $1.seq }), body.chunks.allSatisfy({ $0.seq >= 0 && $0.readings > 0 })
+        else { throw invalid("the replacement \(body.id) needs 1…\(maxReplacementChunks) chunks in increasing seq, each with readings") }
+        guard body.chunks.reduce(0, { $0 + $1.readings }) == signed.readings else {
+            throw invalid("the replacement \(body.id)'s chunks hold \(body.chunks.reduce(0) { $0 + $1.readings }) readings, not the signed \(signed.readings)")
+        }
+        guard body.sealedKey.count > SegmentKeySeal.unboundSealedLength, body.sealedKey.count <= 2048 else {
+            throw invalid("the replacement \(body.id) needs a bound sealed key")
+        }
+        guard body.minTime >= old.bucketStart, body.maxTime < old.bucketEnd, body.minTime <= body.maxTime else {
+            throw invalid("the replacement \(body.id)'s times are outside its bucket")
+        }
+        guard body.id.utf8.count <= 64, !body.id.isEmpty, try SegmentRecord.filter(SegmentRecord.Columns.id == body.id).fetchCount(db) == 0 else {
+            throw invalid("the replacement's id \(body.id) is taken or not an id")
+        }
+        let had = Set(try Row.fetchAll(db, sql: "SELECT org, grantId FROM grant_key WHERE segment = ?", arguments: [old.ordinal!])
+            .map { "\($0["org"] as String)\n\($0["grantId"] as String)" })
+        var given = Set<String>()
+        for k in body.grantKeys {
+            let key = "\(k.org)\n\(k.grant)"
+            guard given.insert(key).inserted else { throw invalid("two keys for grant \(k.grant) in replacement \(body.id)") }
+            guard let g = liveGrants.first(where: { $0.org == k.org && $0.id == k.grant }),
+                  g.streams.split(separator: "\n").contains(Substring(stream)), old.bucketStart >= g.fromTime, old.bucketEnd <= g.toTime
+            else { throw invalid("replacement \(body.id) carries a key for grant \(k.grant), which is not a live grant covering it") }
+            guard k.sealedKey.count > 0, k.sealedKey.count <= 512 else { throw invalid("a grant key of replacement \(body.id) is not a sealed key") }
+        }
+        let liveKeys = Set(liveGrants.map { "\($0.org)\n\($0.id)" })
+        if let lacking = had.intersection(liveKeys).subtracting(given).first {
+            throw invalid("replacement \(body.id) lacks a key for grant \(lacking.split(separator: "\n").last ?? "") that holds the replaced segment")
+        }
+    }
+}

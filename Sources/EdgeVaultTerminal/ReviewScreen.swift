@@ -1,0 +1,236 @@
+import EdgeVaultCore
+import EdgeVaultClient
+/// What the review prompt shows for one pending request (rendered to fit 80 columns).
+///
+/// Every string the organization supplied (name, contact, purpose, id) is shown escaped
+/// (`TerminalText.escape`) and marked as its claim; the emphasis is applied after escaping, so
+/// only this code emits terminal control sequences. What approving means is said in plain
+/// words, and the warnings a person needs before trusting a name come first: a key never
+/// granted anything, another key using the same name or contact, a key that renamed itself.
+public struct ReviewScreen: Sendable {
+    /// What other keys and this key's earlier requests say about the name (from the vault's
+    /// own records of organizations and requests).
+    public struct NameHistory: Sendable, Equatable {
+        /// Names this key used in its earlier requests (or first contact) that differ from now.
+        public var earlierNames: [String] = []
+        /// Other keys that used the same name with this vault: fingerprint and trust.
+        public var sameName: [String] = []
+        /// Other keys that gave the same contact.
+        public var sameContact: [String] = []
+
+        public init(earlierNames: [String] = [], sameName: [String] = [], sameContact: [String] = []) {
+            self.earlierNames = earlierNames
+            self.sameName = sameName
+            self.sameContact = sameContact
+        }
+    }
+
+    /// The whole buckets of one requested stream inside the request's range.
+    public struct StreamRange: Sendable, Equatable {
+        public var stream: String
+        public var start: Int64
+        public var end: Int64
+        /// Whether the vault has this stream now.
+        public var exists: Bool
+
+        public init(stream: String, start: Int64, end: Int64, exists: Bool = true) {
+            self.stream = stream
+            self.start = start
+            self.end = end
+            self.exists = exists
+        }
+    }
+
+    public var request: AdminAPI.RequestSummary
+    public var access: AccessRequest
+    public var org: AdminAPI.Org?
+    public var record: TrackRecord
+    public var history: NameHistory
+    public var segments: Int
+    public var readings: Int64
+    public var ranges: [StreamRange]
+    public var now: Int64
+
+    /// The earliest whole-bucket start and the latest whole-bucket end over the streams.
+    public var bucketStart: Int64 { ranges.map(\.start).min() ?? access.from }
+    public var bucketEnd: Int64 { ranges.map(\.end).max() ?? access.to }
+
+    public init(request: AdminAPI.RequestSummary, access: AccessRequest, org: AdminAPI.Org?, record: TrackRecord,
+                history: NameHistory = .init(), segments: Int, readings: Int64, ranges: [StreamRange], now: Int64) {
+        self.request = request
+        self.access = access
+        self.org = org
+        self.record = record
+        self.history = history
+        self.segments = segments
+        self.readings = readings
+        self.ranges = ranges
+        self.now = now
+    }
+
+    /// A key stays NEW until the person has granted it something (or pinned it): a stranger's
+    /// dummy first request does not make its second one look known.
+    public var isNew: Bool { record.grants == 0 && !isSignedPin }
+
+    /// Pinned by the person with a signed trust change (a pin from before changes were signed
+    /// is not necessarily the person's).
+    public var isSignedPin: Bool { org?.trust == "pinned" && org?.pinSigned != false && org?.pinnedName != nil }
+
+    /// Whether the grant would go on releasing readings that do not exist yet: some stream's
+    /// last whole bucket ends after now.
+    public var isOngoing: Bool { bucketEnd > now }
+
+    public static func wrap(_ text: String, width: Int, indent: String, first: String? = nil) -> [String] {
+        var lines: [String] = []
+        var current = first ?? ""
+        var prefix = first == nil ? indent : ""
+        for word in text.split(whereSeparator: { $0 == " " }) {
+            if (prefix + current).count + word.count + 1 > width, !current.isEmpty {
+                lines.append(prefix + current)
+                current = ""
+                prefix = indent
+            }
+            current += current.isEmpty || current.hasSuffix(" ") ? String(word) : " " + word
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(prefix + current) }
+        return lines
+    }
+
+    /// `26 Nov 2026`, or with the time when it is not midnight UTC.
+    static func day(_ ms: Int64) -> String {
+        let t = Timestamp.rfc3339(milliseconds: ms)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let parts = t.prefix(10).split(separator: "-")
+        guard parts.count == 3, let m = Int(parts[1]), (1...12).contains(m), let d = Int(parts[2]) else { return t }
+        let time = t.dropFirst(11).prefix(5)
+        return "\(d) \(months[m - 1]) \(parts[0])" + (time == "00:00" ? "" : " \(time) UTC")
+    }
+
+    /// The organization's claimed name, escaped.
+    public var claimedName: String { TerminalText.escape(access.orgName) }
+
+    /// What approving means, in plain words (also the confirmation question's subject).
+    public var meaning: String {
+        let who = (isSignedPin ? org?.pinnedName : nil).map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
+            ?? "\(claimedName) (name not verified)"
+        var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streamList)"
+        if isOngoing {
+            let until = min(bucketEnd, access.expires)
+            s += " from \(Self.day(bucketStart)) to now, and new ones as they arrive until \(Self.day(until))."
+        } else {
+            s += " from \(Self.day(bucketStart)) to \(Self.day(bucketEnd)), and readings added later for those times."
+        }
+        s += " It may fetch them until \(Self.day(access.expires)). Revoking stops future access; what was fetched stays with them."
+        return s
+    }
+
+    /// The streams in a sentence: the ones this vault has by name (at most six), then how many
+    /// more, and how many it does not have yet.
+    var streamList: String {
+        let existing = ranges.filter { $0.exists && $0.start < $0.end }.map { TerminalText.escape($0.stream) }
+        let empty = ranges.filter { $0.exists && $0.start >= $0.end }.count
+        let missing = ranges.filter { !$0.exists }.count
+        var parts = Array(existing.prefix(6))
+        if existing.count > 6 { parts.append("\(existing.count - 6) more stream\(existing.count - 6 == 1 ? "" : "s")") }
+        var text = parts.isEmpty ? "no stream you have now" : parts.joined(separator: ", ")
+        if missing > 0 { text += " (and \(missing) stream\(missing == 1 ? "" : "s") your vault does not have yet)" }
+        if empty > 0 { text += " (\(empty) more stream\(empty == 1 ? "" : "s") asked for: no whole bucket in the range, nothing from \(empty == 1 ? "it" : "them"))" }
+        return text
+    }
+
+    /// The purpose lines shown on the screen at most; the rest is behind `[v]iew`.
+    public static let purposeLines = 8
+
+    /// The warnings, most important first.
+    public var warnings: [String] {
+        var w: [String] = []
+        if org?.trust == "blocked" { w.append("BLOCKED by you: approving would still give this key the data.") }
+        if isNew {
+            w.append(record.requests <= 1 ? "NEW organization: first contact from this key."
+                                          : "NEW organization: you have never granted this key anything (\(record.requests) requests so far).")
+        }
+        for f in history.sameName { w.append("ANOTHER KEY (\(f)) has used the name \"\(claimedName)\" with your vault: names are not verified.") }
+        for f in history.sameContact { w.append("ANOTHER KEY (\(f)) gave the same contact: it may not be who it says.") }
+        if !history.earlierNames.isEmpty {
+            let names = history.earlierNames.map { "\"\(TerminalText.escape($0))\"" }.joined(separator: ", ")
+            w.append("RENAMED: this key called itself \(names) before.")
+        }
+        return w
+    }
+
+    /// The confirmation question: the warnings again, then what approving means.
+    public func confirmation(bold: (String) -> String = { $0 }, warn: (String) -> String = { $0 }) -> String {
+        var out: [String] = []
+        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "    ", first: "  ! ").map(warn)) }
+        out.append(contentsOf: Self.wrap(meaning, width: 78, indent: "  ", first: "Approve? ").map(bold))
+        return out.joined(separator: "\n") + "\nType yes to approve, anything else to go back › "
+    }
+
+    /// The screen; `bold`/`warn` wrap emphasised text (ANSI on a terminal, nothing otherwise)
+    /// and are applied only to text already escaped.
+    public func render(bold: (String) -> String = { $0 }, warn: (String) -> String = { $0 }) -> String {
+        var out: [String] = []
+        let rule = String(repeating: "─", count: 78)
+        out.append(rule)
+        out.append(bold("Request \(TerminalText.escape(request.id))") + "  from " + bold(claimedName) + " (claimed)")
+        let fp = org?.fingerprint ?? Fingerprint.of(thumbprint: request.org) ?? "?"
+        var known = ""
+        if let pinned = org?.pinnedName, org?.pinSigned == false {
+            // Pinned before trust changes were signed: not necessarily by the person.
+            known = warn("pinned as \"\(TerminalText.escape(pinned))\" before pins were signed: unconfirmed")
+        } else if let pinned = org?.pinnedName {
+            known = "known as \"\(TerminalText.escape(pinned))\" (pinned by you" + (record.grants == 0 ? "; never granted anything)" : ")")
+        } else if !isNew {
+            known = "granted before; known since \(record.firstSeen.map { String(Timestamp.rfc3339(milliseconds: $0).prefix(10)) } ?? "?")"
+        }
+        out.append("  key          \(fp)" + (known.isEmpty ? "" : "   \(known)"))
+        if !access.orgContact.isEmpty { out.append("  contact      \(TerminalText.escape(access.orgContact)) (claimed)") }
+        out.append(contentsOf: Self.wrap(record.summary, width: 78, indent: "               ", first: "  track record "))
+        // Streams this vault has, in full; those it does not have, counted and (briefly) named.
+        let existing = ranges.filter(\.exists).map { TerminalText.escape($0.stream) }
+        let missing = ranges.filter { !$0.exists }.map { TerminalText.escape($0.stream) }
+        out.append(contentsOf: Self.wrap(existing.isEmpty ? "none you have now" : existing.joined(separator: ", "), width: 78,
+                                         indent: "               ", first: "  streams      "))
+        if !missing.isEmpty {
+            var names = missing.prefix(3).joined(separator: ", ")
+            if missing.count > 3 { names += " …" }
+            out.append(contentsOf: Self.wrap("+ \(missing.count) your vault does not have yet: \(names)", width: 78, indent: "               ",
+                                             first: "               ").prefix(2))
+        }
+        out.append("  asks for     \(Timestamp.rfc3339(milliseconds: access.from)) → \(Timestamp.rfc3339(milliseconds: access.to))")
+        if Set(ranges.map { [$0.start, $0.end] }).count <= 1 {
+            out.append("  range        \(Timestamp.rfc3339(milliseconds: bucketStart)) → \(Timestamp.rfc3339(milliseconds: bucketEnd)) (whole buckets)")
+        } else {
+            out.append("  range        whole buckets, per stream:")
+            for r in ranges {
+                out.append("               \(TerminalText.escape(r.stream)): " + (r.start < r.end
+                    ? "\(Timestamp.rfc3339(milliseconds: r.start)) → \(Timestamp.rfc3339(milliseconds: r.end))"
+                    : "no whole bucket in the range (nothing from it)"))
+            }
+        }
+        if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }
+        out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
+        var purpose: [String] = []
+        // Paragraphs as written, but never more than one empty line in a row (text stored
+        // before the input rules could hold a wall of them).
+        var paragraphs: [Substring] = []
+        for p in access.purpose.split(separator: "\n", omittingEmptySubsequences: false) where !(p.isEmpty && paragraphs.last?.isEmpty == true) {
+            paragraphs.append(p)
+        }
+        for (i, p) in paragraphs.enumerated() {
+            purpose += Self.wrap(TerminalText.escape(String(p)), width: 78, indent: "               ",
+                                 first: i == 0 ? "  purpose      (their words) " : "               ")
+        }
+        if purpose.count > Self.purposeLines {
+            let more = purpose.count - Self.purposeLines + 1
+            purpose = Array(purpose.prefix(Self.purposeLines - 1)) + ["               (\(more) more lines: [v]iew details)"]
+        }
+        out += purpose
+        out.append("  expires      \(Timestamp.rfc3339(milliseconds: access.expires))")
+        // What the person must not miss comes last, right above the prompt.
+        for line in warnings { out.append(contentsOf: Self.wrap(line, width: 78, indent: "    ", first: "  ! ").map(warn)) }
+        out.append(contentsOf: Self.wrap("Approving: " + meaning, width: 78, indent: "  ", first: "  ").map(bold))
+        out.append(rule)
+        return out.joined(separator: "\n") + "\n"
+    }
+}
