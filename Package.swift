@@ -55,7 +55,7 @@ let package = Package(
         ),
         // prctl(2) for both binaries' process hardening (Swift cannot call a variadic function).
         .target(name: "CHardening"),
-        // The library, in layers; a target imports only those before it (docs/ARCHITECTURE.md).
+        // The library, in layers; a target imports only those before it (README, Layout).
         // Core: formats, cryptography, signed documents and the wire types every side shares.
         .target(
             name: "EdgeVaultCore",
