@@ -20,11 +20,15 @@ public struct RangeDeleter {
         public var stream: String
         public var from: Int64
         public var to: Int64
+        /// Segments inside the range, deleted whole, and their readings.
+        public var whole: [String]
+        public var wholeReadings: Int64
+        /// Segments the range cuts through that lose readings.
         public var segments: [RangeDeletion.Segment]
         public var untouched: [String]
         public var replacements: [AdminAPI.DeletionInput.Replacement]
         /// Readings deleted.
-        public var readings: Int64 { segments.reduce(0) { $0 + $1.readings } }
+        public var readings: Int64 { segments.reduce(wholeReadings) { $0 + $1.readings } }
         /// Readings of cut segments that stay (re-encrypted).
         public var kept: Int64 { segments.reduce(0) { $0 + ($1.replacement?.readings ?? 0) } }
         /// First and last deleted reading's time.
@@ -52,18 +56,27 @@ public struct RangeDeleter {
                 throw VaultError(.streamChanged, "segment \(open.id) of \(stream) is still being written; run vault-cli delete again")
             }
         }
+        // A daemon's listing is checked before any number from it is used.
+        for s in segments where s.readings < 0 || s.readings >= 1 << 40 || s.chunks < 0 || s.chunks >= 1 << 32 {
+            throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.readings) readings in \(s.chunks) chunks; nothing was deleted")
+        }
+        let wholeCount = segments.filter { $0.startMs >= from && $0.endMs <= to }.count
+        guard wholeCount <= RangeDeletion.maxWhole else {
+            throw VaultError(.tooLarge, "the range holds \(wholeCount) segments, more than one deletion takes (\(RangeDeletion.maxWhole)); delete it in parts, for example a month at a time; nothing was deleted")
+        }
         let grants = try await liveGrants(origin: vault.origin, keys: keys)
-        var plan = Plan(stream: stream, from: from, to: to, segments: [], untouched: [], replacements: [], grants: [])
+        var plan = Plan(stream: stream, from: from, to: to, whole: [], wholeReadings: 0, segments: [], untouched: [], replacements: [], grants: [])
         var covering = Set<String>()
         progress?.total = segments.filter { !($0.startMs >= from && $0.endMs <= to) }.reduce(0) { $0 + $1.chunks }
         for s in segments {
             for g in grants where g.access.streams.contains(stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
-                covering.insert("\(g.name) (\(g.access.id))")
+                covering.insert("\(TerminalText.escape(g.access.orgName)) (\(TerminalText.escape(g.access.id)))")
             }
             if s.startMs >= from && s.endMs <= to {
                 // Inside the range: the whole segment goes; its count is the daemon's, checked
                 // against its own records when it applies the deletion.
-                plan.segments.append(.init(id: s.id, readings: s.readings, replacement: nil))
+                plan.whole.append(s.id)
+                plan.wholeReadings += s.readings
                 plan.first = min(plan.first ?? .max, s.minTime ?? s.startMs)
                 plan.last = max(plan.last ?? .min, s.maxTime ?? (s.endMs - 1))
                 continue
@@ -71,7 +84,7 @@ public struct RangeDeleter {
             let items = try await decryptAll(s, keys: keys, progress: progress)
             let gone = items.filter { $0.t >= from && $0.t < to }
             let kept = items.filter { $0.t < from || $0.t >= to }
-            guard Int64(items.count) == s.readings else {
+            guard Int64(items.count) == s.readings, items.allSatisfy({ $0.t >= s.startMs && $0.t < s.endMs }) else {
                 throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.readings) readings but its chunks hold \(items.count); nothing was deleted")
             }
             if gone.isEmpty {
@@ -95,23 +108,27 @@ public struct RangeDeleter {
     /// Signs the plan and sends it.
     public func apply(_ plan: Plan, keys: UserKeys, now: Int64 = Timestamp.now()) async throws -> AdminAPI.DeletionResult {
         let vault = try await client.vault()
-        let jws = RangeDeletion.make(vault: vault.origin, stream: plan.stream, from: plan.from, to: plan.to, segments: plan.segments,
-                                     untouched: plan.untouched, at: now, keys: keys)
+        let jws = RangeDeletion.make(vault: vault.origin, stream: plan.stream, from: plan.from, to: plan.to, whole: plan.whole,
+                                     wholeReadings: plan.wholeReadings, segments: plan.segments, untouched: plan.untouched, at: now, keys: keys)
         return try await client.delete(.init(deletion: String(decoding: jws.serialized(), as: UTF8.self), replacements: plan.replacements))
     }
 
     struct LiveGrant {
         var org: String
-        var name: String
         var access: AccessRequest
     }
 
     /// The live grants, each checked to carry the organization's and the person's signatures
-    /// (a daemon cannot add a grant to have kept readings sealed to a key of its choosing).
+    /// (a daemon cannot add a grant to have kept readings sealed to a key of its choosing), and
+    /// not revoked in the ledger (a daemon cannot call a revoked grant live: hiding the
+    /// `grant.revoked` leaf would fork the log, which `vault-cli log verify` catches).
     func liveGrants(origin: String, keys: UserKeys) async throws -> [LiveGrant] {
         let now = Timestamp.now()
+        let revoked = Set(try await client.leaves(type: LedgerLeaf.Kind.grantRevoked.rawValue).compactMap { leaf in
+            leaf.org.flatMap { org in leaf.json["grant"]?.stringValue.map { "\(org)\n\($0)" } }
+        })
         var out: [LiveGrant] = []
-        for g in try await client.grants() where g.status == "live" {
+        for g in try await client.grants() where g.status == "live" && !revoked.contains("\(g.org)\n\(g.id)") {
             let tampered = VaultError(.scopeViolation, "grant \(g.id) of \(g.org) does not carry your valid co-signature (the daemon's records look tampered); nothing was deleted")
             guard let text = g.jws, let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else { throw tampered }
             var stored = decided
@@ -121,24 +138,35 @@ public struct RangeDeleter {
                   d.kind == .grant, (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == g.org,
                   let access = try? AccessRequest(payload: decided.payload, origin: origin, now: nil), access.expires > now
             else { throw tampered }
-            out.append(LiveGrant(org: g.org, name: g.name ?? g.org, access: access))
+            out.append(LiveGrant(org: g.org, access: access))
         }
         return out
     }
 
-    /// Every reading of a segment the range cuts through; its key must be bound to it.
+    /// Every reading of a segment the range cuts through. Its key must be bound to it (an
+    /// unbound key could be one a daemon made up to plant readings), and its chunks must be
+    /// `seq` 0, 1, … as many as listed: none dropped, none twice.
     func decryptAll(_ s: AdminAPI.Segment, keys: UserKeys, progress: (any WorkProgress)?) async throws -> [Exporter.Item] {
         guard let sealed = Encoding.fromBase64(s.sealedKey), let opened = try? SegmentKeySeal.open(sealed, keyPair: keys.box) else {
             throw VaultError(.scopeViolation, "the key of segment \(s.id) does not open with your key; nothing was deleted")
         }
-        if case .bound(let bound, _) = opened, bound != .init(segment: s.id, stream: s.stream, start: s.startMs, end: s.endMs) {
+        guard case .bound(let bound, _) = opened else {
+            throw VaultError(.scopeViolation, "the key of segment \(s.id) is not bound to its segment (an older key the upgrade could not bind); "
+                             + "a segment that cannot be checked cannot be rewritten; nothing was deleted")
+        }
+        guard bound == .init(segment: s.id, stream: s.stream, start: s.startMs, end: s.endMs) else {
             throw VaultError(.scopeViolation, "the key listed for segment \(s.id) is bound to \(bound); nothing was deleted")
         }
         var items: [Exporter.Item] = []
         var after: Int64 = -1
+        var expected: Int64 = 0
         while true {
             let page = try await client.chunks(segment: s.id, after: after)
             for chunk in page.chunks {
+                guard chunk.seq == expected, expected < s.chunks else {
+                    throw VaultError(.scopeViolation, "segment \(s.id) lists chunk \(chunk.seq) where \(expected) of \(s.chunks) belongs; nothing was deleted")
+                }
+                expected += 1
                 guard let readings = try? chunk.readings(dek: opened.dek, segmentId: s.id) else {
                     throw VaultError(.scopeViolation, "segment \(s.id) chunk \(chunk.seq) fails authentication (tampered or corrupt): "
                                      + "a segment that cannot be read cannot be rewritten; nothing was deleted")
@@ -147,7 +175,13 @@ public struct RangeDeleter {
                 progress?.advance(by: 1)
             }
             guard let next = page.next else { break }
+            guard next > after, !page.chunks.isEmpty else {
+                throw VaultError(.protocolError, "the chunk pages of segment \(s.id) do not advance; nothing was deleted")
+            }
             after = next
+        }
+        guard expected == s.chunks else {
+            throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.chunks) chunks but \(expected) came; nothing was deleted")
         }
         return items
     }
@@ -174,13 +208,16 @@ public struct RangeDeleter {
             count += 1
         }
         seal()
-        var grantKeys: [AdminAPI.DeletionInput.GrantKey] = []
+        var grantKeys: [RangeDeletion.GrantKey] = []
         for g in grants where g.access.streams.contains(s.stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
-            grantKeys.append(.init(org: g.org, grant: g.access.id, sealedKey: Encoding.base64(try SealedBox.seal(dek, to: g.access.deliveryKey))))
+            grantKeys.append(.init(org: g.org, grant: g.access.id, sealedKey: try SealedBox.seal(dek, to: g.access.deliveryKey)))
         }
+        let (minTime, maxTime) = (kept.map(\.t).min()!, kept.map(\.t).max()!)
         let body = AdminAPI.DeletionInput.Replacement(
-            id: id, replaces: s.id, sealedKey: Encoding.base64(sealedKey), minTime: kept.map(\.t).min()!, maxTime: kept.map(\.t).max()!,
-            chunks: chunks.map { .init(seq: $0.seq, readings: $0.readings, ciphertext: Encoding.base64($0.ciphertext)) }, grantKeys: grantKeys)
-        return (body, .init(id: id, readings: Int64(kept.count), sha256: RangeDeletion.replacementDigest(sealedKey: sealedKey, chunks: chunks)))
+            id: id, replaces: s.id, sealedKey: Encoding.base64(sealedKey), minTime: minTime, maxTime: maxTime,
+            chunks: chunks.map { .init(seq: $0.seq, readings: $0.readings, ciphertext: Encoding.base64($0.ciphertext)) },
+            grantKeys: grantKeys.map { .init(org: $0.org, grant: $0.grant, sealedKey: Encoding.base64($0.sealedKey)) })
+        let digest = RangeDeletion.replacementDigest(sealedKey: sealedKey, chunks: chunks, minTime: minTime, maxTime: maxTime, grantKeys: grantKeys)
+        return (body, .init(id: id, readings: Int64(kept.count), sha256: digest))
     }
 }

@@ -79,35 +79,41 @@ extension VaultStore {
                 .filter(SegmentRecord.Columns.bucketEnd > d.from && SegmentRecord.Columns.bucketStart < d.to)
                 .fetchAll(db)
             let byId = Dictionary(uniqueKeysWithValues: overlapping.map { ($0.id, $0) })
-            let named = Set(d.segments.map(\.id) + d.untouched)
-            if let missing = overlapping.first(where: { !named.contains($0.id) }) {
-                throw changed("segment \(missing.id) of \(Timestamp.rfc3339(milliseconds: missing.bucketStart)) is not in the signed deletion")
-            }
-            if let stray = named.first(where: { byId[$0] == nil }) {
-                throw changed("segment \(stray) is not one of the stream's in that range")
+            if let stray = d.segments.first(where: { byId[$0.id] == nil }) {
+                throw changed("segment \(stray.id) is not one of the stream's in that range")
             }
             if let open = overlapping.first(where: { $0.closedAt == nil }) {
                 throw changed("segment \(open.id) is still open")
             }
-            for id in d.untouched where byId[id]!.bucketStart >= d.from && byId[id]!.bucketEnd <= d.to {
-                throw invalid("segment \(id) lies inside the range and cannot be left untouched")
+            let named = Set(d.segments.map(\.id))
+            let inside = overlapping.filter { $0.bucketStart >= d.from && $0.bucketEnd <= d.to }
+            let wholeIds = inside.map(\.id).filter { !named.contains($0) }
+            guard RangeDeletion.IdSet(wholeIds) == d.whole else {
+                throw changed("the range holds \(wholeIds.count) segments to delete whole, not the \(d.whole.count) signed")
+            }
+            let wholeReadings = inside.filter { !named.contains($0.id) }.reduce(Int64(0)) { $0 + $1.readingCount }
+            guard wholeReadings == d.wholeReadings else {
+                throw invalid("the segments inside the range hold \(wholeReadings) readings, not the \(d.wholeReadings) signed")
+            }
+            let untouchedIds = overlapping.filter { !named.contains($0.id) && !($0.bucketStart >= d.from && $0.bucketEnd <= d.to) }.map(\.id)
+            guard RangeDeletion.IdSet(untouchedIds) == d.untouched else {
+                throw changed("the range's edge buckets hold \(untouchedIds.count) segments with nothing to delete, not the \(d.untouched.count) signed")
             }
             var bodies: [String: ReplacementSegment] = [:]
             for r in replacements {
                 guard bodies.updateValue(r, forKey: r.replaces) == nil else { throw invalid("two replacements for segment \(r.replaces)") }
             }
             let live = try GrantRecord.filter(Column("status") == "live" && Column("expires") > now).fetchAll(db)
-            var deletedOrdinals: [Int64] = []
-            var chunksGone: Int64 = 0
+            var deletedOrdinals: [Int64] = inside.filter { !named.contains($0.id) }.map { $0.ordinal! }
+            var chunksGone: Int64 = inside.filter { !named.contains($0.id) }.reduce(Int64(0)) { $0 + $1.chunkCount }
             var replaced: [(old: SegmentRecord, new: ReplacementSegment)] = []
             for s in d.segments {
                 let old = byId[s.id]!
-                let inside = old.bucketStart >= d.from && old.bucketEnd <= d.to
                 let kept = s.replacement?.readings ?? 0
-                if inside {
-                    guard s.replacement == nil, s.readings == old.readingCount else {
-                        throw invalid("segment \(s.id) lies inside the range: it goes whole (\(old.readingCount) readings), without a replacement")
-                    }
+                if old.bucketStart >= d.from && old.bucketEnd <= d.to {
+                    throw invalid("segment \(s.id) lies inside the range: it is deleted whole, not named as cut")
+                } else if s.readings == 0 {
+                    throw invalid("segment \(s.id) loses no reading: it is untouched, not named")
                 } else if s.readings + kept != old.readingCount {
                     throw invalid("segment \(s.id) holds \(old.readingCount) readings, not \(s.readings) deleted + \(kept) kept")
                 }
@@ -125,10 +131,12 @@ extension VaultStore {
             }
             if let extra = bodies.keys.first { throw invalid("a replacement was sent for segment \(extra), which the signed deletion does not replace") }
 
-            let list = deletedOrdinals.map(String.init).joined(separator: ",")
-            try db.execute(sql: "DELETE FROM grant_key WHERE segment IN (\(list))")
-            try db.execute(sql: "DELETE FROM chunk WHERE segment IN (\(list))")
-            try db.execute(sql: "DELETE FROM segment WHERE ordinal IN (\(list))")
+            for batch in stride(from: 0, to: deletedOrdinals.count, by: 500).map({ deletedOrdinals[$0..<min($0 + 500, deletedOrdinals.count)] }) {
+                let list = batch.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM grant_key WHERE segment IN (\(list))")
+                try db.execute(sql: "DELETE FROM chunk WHERE segment IN (\(list))")
+                try db.execute(sql: "DELETE FROM segment WHERE ordinal IN (\(list))")
+            }
             for (old, new) in replaced {
                 var record = SegmentRecord(
                     ordinal: new.ordinal, id: new.id, streamId: streamId, bucketStart: old.bucketStart, bucketEnd: old.bucketEnd,
@@ -144,7 +152,8 @@ extension VaultStore {
                 }
             }
             let index = try Self.appendLeaf(LedgerLeaf(kind: .dataDeleted, fields: [
-                "stream": .string(d.stream), "segments": .array(d.segments.map { .string($0.id) }),
+                "stream": .string(d.stream), "cut": .array(d.segments.map { .string($0.id) }),
+                "whole": .object(["count": .number("\(d.whole.count)"), "sha256": .string(Encoding.base64(d.whole.sha256))]),
                 "replacements": .array(replaced.map { .string($0.new.id) }),
                 "readings": .number(String(d.readings)), "chunks": .number(String(chunksGone)),
                 "from": .string(Timestamp.rfc3339(milliseconds: d.from)), "to": .string(Timestamp.rfc3339(milliseconds: d.to)),
@@ -152,7 +161,7 @@ extension VaultStore {
             ], time: now), in: db)
             try db.execute(sql: "INSERT INTO deletion_change (leafIndex, stream, at, jws) VALUES (?, ?, ?, ?)",
                            arguments: [index, d.stream, d.at, Data(jws)])
-            return RangeDeletionResult(readings: d.readings, deletedSegments: d.segments.count - replaced.count,
+            return RangeDeletionResult(readings: d.readings, deletedSegments: Int(d.whole.count) + d.segments.count - replaced.count,
                                        replacedSegments: replaced.count, chunks: chunksGone, leafIndex: index)
         }
     }
@@ -164,7 +173,8 @@ extension VaultStore {
         _ body: ReplacementSegment, signed: RangeDeletion.Replacement, of old: SegmentRecord, stream: String,
         liveGrants: [GrantRecord], db: Database, invalid: (String) -> VaultError
     ) throws {
-        guard RangeDeletion.replacementDigest(sealedKey: body.sealedKey, chunks: body.chunks) == signed.sha256 else {
+        guard RangeDeletion.replacementDigest(sealedKey: body.sealedKey, chunks: body.chunks, minTime: body.minTime, maxTime: body.maxTime,
+                                              grantKeys: body.grantKeys.map { .init(org: $0.org, grant: $0.grant, sealedKey: $0.sealedKey) }) == signed.sha256 else {
             throw invalid("the replacement \(body.id) is not what was signed (sha256 differs)")
         }
         guard !body.chunks.isEmpty, body.chunks.count <= maxReplacementChunks,

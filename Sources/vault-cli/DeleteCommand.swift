@@ -90,7 +90,7 @@ struct DeleteCommand: VaultCommand {
             print("\(stream) has no readings \(rangeText); nothing deleted")
             return
         }
-        let whole = plan.segments.filter { $0.replacement == nil }.count
+        let whole = plan.whole.count + plan.segments.filter { $0.replacement == nil }.count
         var what = "\(count(plan.readings, "reading")) of \(stream) \(rangeText)"
         what += first == last ? " (at \(Timestamp.rfc3339(milliseconds: first)))" : " (\(Timestamp.rfc3339(milliseconds: first)) → \(Timestamp.rfc3339(milliseconds: last)))"
         if !yes {

@@ -115,17 +115,41 @@ struct DeletionEndToEndTests {
         let deleter = RangeDeleter(client: client)
         let from = base + 20 * minute, to = base + 2 * hour + minute
         let plan = try await deleter.plan(stream: "home/temp", from: from, to: to, keys: keys)
-        #expect(plan.readings == 5 && plan.kept == 1 && plan.untouched.count == 1 && plan.replacements.count == 1)
+        #expect(plan.readings == 5 && plan.kept == 1 && plan.whole.count == 1 && plan.untouched.count == 1 && plan.replacements.count == 1)
+        // Grant keys and times are signed with the replacement: swapping a grant key is refused.
+        var swappedKey = plan.replacements
+        swappedKey[0].grantKeys[0].sealedKey = Encoding.base64(try SealedBox.seal(SecureBytes.random(count: 32), to: o.keys.delivery.publicKey))
+        let garbled = try await post(replacements: swappedKey)
+        #expect(problem(garbled) == (400, "deletion_invalid") && detail(garbled).contains("not what was signed"), "\(detail(garbled))")
+        var shifted = plan.replacements
+        shifted[0].minTime -= 1
+        #expect(problem(try await post(replacements: shifted)) == (400, "deletion_invalid"))
         let segmentsBefore = try await client.segments(streams: ["home/temp"], from: 0, to: Timestamp.maxMilliseconds)
 
-        func post(_ segments: [RangeDeletion.Segment]? = nil, untouched: [String]? = nil, replacements: [AdminAPI.DeletionInput.Replacement]? = nil,
-                  signer: UserKeys? = nil, at: Int64 = Timestamp.now()) async throws -> HTTPClient.Response {
-            let jws = RangeDeletion.make(vault: origin, stream: "home/temp", from: from, to: to, segments: segments ?? plan.segments,
+        func post(_ segments: [RangeDeletion.Segment]? = nil, whole: [String]? = nil, wholeReadings: Int64? = nil, untouched: [String]? = nil,
+                  replacements: [AdminAPI.DeletionInput.Replacement]? = nil, signer: UserKeys? = nil, at: Int64 = Timestamp.now()) async throws -> HTTPClient.Response {
+            let jws = RangeDeletion.make(vault: origin, stream: "home/temp", from: from, to: to, whole: whole ?? plan.whole,
+                                         wholeReadings: wholeReadings ?? plan.wholeReadings, segments: segments ?? plan.segments,
                                          untouched: untouched ?? plan.untouched, at: at, keys: signer ?? keys)
             return try await v.request("POST", "/v1/deletions", body: Array(try JSONEncoder().encode(
                 AdminAPI.DeletionInput(deletion: String(decoding: jws.serialized(), as: UTF8.self), replacements: replacements ?? plan.replacements))))
         }
         func detail(_ r: HTTPClient.Response) -> String { String(decoding: r.body, as: UTF8.self) }
+        /// The plan's segments with each replacement's digest recomputed for `bodies` (a
+        /// deletion the person signed over exactly these replacements).
+        func signed(_ bodies: [AdminAPI.DeletionInput.Replacement]) -> [RangeDeletion.Segment] {
+            plan.segments.map { s in
+                var s = s
+                if let b = bodies.first(where: { $0.replaces == s.id }) {
+                    s.replacement?.sha256 = RangeDeletion.replacementDigest(
+                        sealedKey: Encoding.fromBase64(b.sealedKey)!,
+                        chunks: b.chunks.map { .init(seq: $0.seq, readings: $0.readings, ciphertext: Encoding.fromBase64($0.ciphertext)!) },
+                        minTime: b.minTime, maxTime: b.maxTime,
+                        grantKeys: b.grantKeys.map { .init(org: $0.org, grant: $0.grant, sealedKey: Encoding.fromBase64($0.sealedKey)!) })
+                }
+                return s
+            }
+        }
 
         let garbage = try await v.request("POST", "/v1/deletions", body: Array("{\"readings\":5}".utf8))
         #expect(problem(garbage) == (400, "deletion_invalid"))
@@ -136,12 +160,16 @@ struct DeletionEndToEndTests {
         // A segment left out (as if a reading had arrived after the person looked).
         let omitted = try await post(untouched: [])
         #expect(problem(omitted) == (409, "stream_changed"), "\(detail(omitted))")
-        // A whole segment claimed to hold fewer readings than it does.
-        var fewer = plan.segments
-        let whole = fewer.firstIndex { $0.replacement == nil }!
-        fewer[whole].readings -= 1
-        let miscounted = try await post(fewer)
-        #expect(problem(miscounted) == (400, "deletion_invalid") && detail(miscounted).contains("goes whole"), "\(detail(miscounted))")
+        // Segments inside the range claimed to hold fewer readings than they do; one of them left out.
+        let miscounted = try await post(wholeReadings: plan.wholeReadings - 1)
+        #expect(problem(miscounted) == (400, "deletion_invalid") && detail(miscounted).contains("readings, not the 2 signed"), "\(detail(miscounted))")
+        let spared = try await post(whole: [])
+        #expect(problem(spared) == (409, "stream_changed"), "\(detail(spared))")
+        // A cut segment named as losing nothing.
+        var nothing = plan.segments
+        nothing[0].readings = 0
+        let zero = try await post(nothing)
+        #expect(problem(zero) == (400, "deletion_invalid"), "\(detail(zero))")
         // A replacement whose chunk is not what was signed.
         var tampered = plan.replacements
         tampered[0].chunks[0].ciphertext = Encoding.base64([UInt8](repeating: 7, count: 64))
@@ -151,12 +179,12 @@ struct DeletionEndToEndTests {
         var keyless = plan.replacements
         #expect(keyless[0].grantKeys.count == 1)
         keyless[0].grantKeys = []
-        let lacking = try await post(replacements: keyless)
+        let lacking = try await post(signed(keyless), replacements: keyless)
         #expect(problem(lacking) == (400, "deletion_invalid") && detail(lacking).contains("lacks a key for grant study"), "\(detail(lacking))")
         // A key for a grant that does not exist.
         var stray = plan.replacements
         stray[0].grantKeys.append(.init(org: "someone", grant: "made-up", sealedKey: stray[0].grantKeys[0].sealedKey))
-        let strayed = try await post(replacements: stray)
+        let strayed = try await post(signed(stray), replacements: stray)
         #expect(problem(strayed) == (400, "deletion_invalid") && detail(strayed).contains("not a live grant"), "\(detail(strayed))")
         // No replacement sent for a cut segment.
         let dropped = try await post(replacements: [])
@@ -210,7 +238,35 @@ struct DeletionEndToEndTests {
             list.segments[0].sealedKey = list.segments[1].sealedKey
             return Array(try! JSONEncoder().encode(list))
         }
-        for (proxy, expected) in [(forging, "does not carry your valid co-signature"), (swapping, "is bound to")] {
+        // The cut segment listed with a key the daemon made up (of the earlier unbound format,
+        // sealed to the person's public box key) to plant readings of its own.
+        let boxKey = Encoding.fromBase64url(try await AdminClient(socketPath: v.socket).vault().userBoxKey)!
+        let madeUp = Encoding.base64(try SealedBox.seal(SecureBytes.random(count: 32), to: boxKey))
+        let planting = try AdminSocketProxy(path: v.root + "/planting.sock", upstream: v.socket) { path, body in
+            guard path.hasPrefix("/v1/segments?"), var list = try? JSONDecoder().decode(AdminAPI.Segments.self, from: Data(body)), !list.segments.isEmpty else { return body }
+            list.segments[0].sealedKey = madeUp
+            return Array(try! JSONEncoder().encode(list))
+        }
+        // A chunk left out of the cut segment (its readings outside the range would be lost).
+        let dropping = try AdminSocketProxy(path: v.root + "/dropping.sock", upstream: v.socket) { path, body in
+            guard path.contains("/chunks?after=-1"), var page = try? JSONDecoder().decode(AdminAPI.Chunks.self, from: Data(body)), !page.chunks.isEmpty else { return body }
+            page.chunks[0].seq = 1
+            return Array(try! JSONEncoder().encode(page))
+        }
+        // Chunk pages that never end.
+        let looping = try AdminSocketProxy(path: v.root + "/looping.sock", upstream: v.socket) { path, body in
+            guard path.contains("/chunks?"), var page = try? JSONDecoder().decode(AdminAPI.Chunks.self, from: Data(body)) else { return body }
+            page.next = -1
+            return Array(try! JSONEncoder().encode(page))
+        }
+        // Counts that overflow.
+        let overflowing = try AdminSocketProxy(path: v.root + "/overflowing.sock", upstream: v.socket) { path, body in
+            guard path.hasPrefix("/v1/segments?"), var list = try? JSONDecoder().decode(AdminAPI.Segments.self, from: Data(body)), list.segments.count >= 2 else { return body }
+            list.segments[1].readings = .max
+            return Array(try! JSONEncoder().encode(list))
+        }
+        for (proxy, expected) in [(forging, "does not carry your valid co-signature"), (swapping, "is bound to"), (planting, "is not bound to its segment"),
+                                  (dropping, "lists chunk 1 where 0 of 1 belongs"), (looping, "do not advance"), (overflowing, "is listed with 9223372036854775807 readings")] {
             let r = try await run(try Binaries.path("vault-cli"),
                                   ["delete", "--stream", "home/temp", "--from", "2026-01-01T00:20:00Z", "--to", "2026-01-01T02:01:00Z", "--yes",
                                    "--passphrase-file", v.passphraseFile, "--data-dir", v.dataDir, "--admin-socket", proxy.path, "--user-key", v.keyFile],
@@ -220,6 +276,25 @@ struct DeletionEndToEndTests {
             #expect(!proxy.requests.contains { $0.hasPrefix("POST /v1/deletions") }, "a deletion was sent")
         }
         #expect(try await exported(v, "home/temp") == before)
+
+        // A revoked grant the daemon calls live gets no key for what stays.
+        let late = try OrgClient(vaultURL: "http://127.0.0.1:\(v.publicPort)", keys: OrgKeys.generate())
+        #expect(try await late.submit(AccessRequest(vault: try await late.origin(), id: "revme", orgName: "Late", orgContact: "", streams: ["home/temp"],
+                                                    from: base, to: base + 3 * hour, purpose: "test", deliveryKey: late.keys.delivery.publicKey,
+                                                    expires: Timestamp.now() + 86_400_000, created: Timestamp.now())).status == "pending")
+        #expect(try await v.cli(["approve", "revme", "--passphrase-file", v.passphraseFile]).status == 0)
+        #expect(try await v.cli(["revoke", "revme", "--passphrase-file", v.passphraseFile]).status == 0)
+        let reviving = try AdminSocketProxy(path: v.root + "/reviving.sock", upstream: v.socket) { path, body in
+            guard path == "/v1/grants", var list = try? JSONDecoder().decode(AdminAPI.Grants.self, from: Data(body)) else { return body }
+            for i in list.grants.indices { list.grants[i].status = "live" }
+            return Array(try! JSONEncoder().encode(list))
+        }
+        var passphrase = Array(VaultFixture.passphrase.utf8)
+        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &passphrase))
+        let plan = try await RangeDeleter(client: AdminClient(socketPath: reviving.path))
+            .plan(stream: "home/temp", from: base + 20 * minute, to: base + 2 * hour + minute, keys: keys)
+        reviving.stop()
+        #expect(plan.replacements.count == 1 && plan.replacements[0].grantKeys.map(\.grant) == ["study"], "\(plan.replacements.map(\.grantKeys))")
         try await v.stopDaemon()
     }
 }

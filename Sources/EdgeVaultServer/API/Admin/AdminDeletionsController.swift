@@ -13,7 +13,7 @@ struct AdminDeletionsController<Context: RequestContext>: Sendable {
     let manager: SegmentManager
 
     /// A deletion body: the signed document and at most two buckets' worth of re-encrypted readings.
-    static var maxBodyBytes: Int { 32 * 1024 * 1024 }
+    static var maxBodyBytes: Int { 16 * 1024 * 1024 }
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/segments/close", use: close)
@@ -55,7 +55,7 @@ struct AdminDeletionsController<Context: RequestContext>: Sendable {
                     return .init(org: k.org, grant: k.grant, sealedKey: bytes)
                 })
         }
-        guard replacements.count <= RangeDeletion.maxSegments else {
+        guard replacements.count <= checked.segments.count else {
             throw Problem(code: .deletionInvalid, status: 400, detail: "at most \(RangeDeletion.maxSegments) replacements")
         }
         let result = try await manager.applyRangeDeletion(checked, jws: jwsBytes, replacements: replacements, now: Timestamp.now())
