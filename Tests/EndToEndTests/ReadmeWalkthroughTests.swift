@@ -213,6 +213,13 @@ struct ReadmeWalkthroughTests {
             let request = try #require(state.request)
             expectOut("GRANT         \(request.options("--id")[0])\n", state.fetched ? "grants after fetch" : "grants")
             expectOut("STATUS        live", state.fetched ? "grants after fetch" : "grants")
+            // --expires 90d: until 90 days from when the request was made.
+            if let days = request.options("--expires").first.flatMap({ $0.hasSuffix("d") ? Int64($0.dropLast()) : nil }),
+               let expires = out.firstLine(after: "EXPIRES").flatMap(Timestamp.parseFlexible) {
+                #expect(abs(expires - (Timestamp.now() + days * 86_400_000)) < 3_600_000, "\(out)")
+            } else {
+                Issue.record("grants shows when the grant expires: \(out)")
+            }
             let released = state.fetched ? samples.covered(by: request).count : 0
             expectOut("RELEASED      \(released) readings", state.fetched ? "grants after fetch" : "grants")
         } else if command.hasPrefix("vault-cli trust list") {
@@ -491,8 +498,9 @@ final class Walk: @unchecked Sendable {
     /// window), with the environment of a fresh login: HOME, USER, PATH, TERM, LANG.
     func startShell() async throws -> Shell {
         let rc = root + "/bashrc"
-        // The prompt carries the exit status of the last line; nothing else is set up.
-        try Data("PS1='\\n[[ev-rc=$?]] '\nPS2=''\ncd \(checkout)\n".utf8).write(to: URL(fileURLWithPath: rc))
+        // The prompt carries the exit status of the last line (and nothing runs before it);
+        // nothing else is set up.
+        try Data("PS1='\\n[[ev-rc=$?]] '\nPS2=''\nunset PROMPT_COMMAND\ncd \(checkout)\n".utf8).write(to: URL(fileURLWithPath: rc))
         chmod(rc, 0o644)
         let bin = try Binaries.path("vault-cli")
         var prefix: [String] = []
