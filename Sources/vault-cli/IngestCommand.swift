@@ -15,7 +15,8 @@ struct IngestCommand: VaultCommand {
             epoch or RFC 3339. The format comes from --format, else the file name, else the \
             first character. The whole input is checked first: by default one bad line rejects \
             everything (nothing is stored) and names the line; --skip-invalid stores the good \
-            lines and lists the bad ones. Readings are acknowledged only once committed.
+            lines and lists the bad ones (exit status 2 when it skipped any). Readings are \
+            acknowledged only once committed.
 
             Times more than a day ahead, or before 2000, are refused (Unix seconds sent as \
             milliseconds land in January 1970): --time-unit s reads integer times as seconds, \
@@ -85,7 +86,7 @@ struct IngestCommand: VaultCommand {
         let progress = batch.count >= 50_000 ? ProgressBar(label: "ingest", total: Int64(batch.count), unit: "readings") : nil
         let stored = try await ingester.send(batch, allowOld: allowOld, progress: progress)
         progress?.finish()
-        print("stored \(stored) readings in \(batch.streams.count) stream\(batch.streams.count == 1 ? "" : "s")" + (errors.isEmpty ? "" : "; skipped \(errors.count) invalid"))
+        print("stored \(count(stored, "reading")) in \(count(batch.streams.count, "stream"))" + (errors.isEmpty ? "" : "; skipped \(errors.count) invalid"))
         if !errors.isEmpty { throw ExitCode(2) }
     }
 }

@@ -47,7 +47,7 @@ struct OrgCommand: AsyncParsableCommand {
     struct Request: VaultCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign and send an access request; prints its id.",
-            discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.\n\nExample: vault-cli org request --vault https://gateway.example:8443 --key acme.key --stream phone/steps --from 2026-11-01 --to 2026-12-01 --expires 2026-12-31 --name \"Acme Health Study\" --purpose \"step counts for a sleep study\"")
+            discussion: "The person sees your name, purpose, streams and range in their review prompt and decides.\n\nExample: vault-cli org request --vault https://gateway.example:8443 --key acme.key --stream phone/steps --from 2026-11-01 --to 2026-12-01 --expires 90d --name \"Acme Health Study\" --purpose \"step counts for a sleep study\"")
 
         // Accepted like everywhere (scripts pass one set), but not listed: an organization has no vault.
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
@@ -65,7 +65,7 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(help: "Why you ask, in words the person will read.")
         var purpose: String
 
-        @Option(help: "Until when data may be fetched (RFC 3339 or date).")
+        @Option(help: "Until when data may be fetched (RFC 3339 or date), or for how long from now (90d, 12h).")
         var expires: String
 
         @Option(help: "Your organization's name, as shown to the person.")
@@ -79,9 +79,15 @@ struct OrgCommand: AsyncParsableCommand {
 
         func validate() throws {
             if stream.isEmpty { throw ValidationError("name at least one --stream") }
-            for (label, value) in [("--from", from), ("--to", to), ("--expires", expires)] where Timestamp.parseFlexible(value) == nil {
+            for (label, value) in [("--from", from), ("--to", to)] where Timestamp.parseFlexible(value) == nil {
                 throw ValidationError("\(label): not a time: \(value)")
             }
+            if expiry(now: 0) == nil { throw ValidationError("--expires: not a time or a duration (90d, 12h): \(expires)") }
+        }
+
+        /// --expires as a time, or as a duration from `now`.
+        func expiry(now: Int64) -> Int64? {
+            Timestamp.parseFlexible(expires) ?? RetentionDuration.seconds(expires).map { now + $0 * 1000 }
         }
 
         func execute() async throws {
@@ -96,7 +102,7 @@ struct OrgCommand: AsyncParsableCommand {
             let request = AccessRequest(
                 vault: origin, id: id ?? "req-" + Encoding.base32(Sodium.randomBytes(8), lowercase: true), orgName: name, orgContact: contact,
                 streams: stream, from: Timestamp.parseFlexible(from)!, to: Timestamp.parseFlexible(to)!, purpose: purpose,
-                deliveryKey: client.keys.delivery.publicKey, expires: Timestamp.parseFlexible(expires)!, created: now)
+                deliveryKey: client.keys.delivery.publicKey, expires: expiry(now: now)!, created: now)
             let status = try await client.submit(request)
             print("\(status.id) \(status.status)")
         }

@@ -30,8 +30,8 @@ struct VaultCLI: AsyncParsableCommand {
             let message = TerminalText.escape(fullMessage(for: error), keepLineFeeds: true)
             if code == .success {
                 if !message.isEmpty { writeRaw(message + "\n") }
-            } else {
-                FileIO.writeStderr(message + "\n")
+            } else if !message.isEmpty {
+                FileIO.writeStderr(message + "\n")  // a bare ExitCode (ingest --skip-invalid's 2) has said its piece
             }
             Glibc.exit(code.rawValue)
         }

@@ -196,7 +196,7 @@ struct BadInputEndToEndTests {
                               stdin: Array("{\"stream\":\"home/temp\",\"t\":\"\(now)\",\"v\":21.5}\n".utf8),
                               environment: ["EDGEVAULT_CONFIG": "/dev/null", "HOME": "/nonexistent"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("stored 1 readings"), "\(r.stdout)")
+        #expect(r.stdout.contains("stored 1 reading in 1 stream"), "\(r.stdout)")
         #expect(try await storedReadings(v) == 1)
     }
 }

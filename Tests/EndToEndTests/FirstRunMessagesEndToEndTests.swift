@@ -4,6 +4,9 @@ import EdgeVaultServer
 import EdgeVaultClient
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("End to end: the first run's failures say what to do", .serialized)
 struct FirstRunMessagesEndToEndTests {
@@ -184,13 +187,48 @@ struct FirstRunMessagesEndToEndTests {
         try await v.stopDaemon()
     }
 
-    @Test("init's Next: lines name the data directory and the admin socket the daemon and the CLI will need")
+    @Test("init's Next: lines give the vaultd command with the data directory and admin socket it needs, and the export that points vault-cli at that socket (and at a key file not in its default place), each path one shell word")
     func initNextSteps() async throws {
         let v = try VaultFixture()
         let r = try await v.cli(["init", "--kdf", "interactive", "--passphrase-file", v.passphraseFile])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("vaultd --data-dir \(v.dataDir) --admin-socket \(v.socket)"), "\(r.stdout)")
-        #expect(r.stdout.contains("vault-cli status --admin-socket \(v.socket)"))
+        #expect(r.stdout.contains("\nNext: start the daemon with this data directory and admin socket"), "\(r.stdout)")
+        #expect(r.stdout.contains("\n  vaultd --data-dir \(v.dataDir) --admin-socket \(v.socket)\n"), "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("\n  export EDGEVAULT_ADMIN_SOCKET=\(v.socket)\n  vault-cli status\n"), "\(r.stdout)")
+        #expect(!r.stdout.contains("EDGEVAULT_USER_KEY"), "the key file is where vault-cli looks by default")
+        #expect(!r.stdout.contains("you cannot create files"))
+        let next = r.stdout[r.stdout.range(of: "Next:")!.lowerBound...]
+        for line in next.split(separator: "\n") where !line.contains(v.root) { #expect(line.count <= 80, "\(line)") }
+
+        // Paths with a space, the key file elsewhere: each path pastes as one word.
+        let other = v.root + "/my vault"
+        let r2 = try await run(try Binaries.path("vault-cli"), ["init", "--kdf", "interactive", "--passphrase-file", v.passphraseFile,
+                                                                "--data-dir", other + "/data", "--admin-socket", other + "/admin.sock",
+                                                                "--user-key", other + "/user.key"], environment: v.cliEnvironment)
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(r2.stdout.contains("\n  vaultd --data-dir '\(other)/data' --admin-socket '\(other)/admin.sock'\n"), "\(r2.stdout)")
+        #expect(r2.stdout.contains("\n  export EDGEVAULT_ADMIN_SOCKET='\(other)/admin.sock'\n  export EDGEVAULT_USER_KEY='\(other)/user.key'\n"),
+                "\(r2.stdout)")
+    }
+
+    @Test("As a normal user, init with the default admin socket says it cannot be created in /run and which socket to pick instead",
+          .enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs setpriv to drop to nobody"))
+    func initNextStepsNormalUser() async throws {
+        let v = try VaultFixture()
+        let home = v.root + "/home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let uid: uid_t = getuid() == 0 ? 65534 : getuid()
+        chown(home, uid, uid == 65534 ? 65534 : getgid())
+        let cli = try Binaries.path("vault-cli")
+        let asUser = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let argv = asUser + ["/usr/bin/env", "-i", "HOME=\(home)", "PATH=/usr/bin:/bin", "EDGEVAULT_CONFIG=/dev/null", cli, "init",
+                             "--kdf", "interactive", "--passphrase-file", v.passphraseFile, "--data-dir", home + "/edgevault/data"]
+        let r = try await run(argv[0], Array(argv.dropFirst()))
+        #expect(r.status == 0, "\(r.stderr)")
+        let socket = Configuration().adminSocket
+        #expect(r.stdout.contains("\n  vaultd --data-dir \(home)/edgevault/data --admin-socket \(socket)\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("\n  (you cannot create files in /run"), "\(r.stdout)")
+        #expect(r.stdout.contains("--admin-socket $HOME/edgevault/admin.sock, here and for vault-cli)"), "\(r.stdout)")
     }
 
     @Test("Every vault-cli command's --help gives a real example", arguments: [
