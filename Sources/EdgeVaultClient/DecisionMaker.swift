@@ -51,7 +51,7 @@ public struct DecisionMaker {
         if kind == .grant {
             let access = try AccessRequest(payload: jws.payload, origin: vault.origin, now: nil)
             let offered = try await client.segments(streams: [], from: access.from, to: access.to)
-                .filter { access.streams.contains($0.stream) && $0.startMs >= access.from && $0.endMs <= access.to }
+                .filter { access.scope.covers(stream: $0.stream, bucketStart: $0.startMs, bucketEnd: $0.endMs) }
             (sealedKeys, skipped) = try Self.reseal(offered, for: access, keys: keys)
         }
         jws.appendSignature(header: Decision.header(kind: kind, userKeyId: keys.publicKeys.keyId, iat: now / 1000, reason: reason,
@@ -90,7 +90,7 @@ public struct DecisionMaker {
             guard bound.stream == segment.stream, bound.start == segment.startMs, bound.end == segment.endMs else {
                 throw refuse("the key listed as \(segment.stream) \(segment.start) is bound to \(bound)")
             }
-            guard access.streams.contains(bound.stream), bound.start >= access.from, bound.end <= access.to else {
+            guard access.scope.covers(stream: bound.stream, bucketStart: bound.start, bucketEnd: bound.end) else {
                 throw refuse("\(bound) is outside the request")
             }
             guard seen.insert(bound.segment).inserted else { throw refuse("segment \(bound.segment) was offered twice") }

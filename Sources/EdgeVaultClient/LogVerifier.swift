@@ -28,6 +28,8 @@ public struct LogVerifier {
         public var checkpoints: Int
         public var latest: Checkpoint
         public var previous: State?
+        /// The verified leaves of the types asked for (`collect`), in log order.
+        public var collected: [LedgerLeaf] = []
     }
 
     let client: AdminClient
@@ -55,7 +57,10 @@ public struct LogVerifier {
         }
     }
 
-    public func verify(progress: (any WorkProgress)? = nil) async throws -> Report {
+    /// With `collect`, also returns the leaves of those types, read from the same bytes the
+    /// tree is recomputed from: a daemon cannot leave one out without failing verification.
+    public func verify(progress: (any WorkProgress)? = nil, collect: Set<String> = []) async throws -> Report {
+        var collected: [LedgerLeaf] = []
         let key = try await client.logKey()
         let verifier = try SignedNote.Verifier(key.verifierKey)
         let previous = try loadState()
@@ -122,6 +127,9 @@ public struct LogVerifier {
                     }
                 }
                 builder.append(leafHash: hash)
+                if !collect.isEmpty, let leaf = try? LedgerLeaf(bytes: Array(page.body[entry.data])), collect.contains(leaf.type) {
+                    collected.append(leaf)
+                }
                 while nextCheckpoint < checkpoints.count, checkpoints[nextCheckpoint].size == builder.size {
                     guard checkpoints[nextCheckpoint].root == builder.root else {
                         throw Self.fail("checkpoint at size \(builder.size) does not match the leaves: a leaf between \(lastGood) and \(builder.size - 1) was changed")
@@ -157,7 +165,7 @@ public struct LogVerifier {
         let state = State(origin: latest.origin, verifierKey: key.verifierKey, size: latest.size, root: Encoding.base64(latest.root),
                           checkpoint: latestNote, verifiedAt: Timestamp.rfc3339(milliseconds: Timestamp.now()))
         try save(state)
-        return Report(leaves: builder.size, checkpoints: checkpoints.count, latest: latest, previous: previous)
+        return Report(leaves: builder.size, checkpoints: checkpoints.count, latest: latest, previous: previous, collected: collected)
     }
 
     struct Page: Sendable {

@@ -45,7 +45,10 @@ public struct RangeDeleter {
         return try await client.segments(streams: [stream], from: from, to: to)
     }
 
-    public func plan(stream: String, from: Int64, to: Int64, keys: UserKeys, progress: (any WorkProgress)? = nil) async throws -> Plan {
+    /// `logState`: where the person's side remembers the last verified checkpoint (the log is
+    /// verified in full first: revocations are read from it); `verifying` follows that step.
+    public func plan(stream: String, from: Int64, to: Int64, keys: UserKeys, logState: String? = nil,
+                     verifying: (any WorkProgress)? = nil, progress: (any WorkProgress)? = nil) async throws -> Plan {
         let vault = try await client.vault()
         try keys.requireOwner(of: vault)
         var segments = try await overlapping(stream: stream, from: from, to: to)
@@ -60,16 +63,26 @@ public struct RangeDeleter {
         for s in segments where s.readings < 0 || s.readings >= 1 << 40 || s.chunks < 0 || s.chunks >= 1 << 32 {
             throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.readings) readings in \(s.chunks) chunks; nothing was deleted")
         }
+        let bucketMs = (try await client.streams().first { $0.name == stream }?.bucketSeconds ?? 0) * 1000
+        for s in segments {
+            let sane = s.stream == stream && bucketMs > 0 && s.endMs - s.startMs == bucketMs && s.startMs % bucketMs == 0
+                && s.endMs > from && s.startMs < to
+                && (s.minTime.map { $0 >= s.startMs && $0 < s.endMs } ?? true) && (s.maxTime.map { $0 >= s.startMs && $0 < s.endMs } ?? true)
+            guard sane else {
+                throw VaultError(.scopeViolation, "segment \(s.id) is listed as \(s.stream) \(s.startMs)…\(s.endMs), not a bucket of \(stream) in the range; nothing was deleted")
+            }
+        }
         let wholeCount = segments.filter { $0.startMs >= from && $0.endMs <= to }.count
         guard wholeCount <= RangeDeletion.maxWhole else {
             throw VaultError(.tooLarge, "the range holds \(wholeCount) segments, more than one deletion takes (\(RangeDeletion.maxWhole)); delete it in parts, for example a month at a time; nothing was deleted")
         }
-        let grants = try await liveGrants(origin: vault.origin, keys: keys)
+        let grants = try await liveGrants(origin: vault.origin, keys: keys, logState: logState ?? LogVerifier.defaultStatePath(origin: vault.origin),
+                                          progress: verifying)
         var plan = Plan(stream: stream, from: from, to: to, whole: [], wholeReadings: 0, segments: [], untouched: [], replacements: [], grants: [])
         var covering = Set<String>()
         progress?.total = segments.filter { !($0.startMs >= from && $0.endMs <= to) }.reduce(0) { $0 + $1.chunks }
         for s in segments {
-            for g in grants where g.access.streams.contains(stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
+            for g in grants where g.access.scope.covers(stream: stream, bucketStart: s.startMs, bucketEnd: s.endMs) {
                 covering.insert("\(TerminalText.escape(g.access.orgName)) (\(TerminalText.escape(g.access.id)))")
             }
             if s.startMs >= from && s.endMs <= to {
@@ -102,6 +115,13 @@ public struct RangeDeleter {
             plan.replacements.append(body)
         }
         plan.grants = covering.sorted()
+        // The signed document must fit a JWS (64 KiB): said now, before the person is asked.
+        let size = RangeDeletion.make(vault: vault.origin, stream: stream, from: from, to: to, whole: plan.whole, wholeReadings: plan.wholeReadings,
+                                      segments: plan.segments, untouched: plan.untouched, at: Timestamp.now(), keys: keys).serialized().count
+        guard plan.segments.count <= RangeDeletion.maxSegments, size <= JWS.maxBytes else {
+            throw VaultError(.tooLarge, "the range's edge buckets hold \(plan.segments.count) segments with readings to delete, more than one deletion "
+                             + "can name; delete a range ending on bucket boundaries (whole buckets need no naming) or a narrower one; nothing was deleted")
+        }
         return plan
     }
 
@@ -120,11 +140,14 @@ public struct RangeDeleter {
 
     /// The live grants, each checked to carry the organization's and the person's signatures
     /// (a daemon cannot add a grant to have kept readings sealed to a key of its choosing), and
-    /// not revoked in the ledger (a daemon cannot call a revoked grant live: hiding the
-    /// `grant.revoked` leaf would fork the log, which `vault-cli log verify` catches).
-    func liveGrants(origin: String, keys: UserKeys) async throws -> [LiveGrant] {
+    /// not revoked in the ledger. Revocations are read while the whole log is verified
+    /// (`LogVerifier`, against the checkpoint the person verified last): a daemon cannot leave
+    /// a `grant.revoked` leaf out of what it shows without failing that verification.
+    func liveGrants(origin: String, keys: UserKeys, logState: String, progress: (any WorkProgress)?) async throws -> [LiveGrant] {
         let now = Timestamp.now()
-        let revoked = Set(try await client.leaves(type: LedgerLeaf.Kind.grantRevoked.rawValue).compactMap { leaf in
+        let report = try await LogVerifier(client: client, statePath: logState)
+            .verify(progress: progress, collect: [LedgerLeaf.Kind.grantRevoked.rawValue])
+        let revoked = Set(report.collected.compactMap { leaf in
             leaf.org.flatMap { org in leaf.json["grant"]?.stringValue.map { "\(org)\n\($0)" } }
         })
         var out: [LiveGrant] = []
@@ -209,7 +232,7 @@ public struct RangeDeleter {
         }
         seal()
         var grantKeys: [RangeDeletion.GrantKey] = []
-        for g in grants where g.access.streams.contains(s.stream) && s.startMs >= g.access.from && s.endMs <= g.access.to {
+        for g in grants where g.access.scope.covers(stream: s.stream, bucketStart: s.startMs, bucketEnd: s.endMs) {
             grantKeys.append(.init(org: g.org, grant: g.access.id, sealedKey: try SealedBox.seal(dek, to: g.access.deliveryKey)))
         }
         let (minTime, maxTime) = (kept.map(\.t).min()!, kept.map(\.t).max()!)

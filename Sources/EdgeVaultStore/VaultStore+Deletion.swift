@@ -199,7 +199,7 @@ extension VaultStore {
             let key = "\(k.org)\n\(k.grant)"
             guard given.insert(key).inserted else { throw invalid("two keys for grant \(k.grant) in replacement \(body.id)") }
             guard let g = liveGrants.first(where: { $0.org == k.org && $0.id == k.grant }),
-                  g.streams.split(separator: "\n").contains(Substring(stream)), old.bucketStart >= g.fromTime, old.bucketEnd <= g.toTime
+                  g.scope.covers(stream: stream, bucketStart: old.bucketStart, bucketEnd: old.bucketEnd)
             else { throw invalid("replacement \(body.id) carries a key for grant \(k.grant), which is not a live grant covering it") }
             guard k.sealedKey.count > 0, k.sealedKey.count <= 512 else { throw invalid("a grant key of replacement \(body.id) is not a sealed key") }
         }

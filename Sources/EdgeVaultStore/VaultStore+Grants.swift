@@ -40,13 +40,26 @@ public struct GrantRecord: Codable, Sendable, Equatable {
     }
 }
 
+extension GrantRecord {
+    /// What the grant covers, from its stored streams and range.
+    public var scope: GrantScope {
+        GrantScope(streams: streams.split(separator: "\n").map(String.init), from: fromTime, to: toTime)
+    }
+}
+
 extension GrantRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "grant_record"
 }
 
 extension VaultStore {
     /// Segments of `streams` whose whole bucket lies in `[from, to)`: a grant's scope.
-    public func segmentsInScope(streams: [String], from: Int64, to: Int64) throws -> [SegmentRecord] {
+    /// The segments `scope` covers, filtered in SQL: the same rule as `GrantScope.covers`
+    /// (checked on generated cases by `GrantScopeTests`).
+    public func segmentsInScope(_ scope: GrantScope) throws -> [SegmentRecord] {
+        try segmentsInScope(streams: Array(scope.streams), from: scope.from, to: scope.to)
+    }
+
+    func segmentsInScope(streams: [String], from: Int64, to: Int64) throws -> [SegmentRecord] {
         try read("read segments") { db in
             let ids = try Int64.fetchAll(db, StreamRecord.select(Column("id")).filter(streams.contains(StreamRecord.Columns.name)))
             return try SegmentRecord

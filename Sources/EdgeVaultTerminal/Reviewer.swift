@@ -20,7 +20,7 @@ public struct Reviewer {
         let streams = try await client.streams()
         let ranges = Self.ranges(of: access, streams: streams.map { ($0.name, $0.bucketSeconds) })
         let inScope = try await client.segments(streams: [], from: access.from, to: access.to)
-            .filter { access.streams.contains($0.stream) && $0.startMs >= access.from && $0.endMs <= access.to }
+            .filter { access.scope.covers(stream: $0.stream, bucketStart: $0.startMs, bucketEnd: $0.endMs) }
         let history = Self.history(of: request.org, claiming: access, orgs: orgs, requests: try await client.requests(status: nil),
                                    leaves: leaves)
         return ReviewScreen(request: request, access: access, org: org, record: TrackRecord.compute(leaves), history: history,
@@ -32,9 +32,8 @@ public struct Reviewer {
     static func ranges(of access: AccessRequest, streams: [(name: String, bucketSeconds: Int64)]) -> [ReviewScreen.StreamRange] {
         access.streams.map { name in
             let known = streams.first { $0.name == name }
-            let bucketMs = max(1, known?.bucketSeconds ?? 3600) * 1000
-            let start = (access.from + bucketMs - 1) / bucketMs * bucketMs
-            return .init(stream: name, start: start, end: max(start, access.to / bucketMs * bucketMs), exists: known != nil)
+            let whole = access.scope.wholeBuckets(bucketMilliseconds: max(1, known?.bucketSeconds ?? 3600) * 1000)
+            return .init(stream: name, start: whole.start, end: whole.end, exists: known != nil)
         }
     }
 

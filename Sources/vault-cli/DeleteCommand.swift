@@ -45,6 +45,9 @@ struct DeleteCommand: VaultCommand {
     @Option(help: "Read the passphrase from this file instead of asking.")
     var passphraseFile: String?
 
+    @Option(help: "Where the last verified checkpoint is remembered (as for log verify; default under your config directory).")
+    var logState: String?
+
     func validate() throws {
         if let problem = StreamName.problem(with: stream) { throw ValidationError(problem) }
         for (name, value) in [("--from", from), ("--to", to), ("--at", at)] {
@@ -83,8 +86,11 @@ struct DeleteCommand: VaultCommand {
             throw VaultError(.badRequest, "deleting asks you to confirm: run it in a terminal, or pass --yes; nothing was deleted")
         }
         let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
+        let verifying = ProgressBar(label: "verifying the log", total: 0, unit: "leaves", enabled: ProgressBar.stderrIsTerminal)
         let progress = ProgressBar(label: "reading", total: 0, unit: "chunks", enabled: ProgressBar.stderrIsTerminal)
-        let plan = try await deleter.plan(stream: stream, from: from, to: to, keys: keys, progress: progress)
+        let plan = try await deleter.plan(stream: stream, from: from, to: to, keys: keys, logState: logState.map(FileIO.absolute),
+                                          verifying: verifying, progress: progress)
+        verifying.finish()
         progress.finish()
         guard plan.readings > 0, let first = plan.first, let last = plan.last else {
             print("\(stream) has no readings \(rangeText); nothing deleted")

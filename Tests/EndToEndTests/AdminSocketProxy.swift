@@ -108,8 +108,14 @@ final class AdminSocketProxy: @unchecked Sendable {
         var out = answerBody
         let parts = requestLine.split(separator: " ")
         if parts.count >= 2, parts[0] == "GET" { out = rewrite(String(parts[1]), answerBody) }
-        let status = answerHead.split(separator: "\r\n").first ?? "HTTP/1.1 500 Internal Server Error"
-        let reply = "\(status)\r\nContent-Type: application/json\r\nContent-Length: \(out.count)\r\nConnection: close\r\n\r\n"
+        let headLines = answerHead.split(separator: "\r\n")
+        let status = headLines.first ?? "HTTP/1.1 500 Internal Server Error"
+        // The answer's own headers go along (a raw leaf page's X-Log-Size), but for the length.
+        let kept = headLines.dropFirst().filter { line in
+            let name = line.lowercased()
+            return !name.hasPrefix("content-length:") && !name.hasPrefix("connection:") && !name.hasPrefix("transfer-encoding:")
+        }
+        let reply = ([String(status)] + kept.map(String.init) + ["Content-Length: \(out.count)", "Connection: close"]).joined(separator: "\r\n") + "\r\n\r\n"
         write(c, Array(reply.utf8) + out)
     }
 

@@ -65,18 +65,17 @@ public actor SegmentManager {
     let logger: Logger
 
     /// Live grants whose range may reach new segments (ongoing grants).
-    struct GrantScope {
+    /// A live grant, as new segments need it: what it covers, until when, and where its keys go.
+    struct LiveGrant {
         let org: String
         let id: String
-        let streams: Set<String>
-        let from: Int64
-        let to: Int64
+        let scope: GrantScope
         let expires: Int64
         let deliveryKey: [UInt8]
     }
 
     var streams: [String: StreamRecord] = [:]
-    var grants: [GrantScope] = []
+    var grants: [LiveGrant] = []
     var open: [Key: OpenSegment] = [:]
     var nextOrdinal: Int64
     var pending = VaultStore.IngestCommit()
@@ -105,10 +104,9 @@ public actor SegmentManager {
         self.grants = try Self.loadGrants(store)
     }
 
-    static func loadGrants(_ store: VaultStore) throws -> [GrantScope] {
+    static func loadGrants(_ store: VaultStore) throws -> [LiveGrant] {
         try store.liveGrants(now: Timestamp.now()).map {
-            GrantScope(org: $0.org, id: $0.id, streams: Set($0.streams.split(separator: "\n").map(String.init)), from: $0.fromTime,
-                       to: $0.toTime, expires: $0.expires, deliveryKey: [UInt8]($0.deliveryKey))
+            LiveGrant(org: $0.org, id: $0.id, scope: $0.scope, expires: $0.expires, deliveryKey: [UInt8]($0.deliveryKey))
         }
     }
 
@@ -227,7 +225,7 @@ public actor SegmentManager {
         open[key] = seg
         counters.segmentsOpened += 1
         // Ongoing grants: a new segment in a live grant's scope is sealed to its delivery key now.
-        for g in grants where g.streams.contains(stream.name) && seg.bucketStart >= g.from && seg.bucketEnd <= g.to && g.expires > now {
+        for g in grants where g.expires > now && g.scope.covers(stream: stream.name, bucketStart: seg.bucketStart, bucketEnd: seg.bucketEnd) {
             if let sealed = try? SealedBox.seal(dek, to: g.deliveryKey) {
                 pending.grantKeys.append(.init(org: g.org, grantId: g.id, segment: seg.ordinal, sealedKey: sealed))
             }

@@ -46,7 +46,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
         }
         if checked.kind == .grant {
             let access = try AccessRequest(payload: decided.payload, origin: vault.origin, now: nil)
-            let scope = try store.segmentsInScope(streams: access.streams, from: access.from, to: access.to)
+            let scope = try store.segmentsInScope(access.scope)
             let byId = Dictionary(uniqueKeysWithValues: scope.map { ($0.id, $0) })
             for key in input.sealedKeys {
                 guard let seg = byId[key.segment] else {

@@ -12,8 +12,9 @@ struct AdminDeletionsController<Context: RequestContext>: Sendable {
     let ledger: LedgerService
     let manager: SegmentManager
 
-    /// A deletion body: the signed document and at most two buckets' worth of re-encrypted readings.
-    static var maxBodyBytes: Int { 16 * 1024 * 1024 }
+    /// A deletion body: the signed document and the re-encrypted readings of the range's two edge
+    /// buckets (a day of 1 Hz readings in a day-long bucket is about 5 MiB of base64).
+    static var maxBodyBytes: Int { 8 * 1024 * 1024 }
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/segments/close", use: close)
