@@ -223,16 +223,4 @@ extension FileIO {
             offset += n
         }
     }
-
-    public static func writeStdout(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: "standard output", errno: errno, action: "write to")
-            }
-            offset += n
-        }
-    }
 }

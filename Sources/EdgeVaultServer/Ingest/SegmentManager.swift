@@ -136,8 +136,6 @@ public actor SegmentManager {
         return s
     }
 
-    public func stream(named name: String) -> StreamRecord? { streams[name] }
-
     /// Those of `names` an ingest would refuse: unknown streams while automatic creation is off.
     public func refusedStreams(_ names: Set<String>) -> Set<String> {
         settings.autoCreateStreams ? [] : names.filter { streams[$0] == nil }
