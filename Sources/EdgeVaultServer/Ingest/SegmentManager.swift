@@ -312,7 +312,8 @@ public actor SegmentManager {
         pending.closes = closes
     }
 
-    /// Closes segments whose bucket and grace period are over (called on a timer).
+    /// Closes segments whose bucket and grace period are over (`IngestService` calls it every
+    /// 5 s).
     public func sweep() async {
         let now = Timestamp.now()
         guard !pending.closes.isEmpty || open.values.contains(where: { $0.bucketEnd + settings.graceMilliseconds <= now }) else { return }
