@@ -46,6 +46,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         // Already resolved through Hummingbird; named here for the HTTP field names the server sets.
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        // Already resolved through swift-nio; named here for FileDescriptor (whole writes that
+        // retry on EINTR, a secret file read straight into guarded memory).
+        .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +68,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Store: the vault's SQLite database, through GRDB.

@@ -87,10 +87,6 @@ extension VaultStore {
         }
     }
 
-    public func treeHash(size: Int64) throws -> Merkle.Hash {
-        try read("read the ledger") { try Merkle.treeHash(size: size, reader: DatabaseHashReader(db: $0)) }
-    }
-
     public func inclusionProof(index: Int64, size: Int64) throws -> [Merkle.Hash] {
         try read("build a proof") { try Merkle.inclusionProof(index: index, size: size, reader: DatabaseHashReader(db: $0)) }
     }

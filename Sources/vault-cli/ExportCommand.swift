@@ -104,15 +104,7 @@ final class OutputSink {
     }
 
     func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, buffer.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileIO.Failure(path: fd == 1 ? "standard output" : "output file", errno: errno, action: "write to")
-            }
-            offset += n
-        }
+        try FileIO.writeAll(fd, buffer, path: fd == 1 ? "standard output" : "output file", action: "write to")
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -28,15 +28,7 @@ func printJSON(_ json: String) {
 /// Writes `text` to standard output as is. Only for text this program composed itself (the
 /// review screen after it escaped every outside field, and its ANSI emphasis).
 func writeRaw(_ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        offset += n
-    }
-    bytes.removeAll()
+    try? FileIO.writeAll(1, Array(text.utf8), path: "standard output", action: "write to")
 }
 
 /// Writes to standard error through `TerminalText.escape` (line feeds kept): every message

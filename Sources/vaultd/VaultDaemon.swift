@@ -56,11 +56,7 @@ struct VaultDaemon: AsyncParsableCommand {
         var configuration: Configuration
         do {
             configuration = try Configuration.load(path: config, environment: Configuration.processEnvironment())
-            try configuration.apply(dataDir: dataDir, adminSocket: adminSocket, listen: listen)
-            var flags: [String: TOML.Value] = [:]
-            if let logLevel { flags["log_level"] = .string(logLevel) }
-            if let logFormat { flags["log_format"] = .string(logFormat) }
-            try configuration.apply(toml: flags)
+            try configuration.apply(dataDir: dataDir, adminSocket: adminSocket, listen: listen, logLevel: logLevel, logFormat: logFormat)
         } catch {
             printError(error.message)
             throw ExitCode(78)  // EX_CONFIG

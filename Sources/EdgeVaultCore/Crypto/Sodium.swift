@@ -56,4 +56,11 @@ public enum Sodium {
         let n = bytes.count
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, n) }
     }
+
+    /// Overwrites memory in place with zeros in a way the optimiser keeps (a buffer of bytes
+    /// that held a secret, before it is freed).
+    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        sodium_memzero(base, buffer.count)
+    }
 }

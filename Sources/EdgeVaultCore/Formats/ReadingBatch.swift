@@ -42,13 +42,12 @@ public struct ReadingBatch: Sendable {
 
     public mutating func append(stream name: String, t: Int64, value: [UInt8], line: Int) throws(ReadingError) {
         let s = try intern(stream: name)
-        var copy = value
-        try append(stream: s, t: t, value: &copy, line: line)
-    }
-
-    private mutating func append(stream: Int32, t: Int64, value: inout [UInt8], line: Int) throws(ReadingError) {
-        let raw = UnsafeRawBufferPointer(start: value.withUnsafeBytes { $0.baseAddress }, count: value.count)
-        try append(stream: stream, t: t, value: raw, line: line)
+        // The pointer is used only inside the closure that lends it.
+        var failure: ReadingError?
+        value.withUnsafeBytes { raw in
+            do throws(ReadingError) { try append(stream: s, t: t, value: raw, line: line) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     public func value(of entry: Entry) -> ArraySlice<UInt8> {

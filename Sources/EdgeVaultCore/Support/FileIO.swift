@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemPackage
 
 /// Small POSIX file helpers with explicit modes and size limits.
 public enum FileIO {
@@ -16,6 +17,11 @@ public enum FileIO {
             self.errno = errno
             self.action = action
         }
+        /// A failure reported by swift-system (its `Errno`; EIO for any other error).
+        package init(path: String, error: any Error, action: String) {
+            self.init(path: path, errno: (error as? Errno)?.rawValue ?? EIO, action: action)
+        }
+
         public var description: String { "cannot \(action) \(path): \(String(cString: strerror(errno)))" }
         public var isNotFound: Bool { errno == ENOENT }
     }
@@ -142,15 +148,12 @@ public enum FileIO {
         }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, errno: errno, action: "write")
-            }
-            offset += n
+    /// Writes all of `bytes` to `fd` (retrying on EINTR and after partial writes).
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String, action: String = "write") throws {
+        do {
+            try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            throw Failure(path: path, error: error, action: action)
         }
     }
 
@@ -213,26 +216,9 @@ public enum FileIO {
 }
 
 extension FileIO {
+    /// Writes `text` to standard error; a failure to write is ignored (there is nowhere left
+    /// to report it).
     public static func writeStderr(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-
-    public static func writeStdout(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: "standard output", errno: errno, action: "write to")
-            }
-            offset += n
-        }
+        _ = try? FileDescriptor.standardError.writeAll(Array(text.utf8))
     }
 }

@@ -2,6 +2,9 @@ import EdgeVaultCore
 import EdgeVaultStore
 /// Settings of `vaultd` and `vault-cli`, from (lowest to highest precedence) built-in
 /// defaults, the TOML file, `EDGEVAULT_*` environment variables and command-line flags.
+/// One table (`settings`) declares each setting's key, variable, flag and type for all three.
+/// A relative path is relative to the config file's directory when it comes from the file,
+/// to the current directory when it comes from the environment or a flag.
 ///
 /// Every key is documented in `deploy/vaultd.toml`.
 public struct Configuration: Sendable, Equatable {
@@ -54,23 +57,131 @@ public struct Configuration: Sendable, Equatable {
 
     public init() {}
 
-    /// One setting: its TOML key, environment variable and how to apply a value.
+    /// One setting: its TOML key, environment variable and command-line flag, the type of value
+    /// it takes, and how a value of that type is checked and stored. The same table serves the
+    /// file, the environment and the flags: each source turns its text into the declared type
+    /// (a string setting takes `EDGEVAULT_MQTT_USERNAME=1000` as the string "1000"), then the
+    /// setting checks it.
     struct Setting: Sendable {
+        /// The type of value a setting takes.
+        enum Kind: Sendable {
+            /// Non-empty text.
+            case string
+            /// A file or directory path, made absolute where it is read (`Source`).
+            case path
+            /// An integer within a range.
+            case integer(ClosedRange<Int64>)
+            /// `true` or `false`.
+            case boolean
+            /// An array of tables (TOML only).
+            case tables
+        }
+
         let key: String
         let env: String?
-        let apply: @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void
-    }
+        let flag: String?
+        let kind: Kind
+        let set: @Sendable (inout Configuration, Value) throws(ConfigurationError) -> Void
 
-    static func string(_ kp: WritableKeyPath<Configuration, String> & Sendable, _ key: String, allowed: [String]? = nil) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
-        return { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("\(key) must be a non-empty string") }
-            if let allowed, !allowed.contains(s) { throw ConfigurationError("\(key) must be one of \(allowed.joined(separator: ", ")), not \"\(s)\"") }
-            c[keyPath: kp] = s
+        /// What the key's value must be, for error messages.
+        var expected: String {
+            switch kind {
+            case .string: return "\(key) must be a non-empty string"
+            case .path: return "\(key) must be a file path"
+            case .integer(let r): return "\(key) must be an integer in \(r.lowerBound)…\(r.upperBound)"
+            case .boolean: return "\(key) must be true or false"
+            case .tables: return "\(key) must be [[\(key)]] tables"
+            }
         }
     }
 
-    static func integer<I: FixedWidthInteger & SendableMetatype>(_ kp: WritableKeyPath<Configuration, I> & Sendable, _ key: String, _ range: ClosedRange<Int64>) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
-        return { (c, v) throws(ConfigurationError) in
+    /// A setting's value, of the setting's declared type (a path already made absolute).
+    enum Value: Sendable {
+        case string(String)
+        case integer(Int64)
+        case boolean(Bool)
+        case tables([[String: TOML.Value]])
+    }
+
+    /// Where a value comes from: it decides how a relative path is resolved and how an error
+    /// names the setting.
+    enum Source {
+        /// The config file, in `directory`: relative paths are relative to that directory.
+        case file(directory: String)
+        /// An `EDGEVAULT_*` variable: relative paths are relative to the current directory.
+        case environment(String)
+        /// A command-line flag: relative paths are relative to the current directory.
+        case flag(String)
+
+        func resolve(_ path: String) -> String {
+            if case .file(let directory) = self, !path.hasPrefix("/") { return FileIO.absolute(directory + "/" + path) }
+            return FileIO.absolute(path)
+        }
+    }
+
+    /// `text` (from the environment or a flag) as a value of `setting`'s type.
+    static func value(_ setting: Setting, text: String, source: Source) throws(ConfigurationError) -> Value {
+        switch setting.kind {
+        case .string:
+            guard !text.isEmpty else { throw ConfigurationError(setting.expected) }
+            return .string(text)
+        case .path:
+            guard !text.isEmpty else { throw ConfigurationError(setting.expected) }
+            return .string(source.resolve(text))
+        case .integer:
+            guard let n = Int64(text) else { throw ConfigurationError("\(setting.expected), not \"\(text)\"") }
+            return .integer(n)
+        case .boolean:
+            guard text == "true" || text == "false" else { throw ConfigurationError("\(setting.expected), not \"\(text)\"") }
+            return .boolean(text == "true")
+        case .tables:
+            throw ConfigurationError("\(setting.key) can only be set in the config file")
+        }
+    }
+
+    /// A TOML value as a value of `setting`'s type.
+    static func value(_ setting: Setting, toml: TOML.Value, source: Source) throws(ConfigurationError) -> Value {
+        switch (setting.kind, toml) {
+        case (.string, .string(let s)) where !s.isEmpty: return .string(s)
+        case (.path, .string(let s)) where !s.isEmpty: return .string(source.resolve(s))
+        case (.integer, .integer(let n)): return .integer(n)
+        case (.boolean, .boolean(let b)): return .boolean(b)
+        case (.tables, .array(let items)):
+            var tables: [[String: TOML.Value]] = []
+            for item in items {
+                guard case .table(let t) = item else { throw ConfigurationError(setting.expected) }
+                tables.append(t)
+            }
+            return .tables(tables)
+        default: throw ConfigurationError(setting.expected)
+        }
+    }
+
+    // MARK: The settings
+
+    /// A text setting; `check` returns why a value is refused, or nil.
+    static func string(_ key: String, env: String?, flag: String? = nil, allowed: [String]? = nil,
+                       check: @escaping @Sendable (String) -> String? = { _ in nil },
+                       _ store: @escaping @Sendable (inout Configuration, String) -> Void) -> Setting {
+        Setting(key: key, env: env, flag: flag, kind: .string) { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v else { throw ConfigurationError("\(key) must be a non-empty string") }
+            if let allowed, !allowed.contains(s) { throw ConfigurationError("\(key) must be one of \(allowed.joined(separator: ", ")), not \"\(s)\"") }
+            if let problem = check(s) { throw ConfigurationError(problem) }
+            store(&c, s)
+        }
+    }
+
+    /// A path setting (made absolute by its source).
+    static func path(_ key: String, env: String?, flag: String? = nil, _ store: @escaping @Sendable (inout Configuration, String) -> Void) -> Setting {
+        Setting(key: key, env: env, flag: flag, kind: .path) { (c, v) throws(ConfigurationError) in
+            guard case .string(let s) = v else { throw ConfigurationError("\(key) must be a file path") }
+            store(&c, s)
+        }
+    }
+
+    static func integer<I: FixedWidthInteger & SendableMetatype>(_ key: String, env: String?, _ range: ClosedRange<Int64>,
+                                                                 _ kp: WritableKeyPath<Configuration, I> & Sendable) -> Setting {
+        Setting(key: key, env: env, flag: nil, kind: .integer(range)) { (c, v) throws(ConfigurationError) in
             guard case .integer(let n) = v, range.contains(n) else {
                 throw ConfigurationError("\(key) must be an integer in \(range.lowerBound)…\(range.upperBound)")
             }
@@ -78,99 +189,73 @@ public struct Configuration: Sendable, Equatable {
         }
     }
 
-    /// A file path, made absolute.
-    static func path(_ kp: WritableKeyPath<Configuration, String?> & Sendable, _ key: String) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
-        return { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("\(key) must be a file path") }
-            c[keyPath: kp] = FileIO.absolute(s)
-        }
-    }
-
-    static func boolean(_ kp: WritableKeyPath<Configuration, Bool> & Sendable, _ key: String) -> @Sendable (inout Configuration, TOML.Value) throws(ConfigurationError) -> Void {
-        return { (c, v) throws(ConfigurationError) in
+    static func boolean(_ key: String, env: String?, _ kp: WritableKeyPath<Configuration, Bool> & Sendable) -> Setting {
+        Setting(key: key, env: env, flag: nil, kind: .boolean) { (c, v) throws(ConfigurationError) in
             guard case .boolean(let b) = v else { throw ConfigurationError("\(key) must be true or false") }
             c[keyPath: kp] = b
         }
     }
 
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
     static let settings: [Setting] = [
-        Setting(key: "data_dir", env: "EDGEVAULT_DATA_DIR", apply: string(\.dataDir, "data_dir")),
-        Setting(key: "admin_socket", env: "EDGEVAULT_ADMIN_SOCKET", apply: string(\.adminSocket, "admin_socket")),
-        Setting(key: "listen", env: "EDGEVAULT_LISTEN", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, ListenAddress(s) != nil else {
-                throw ConfigurationError("listen must be host:port (for example 127.0.0.1:8080 or [::]:8443)")
-            }
-            c.listen = s
-        }),
-        Setting(key: "metrics_listen", env: "EDGEVAULT_METRICS_LISTEN", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, let address = ListenAddress(s) else {
-                throw ConfigurationError("metrics_listen must be host:port on loopback (for example 127.0.0.1:9464 or [::1]:9464)")
+        path("data_dir", env: "EDGEVAULT_DATA_DIR", flag: "--data-dir") { $0.dataDir = $1 },
+        path("admin_socket", env: "EDGEVAULT_ADMIN_SOCKET", flag: "--admin-socket") { $0.adminSocket = $1 },
+        string("listen", env: "EDGEVAULT_LISTEN", flag: "--listen", check: {
+            ListenAddress($0) == nil ? "listen must be host:port (for example 127.0.0.1:8080 or [::]:8443), not \"\($0)\"" : nil
+        }) { $0.listen = $1 },
+        string("metrics_listen", env: "EDGEVAULT_METRICS_LISTEN", check: {
+            guard let address = ListenAddress($0) else {
+                return "metrics_listen must be host:port on loopback (for example 127.0.0.1:9464 or [::1]:9464)"
             }
             guard address.isLoopback else {
-                throw ConfigurationError("metrics_listen must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not \"\(s)\": metrics show the person's activity")
+                return "metrics_listen must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not \"\($0)\": metrics show the person's activity"
             }
-            c.metricsListen = s
-        }),
-        Setting(key: "public.header_timeout_seconds", env: "EDGEVAULT_HEADER_TIMEOUT_SECONDS",
-                apply: integer(\.headerTimeoutSeconds, "public.header_timeout_seconds", 1...300)),
-        Setting(key: "public.max_connections_per_address", env: "EDGEVAULT_MAX_CONNECTIONS_PER_ADDRESS",
-                apply: integer(\.maxConnectionsPerAddress, "public.max_connections_per_address", 1...65_536)),
-        Setting(key: "public.max_connections", env: "EDGEVAULT_MAX_CONNECTIONS",
-                apply: integer(\.maxConnections, "public.max_connections", 1...65_536)),
-        Setting(key: "tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE", apply: path(\.tlsCertificate, "tls_certificate")),
-        Setting(key: "tls_key", env: "EDGEVAULT_TLS_KEY", apply: path(\.tlsKey, "tls_key")),
-        Setting(key: "log_level", env: "EDGEVAULT_LOG_LEVEL",
-                apply: string(\.logLevel, "log_level", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
-        Setting(key: "log_format", env: "EDGEVAULT_LOG_FORMAT", apply: string(\.logFormat, "log_format", allowed: ["logfmt", "json"])),
-        Setting(key: "event_loop_threads", env: "EDGEVAULT_EVENT_LOOP_THREADS", apply: integer(\.eventLoopThreads, "event_loop_threads", 1...64)),
-        Setting(key: "ingest.auto_create_streams", env: "EDGEVAULT_AUTO_CREATE_STREAMS", apply: boolean(\.autoCreateStreams, "ingest.auto_create_streams")),
-        Setting(key: "ingest.default_bucket_seconds", env: "EDGEVAULT_DEFAULT_BUCKET_SECONDS",
-                apply: integer(\.defaultBucketSeconds, "ingest.default_bucket_seconds", 1...31_622_400)),
-        Setting(key: "ingest.segment_grace_seconds", env: "EDGEVAULT_SEGMENT_GRACE_SECONDS",
-                apply: integer(\.segmentGraceSeconds, "ingest.segment_grace_seconds", 0...86_400)),
-        Setting(key: "ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES",
-                apply: integer(\.maxIngestBodyBytes, "ingest.max_body_bytes", 65_536...1_073_741_824)),
-        Setting(key: "ingest.retention_sweep_seconds", env: "EDGEVAULT_RETENTION_SWEEP_SECONDS",
-                apply: integer(\.retentionSweepSeconds, "ingest.retention_sweep_seconds", 1...86_400)),
-        Setting(key: "requests.allow_unknown_orgs", env: "EDGEVAULT_ALLOW_UNKNOWN_ORGS", apply: boolean(\.allowUnknownOrgs, "requests.allow_unknown_orgs")),
-        Setting(key: "requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", apply: integer(\.maxPendingPerOrg, "requests.max_pending_per_org", 1...10_000)),
-        Setting(key: "requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", apply: integer(\.maxPendingTotal, "requests.max_pending_total", 1...100_000)),
-        Setting(key: "requests.per_minute", env: "EDGEVAULT_REQUESTS_PER_MINUTE", apply: integer(\.requestsPerMinute, "requests.per_minute", 1...1_000_000)),
-        Setting(key: "mqtt.broker", env: "EDGEVAULT_MQTT_BROKER", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, MQTTConfiguration.endpoint(s) != nil else {
-                throw ConfigurationError("mqtt.broker must be mqtt://host[:port] or mqtts://host[:port]")
-            }
-            c.mqtt.broker = s
-        }),
-        Setting(key: "mqtt.client_id", env: "EDGEVAULT_MQTT_CLIENT_ID", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty, s.utf8.count <= 65535 else { throw ConfigurationError("mqtt.client_id must be a non-empty string") }
-            c.mqtt.clientId = s
-        }),
-        Setting(key: "mqtt.username", env: "EDGEVAULT_MQTT_USERNAME", apply: { (c, v) throws(ConfigurationError) in
-            guard case .string(let s) = v, !s.isEmpty else { throw ConfigurationError("mqtt.username must be a non-empty string") }
-            c.mqtt.username = s
-        }),
-        Setting(key: "mqtt.password_file", env: "EDGEVAULT_MQTT_PASSWORD_FILE", apply: path(\.mqtt.passwordFile, "mqtt.password_file")),
-        Setting(key: "mqtt.ca_file", env: "EDGEVAULT_MQTT_CA_FILE", apply: path(\.mqtt.caFile, "mqtt.ca_file")),
-        Setting(key: "mqtt.keep_alive_seconds", env: "EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS",
-                apply: integer(\.mqtt.keepAliveSeconds, "mqtt.keep_alive_seconds", 5...3600)),
-        Setting(key: "mqtt.reconnect_max_seconds", env: "EDGEVAULT_MQTT_RECONNECT_MAX_SECONDS",
-                apply: integer(\.mqtt.reconnectMaxSeconds, "mqtt.reconnect_max_seconds", 1...3600)),
-        Setting(key: "mqtt.max_payload_bytes", env: "EDGEVAULT_MQTT_MAX_PAYLOAD_BYTES",
-                apply: integer(\.mqtt.maxPayloadBytes, "mqtt.max_payload_bytes", 16...1_048_576)),
-        Setting(key: "mqtt.subscription", env: nil, apply: { (c, v) throws(ConfigurationError) in
-            guard case .array(let items) = v else { throw ConfigurationError("mqtt.subscription must be [[mqtt.subscription]] tables") }
-            guard items.count <= 256 else { throw ConfigurationError("at most 256 [[mqtt.subscription]] tables") }
+            return nil
+        }) { $0.metricsListen = $1 },
+        integer("public.header_timeout_seconds", env: "EDGEVAULT_HEADER_TIMEOUT_SECONDS", 1...300, \.headerTimeoutSeconds),
+        integer("public.max_connections_per_address", env: "EDGEVAULT_MAX_CONNECTIONS_PER_ADDRESS", 1...65_536, \.maxConnectionsPerAddress),
+        integer("public.max_connections", env: "EDGEVAULT_MAX_CONNECTIONS", 1...65_536, \.maxConnections),
+        path("tls_certificate", env: "EDGEVAULT_TLS_CERTIFICATE") { $0.tlsCertificate = $1 },
+        path("tls_key", env: "EDGEVAULT_TLS_KEY") { $0.tlsKey = $1 },
+        string("log_level", env: "EDGEVAULT_LOG_LEVEL", flag: "--log-level", allowed: logLevels) { $0.logLevel = $1 },
+        string("log_format", env: "EDGEVAULT_LOG_FORMAT", flag: "--log-format", allowed: ["logfmt", "json"]) { $0.logFormat = $1 },
+        integer("event_loop_threads", env: "EDGEVAULT_EVENT_LOOP_THREADS", 1...64, \.eventLoopThreads),
+        boolean("ingest.auto_create_streams", env: "EDGEVAULT_AUTO_CREATE_STREAMS", \.autoCreateStreams),
+        integer("ingest.default_bucket_seconds", env: "EDGEVAULT_DEFAULT_BUCKET_SECONDS", 1...31_622_400, \.defaultBucketSeconds),
+        integer("ingest.segment_grace_seconds", env: "EDGEVAULT_SEGMENT_GRACE_SECONDS", 0...86_400, \.segmentGraceSeconds),
+        integer("ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES", 65_536...1_073_741_824, \.maxIngestBodyBytes),
+        integer("ingest.retention_sweep_seconds", env: "EDGEVAULT_RETENTION_SWEEP_SECONDS", 1...86_400, \.retentionSweepSeconds),
+        boolean("requests.allow_unknown_orgs", env: "EDGEVAULT_ALLOW_UNKNOWN_ORGS", \.allowUnknownOrgs),
+        integer("requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", 1...10_000, \.maxPendingPerOrg),
+        integer("requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", 1...100_000, \.maxPendingTotal),
+        integer("requests.per_minute", env: "EDGEVAULT_REQUESTS_PER_MINUTE", 1...1_000_000, \.requestsPerMinute),
+        string("mqtt.broker", env: "EDGEVAULT_MQTT_BROKER", check: {
+            MQTTConfiguration.endpoint($0) == nil ? "mqtt.broker must be mqtt://host[:port] or mqtts://host[:port]" : nil
+        }) { $0.mqtt.broker = $1 },
+        string("mqtt.client_id", env: "EDGEVAULT_MQTT_CLIENT_ID", check: {
+            $0.utf8.count > 65535 ? "mqtt.client_id must be at most 65535 bytes" : nil
+        }) { $0.mqtt.clientId = $1 },
+        string("mqtt.username", env: "EDGEVAULT_MQTT_USERNAME") { $0.mqtt.username = $1 },
+        path("mqtt.password_file", env: "EDGEVAULT_MQTT_PASSWORD_FILE") { $0.mqtt.passwordFile = $1 },
+        path("mqtt.ca_file", env: "EDGEVAULT_MQTT_CA_FILE") { $0.mqtt.caFile = $1 },
+        integer("mqtt.keep_alive_seconds", env: "EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS", 5...3600, \.mqtt.keepAliveSeconds),
+        integer("mqtt.reconnect_max_seconds", env: "EDGEVAULT_MQTT_RECONNECT_MAX_SECONDS", 1...3600, \.mqtt.reconnectMaxSeconds),
+        integer("mqtt.max_payload_bytes", env: "EDGEVAULT_MQTT_MAX_PAYLOAD_BYTES", 16...1_048_576, \.mqtt.maxPayloadBytes),
+        Setting(key: "mqtt.subscription", env: nil, flag: nil, kind: .tables) { (c, v) throws(ConfigurationError) in
+            guard case .tables(let tables) = v else { throw ConfigurationError("mqtt.subscription must be [[mqtt.subscription]] tables") }
+            guard tables.count <= 256 else { throw ConfigurationError("at most 256 [[mqtt.subscription]] tables") }
             c.mqtt.subscriptions = []
-            for (i, item) in items.enumerated() {
-                guard case .table(let t) = item else { throw ConfigurationError("mqtt.subscription must be [[mqtt.subscription]] tables") }
+            for (i, t) in tables.enumerated() {
                 c.mqtt.subscriptions.append(try MQTTConfiguration.subscription(t, index: i))
             }
-        }),
+        },
     ]
 
     /// Applies a parsed TOML document; unknown keys are errors (a typo must not be ignored).
-    public mutating func apply(toml root: [String: TOML.Value]) throws(ConfigurationError) {
+    /// Relative paths in it are relative to `directory`, the config file's directory (the
+    /// current directory when nil).
+    public mutating func apply(toml root: [String: TOML.Value], relativeTo directory: String? = nil) throws(ConfigurationError) {
         var flat: [String: TOML.Value] = [:]
         func flatten(_ t: [String: TOML.Value], _ prefix: String) {
             for (k, v) in t {
@@ -178,24 +263,22 @@ public struct Configuration: Sendable, Equatable {
             }
         }
         flatten(root, "")
+        let source = Source.file(directory: FileIO.absolute(directory ?? "."))
         for (key, value) in flat.sorted(by: { $0.key < $1.key }) {
             guard let s = Self.settings.first(where: { $0.key == key }) else {
                 throw ConfigurationError("unknown setting \"\(key)\"")
             }
-            try s.apply(&self, value)
+            try s.set(&self, try Self.value(s, toml: value, source: source))
         }
     }
 
-    /// Applies `EDGEVAULT_*` variables.
+    /// Applies `EDGEVAULT_*` variables, each read as its setting's type; relative paths are
+    /// relative to the current directory. An error names the variable.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         for s in Self.settings {
             guard let name = s.env, let text = environment[name] else { continue }
-            let value: TOML.Value
-            if let n = Int64(text) { value = .integer(n) }
-            else if text == "true" || text == "false" { value = .boolean(text == "true") }
-            else { value = .string(text) }
             do {
-                try s.apply(&self, value)
+                try s.set(&self, try Self.value(s, text: text, source: .environment(name)))
             } catch {
                 throw ConfigurationError("\(name): \(error.message)")
             }
@@ -212,13 +295,22 @@ public struct Configuration: Sendable, Equatable {
         return env
     }
 
-    /// Applies command-line flags (highest precedence); paths are made absolute.
-    public mutating func apply(dataDir: String?, adminSocket: String?, listen: String? = nil) throws(ConfigurationError) {
-        if let dataDir { self.dataDir = FileIO.absolute(dataDir) }
-        if let adminSocket { self.adminSocket = FileIO.absolute(adminSocket) }
-        if let listen {
-            guard ListenAddress(listen) != nil else { throw ConfigurationError("--listen must be host:port, not \"\(listen)\"") }
-            self.listen = listen
+    /// Applies command-line flags (highest precedence), each as its setting's type; relative
+    /// paths are relative to the current directory. An error names the flag.
+    public mutating func apply(dataDir: String?, adminSocket: String?, listen: String? = nil,
+                               logLevel: String? = nil, logFormat: String? = nil) throws(ConfigurationError) {
+        let given: [(flag: String, text: String?)] = [
+            ("--data-dir", dataDir), ("--admin-socket", adminSocket), ("--listen", listen),
+            ("--log-level", logLevel), ("--log-format", logFormat),
+        ]
+        for (flag, text) in given {
+            guard let text else { continue }
+            guard let s = Self.settings.first(where: { $0.flag == flag }) else { preconditionFailure("no setting has the flag \(flag)") }
+            do {
+                try s.set(&self, try Self.value(s, text: text, source: .flag(flag)))
+            } catch {
+                throw ConfigurationError("\(flag): \(error.message)")
+            }
         }
     }
 
@@ -235,7 +327,8 @@ public struct Configuration: Sendable, Equatable {
                 throw ConfigurationError("cannot read config \(path): \(error)")
             }
             do {
-                try c.apply(toml: try TOML.parse(String(decoding: bytes, as: UTF8.self)))
+                try c.apply(toml: try TOML.parse(String(decoding: bytes, as: UTF8.self)),
+                            relativeTo: FileIO.parentDirectory(FileIO.absolute(path)))
             } catch let e as TOML.ParseError {
                 throw ConfigurationError("config \(path): \(e)")
             } catch let e as ConfigurationError {

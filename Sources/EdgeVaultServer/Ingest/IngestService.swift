@@ -3,8 +3,9 @@ import EdgeVaultStore
 import Logging
 import ServiceLifecycle
 
-/// Runs the segment manager's timer (closing segments when their bucket and grace period
-/// end) and, on graceful shutdown, commits what is buffered and wipes every segment key.
+/// Every `sweepInterval` (5 s) asks the segment manager to close the segments whose bucket and
+/// grace period have ended (`SegmentManager.sweep`; the manager runs no timer of its own) and,
+/// on graceful shutdown, has it commit what is buffered and wipe every segment key.
 public struct IngestService: Service {
     let manager: SegmentManager
     let sweepInterval: Duration

@@ -3,8 +3,9 @@ import EdgeVaultStore
 import Logging
 import ServiceLifecycle
 
-/// Applies each stream's retention every `interval`: deletes whole expired segments, records
-/// a `data.deleted` leaf per stream and signs a checkpoint over it.
+/// Applies each stream's retention `interval` after start, then `interval` after each pass
+/// ends (`ingest.retention_sweep_seconds`): deletes whole expired segments, records a
+/// `data.deleted` leaf per stream and signs a checkpoint over it.
 public struct RetentionService: Service {
     let store: VaultStore
     let ledger: LedgerService

@@ -134,8 +134,6 @@ public actor SegmentManager {
         return s
     }
 
-    public func stream(named name: String) -> StreamRecord? { streams[name] }
-
     /// Those of `names` an ingest would refuse: unknown streams while automatic creation is off.
     public func refusedStreams(_ names: Set<String>) -> Set<String> {
         settings.autoCreateStreams ? [] : names.filter { streams[$0] == nil }
@@ -312,7 +310,8 @@ public actor SegmentManager {
         pending.closes = closes
     }
 
-    /// Closes segments whose bucket and grace period are over (called on a timer).
+    /// Closes segments whose bucket and grace period are over (`IngestService` calls it every
+    /// 5 s).
     public func sweep() async {
         let now = Timestamp.now()
         guard !pending.closes.isEmpty || open.values.contains(where: { $0.bucketEnd + settings.graceMilliseconds <= now }) else { return }

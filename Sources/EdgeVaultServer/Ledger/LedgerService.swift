@@ -5,9 +5,11 @@ import ServiceLifecycle
 
 /// Signs checkpoints of the vault's ledger with the log key and keeps every one.
 ///
-/// Appends are batched: after an append a checkpoint follows within `interval` (default
-/// 250 ms); a caller whose entry must be anchored (a grant, a release) calls `anchor`, which
-/// signs at once when needed. The log key stays in guarded memory.
+/// Appends are batched: a caller that appended reports it with `appended()`, and one
+/// checkpoint follows within `interval` (default 250 ms) for every append reported meanwhile
+/// (a delayed task per batch, no running timer); a caller whose entry must be anchored (a
+/// grant, a release, a retention deletion) calls `anchor`, which signs at once when needed.
+/// The log key stays in guarded memory.
 public actor LedgerService {
     public nonisolated let origin: String
     public nonisolated let verifier: SignedNote.Verifier
@@ -101,8 +103,9 @@ public actor LedgerService {
     }
 }
 
-/// Signs a checkpoint for anything appended before the crash on start-up, on a timer for
-/// late appends, and a final one on graceful shutdown.
+/// Signs a checkpoint at start-up for anything appended before a crash, and a final one on
+/// graceful shutdown. It runs no timer: checkpoints in between come from
+/// `LedgerService.appended()` and `anchor(index:)`.
 public struct LedgerCheckpointService: Service {
     let ledger: LedgerService
 

@@ -106,11 +106,11 @@ public struct MQTTIngestService: Service {
         let channel = try await connect()
         let queue = PublishQueue(capacity: 1024)
         try await channel.executeThenClose { inbound, outbound in
-            var password = try readPassword()
+            // The password stays in guarded memory until the packet is encoded; libsodium wipes
+            // it when the packet is released.
             try await outbound.write(.connect(.init(clientId: configuration.clientId, cleanSession: false,
                                                     keepAliveSeconds: UInt16(configuration.keepAliveSeconds),
-                                                    username: configuration.username, password: password)))
-            if password != nil { password = Array(repeating: 0, count: password!.count) }
+                                                    username: configuration.username, password: try readPassword())))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     defer { queue.finish(drain: false) }
@@ -151,20 +151,14 @@ public struct MQTTIngestService: Service {
             }
     }
 
-    func readPassword() throws -> [UInt8]? {
+    /// The first line of `mqtt.password_file`, read straight into guarded memory.
+    func readPassword() throws -> SecureBytes? {
         guard let path = configuration.passwordFile else { return nil }
-        var bytes: [UInt8]
         do {
-            bytes = try FileIO.read(path, limit: 4096)
+            return try SecureBytes.firstLine(ofFile: path, limit: 4096)
         } catch {
             throw ConnectionError("cannot read mqtt.password_file \(path): \(error)")
         }
-        if let nl = bytes.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) {
-            let line = Array(bytes[..<nl])
-            for i in bytes.indices { bytes[i] = 0 }
-            return line
-        }
-        return bytes
     }
 
     /// Everything the broker sends: CONNACK (then SUBSCRIBE), SUBACK, PUBLISH into the queue,

@@ -24,14 +24,26 @@ public enum MQTTPacket: Sendable, Equatable {
         public var cleanSession: Bool
         public var keepAliveSeconds: UInt16
         public var username: String?
-        public var password: [UInt8]?
+        /// In guarded memory, wiped when the packet (the last holder) is released.
+        public var password: SecureBytes?
 
-        public init(clientId: String, cleanSession: Bool, keepAliveSeconds: UInt16, username: String? = nil, password: [UInt8]? = nil) {
+        public init(clientId: String, cleanSession: Bool, keepAliveSeconds: UInt16, username: String? = nil, password: SecureBytes? = nil) {
             self.clientId = clientId
             self.cleanSession = cleanSession
             self.keepAliveSeconds = keepAliveSeconds
             self.username = username
             self.password = password
+        }
+
+        public static func == (a: Connect, b: Connect) -> Bool {
+            let samePassword: Bool
+            switch (a.password, b.password) {
+            case (nil, nil): samePassword = true
+            case (let x?, let y?): samePassword = x.isEqual(to: y)
+            default: samePassword = false
+            }
+            return a.clientId == b.clientId && a.cleanSession == b.cleanSession && a.keepAliveSeconds == b.keepAliveSeconds
+                && a.username == b.username && samePassword
         }
     }
 
@@ -112,7 +124,7 @@ extension MQTTPacket {
             if let p = c.password {
                 guard p.count <= 65535 else { throw MQTTProtocolError("password longer than 65535 bytes") }
                 body.writeInteger(UInt16(p.count))
-                body.writeBytes(p)
+                p.withUnsafeBytes { _ = body.writeBytes($0) }
             }
         case .connack(let sp, let code):
             header = 0x20
@@ -156,6 +168,12 @@ extension MQTTPacket {
             out.writeInteger(byte)
         } while n > 0
         out.writeBuffer(&body)
+        if case .connect(let c) = self, c.password != nil {
+            // The scratch copy of the password is zeroed before it is freed. (`out` belongs
+            // to the channel, which frees it once written.)
+            body.moveReaderIndex(to: 0)
+            body.withUnsafeMutableReadableBytes { Sodium.wipe($0) }
+        }
     }
 }
 
@@ -294,12 +312,12 @@ public struct MQTTPacketDecoder: ByteToMessageDecoder {
             }
             let client = try readString(&body, "client id")
             let user = f & 0x80 != 0 ? try readString(&body, "user name") : nil
-            var password: [UInt8]? = nil
+            var password: SecureBytes? = nil
             if f & 0x40 != 0 {
-                guard let n = body.readInteger(as: UInt16.self), let p = body.readBytes(length: Int(n)) else {
+                guard let n = body.readInteger(as: UInt16.self), var p = body.readBytes(length: Int(n)) else {
                     throw MQTTProtocolError("password is cut short")
                 }
-                password = p
+                password = SecureBytes(wiping: &p)
             }
             return .connect(.init(clientId: client, cleanSession: f & 0x02 != 0, keepAliveSeconds: keepAlive, username: user, password: password))
         case 2:

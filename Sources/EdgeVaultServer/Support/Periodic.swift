@@ -2,7 +2,8 @@ import EdgeVaultCore
 import EdgeVaultStore
 import ServiceLifecycle
 
-/// Runs `body` every `interval` until graceful shutdown (or cancellation), then returns.
+/// Waits `interval`, runs `body`, and again, until graceful shutdown (or cancellation), then
+/// returns. The wait starts when `body` ends, so passes never overlap.
 func repeatUntilGracefulShutdown(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
     do {
         try await cancelWhenGracefulShutdown {

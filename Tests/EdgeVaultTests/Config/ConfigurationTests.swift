@@ -148,3 +148,135 @@ struct DeployConfigTests {
         #expect(try streams("senml/board1", #"[{"bn":"x/","n":"t","v":1}]"#) == ["board1/x/t"])
     }
 }
+
+@Suite("Configuration: one typed table for the file, the environment and the flags")
+struct SettingSourcesTests {
+    @Test("A variable is read as its setting's type: EDGEVAULT_MQTT_USERNAME=1000 is the user name \"1000\"")
+    func environmentTakesTheDeclaredType() throws {
+        var c = Configuration()
+        try c.apply(environment: ["EDGEVAULT_MQTT_USERNAME": "1000", "EDGEVAULT_MQTT_CLIENT_ID": "42",
+                                  "EDGEVAULT_MAX_CONNECTIONS": "300", "EDGEVAULT_AUTO_CREATE_STREAMS": "false"])
+        #expect(c.mqtt.username == "1000")
+        #expect(c.mqtt.clientId == "42")
+        #expect(c.maxConnections == 300)
+        #expect(c.autoCreateStreams == false)
+        try c.apply(environment: ["EDGEVAULT_MQTT_USERNAME": "true"])
+        #expect(c.mqtt.username == "true")
+    }
+
+    @Test("A number or boolean setting given other text via the environment: one line naming the variable")
+    func environmentTypeErrors() {
+        let cases: [(String, String, String)] = [
+            ("EDGEVAULT_HEADER_TIMEOUT_SECONDS", "ten",
+             "EDGEVAULT_HEADER_TIMEOUT_SECONDS: public.header_timeout_seconds must be an integer in 1…300, not \"ten\""),
+            ("EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS", "60s",
+             "EDGEVAULT_MQTT_KEEP_ALIVE_SECONDS: mqtt.keep_alive_seconds must be an integer in 5…3600, not \"60s\""),
+            ("EDGEVAULT_ALLOW_UNKNOWN_ORGS", "yes",
+             "EDGEVAULT_ALLOW_UNKNOWN_ORGS: requests.allow_unknown_orgs must be true or false, not \"yes\""),
+            ("EDGEVAULT_EVENT_LOOP_THREADS", "0",
+             "EDGEVAULT_EVENT_LOOP_THREADS: event_loop_threads must be an integer in 1…64"),
+            ("EDGEVAULT_MQTT_USERNAME", "", "EDGEVAULT_MQTT_USERNAME: mqtt.username must be a non-empty string"),
+        ]
+        for (name, text, message) in cases {
+            var c = Configuration()
+            #expect(throws: ConfigurationError(message), "\(name)=\(text)") { try c.apply(environment: [name: text]) }
+            #expect(!message.contains("\n"))
+        }
+        // Through load, as vaultd and vault-cli read it (exit 78 prints this message).
+        #expect(throws: ConfigurationError("EDGEVAULT_MAX_PENDING_TOTAL: requests.max_pending_total must be an integer in 1…100000, not \"many\"")) {
+            try Configuration.load(path: nil, environment: ["EDGEVAULT_MAX_PENDING_TOTAL": "many", "EDGEVAULT_CONFIG": "/dev/null"])
+        }
+    }
+
+    @Test("Relative paths: from the file, relative to its directory; from the environment and flags, to the current directory")
+    func relativePaths() throws {
+        let dir = TemporaryDirectory()
+        try FileIO.makeDirectories(dir.path + "/etc/sub", mode: 0o700)
+        let path = dir.path + "/etc/sub/vaultd.toml"
+        try Data("""
+            data_dir = "data"
+            admin_socket = "./run/../admin.sock"
+            tls_certificate = "../tls/cert.pem"
+            tls_key = "/abs/key.pem"
+            [mqtt]
+            broker = "mqtts://127.0.0.1"
+            username = "u"
+            password_file = "mqtt-password"
+            ca_file = "ca.pem"
+            [[mqtt.subscription]]
+            topic = "a/+"
+            stream = "a/{1}"
+            """.utf8).write(to: URL(fileURLWithPath: path))
+        let etc = FileIO.absolute(dir.path + "/etc")
+        let file = try Configuration.load(path: path, environment: [:])
+        #expect(file.dataDir == etc + "/sub/data")
+        #expect(file.adminSocket == etc + "/sub/admin.sock")
+        #expect(file.tlsCertificate == etc + "/tls/cert.pem")
+        #expect(file.tlsKey == "/abs/key.pem")
+        #expect(file.mqtt.passwordFile == etc + "/sub/mqtt-password")
+        #expect(file.mqtt.caFile == etc + "/sub/ca.pem")
+
+        let cwd = FileIO.absolute(".")
+        let env = try Configuration.load(path: path, environment: [
+            "EDGEVAULT_DATA_DIR": "vault-data", "EDGEVAULT_ADMIN_SOCKET": "sock/admin.sock",
+            "EDGEVAULT_TLS_CERTIFICATE": "c.pem", "EDGEVAULT_MQTT_PASSWORD_FILE": "../pw",
+        ])
+        #expect(env.dataDir == cwd + "/vault-data")
+        #expect(env.adminSocket == cwd + "/sock/admin.sock")
+        #expect(env.tlsCertificate == cwd + "/c.pem")
+        #expect(env.mqtt.passwordFile == FileIO.absolute(cwd + "/../pw"))
+        #expect(env.mqtt.caFile == etc + "/sub/ca.pem")
+
+        var flagged = env
+        try flagged.apply(dataDir: "flag-data", adminSocket: "./flag.sock")
+        #expect(flagged.dataDir == cwd + "/flag-data")
+        #expect(flagged.adminSocket == cwd + "/flag.sock")
+    }
+
+    @Test("Flags are applied as their settings' types, errors naming the flag; unknown keys in the file are still errors")
+    func flagsAndUnknownKeys() throws {
+        var c = Configuration()
+        try c.apply(dataDir: nil, adminSocket: nil, listen: "[::1]:0", logLevel: "debug", logFormat: "json")
+        #expect(c.listen == "[::1]:0" && c.logLevel == "debug" && c.logFormat == "json")
+        #expect(throws: ConfigurationError("--log-level: log_level must be one of trace, debug, info, notice, warning, error, critical, not \"loud\"")) {
+            try c.apply(dataDir: nil, adminSocket: nil, logLevel: "loud")
+        }
+        #expect(throws: ConfigurationError("--log-format: log_format must be one of logfmt, json, not \"xml\"")) {
+            try c.apply(dataDir: nil, adminSocket: nil, logFormat: "xml")
+        }
+        #expect(throws: ConfigurationError.self) { try c.apply(dataDir: nil, adminSocket: nil, listen: "8080") }
+        #expect(throws: ConfigurationError("--data-dir: data_dir must be a file path")) { try c.apply(dataDir: "", adminSocket: nil) }
+
+        #expect(throws: ConfigurationError("unknown setting \"datadir\"")) { try c.apply(toml: ["datadir": .string("/x")]) }
+        #expect(throws: ConfigurationError("unknown setting \"public.header_timeout\"")) {
+            try c.apply(toml: ["public": .table(["header_timeout": .integer(5)])])
+        }
+        #expect(throws: ConfigurationError("mqtt.username must be a non-empty string")) {
+            try c.apply(toml: ["mqtt": .table(["username": .integer(1000)])])
+        }
+        #expect(throws: ConfigurationError("event_loop_threads must be an integer in 1…64")) { try c.apply(toml: ["event_loop_threads": .string("2")]) }
+    }
+
+    @Test("Every setting in the table is documented in deploy/vaultd.toml, with its variable and flag; names are unique")
+    func tableIsDocumented() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: repo.appendingPathComponent("deploy/vaultd.toml"), encoding: .utf8)
+        let settings = Configuration.settings
+        #expect(Set(settings.map(\.key)).count == settings.count)
+        #expect(Set(settings.compactMap(\.env)).count == settings.compactMap(\.env).count)
+        #expect(Set(settings.compactMap(\.flag)).count == settings.compactMap(\.flag).count)
+        for s in settings {
+            if case .tables = s.kind {
+                #expect(doc.contains("[[\(s.key)]]"), "\(s.key)")
+            } else {
+                #expect(doc.contains(String(s.key.split(separator: ".").last!) + " = "), "\(s.key)")
+            }
+            if let env = s.env {
+                #expect(env.hasPrefix("EDGEVAULT_"))
+                #expect(doc.contains(env), "\(env)")
+            }
+            if let flag = s.flag { #expect(doc.contains(flag), "\(flag)") }
+        }
+    }
+}

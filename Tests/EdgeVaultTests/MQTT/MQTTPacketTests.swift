@@ -14,6 +14,11 @@ struct MQTTPacketTests {
         return b.readBytes(length: b.readableBytes)!
     }
 
+    func secret(_ text: String) -> SecureBytes {
+        var bytes = Array(text.utf8)
+        return SecureBytes(wiping: &bytes)
+    }
+
     func decode(_ bytes: [UInt8], max: Int = 1 << 20) throws -> (packets: [MQTTPacket], rest: Int, skip: Int) {
         var b = ByteBuffer(bytes: bytes)
         var out: [MQTTPacket] = []
@@ -24,7 +29,7 @@ struct MQTTPacketTests {
 
     @Test("CONNECT is byte-exact per MQTT 3.1.1 §3.1: protocol name, level 4, flags, keep-alive, client id, user, password")
     func connectBytes() throws {
-        let b = try bytes(.connect(.init(clientId: "ev", cleanSession: false, keepAliveSeconds: 60, username: "u", password: [0x70])))
+        let b = try bytes(.connect(.init(clientId: "ev", cleanSession: false, keepAliveSeconds: 60, username: "u", password: secret("p"))))
         #expect(b == [0x10, 20, 0, 4, 0x4D, 0x51, 0x54, 0x54, 4, 0xC0, 0, 60, 0, 2, 0x65, 0x76, 0, 1, 0x75, 0, 1, 0x70])
         let clean = try bytes(.connect(.init(clientId: "", cleanSession: true, keepAliveSeconds: 10)))
         #expect(clean == [0x10, 12, 0, 4, 0x4D, 0x51, 0x54, 0x54, 4, 0x02, 0, 10, 0, 0])
@@ -41,7 +46,7 @@ struct MQTTPacketTests {
     @Test("Every packet type round-trips through the decoder")
     func roundTrip() throws {
         let packets: [MQTTPacket] = [
-            .connect(.init(clientId: "edgevault", cleanSession: false, keepAliveSeconds: 30, username: "me", password: Array("pw".utf8))),
+            .connect(.init(clientId: "edgevault", cleanSession: false, keepAliveSeconds: 30, username: "me", password: secret("pw"))),
             .connack(sessionPresent: true, returnCode: 0),
             .publish(.init(topic: "a/b", qos: 1, retain: true, dup: true, packetId: 7, payload: Array("21.5".utf8))),
             .publish(.init(topic: "a/b", qos: 0, packetId: nil, payload: [])),
