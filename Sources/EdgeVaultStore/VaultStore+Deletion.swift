@@ -16,22 +16,10 @@ extension VaultStore {
         public var minTime: Int64
         public var maxTime: Int64
         public var chunks: [RangeDeletion.Chunk]
-        public var grantKeys: [GrantKeyRecord]
-
-        public struct GrantKeyRecord: Sendable, Equatable {
-            public var org: String
-            public var grant: String
-            public var sealedKey: [UInt8]
-
-            public init(org: String, grant: String, sealedKey: [UInt8]) {
-                self.org = org
-                self.grant = grant
-                self.sealedKey = sealedKey
-            }
-        }
+        public var grantKeys: [RangeDeletion.GrantKey]
 
         public init(ordinal: Int64, id: String, replaces: String, sealedKey: [UInt8], minTime: Int64, maxTime: Int64,
-                    chunks: [RangeDeletion.Chunk], grantKeys: [GrantKeyRecord]) {
+                    chunks: [RangeDeletion.Chunk], grantKeys: [RangeDeletion.GrantKey]) {
             self.ordinal = ordinal
             self.id = id
             self.replaces = replaces
@@ -174,7 +162,7 @@ extension VaultStore {
         liveGrants: [GrantRecord], db: Database, invalid: (String) -> VaultError
     ) throws {
         guard RangeDeletion.replacementDigest(sealedKey: body.sealedKey, chunks: body.chunks, minTime: body.minTime, maxTime: body.maxTime,
-                                              grantKeys: body.grantKeys.map { .init(org: $0.org, grant: $0.grant, sealedKey: $0.sealedKey) }) == signed.sha256 else {
+                                              grantKeys: body.grantKeys) == signed.sha256 else {
             throw invalid("the replacement \(body.id) is not what was signed (sha256 differs)")
         }
         guard !body.chunks.isEmpty, body.chunks.count <= maxReplacementChunks,
