@@ -222,3 +222,10 @@ extension FileIO {
         _ = try? FileDescriptor.standardError.writeAll(Array(text.utf8))
     }
 }
+
+extension FileIO {
+    /// A file name for a log origin (`edgevault.local/abc` → `edgevault.local_abc`).
+    public static func fileName(forOrigin origin: String) -> String {
+        String(origin.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+    }
+}

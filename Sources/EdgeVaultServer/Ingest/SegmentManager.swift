@@ -310,7 +310,7 @@ public actor SegmentManager {
         pending.closes = closes
     }
 
-    /// Closes segments whose bucket and grace period are over (`IngestService` calls it every
+    /// Closes segments whose bucket and grace period are over (`SegmentSweepService` calls it every
     /// 5 s).
     public func sweep() async {
         let now = Timestamp.now()

@@ -89,7 +89,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let admin = Application(
         router: adminRouter,
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
-        services: [IngestService(manager: manager), LedgerCheckpointService(ledger: ledger),
+        services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger),
                    RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Every `sweepInterval` (5 s) asks the segment manager to close the segments whose bucket and
 /// grace period have ended (`SegmentManager.sweep`; the manager runs no timer of its own) and,
 /// on graceful shutdown, has it commit what is buffered and wipe every segment key.
-public struct IngestService: Service {
+public struct SegmentSweepService: Service {
     let manager: SegmentManager
     let sweepInterval: Duration
 
