@@ -33,6 +33,8 @@ public struct LedgerLeaf: Sendable, Equatable {
     /// showing an organization the leaves about itself.
     public let org: String?
     public let time: Int64
+    /// The leaf as JSON, parsed once.
+    public let json: JSONValue
 
     /// Builds a leaf of `kind` with `fields` (keys sorted, compact JSON).
     public init(kind: Kind, fields: [String: JSONValue], org: String? = nil, time: Int64 = Timestamp.now(), salt: [UInt8] = Sodium.randomBytes(16)) {
@@ -41,7 +43,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         object["time"] = .string(Timestamp.rfc3339(milliseconds: time))
         object["salt"] = .string(Encoding.base64url(salt))
         if let org { object["org"] = .string(org) }
-        bytes = JSONValue.object(object).serialized()
+        json = .object(object)
+        bytes = json.serialized()
         type = kind.rawValue
         self.org = org
         self.time = time
@@ -49,11 +52,13 @@ public struct LedgerLeaf: Sendable, Equatable {
 
     /// Reads a stored leaf back (for display and verification).
     public init(bytes: [UInt8]) throws {
-        guard bytes.count <= Self.maxBytes, case .object(let o) = try JSONValue.parse(bytes),
+        let parsed = bytes.count <= Self.maxBytes ? try JSONValue.parse(bytes) : .null
+        guard case .object(let o) = parsed,
               let type = o["type"]?.stringValue, let timeText = o["time"]?.stringValue,
               let time = Timestamp.parseRFC3339(timeText), o["salt"]?.stringValue != nil
         else { throw VaultError(.protocolError, "a ledger leaf must be a JSON object with type, time and salt") }
         self.bytes = bytes
+        self.json = parsed
         self.type = type
         self.org = o["org"]?.stringValue
         self.time = time
@@ -61,7 +66,6 @@ public struct LedgerLeaf: Sendable, Equatable {
 
     public var hash: Merkle.Hash { Merkle.leafHash(bytes) }
 
-    public var json: JSONValue { (try? JSONValue.parse(bytes)) ?? .null }
 
     /// The first leaf of every vault: who the person is and which key signs the log.
     public static func genesis(userKeyId: String, logVerifierKey: String, origin: String, time: Int64) -> LedgerLeaf {
