@@ -19,11 +19,12 @@ public struct TrackRecord: Sendable, Equatable {
         var total: Int64 = 0
         for leaf in leaves where leaf.type == LedgerLeaf.Kind.dataReleased.rawValue {
             // A page is named by its grant, segment and chunk range (a leaf without them counts as is).
-            if let grant = leaf.json["grant"]?.stringValue, let segment = leaf.json["segment"]?.stringValue,
-               let chunks = leaf.json["chunks"]?.stringValue {
-                guard seen.insert(grant + " " + segment + " " + chunks).inserted else { continue }
+            if let page = LedgerEvent.DataReleased(leaf) {
+                guard seen.insert("\(page.grant) \(page.segment) \(page.firstSeq)-\(page.lastSeq)").inserted else { continue }
+                total += page.count
+            } else {
+                total += leaf.json["count"]?.numberText.flatMap { Int64($0) } ?? 0
             }
-            total += Int64(leaf.json["count"]?.numberText ?? "0") ?? 0
         }
         return total
     }
