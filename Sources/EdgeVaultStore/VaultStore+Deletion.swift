@@ -139,14 +139,10 @@ extension VaultStore {
                                    arguments: [k.org, k.grant, new.ordinal, Data(k.sealedKey)])
                 }
             }
-            let index = try Self.appendLeaf(LedgerLeaf(kind: .dataDeleted, fields: [
-                "stream": .string(d.stream), "cut": .array(d.segments.map { .string($0.id) }),
-                "whole": .object(["count": .number("\(d.whole.count)"), "sha256": .string(Encoding.base64(d.whole.sha256))]),
-                "replacements": .array(replaced.map { .string($0.new.id) }),
-                "readings": .number(String(d.readings)), "chunks": .number(String(chunksGone)),
-                "from": .string(Timestamp.rfc3339(milliseconds: d.from)), "to": .string(Timestamp.rfc3339(milliseconds: d.to)),
-                "deletionSha256": .string(Encoding.base64(Hash.sha256(jws))), "signedAt": .string(Timestamp.rfc3339(milliseconds: d.at)),
-            ], time: now), in: db)
+            let index = try Self.appendLeaf(LedgerEvent.rangeDeleted(.init(
+                stream: d.stream, cut: d.segments.map(\.id), wholeCount: d.whole.count, wholeSha256: d.whole.sha256,
+                replacements: replaced.map(\.new.id), readings: d.readings, chunks: chunksGone, from: d.from, to: d.to,
+                deletionSha256: Hash.sha256(jws), signedAt: d.at)).leaf(time: now), in: db)
             try db.execute(sql: "INSERT INTO deletion_change (leafIndex, stream, at, jws) VALUES (?, ?, ?, ?)",
                            arguments: [index, d.stream, d.at, Data(jws)])
             return RangeDeletionResult(readings: d.readings, deletedSegments: Int(d.whole.count) + d.segments.count - replaced.count,

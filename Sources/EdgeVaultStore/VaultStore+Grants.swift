@@ -81,7 +81,6 @@ extension VaultStore {
                 throw VaultError(.notFound, "no request \(id) from \(org)")
             }
             guard request.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(request.status), not pending") }
-            let payloadHash = Encoding.base64(Hash.sha256([UInt8](request.payload)))
             request.decidedAt = now
             let leaf: LedgerLeaf
             switch decision.kind {
@@ -90,13 +89,9 @@ extension VaultStore {
                 guard let access = try? AccessRequest(payload: [UInt8](request.payload), origin: try Self.origin(db), now: nil) else {
                     throw VaultError(.badRequest, "the stored request no longer parses")
                 }
-                leaf = LedgerLeaf(kind: .grantIssued, fields: [
-                    "id": .string(id), "name": .string(access.orgName), "payloadSha256": .string(payloadHash),
-                    "segments": .number("\(sealedKeys.count)"),
-                    "streams": .array(access.streams.map { .string($0) }),
-                    "from": .string(Timestamp.rfc3339(milliseconds: access.from)), "to": .string(Timestamp.rfc3339(milliseconds: access.to)),
-                    "expires": .string(Timestamp.rfc3339(milliseconds: access.expires)),
-                ], org: org, time: now)
+                leaf = LedgerEvent.grantIssued(id: id, name: access.orgName, payloadSha256: Hash.sha256([UInt8](request.payload)),
+                                               segments: sealedKeys.count, streams: access.streams, from: access.from, to: access.to,
+                                               expires: access.expires).leaf(org: org, time: now)
                 let index = try Self.appendLeaf(leaf, in: db)
                 try GrantRecord(org: org, id: id, jws: Data(decided), deliveryKey: Data(access.deliveryKey), streams: request.streams,
                                 fromTime: access.from, toTime: access.to, expires: access.expires, status: "live", issuedAt: now,
@@ -119,9 +114,8 @@ extension VaultStore {
         request.status = "denied"
         request.decidedAt = now
         request.reason = reason
-        var fields: [String: JSONValue] = ["id": .string(request.id), "payloadSha256": .string(Encoding.base64(Hash.sha256([UInt8](request.payload))))]
-        if let reason { fields["reason"] = .string(reason) }
-        let index = try appendLeaf(LedgerLeaf(kind: .requestDenied, fields: fields, org: request.org, time: now), in: db)
+        let event = LedgerEvent.requestDenied(id: request.id, payloadSha256: Hash.sha256([UInt8](request.payload)), reason: reason)
+        let index = try appendLeaf(event.leaf(org: request.org, time: now), in: db)
         try request.update(db)
         return index
     }
@@ -154,13 +148,9 @@ extension VaultStore {
     public static func releaseLeaf(org: String, grant: String, segment: String, chunks: [ChunkRecord], now: Int64) -> LedgerLeaf {
         var hasher = SHA256Hasher()
         for c in chunks { c.ciphertext.withUnsafeBytes { hasher.update($0) } }
-        let leaf = LedgerLeaf(kind: .dataReleased, fields: [
-            "grant": .string(grant), "segment": .string(segment),
-            "chunks": .string("\(chunks.first?.seq ?? 0)-\(chunks.last?.seq ?? 0)"),
-            "count": .number("\(chunks.reduce(0) { $0 + $1.readingCount })"),
-            "sha256": .string(Encoding.base64(hasher.finalize())),
-        ], org: org, time: now)
-        return leaf
+        return LedgerEvent.dataReleased(.init(grant: grant, segment: segment, firstSeq: chunks.first?.seq ?? 0, lastSeq: chunks.last?.seq ?? 0,
+                                              count: chunks.reduce(0) { $0 + $1.readingCount }, sha256: hasher.finalize()))
+            .leaf(org: org, time: now)
     }
 }
 
@@ -174,9 +164,8 @@ extension VaultStore {
             g.revokedAt = now
             g.revocation = Data(revocation)
             try g.update(db)
-            var fields: [String: JSONValue] = ["grant": .string(id), "revocationSha256": .string(Encoding.base64(Hash.sha256(revocation)))]
-            if let reason { fields["reason"] = .string(reason) }
-            return try Self.appendLeaf(LedgerLeaf(kind: .grantRevoked, fields: fields, org: org, time: now), in: db)
+            return try Self.appendLeaf(LedgerEvent.grantRevoked(grant: id, revocationSha256: Hash.sha256(revocation), reason: reason)
+                .leaf(org: org, time: now), in: db)
         }
     }
 
@@ -192,9 +181,7 @@ extension VaultStore {
                 count += db.changesCount
             }
             guard count > 0 else { return (0, nil) }
-            let index = try Self.appendLeaf(LedgerLeaf(kind: .keysUpgraded, fields: [
-                "count": .number("\(count)"), "documentSha256": .string(Encoding.base64(Hash.sha256(document))),
-            ], time: now), in: db)
+            let index = try Self.appendLeaf(LedgerEvent.keysUpgraded(count: count, documentSha256: Hash.sha256(document)).leaf(time: now), in: db)
             return (count, index)
         }
     }
@@ -204,7 +191,7 @@ extension VaultStore {
     @discardableResult
     public func recordViolation(org: String, kind: String, detail: String, now: Int64) throws -> Int64 {
         try write("record a violation") { db in
-            try Self.appendLeaf(LedgerLeaf(kind: .orgViolation, fields: ["kind": .string(kind), "detail": .string(detail)], org: org, time: now), in: db)
+            try Self.appendLeaf(LedgerEvent.orgViolation(kind: kind, detail: detail).leaf(org: org, time: now), in: db)
         }
     }
 

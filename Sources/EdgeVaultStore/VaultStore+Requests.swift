@@ -131,7 +131,7 @@ extension VaultStore {
                 if org.publicKey == nil || org.firstSeen == nil {
                     org.publicKey = Data(orgPublicKey)
                     org.firstSeen = now
-                    leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .orgSeen, fields: ["name": .string(request.orgName)], org: orgKeyId, time: now), in: db))
+                    leaves.append(try Self.appendLeaf(LedgerEvent.orgSeen(name: request.orgName).leaf(org: orgKeyId, time: now), in: db))
                 }
                 org.name = request.orgName
                 org.contact = request.orgContact
@@ -143,7 +143,7 @@ extension VaultStore {
                 }
                 try OrgRecord(keyId: orgKeyId, publicKey: Data(orgPublicKey), name: request.orgName, contact: request.orgContact,
                               trust: "seen", pinnedName: nil, firstSeen: now, updatedAt: now).insert(db)
-                leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .orgSeen, fields: ["name": .string(request.orgName)], org: orgKeyId, time: now), in: db))
+                leaves.append(try Self.appendLeaf(LedgerEvent.orgSeen(name: request.orgName).leaf(org: orgKeyId, time: now), in: db))
             }
             if try AccessRequestRecord.fetchOne(db, key: ["org": orgKeyId, "id": request.id]) != nil {
                 throw VaultError(.duplicateId, "you already used the request id \(request.id); choose a new id")
@@ -165,12 +165,9 @@ extension VaultStore {
                 streams: request.streams.joined(separator: "\n"), fromTime: request.from, toTime: request.to, expires: request.expires,
                 receivedAt: now, decidedAt: nil, reason: nil
             ).insert(db)
-            leaves.append(try Self.appendLeaf(LedgerLeaf(kind: .requestReceived, fields: [
-                "id": .string(request.id), "name": .string(request.orgName), "streams": .array(request.streams.map { .string($0) }),
-                "from": .string(Timestamp.rfc3339(milliseconds: request.from)), "to": .string(Timestamp.rfc3339(milliseconds: request.to)),
-                "expires": .string(Timestamp.rfc3339(milliseconds: request.expires)),
-                "payloadSha256": .string(Encoding.base64(Hash.sha256(payload))),
-            ], org: orgKeyId, time: now), in: db))
+            leaves.append(try Self.appendLeaf(LedgerEvent.requestReceived(
+                id: request.id, name: request.orgName, streams: request.streams, from: request.from, to: request.to, expires: request.expires,
+                payloadSha256: Hash.sha256(payload)).leaf(org: orgKeyId, time: now), in: db))
             return leaves
         }
     }
@@ -239,7 +236,7 @@ extension VaultStore {
             r.status = "withdrawn"
             r.decidedAt = now
             try r.update(db)
-            return try Self.appendLeaf(LedgerLeaf(kind: .requestWithdrawn, fields: ["id": .string(id)], org: org, time: now), in: db)
+            return try Self.appendLeaf(LedgerEvent.requestWithdrawn(id: id).leaf(org: org, time: now), in: db)
         }
     }
 

@@ -48,10 +48,8 @@ extension VaultStore {
             }
             s.retentionSeconds = change.retentionSeconds
             try s.update(db)
-            let index = try Self.appendLeaf(LedgerLeaf(kind: .streamRetention, fields: [
-                "stream": .string(change.stream), "retentionSeconds": change.retentionSeconds.map { .number("\($0)") } ?? .null,
-                "changeSha256": .string(Encoding.base64(Hash.sha256(jws))), "signedAt": .string(Timestamp.rfc3339(milliseconds: change.at)),
-            ], time: now), in: db)
+            let index = try Self.appendLeaf(LedgerEvent.streamRetention(stream: change.stream, retentionSeconds: change.retentionSeconds,
+                                                                        changeSha256: Hash.sha256(jws), signedAt: change.at).leaf(time: now), in: db)
             try db.execute(sql: "INSERT INTO retention_change (leafIndex, stream, at, jws) VALUES (?, ?, ?, ?)",
                            arguments: [index, change.stream, change.at, Data(jws)])
             return (s, index)
@@ -97,11 +95,8 @@ extension VaultStore {
                 try db.execute(sql: "DELETE FROM grant_key WHERE segment IN (\(list))")
                 try db.execute(sql: "DELETE FROM chunk WHERE segment IN (\(list))")
                 try db.execute(sql: "DELETE FROM segment WHERE ordinal IN (\(list))")
-                let leaf = LedgerLeaf(kind: .dataDeleted, fields: [
-                    "stream": .string(stream.name), "segments": .array(ids.map { .string($0) }),
-                    "readings": .number(String(readings)), "chunks": .number(String(chunks)),
-                    "before": .string(Timestamp.rfc3339(milliseconds: cutoff)), "retentionSeconds": .number(String(retention)),
-                ], time: now)
+                let leaf = LedgerEvent.retentionDeleted(stream: stream.name, segments: ids, readings: readings, chunks: chunks,
+                                                        before: cutoff, retentionSeconds: retention).leaf(time: now)
                 let index = try Self.appendLeaf(leaf, in: db)
                 return Deletion(stream: stream.name, segments: ids, readings: readings, chunks: chunks, before: cutoff, leafIndex: index)
             }
