@@ -97,7 +97,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
+            ],
+            // The public API's OpenAPI document, compiled into the binary as bytes
+            // (`PackageResources.openapi_yaml`): no resource bundle to install beside vaultd and
+            // no Foundation `Bundle` to find it (OpenAPIDocument.swift says why).
+            resources: [.embedInCode("API/Public/openapi.yaml")]
         ),
         // Client: what the person's and an organization's tools do, over the admin socket and
         // the public listener.

@@ -175,11 +175,12 @@ struct RequestsEndToEndTests {
         try await v.stopDaemon()
     }
 
-    @Test("openapi.yaml is served, equals the repository's file, and documents exactly the routed operations")
+    @Test("openapi.yaml is served byte for byte as the server target's file, and documents exactly the routed operations")
     func openAPI() async throws {
         let repo = repositoryRoot
-        let file = try String(contentsOf: repo.appendingPathComponent("openapi.yaml"), encoding: .utf8)
-        #expect(file == OpenAPIDocument.yaml + "\n")
+        let file = try Data(contentsOf: repo.appendingPathComponent("Sources/EdgeVaultServer/API/Public/openapi.yaml"))
+        #expect([UInt8](file) == OpenAPIDocument.bytes)
+        #expect(try Data(contentsOf: repo.appendingPathComponent("openapi.yaml")) == file, "the top-level openapi.yaml is that file")
         let v = try VaultFixture()
         try await v.initVault()
         let store = try VaultStore.open(dataDir: v.dataDir)
@@ -194,7 +195,7 @@ struct RequestsEndToEndTests {
         #expect(routed == documented, "routed: \(routed.sorted()) documented: \(documented.sorted())")
         try await v.startDaemon()
         let served = try await v.publicRequest("GET", "/v1/openapi.yaml")
-        #expect(served.status == 200 && String(decoding: served.body, as: UTF8.self) == OpenAPIDocument.yaml)
+        #expect(served.status == 200 && served.body == [UInt8](file))
         for op in OpenAPIDocument.operations {
             let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{segment}", with: "y"))
             #expect(!String(decoding: r.body, as: UTF8.self).contains("no such endpoint"), "\(op) is routed")

@@ -180,8 +180,9 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     router.add(middleware: ProblemMiddleware(operations: OpenAPIDocument.operations))
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
     // No /metrics here: it is on the admin socket (and `metrics_listen`, loopback only).
+    let document = ByteBuffer(bytes: OpenAPIDocument.bytes)
     router.get("/v1/openapi.yaml") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: document))
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
     router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
