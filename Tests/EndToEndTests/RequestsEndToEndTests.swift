@@ -161,17 +161,43 @@ struct RequestsEndToEndTests {
         try await v.stopDaemon()
     }
 
-    @Test("A served path asked with another method answers 405 with Allow; an unknown path 404")
+    @Test("Every path either router serves, asked with a method it is not served with, answers 405 with Allow; an unknown path 404")
     func methodNotAllowed() async throws {
         let v = try VaultFixture()
         try await v.initVault()
+        // The routes, read from the routers exactly as the daemon builds them.
+        let store = try VaultStore.open(dataDir: v.dataDir)
+        let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
+        let manager = try SegmentManager(store: store, settings: .init(), logger: .init(label: "t"))
+        let configuration = Configuration()
+        let mqtt = MQTTMonitor(configuration: configuration.mqtt)
+        let admin = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration, mqtt: mqtt,
+                                     notifier: RequestNotifier(), metrics: Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqtt))
+            .routes.map { ($0.method.rawValue, $0.path.description) }
+        let publicRoutes = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
+            .routes.map { ($0.method.rawValue, $0.path.description) }
         try await v.startDaemon()
+
         let put = try await v.publicRequest("PUT", "/v1/requests/some-id")
         #expect(problem(put) == (405, "method_not_allowed"))
-        #expect(put.header("Allow") == "GET, DELETE")
+        #expect(put.header("Allow") == "DELETE, GET")
         let deleteCheckpoint = try await v.publicRequest("DELETE", "/v1/log/checkpoint")
         #expect(problem(deleteCheckpoint) == (405, "method_not_allowed") && deleteCheckpoint.header("Allow") == "GET")
         #expect(problem(try await v.publicRequest("GET", "/v1/nothing/here")) == (404, "not_found"))
+        #expect(problem(try await v.request("GET", "/v1/nothing/here")) == (404, "not_found"))
+
+        // No route is served with PATCH: every path of both routers answers it 405, Allow naming
+        // exactly the methods its template is routed with.
+        for (routes, isPublic) in [(publicRoutes, true), (admin, false)] {
+            #expect(routes.count >= 10)
+            for path in Set(routes.map(\.1)) {
+                let allow = routes.filter { $0.1 == path }.map(\.0).sorted().joined(separator: ", ")
+                let concrete = path.replacingOccurrences(of: "{id}", with: "x1").replacingOccurrences(of: "{segment}", with: "x2")
+                    .replacingOccurrences(of: "{keyId}", with: "x3")
+                let r = isPublic ? try await v.publicRequest("PATCH", concrete) : try await v.request("PATCH", concrete)
+                #expect(problem(r) == (405, "method_not_allowed") && r.header("Allow") == allow, "PATCH \(concrete): \(r.status) \(r.header("Allow") ?? "")")
+            }
+        }
         try await v.stopDaemon()
     }
 

@@ -61,30 +61,9 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let readiness = Readiness(expected: metricsListen == nil ? 3 : 4, logger: logger)
     let mqttMonitor = MQTTMonitor(configuration: configuration.mqtt)
 
-    let adminRouter = Router(context: BasicRequestContext.self)
-    adminRouter.add(middleware: ProblemMiddleware())
-    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqttMonitor, ledger: ledger).addRoutes(to: adminRouter)
-    LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    AdminOrgsController(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
-    AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
-    AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
-    AdminKeysController(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
-    let dataDir = configuration.dataDir
-    adminRouter.post("/v1/backup") { _, _ in
-        // Streamed from a consistent copy in the data directory: memory stays flat however
-        // large the vault is; the copy is removed once sent.
-        let backup = try Backup.prepare(store: store, dataDir: dataDir)
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
-                        body: ResponseBody(contentLength: backup.totalBytes) { writer in
-                            try await backup.stream { try await writer.write(ByteBuffer(bytes: $0)) }
-                            try await writer.finish(nil)
-                        })
-    }
-    adminRouter.get("/metrics") { _, _ in try await metrics.response() }
+    let adminRouter = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration,
+                                       mqtt: mqttMonitor, notifier: notifier, metrics: metrics)
     let socketPath = configuration.adminSocket
     let admin = Application(
         router: adminRouter,
@@ -133,8 +112,10 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         // Metrics show the person's activity (readings, requests, MQTT topics): never on the
         // public listener; on this loopback-only address when configured (for a local scraper).
         let metricsRouter = Router(context: BasicRequestContext.self)
-        metricsRouter.add(middleware: ProblemMiddleware())
+        let routes = RouteTable()
+        metricsRouter.add(middleware: ProblemMiddleware(routes: routes))
         metricsRouter.get("/metrics") { _, _ in try await metrics.response() }
+        routes.load(from: metricsRouter)
         services.append(Application(
             router: metricsRouter,
             configuration: .init(address: .hostname(metricsListen.host, port: metricsListen.port), serverName: nil,
@@ -150,6 +131,38 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         services.append(try MQTTIngestService(configuration: configuration.mqtt, manager: manager, monitor: mqttMonitor, group: group, logger: logger))
     }
     return EdgeVaultDaemon(services: services, logger: logger, lock: lock)
+}
+
+/// The admin API's routes (the person's tools, over the Unix socket), exactly as the daemon
+/// serves them.
+public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
+                             mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics) -> Router<BasicRequestContext> {
+    let adminRouter = Router(context: BasicRequestContext.self)
+    let routes = RouteTable()
+    adminRouter.add(middleware: ProblemMiddleware(routes: routes))
+    AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqtt, ledger: ledger).addRoutes(to: adminRouter)
+    LogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminLogController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminOrgsController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminRequestsController(store: store, notifier: notifier).addRoutes(to: adminRouter)
+    AdminDecisionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    AdminRevocationsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    AdminKeysController(store: store, ledger: ledger).addRoutes(to: adminRouter)
+    AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    let dataDir = configuration.dataDir
+    adminRouter.post("/v1/backup") { _, _ in
+        // Streamed from a consistent copy in the data directory: memory stays flat however
+        // large the vault is; the copy is removed once sent.
+        let backup = try Backup.prepare(store: store, dataDir: dataDir)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                        body: ResponseBody(contentLength: backup.totalBytes) { writer in
+                            try await backup.stream { try await writer.write(ByteBuffer(bytes: $0)) }
+                            try await writer.finish(nil)
+                        })
+    }
+    adminRouter.get("/metrics") { _, _ in try await metrics.response() }
+    routes.load(from: adminRouter)
+    return adminRouter
 }
 
 /// Plain HTTP/1.1, or TLS around it when a certificate and key are configured.
@@ -176,10 +189,11 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
                               notifier: RequestNotifier) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
-    // The operations openapi.yaml documents are the ones routed here (a test keeps them equal).
-    router.add(middleware: ProblemMiddleware(operations: OpenAPIDocument.operations))
+    let routes = RouteTable()
+    router.add(middleware: ProblemMiddleware(routes: routes))
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
     // No /metrics here: it is on the admin socket (and `metrics_listen`, loopback only).
+    // The operations openapi.yaml documents are the ones routed here (a test keeps them equal).
     let document = ByteBuffer(bytes: OpenAPIDocument.bytes)
     router.get("/v1/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: document))
@@ -204,6 +218,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
     GrantsController(store: store, ledger: ledger, violations: violations).addRoutes(to: grants)
+    routes.load(from: router)
     return router
 }
 

@@ -30,9 +30,9 @@ extension Problem: HTTPResponseError {
 /// Turns every error a handler throws into problem+json: domain errors keep their code,
 /// framework errors get one, anything unexpected is a logged 500 with no internals exposed.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// The router's operations as (method, path template with `{param}`s): a path served with
-    /// other methods answers 405 with `Allow` rather than 404.
-    var operations: [(method: String, path: String)] = []
+    /// The router's routes (filled from the router once its routes are added): a path served
+    /// with other methods answers 405 with `Allow` rather than 404.
+    var routes = RouteTable()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -46,7 +46,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as HTTPError {
             switch e.status.code {
             case 404:
-                let allowed = Self.methods(of: request.uri.path, in: operations)
+                let allowed = routes.methods(of: request.uri.path)
                 guard allowed.isEmpty else {
                     var p = Problem(code: .methodNotAllowed, status: 405,
                                     detail: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))")
@@ -63,19 +63,6 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             throw Problem(code: .internalError, status: 500, detail: "internal error; see the vaultd log")
         }
-    }
-}
-
-extension ProblemMiddleware {
-    /// The methods `operations` serve `path` with (a `{param}` matches one non-empty segment).
-    static func methods(of path: String, in operations: [(method: String, path: String)]) -> [String] {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return operations.filter { op in
-            let pattern = op.path.split(separator: "/", omittingEmptySubsequences: false)
-            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { p, s in
-                p.hasPrefix("{") && p.hasSuffix("}") ? !s.isEmpty : p == s
-            }
-        }.map(\.method)
     }
 }
 
