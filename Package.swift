@@ -49,6 +49,10 @@ let package = Package(
         // Already resolved through swift-nio; named here for FileDescriptor (whole writes that
         // retry on EINTR, a secret file read straight into guarded memory).
         .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
+        // Already resolved through Hummingbird (its MetricsMiddleware); named here to bootstrap it.
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        // /metrics in Prometheus text (Foundation-free; swift-metrics and swift-atomics only).
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -97,6 +101,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The public API's OpenAPI document, compiled into the binary as bytes
             // (`PackageResources.openapi_yaml`): no resource bundle to install beside vaultd and

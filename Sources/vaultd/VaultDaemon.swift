@@ -62,6 +62,7 @@ struct VaultDaemon: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG
         }
         LineLogHandler.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        RequestMetrics.bootstrap()
         let logger = Logger(label: "vaultd")
         do {
             let daemon = try await buildApplication(configuration: configuration, logger: logger)

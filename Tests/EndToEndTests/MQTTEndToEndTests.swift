@@ -237,7 +237,7 @@ struct MQTTEndToEndTests {
         let aTimes = got.filter { $0.stream == "home/a/temperature" }.sorted { Double($0.v)! < Double($1.v)! }.map(\.t)
         #expect(aTimes == aTimes.sorted())
         let metrics = String(decoding: try await v.request("GET", "/metrics").body, as: UTF8.self)
-        #expect(metrics.contains("edgevault_mqtt_connected 1"))
+        #expect(metrics.split(separator: "\n").contains("edgevault_mqtt_connected 1.0"))
         #expect(metrics.contains("edgevault_mqtt_messages_received_total{topic=\"zigbee2mqtt/+\"} 2500"))
         #expect(metrics.contains("edgevault_mqtt_readings_stored_total{topic=\"zigbee2mqtt/+\"} 5000"))
         let cli = try await v.cli(["status"])
@@ -377,7 +377,7 @@ struct MQTTEndToEndTests {
         #expect(cli.stdout.contains("mqtt: disconnected from \(broker.url)"), "\(cli.stdout)")
         #expect(try await v.publicRequest("GET", "/healthz").status == 200)
         let metrics = String(decoding: try await v.request("GET", "/metrics").body, as: UTF8.self)
-        #expect(metrics.contains("edgevault_mqtt_connected 0"))
+        #expect(metrics.split(separator: "\n").contains("edgevault_mqtt_connected 0.0"))
         try await broker.start()
         try await v.waitForStatus(timeout: .seconds(30)) { $0.mqtt.state == "connected" }
         try await broker.publish("sensors/a/temp", lines: ["19.5"])

@@ -69,22 +69,4 @@ public final class MQTTMonitor: Sendable {
             return nil
         }
     }
-
-    /// Prometheus samples for `/metrics`.
-    func metrics(into out: inout PrometheusText) {
-        let s = snapshot
-        out.metric("edgevault_mqtt_connected", "gauge", "1 while connected to the MQTT broker (0, or -1 when MQTT is off).",
-               [("", s.state == "connected" ? "1" : s.state == "disabled" ? "-1" : "0")])
-        out.metric("edgevault_mqtt_connects_total", "counter", "Successful connections to the broker since start.", [("", "\(s.connects)")])
-        out.metric("edgevault_mqtt_redelivered_total", "counter", "Messages the broker sent again after a reconnect.", [("", "\(s.redelivered)")])
-        out.metric("edgevault_mqtt_unmatched_total", "counter", "Messages on topics no subscription maps.", [("", "\(s.unmatched)")])
-        out.metric("edgevault_mqtt_retained_skipped_total", "counter", "Retained messages not stored.", [("", "\(s.retainedSkipped)")])
-        let subs = s.subscriptions.map { PrometheusText.label("topic", $0.topic) }
-        out.metric("edgevault_mqtt_messages_received_total", "counter", "MQTT messages received per subscription.",
-               zip(subs, s.subscriptions).map { ($0, "\($1.received)") })
-        out.metric("edgevault_mqtt_readings_stored_total", "counter", "Readings stored from MQTT per subscription.",
-               zip(subs, s.subscriptions).map { ($0, "\($1.stored)") })
-        out.metric("edgevault_mqtt_messages_rejected_total", "counter", "MQTT messages dropped per subscription.",
-               zip(subs, s.subscriptions).map { ($0, "\($1.rejected)") })
-    }
 }

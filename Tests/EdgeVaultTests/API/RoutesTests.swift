@@ -60,3 +60,21 @@ struct RoutesTests {
         #expect(table.methods(of: "/nothing/here") == [])
     }
 }
+
+@Suite("Request metrics: Hummingbird's names and labels as /metrics shows them")
+struct RequestMetricsTests {
+    @Test("Hummingbird's metrics get edgevault_http_* names, short label names and the listener; an unusual method is 'other'")
+    func renamed() {
+        let (name, labels) = RequestMetrics.rename("hb.requests", [("http.route", "/v1/grants/{id}"), ("http.request.method", "GET"),
+                                                                  ("http.response.status_code", "200")], listener: "public")
+        #expect(name == "edgevault_http_requests_total")
+        #expect(labels.map { "\($0.0)=\($0.1)" } == ["listener=public", "route=/v1/grants/{id}", "method=GET", "status=200"])
+        let (errors, errorLabels) = RequestMetrics.rename("hb.request.errors", [("http.route", "NotFound"), ("http.request.method", "PROPFIND"),
+                                                                               ("error.type", "404")], listener: "admin")
+        #expect(errors == "edgevault_http_request_errors_total")
+        #expect(errorLabels.map { "\($0.0)=\($0.1)" } == ["listener=admin", "route=NotFound", "method=other", "status=404"])
+        #expect(RequestMetrics.rename("http.server.request.duration", [], listener: "admin").0 == "edgevault_http_request_duration_seconds")
+        #expect(RequestMetrics.rename("http.server.active_requests", [("http.request.method", "POST")], listener: "admin").1.map(\.0) == ["listener", "method"])
+        #expect(RequestMetrics.rename("some.other", [("a", "b")], listener: "admin").0 == "some.other", "other metrics pass unchanged")
+    }
+}

@@ -65,7 +65,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let adminRouter = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration,
                                        mqtt: mqttMonitor, notifier: notifier, metrics: metrics)
     let socketPath = configuration.adminSocket
-    let admin = Application(
+    let admin = ListenerService(name: "admin", application: Application(
         router: adminRouter,
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
         services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger),
@@ -75,7 +75,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
             await readiness.ready("admin_socket", socketPath)
         },
         eventLoopGroupProvider: .shared(group),
-        logger: logger)
+        logger: logger))
 
     let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
@@ -92,7 +92,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100)))
     let server = try publicServer(http1, configuration: configuration)
     let scheme = configuration.tlsCertificate == nil ? "http" : "https"
-    let publicAPI = Application(
+    let publicAPI = ListenerService(name: "public", application: Application(
         router: publicRouter,
         server: server,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil,
@@ -103,7 +103,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
             await readiness.ready("scheme", scheme)
         },
         eventLoopGroupProvider: .shared(group),
-        logger: logger)
+        logger: logger))
 
     // Graceful shutdown runs in reverse order: MQTT first (its last batch still commits and is
     // acknowledged), then the public API, then the admin API and the segment manager.
@@ -114,7 +114,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         let metricsRouter = Router(context: BasicRequestContext.self)
         let routes = RouteTable()
         metricsRouter.add(middleware: ProblemMiddleware(routes: routes))
-        metricsRouter.get("/metrics") { _, _ in try await metrics.response() }
+        MetricsController(metrics: metrics).addRoutes(to: metricsRouter)
         routes.load(from: metricsRouter)
         services.append(Application(
             router: metricsRouter,
@@ -138,6 +138,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
 public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
                              mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics) -> Router<BasicRequestContext> {
     let adminRouter = Router(context: BasicRequestContext.self)
+    // Outermost: every request is counted and timed by route template, with the status it got.
+    adminRouter.add(middleware: MetricsMiddleware())
     let routes = RouteTable()
     adminRouter.add(middleware: ProblemMiddleware(routes: routes))
     AdminController(store: store, manager: manager, configuration: configuration, startedAt: Timestamp.now(), mqtt: mqtt, ledger: ledger).addRoutes(to: adminRouter)
@@ -160,7 +162,7 @@ public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: 
                             try await writer.finish(nil)
                         })
     }
-    adminRouter.get("/metrics") { _, _ in try await metrics.response() }
+    MetricsController(metrics: metrics).addRoutes(to: adminRouter)
     routes.load(from: adminRouter)
     return adminRouter
 }
@@ -189,6 +191,9 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
                               notifier: RequestNotifier) throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
+    // Outermost: every request is counted and timed by route template (never its path, which
+    // holds request and segment ids), with the status it got; shown on the admin socket only.
+    router.add(middleware: MetricsMiddleware())
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.get("/healthz") { _, _ in JSONBody(["status": "ok"]) }
