@@ -289,6 +289,14 @@ public enum AdminAPI {
             self.chunks = chunks
             self.next = next
         }
+
+        /// `next` is null on the last page, not left out: docs/PROTOCOL.md and openapi.yaml
+        /// require it (the conformance run found it missing).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(chunks, forKey: .chunks)
+            try container.encode(next, forKey: .next)
+        }
     }
 }
 
