@@ -7,6 +7,12 @@ The signature is made over the request exactly as it goes on the wire: the hook 
 HTTP adapter of `requests`, so method, path, query and body are the prepared, final ones.
 Covered components follow docs/PROTOCOL.md "HTTP Message Signatures": "@method" "@path", "@query" when there is a query,
 "content-digest" (RFC 9530 sha-256) when there is a body; parameters created, keyid, nonce, alg.
+A call schemathesis sends without the `Signature` header (to see it refused) stays unsigned.
+
+POST /v1/requests: a generated body that fits the schema (a JWS object) is replaced by a real
+access request (docs/PROTOCOL.md "Access request") for home/t with a fresh id, signed with the
+same key, so that submissions get past the JWS checks and are stored; the vault's origin comes
+from EDGEVAULT_VAULT_ORIGIN. Bodies that do not fit the schema are sent as generated.
 """
 import base64
 import hashlib
@@ -16,12 +22,22 @@ import secrets
 import time
 from urllib.parse import urlsplit
 
+import nacl.public
 import nacl.signing
 import requests.adapters
+import schemathesis
 
 
 def _b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json(value):
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 with open(os.environ["EDGEVAULT_ORG_KEY"], encoding="utf-8") as f:
@@ -55,8 +71,37 @@ _send = requests.adapters.HTTPAdapter.send
 
 
 def _signed_send(self, request, *args, **kwargs):
-    sign(request)
+    if "Signature" in request.headers:
+        sign(request)
     return _send(self, request, *args, **kwargs)
+
+
+def access_request():
+    """A fresh, valid access request as a JWS (general JSON serialization) signed by the org key."""
+    now = time.time()
+    rfc3339 = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    payload = {
+        "type": "edgevault.access-request/v1", "vault": os.environ["EDGEVAULT_VAULT_ORIGIN"],
+        "id": "conformance-" + secrets.token_hex(6), "org": {"name": "Conformance", "contact": ""},
+        "streams": ["home/t"], "from": "2026-09-01T00:00:00Z", "to": "2026-10-01T00:00:00Z",
+        "purpose": "conformance run", "access": "raw",
+        "deliveryKey": _b64url(bytes(nacl.public.PrivateKey.generate().public_key)),
+        "expires": rfc3339(now + 86400), "created": rfc3339(now),
+    }
+    public = bytes(_SIGNING_KEY.verify_key)
+    header = {"alg": "Ed25519", "kid": _KEY_ID, "jwk": {"crv": "Ed25519", "kty": "OKP", "x": _b64url(public)}}
+    protected, encoded = _b64url(_json(header)), _b64url(_json(payload))
+    signature = _SIGNING_KEY.sign(f"{protected}.{encoded}".encode()).signature
+    return {"payload": encoded, "signatures": [{"protected": protected, "signature": _b64url(signature)}]}
+
+
+@schemathesis.hook
+def map_body(context, body):
+    operation = context.operation
+    if operation is None or operation.method.upper() != "POST" or operation.path != "/v1/requests":
+        return body
+    fits = isinstance(body, dict) and isinstance(body.get("payload"), str) and isinstance(body.get("signatures"), list)
+    return access_request() if fits else body
 
 
 requests.adapters.HTTPAdapter.send = _signed_send
