@@ -23,7 +23,7 @@ struct AdminKeysController<Context: RequestContext>: Sendable {
             keys = try KeyUpgrade.check(try JWS(json: bytes), userKeyId: vault.userKeyId,
                                         userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), now: Timestamp.now())
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
         let (count, index) = try store.upgradeSealedKeys(keys, document: bytes, now: Timestamp.now())
         // Nothing replaced (a replayed or already applied document): no leaf, nothing to anchor.

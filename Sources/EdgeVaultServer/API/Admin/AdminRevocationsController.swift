@@ -28,7 +28,7 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
         do {
             checked = try Revocation.check(try JWS(json: bytes), userKeyId: vault.userKeyId, userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
         let index = try store.revokeGrant(org: checked.org, id: checked.grant, revocation: bytes, reason: checked.reason, now: Timestamp.now())
         await manager.reloadGrants()

@@ -10,10 +10,10 @@ enum ChunkPage {
     static func parameters(_ request: Request) throws -> (after: Int64, limit: Int) {
         let q = request.uri.queryParameters
         guard let after = q["after"].map({ Int64($0) }) ?? -1, after >= -1 else {
-            throw Problem(code: .badRequest, status: 400, detail: "after must be an integer ≥ -1")
+            throw Problem(code: .badRequest, detail: "after must be an integer ≥ -1")
         }
         guard let limit = q["limit"].map({ Int($0) }) ?? maxLimit, limit >= 1, limit <= maxLimit else {
-            throw Problem(code: .badRequest, status: 400, detail: "limit must be an integer in 1…\(maxLimit)")
+            throw Problem(code: .badRequest, detail: "limit must be an integer in 1…\(maxLimit)")
         }
         return (after, limit)
     }
