@@ -183,8 +183,8 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         let store = try VaultStore.open(dataDir: v.dataDir)
-        let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
-        let router = try buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier())
+        let ledger = try await LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
+        let router = try await buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier())
         let routed = Set(router.routes.map { route in
             "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
                 .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")

@@ -143,8 +143,8 @@ struct ProblemTests {
     func decisionOfInvalidStoredRequest() async throws {
         let vault = try TestVault()
         let logger = Logger(label: "test")
-        let ledger = try LedgerService(store: vault.store, dataDir: vault.dataDir, logger: logger)
-        let manager = try SegmentManager(store: vault.store, settings: .init(), logger: logger)
+        let ledger = try await LedgerService(store: vault.store, dataDir: vault.dataDir, logger: logger)
+        let manager = try await SegmentManager(store: vault.store, settings: .init(), logger: logger)
         let org = OrgKeys.generate()
         let now = Timestamp.now()
         // Stored as it arrived (the store does not check the origin; the public handler did).
@@ -152,7 +152,7 @@ struct ProblemTests {
                                    from: 0, to: 1000, purpose: "a test", deliveryKey: org.delivery.publicKey,
                                    expires: now + 3_600_000, created: now)
         let jws = JWS.sign(payload: access.payload(), header: JWS.orgHeader(publicKey: org.signing.publicKey.bytes), keyPair: org.signing)
-        try vault.store.submitRequest(orgKeyId: org.keyId, orgPublicKey: org.signing.publicKey.bytes, request: access,
+        try await vault.store.submitRequest(orgKeyId: org.keyId, orgPublicKey: org.signing.publicKey.bytes, request: access,
                                       payload: access.payload(), jws: jws.serialized(), limits: RequestLimits(), now: now)
         var decided = jws
         decided.appendSignature(header: Decision.header(kind: .grant, userKeyId: vault.keys.publicKeys.keyId, iat: now / 1000, segments: 0),
@@ -171,8 +171,8 @@ struct ProblemTests {
     func unknownStream() async throws {
         let vault = try TestVault()
         let logger = Logger(label: "test")
-        let ledger = try LedgerService(store: vault.store, dataDir: vault.dataDir, logger: logger)
-        let manager = try SegmentManager(store: vault.store, settings: .init(autoCreateStreams: false), logger: logger)
+        let ledger = try await LedgerService(store: vault.store, dataDir: vault.dataDir, logger: logger)
+        let manager = try await SegmentManager(store: vault.store, settings: .init(autoCreateStreams: false), logger: logger)
         let configuration = Configuration()
         let router = Router(context: InProcessContext.self)
         router.add(middleware: ProblemMiddleware())

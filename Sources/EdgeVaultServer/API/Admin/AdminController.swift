@@ -46,15 +46,15 @@ struct AdminController<Context: RequestContext>: Sendable {
         return JSONBody(AdminAPI.IngestResponse(accepted: accepted))
     }
 
-    func vaultInfo() throws -> AdminAPI.VaultInfo {
-        let v = try store.vault()
+    func vaultInfo() async throws -> AdminAPI.VaultInfo {
+        let v = try await store.vault()
         let keys = v.userPublicKeys
         return AdminAPI.VaultInfo(origin: v.origin, userKeyId: v.userKeyId, userFingerprint: keys.fingerprint,
                                   userBoxKey: Encoding.base64url(keys.boxKey), createdAt: Timestamp.rfc3339(milliseconds: v.createdAt))
     }
 
     @Sendable func vault(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.VaultInfo> {
-        JSONBody(try vaultInfo())
+        JSONBody(try await vaultInfo())
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Status> {
@@ -64,13 +64,13 @@ struct AdminController<Context: RequestContext>: Sendable {
             segmentGraceSeconds: configuration.segmentGraceSeconds, maxIngestBodyBytes: configuration.maxIngestBodyBytes)
         return JSONBody(AdminAPI.Status(
             version: EdgeVaultVersion.current, startedAt: Timestamp.rfc3339(milliseconds: startedAt),
-            uptimeSeconds: (now - startedAt) / 1000, vault: try vaultInfo(), settings: settings,
-            streams: try store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
+            uptimeSeconds: (now - startedAt) / 1000, vault: try await vaultInfo(), settings: settings,
+            streams: try await store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
             mqtt: mqtt.snapshot))
     }
 
     @Sendable func streams(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Streams> {
-        JSONBody(AdminAPI.Streams(streams: try store.streams().map(AdminAPI.Stream.init)))
+        JSONBody(AdminAPI.Streams(streams: try await store.streams().map(AdminAPI.Stream.init)))
     }
 
     @Sendable func addStream(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
@@ -91,7 +91,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         guard let signed = try? JSONDecoder().decode(AdminAPI.SignedRetention.self, from: Data(buffer: body)) else {
             throw Problem(code: .decisionInvalid, detail: "a retention change is signed by the person: {\"change\":<JWS>} (vault-cli stream retention)")
         }
-        let vault = try store.vault()
+        let vault = try await store.vault()
         let jwsBytes = Array(signed.change.utf8)
         let checked: RetentionChange.Checked
         do {
@@ -100,7 +100,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         } catch let e as JWS.Failure {
             throw Problem(code: .decisionInvalid, detail: e.detail)
         }
-        let (stream, index) = try store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
+        let (stream, index) = try await store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
         let checkpoint = try await ledger.anchorForAnswer(index: index, detail: "the retention change is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RetentionResult(stream: AdminAPI.Stream(stream), leafIndex: index, checkpointSize: checkpoint.size))
     }
@@ -118,7 +118,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         let from = try Self.timeParameter(request, "from", default: 0)
         let to = try Self.timeParameter(request, "to", default: Timestamp.maxMilliseconds)
         guard from < to else { throw Problem(code: .badRequest, detail: "from must be before to") }
-        let all = try store.streams()
+        let all = try await store.streams()
         let selected: [StreamRecord]
         if names.isEmpty {
             selected = all
@@ -132,7 +132,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         }
         let byId = Dictionary(uniqueKeysWithValues: selected.map { ($0.id!, $0.name) })
         // `unbound=1`: only segments whose key is still of the earlier unbound format.
-        let rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to, unboundOnly: request.uri.queryParameters["unbound"] == "1")
+        let rows = try await store.segments(streamIds: Array(byId.keys), from: from, to: to, unboundOnly: request.uri.queryParameters["unbound"] == "1")
         return JSONBody(AdminAPI.Segments(segments: rows.map { r in
             AdminAPI.Segment(
                 id: r.id, stream: byId[r.streamId] ?? "", start: Timestamp.rfc3339(milliseconds: r.bucketStart),
@@ -144,11 +144,11 @@ struct AdminController<Context: RequestContext>: Sendable {
 
     @Sendable func chunks(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Chunks> {
         let id = try context.parameters.require("id")
-        guard let segment = try store.segment(id: id) else {
+        guard let segment = try await store.segment(id: id) else {
             throw Problem(code: .notFound, detail: "no segment \(id)")
         }
         let (after, limit) = try ChunkPage.parameters(request)
-        let (chunks, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        let (chunks, next) = try await ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
         return JSONBody(ChunkPage.body(chunks, next: next))
     }
 }

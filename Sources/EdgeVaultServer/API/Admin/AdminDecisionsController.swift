@@ -28,7 +28,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
             throw Problem(code: .notFound, detail: "no request \(input.id) from \(input.org)")
         }
         guard stored.status == "pending" else { throw Problem(code: .notPending, detail: "request \(input.id) is \(stored.status)") }
-        let vault = try store.vault()
+        let vault = try await store.vault()
         let checked: Decision.Checked
         let decided: JWS
         do {
@@ -53,7 +53,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
                 // vault) cannot be granted.
                 throw Problem(code: .decisionInvalid, detail: "request \(input.id) cannot be granted: \(error.detail)")
             }
-            let scope = try store.segmentsInScope(access.scope)
+            let scope = try await store.segmentsInScope(access.scope)
             let byId = Dictionary(uniqueKeysWithValues: scope.map { ($0.id, $0) })
             for key in input.sealedKeys {
                 guard let seg = byId[key.segment] else {
@@ -74,7 +74,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
                 sealed[seg.ordinal!] = own
             }
         }
-        let index = try store.recordDecision(org: input.org, id: input.id, decided: Array(input.jws.utf8), decision: checked,
+        let index = try await store.recordDecision(org: input.org, id: input.id, decided: Array(input.jws.utf8), decision: checked,
                                              sealedKeys: sealed, now: now)
         if checked.kind == .grant { await manager.reloadGrants() }
         let checkpoint: VaultStore.StoredCheckpoint

@@ -35,8 +35,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Orgs> {
-        let signed = try store.signedPins()
-        return JSONBody(AdminAPI.Orgs(orgs: try store.orgs().map { Self.info($0, signedPins: signed) }))
+        let signed = try await store.signedPins()
+        return JSONBody(AdminAPI.Orgs(orgs: try await store.orgs().map { Self.info($0, signedPins: signed) }))
     }
 
     static func keyId(_ context: Context) throws -> String {
@@ -62,8 +62,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     }
 
     /// The person's key as the vault recorded it at init.
-    func userKey() throws -> (id: String, key: SigningPublicKey, origin: String) {
-        let vault = try store.vault()
+    func userKey() async throws -> (id: String, key: SigningPublicKey, origin: String) {
+        let vault = try await store.vault()
         return (vault.userKeyId, try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), vault.origin)
     }
 
@@ -105,7 +105,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let input = try await Self.body(AdminAPI.TrustChangeInput.self, request, what: "a trust change", invalid: Problem(
             code: .trustChangeInvalid,
             detail: "a trust change must be signed by the person: send {\"change\":<signed edgevault.trust/v1 JWS>,\"denials\":[…]} (vault-cli trust add/block/unblock)"))
-        let user = try userKey()
+        let user = try await userKey()
         let jwsBytes = Array(input.change.utf8)
         let checked = try Self.check(jwsBytes, user: user)
         guard checked.org == keyId, checked.action == action else {
@@ -113,13 +113,13 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
                           detail: "the signed change is \(checked.action.rawValue) of \(checked.org), not \(action.rawValue) of \(keyId)")
         }
         let denials = try await verified(input.denials ?? [], org: keyId, user: user)
-        let outcome = try store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
+        let outcome = try await store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
                                                  now: Timestamp.now())
         let checkpoint = try await ledger.anchorForAnswer(index: outcome.lastIndex,
                                                           detail: "the trust change is recorded but its checkpoint could not be signed yet")
         guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, detail: "the organization vanished") }
         return JSONBody(AdminAPI.TrustChangeResult(
-            org: Self.info(org, signedPins: try store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
+            org: Self.info(org, signedPins: try await store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
             denied: outcome.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) },
             leftPending: input.keepArrivals == true ? outcome.leftPending : nil, checkpointSize: checkpoint.size))
     }
@@ -129,8 +129,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let input = try await Self.body(AdminAPI.DenyPendingInput.self, request, what: "a list of denials", invalid: Problem(
             code: .badRequest, detail: "expected {\"denials\":[{\"id\",\"protected\",\"signature\"}]} (vault-cli deny --org KEY --all)"))
         guard !input.denials.isEmpty else { throw Problem(code: .badRequest, detail: "no denials given") }
-        let denials = try await verified(input.denials, org: keyId, user: try userKey())
-        let result = try store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
+        let denials = try await verified(input.denials, org: keyId, user: try await userKey())
+        let result = try await store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
         var size: Int64?
         if let last = result.denied.last {
             size = try await ledger.anchorForAnswer(index: last.leafIndex, detail: "the denials are recorded but their checkpoint could not be signed yet").size

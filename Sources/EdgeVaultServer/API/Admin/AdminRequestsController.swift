@@ -34,7 +34,7 @@ struct AdminRequestsController<Context: RequestContext>: Sendable {
         if let status, !["pending", "granted", "denied", "withdrawn", "expired"].contains(status) {
             throw Problem(code: .badRequest, detail: "status must be pending, granted, denied, withdrawn or expired")
         }
-        let rows = try store.requests(status: status, now: Timestamp.now())
+        let rows = try await store.requests(status: status, now: Timestamp.now())
         return JSONBody(AdminAPI.Requests(requests: rows.map { r in
             AdminAPI.RequestSummary(org: r.org, id: r.id, status: r.status, streams: r.streams.split(separator: "\n").map(String.init),
                                     from: Timestamp.rfc3339(milliseconds: r.fromTime), to: Timestamp.rfc3339(milliseconds: r.toTime),

@@ -20,7 +20,7 @@ public struct Metrics: Sendable {
     func text() async throws -> String {
         let c = await manager.counters
         let open = await manager.openSegments().count
-        let (requests, grantsLive, ledgerSize) = try store.metricCounts(now: Timestamp.now())
+        let (requests, grantsLive, ledgerSize) = try await store.metricCounts(now: Timestamp.now())
         let checkpoint = await ledger.latestCheckpoint()
         var out = PrometheusText()
         out.metric("edgevault_readings_ingested_total", "counter", "Readings committed since start.", [("", "\(c.readingsIngested)")])

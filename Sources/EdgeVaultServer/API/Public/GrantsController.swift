@@ -78,7 +78,7 @@ struct GrantsController: Sendable {
             throw Problem(code: .notFound, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
         }
         let (after, limit) = try ChunkPage.parameters(request)
-        let (page, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        let (page, next) = try await ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
         if !page.isEmpty {
             // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {

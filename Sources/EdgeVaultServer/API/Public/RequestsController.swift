@@ -56,7 +56,7 @@ struct RequestsController: Sendable {
             case .request: throw Problem(code: .requestInvalid, detail: error.detail)
             }
         }
-        try store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,
+        try await store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,
                                 limits: limits, now: now)
         await ledger.appended()
         await notifier.bump()
@@ -65,7 +65,7 @@ struct RequestsController: Sendable {
 
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
-        guard let r = try store.requestStatus(org: context.org.keyId, id: id, now: Timestamp.now()) else {
+        guard let r = try await store.requestStatus(org: context.org.keyId, id: id, now: Timestamp.now()) else {
             throw await notYours(id, context)
         }
         return JSONBody(Status(id: id, status: r.status, reason: r.reason))
@@ -74,7 +74,7 @@ struct RequestsController: Sendable {
     @Sendable func withdraw(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
         do {
-            try store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
+            try await store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
         } catch let error as VaultError where error.code == .notFound {
             throw await notYours(id, context)
         }

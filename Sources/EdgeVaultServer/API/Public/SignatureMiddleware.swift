@@ -56,7 +56,7 @@ struct SignatureMiddleware: RouterMiddleware {
             throw Problem(code: .signatureExpired, detail: "the signature expired at \(expires)")
         }
 
-        let identity = try identify(keyId: keyId, request: request, body: body)
+        let identity = try await identify(keyId: keyId, request: request, body: body)
         let base: String
         do {
             base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
@@ -111,8 +111,8 @@ struct SignatureMiddleware: RouterMiddleware {
     /// The organization's key: a known one (a blocked key is checked, then refused), or on
     /// `POST /v1/requests` the JWK inside the request's own JWS, when its thumbprint is the keyid
     /// (first contact). Any other key is checked against a dummy key and refused.
-    func identify(keyId: String, request: Request, body: [UInt8]) throws -> Identity {
-        let known = try store.orgKey(keyId: keyId)
+    func identify(keyId: String, request: Request, body: [UInt8]) async throws -> Identity {
+        let known = try await store.orgKey(keyId: keyId)
         if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: raw) {
             if known?.isBlocked == true { return Identity(key: key, org: nil) }
             return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false))

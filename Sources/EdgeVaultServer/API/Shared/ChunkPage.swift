@@ -19,8 +19,8 @@ enum ChunkPage {
     }
 
     /// The chunks of segment `ordinal` after `after` (at most `limit`) and the seq to continue after.
-    static func read(_ store: VaultStore, segment ordinal: Int64, after: Int64, limit: Int) throws -> (chunks: [ChunkRecord], next: Int64?) {
-        let rows = try store.chunks(segment: ordinal, after: after, limit: limit + 1)
+    static func read(_ store: VaultStore, segment ordinal: Int64, after: Int64, limit: Int) async throws -> (chunks: [ChunkRecord], next: Int64?) {
+        let rows = try await store.chunks(segment: ordinal, after: after, limit: limit + 1)
         let page = Array(rows.prefix(limit))
         return (page, rows.count > limit ? page.last?.seq : nil)
     }

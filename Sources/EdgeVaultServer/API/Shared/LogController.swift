@@ -41,20 +41,20 @@ struct LogController<Context: RequestContext>: Sendable {
 
     @Sendable func inclusion(_ request: Request, context: Context) async throws -> JSONBody<InclusionProof> {
         let index = try Self.integer(request, "index"), size = try Self.integer(request, "size")
-        let treeSize = try store.ledgerSize()
+        let treeSize = try await store.ledgerSize()
         guard size <= treeSize else { throw Problem(code: .badRequest, detail: "size \(size) is larger than the log (\(treeSize) leaves)") }
         guard index < size else { throw Problem(code: .badRequest, detail: "index must be below size") }
-        let proof = try store.inclusionProof(index: index, size: size)
+        let proof = try await store.inclusionProof(index: index, size: size)
         return JSONBody(InclusionProof(index: index, size: size, hashes: proof.map(Encoding.base64)))
     }
 
     @Sendable func consistency(_ request: Request, context: Context) async throws -> JSONBody<ConsistencyProof> {
         let from = try Self.integer(request, "from"), to = try Self.integer(request, "to")
-        let treeSize = try store.ledgerSize()
+        let treeSize = try await store.ledgerSize()
         guard from >= 1 else { throw Problem(code: .badRequest, detail: "from must be at least 1") }
         guard from <= to else { throw Problem(code: .badRequest, detail: "from must not be larger than to") }
         guard to <= treeSize else { throw Problem(code: .badRequest, detail: "to \(to) is larger than the log (\(treeSize) leaves)") }
-        let proof = try store.consistencyProof(from: from, to: to)
+        let proof = try await store.consistencyProof(from: from, to: to)
         return JSONBody(ConsistencyProof(from: from, to: to, hashes: proof.map(Encoding.base64)))
     }
 }
@@ -89,11 +89,11 @@ struct AdminLogController<Context: RequestContext>: Sendable {
     @Sendable func leaves(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Leaves> {
         let (from, limit) = try Self.page(request)
         let q = request.uri.queryParameters
-        let rows = try store.leaves(from: from, limit: limit + 1, type: q["type"].map(String.init), org: q["org"].map(String.init))
+        let rows = try await store.leaves(from: from, limit: limit + 1, type: q["type"].map(String.init), org: q["org"].map(String.init))
         let page = rows.prefix(limit)
         return JSONBody(AdminAPI.Leaves(
             leaves: page.map { AdminAPI.Leaf(index: $0.index, data: Encoding.base64($0.data), hash: Encoding.base64($0.storedHash)) },
-            size: try store.ledgerSize(), next: rows.count > limit ? rows[limit].index : nil))
+            size: try await store.ledgerSize(), next: rows.count > limit ? rows[limit].index : nil))
     }
 
     static var maxRawPage: Int { 65_536 }
@@ -108,16 +108,16 @@ struct AdminLogController<Context: RequestContext>: Sendable {
             throw Problem(code: .badRequest, detail: "limit must be in 1…\(Self.maxRawPage)")
         }
         var buffer = ByteBuffer()
-        let next = try store.rawLeafPage(from: from, limit: limit, into: &buffer)
+        let next = try await store.rawLeafPage(from: from, limit: limit, into: &buffer)
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
-        headers[HTTPField.Name(RawLeafPage.sizeHeader)!] = "\(try store.ledgerSize())"
+        headers[HTTPField.Name(RawLeafPage.sizeHeader)!] = "\(try await store.ledgerSize())"
         if let next { headers[HTTPField.Name(RawLeafPage.nextHeader)!] = "\(next)" }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     @Sendable func checkpoints(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Checkpoints> {
         let (from, limit) = try Self.page(request)
-        let rows = try store.checkpoints(from: from, limit: limit + 1)
+        let rows = try await store.checkpoints(from: from, limit: limit + 1)
         let page = rows.prefix(limit)
         return JSONBody(AdminAPI.Checkpoints(
             checkpoints: page.map { AdminAPI.StoredCheckpoint(size: $0.size, note: $0.note, createdAt: Timestamp.rfc3339(milliseconds: $0.createdAt)) },
