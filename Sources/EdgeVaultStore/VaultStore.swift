@@ -163,7 +163,7 @@ public final class VaultStore: Sendable {
 
     // MARK: Vault identity
 
-    /// The vault's identity.
+    /// The vault's identity. It never changes: the daemon reads it once at start-up.
     public func vault() async throws -> VaultRecord {
         try await offPool { try self.vaultBlocking() }
     }

@@ -13,6 +13,10 @@ import ServiceLifecycle
 public actor LedgerService {
     public nonisolated let origin: String
     public nonisolated let verifier: SignedNote.Verifier
+    /// The vault's record (its identity: origin, the person's keys, the log key). It never
+    /// changes, so it is read once, at start-up, here where the log key is checked against it;
+    /// handlers take the person's key and the origin from it instead of reading it again.
+    public nonisolated let vault: VaultRecord
     let store: VaultStore
     let signer: SigningKeyPair
     let interval: Duration
@@ -28,6 +32,7 @@ public actor LedgerService {
             throw VaultError(.keyMismatch, "\(dataDir)/\(LogKeyFile.name) is not this vault's log key")
         }
         self.origin = name
+        self.vault = vault
         self.signer = keyPair
         self.verifier = try SignedNote.Verifier(NoteKeys.verifierKey(name: name, publicKey: keyPair.publicKey.bytes))
         self.store = store

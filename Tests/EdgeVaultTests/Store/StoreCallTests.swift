@@ -48,6 +48,16 @@ struct StoreCallTests {
         #expect(calls > 40, "the scan finds the daemon's store calls (\(calls))")
     }
 
+    @Test("The vault record is read at start-up, not by handlers: they take it from LedgerService.vault")
+    func vaultReadOnce() async throws {
+        let readers = try Self.codeLines("Sources/EdgeVaultServer").filter { $0.line.contains("store.vault(") }.map(\.place)
+        #expect(readers.allSatisfy { $0.hasPrefix("Ledger/LedgerService.swift:") || $0.hasPrefix("Ingest/SegmentManager.swift:") },
+                "\(readers)")
+        let vault = try TestVault()
+        let ledger = try await LedgerService(store: vault.store, dataDir: vault.dataDir, logger: .init(label: "t"))
+        #expect(ledger.vault == (try await vault.store.vault()))
+    }
+
     @Test("Every public VaultStore method is async, or is named …Blocking")
     func blockingOnesAreNamed() throws {
         var checked = 0

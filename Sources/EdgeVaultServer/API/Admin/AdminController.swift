@@ -46,15 +46,15 @@ struct AdminController<Context: RequestContext>: Sendable {
         return JSONBody(AdminAPI.IngestResponse(accepted: accepted))
     }
 
-    func vaultInfo() async throws -> AdminAPI.VaultInfo {
-        let v = try await store.vault()
+    func vaultInfo() -> AdminAPI.VaultInfo {
+        let v = ledger.vault
         let keys = v.userPublicKeys
         return AdminAPI.VaultInfo(origin: v.origin, userKeyId: v.userKeyId, userFingerprint: keys.fingerprint,
                                   userBoxKey: Encoding.base64url(keys.boxKey), createdAt: Timestamp.rfc3339(milliseconds: v.createdAt))
     }
 
     @Sendable func vault(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.VaultInfo> {
-        JSONBody(try await vaultInfo())
+        JSONBody(vaultInfo())
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Status> {
@@ -64,7 +64,7 @@ struct AdminController<Context: RequestContext>: Sendable {
             segmentGraceSeconds: configuration.segmentGraceSeconds, maxIngestBodyBytes: configuration.maxIngestBodyBytes)
         return JSONBody(AdminAPI.Status(
             version: EdgeVaultVersion.current, startedAt: Timestamp.rfc3339(milliseconds: startedAt),
-            uptimeSeconds: (now - startedAt) / 1000, vault: try await vaultInfo(), settings: settings,
+            uptimeSeconds: (now - startedAt) / 1000, vault: vaultInfo(), settings: settings,
             streams: try await store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
             mqtt: mqtt.snapshot))
     }
@@ -91,7 +91,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         guard let signed = try? JSONDecoder().decode(AdminAPI.SignedRetention.self, from: Data(buffer: body)) else {
             throw Problem(code: .decisionInvalid, detail: "a retention change is signed by the person: {\"change\":<JWS>} (vault-cli stream retention)")
         }
-        let vault = try await store.vault()
+        let vault = ledger.vault
         let jwsBytes = Array(signed.change.utf8)
         let checked: RetentionChange.Checked
         do {

@@ -28,7 +28,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
             throw Problem(code: .notFound, detail: "no request \(input.id) from \(input.org)")
         }
         guard stored.status == "pending" else { throw Problem(code: .notPending, detail: "request \(input.id) is \(stored.status)") }
-        let vault = try await store.vault()
+        let vault = ledger.vault
         let checked: Decision.Checked
         let decided: JWS
         do {

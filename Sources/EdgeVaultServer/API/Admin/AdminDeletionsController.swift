@@ -34,7 +34,7 @@ struct AdminDeletionsController<Context: RequestContext>: Sendable {
         guard let input = try? JSONDecoder().decode(AdminAPI.DeletionInput.self, from: Data(buffer: body)) else {
             throw Problem(code: .deletionInvalid, detail: "a deletion is {\"deletion\":<the person's JWS>,\"replacements\":[…]} (vault-cli delete)")
         }
-        let vault = try await store.vault()
+        let vault = ledger.vault
         let jwsBytes = Array(input.deletion.utf8)
         let checked: RangeDeletion.Checked
         do {

@@ -17,7 +17,7 @@ struct AdminKeysController<Context: RequestContext>: Sendable {
     @Sendable func upgrade(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.KeyUpgradeResult> {
         let body = try await request.body.collect(upTo: 1024 * 1024)
         let bytes = Array(body.readableBytesView)
-        let vault = try await store.vault()
+        let vault = ledger.vault
         let keys: [(segment: String, sealedKey: [UInt8])]
         do {
             keys = try KeyUpgrade.check(try JWS(json: bytes), userKeyId: vault.userKeyId,

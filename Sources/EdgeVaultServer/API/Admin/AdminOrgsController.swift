@@ -62,8 +62,8 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     }
 
     /// The person's key as the vault recorded it at init.
-    func userKey() async throws -> (id: String, key: SigningPublicKey, origin: String) {
-        let vault = try await store.vault()
+    func userKey() throws -> (id: String, key: SigningPublicKey, origin: String) {
+        let vault = ledger.vault
         return (vault.userKeyId, try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), vault.origin)
     }
 
@@ -105,7 +105,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let input = try await Self.body(AdminAPI.TrustChangeInput.self, request, what: "a trust change", invalid: Problem(
             code: .trustChangeInvalid,
             detail: "a trust change must be signed by the person: send {\"change\":<signed edgevault.trust/v1 JWS>,\"denials\":[…]} (vault-cli trust add/block/unblock)"))
-        let user = try await userKey()
+        let user = try userKey()
         let jwsBytes = Array(input.change.utf8)
         let checked = try Self.check(jwsBytes, user: user)
         guard checked.org == keyId, checked.action == action else {
@@ -129,7 +129,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         let input = try await Self.body(AdminAPI.DenyPendingInput.self, request, what: "a list of denials", invalid: Problem(
             code: .badRequest, detail: "expected {\"denials\":[{\"id\",\"protected\",\"signature\"}]} (vault-cli deny --org KEY --all)"))
         guard !input.denials.isEmpty else { throw Problem(code: .badRequest, detail: "no denials given") }
-        let denials = try await verified(input.denials, org: keyId, user: try await userKey())
+        let denials = try await verified(input.denials, org: keyId, user: try userKey())
         let result = try await store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
         var size: Int64?
         if let last = result.denied.last {

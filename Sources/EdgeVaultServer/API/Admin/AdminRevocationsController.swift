@@ -22,7 +22,7 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.RevocationResult> {
         let body = try await request.body.collect(upTo: 64 * 1024)
-        let vault = try await store.vault()
+        let vault = ledger.vault
         let checked: Revocation.Checked
         let bytes = Array(body.readableBytesView)
         do {

@@ -185,7 +185,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
     router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
-        let v = try await store.vault()
+        let v = ledger.vault
         return JSONBody(PublicVaultInfo(origin: v.origin, userKeyId: v.userKeyId, userKey: Encoding.base64url([UInt8](v.userSigningKey)),
                                         logKey: ledger.verifier.text))
     }
