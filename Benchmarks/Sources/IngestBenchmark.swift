@@ -50,7 +50,7 @@ struct IngestBenchmark {
         _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key",
                                       passphrase: SecureBytes(wiping: &pass), cost: .interactive)
         let store = try VaultStore.open(dataDir: dir + "/data")
-        let manager = try SegmentManager(store: store, settings: .init(), logger: Logger(label: "bench"))
+        let manager = try await SegmentManager(store: store, settings: .init(), logger: Logger(label: "bench"))
         let ours = try await measureSeconds {
             for body in batches {
                 var batch = ReadingBatch()
@@ -60,7 +60,7 @@ struct IngestBenchmark {
             }
         }
         await manager.shutdown()
-        try await store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        _ = try await store.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         let ourBytes = fileSize(store.path) + fileSize(store.path + "-wal")
 
         // Baseline: plaintext rows through the SQLite C API.

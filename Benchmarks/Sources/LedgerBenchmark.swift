@@ -26,39 +26,39 @@ struct LedgerBenchmark {
         var pass = Array("benchmark passphrase".utf8)
         _ = try VaultSetup.initialize(dataDir: dir + "/data", keyFile: dir + "/user.key", passphrase: SecureBytes(wiping: &pass), cost: .interactive)
         let store = try VaultStore.open(dataDir: dir + "/data")
-        let ledger = try LedgerService(store: store, dataDir: dir + "/data", logger: Logger(label: "bench"))
+        let ledger = try await LedgerService(store: store, dataDir: dir + "/data", logger: Logger(label: "bench"))
 
         // 1. Appends, each in its own durable transaction, checkpoints batched (250 ms).
         let appends = 2000
         let appendSeconds = try await measureSeconds {
             for i in 0..<appends {
-                try store.appendLeaves([leaf(i)])
+                try await store.appendLeaves([leaf(i)])
                 await ledger.appended()
             }
         }
         try await ledger.checkpointNow()
-        try await store.pool.write { db in try db.execute(sql: "CREATE TABLE plain (data BLOB NOT NULL)") }
+        try await store.writer.write { db in try db.execute(sql: "CREATE TABLE plain (data BLOB NOT NULL)") }
         let plainSeconds = try await measureSeconds {
             for i in 0..<appends {
                 let bytes = Data(leaf(i).bytes)
-                try await store.pool.write { db in try db.execute(sql: "INSERT INTO plain (data) VALUES (?)", arguments: [bytes]) }
+                try await store.writer.write { db in try db.execute(sql: "INSERT INTO plain (data) VALUES (?)", arguments: [bytes]) }
             }
         }
 
         // 2. Grow to `leaves` (bulk, 10,000 per transaction), then time inclusion proofs.
-        var next = Int(try store.ledgerSize())
+        var next = Int(try await store.ledgerSize())
         while next < leaves {
             let n = min(10_000, leaves - next)
-            try store.appendLeaves((next..<next + n).map(leaf))
+            try await store.appendLeaves((next..<next + n).map(leaf))
             next += n
         }
         try await ledger.checkpointNow()
-        let size = try store.ledgerSize()
+        let size = try await store.ledgerSize()
         var proofTimes: [Double] = [], readTimes: [Double] = []
         for _ in 0..<5000 {
             let index = Int64.random(in: 0..<size)
-            proofTimes.append(try await measureSeconds { _ = try store.inclusionProof(index: index, size: size) })
-            readTimes.append(try await measureSeconds { _ = try store.leaf(at: index) })
+            proofTimes.append(try await measureSeconds { _ = try await store.inclusionProof(index: index, size: size) })
+            readTimes.append(try await measureSeconds { _ = try await store.leaf(at: index) })
         }
         proofTimes.sort()
         readTimes.sort()

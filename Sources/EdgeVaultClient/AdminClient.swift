@@ -30,7 +30,8 @@ public struct AdminClient: Sendable {
 
     static func problemError(_ response: HTTPClient.Response) -> VaultError {
         if let p = try? JSONDecoder().decode(Problem.self, from: Data(response.body)) {
-            return VaultError(VaultError.Code(rawValue: p.code), p.detail)
+            // A code this client does not know (a newer vaultd): the detail still says what failed.
+            return VaultError(VaultError.Code(rawValue: p.code) ?? .protocolError, p.detail)
         }
         return VaultError(.protocolError, "vaultd answered HTTP \(response.status)")
     }

@@ -56,7 +56,7 @@ extension Backup {
         }
         do {
             let store = try VaultStore(path: dbPath)
-            let vault = try store.vault()
+            let vault = try store.vaultBlocking()
             guard [UInt8](vault.logPublicKey) == logKey.publicKey.bytes, vault.origin == header.origin, vault.userKeyId == header.userKeyId else {
                 throw VaultError(.badRequest, "the backup's database and log key do not belong together")
             }

@@ -46,7 +46,7 @@ public struct LogVerifier {
         return base + "/log-state/" + FileIO.fileName(forOrigin: origin) + ".json"
     }
 
-    static func fail(_ message: String) -> VaultError { VaultError("log_invalid", "log verification failed: " + message) }
+    static func fail(_ message: String) -> VaultError { VaultError(.logInvalid, "log verification failed: " + message) }
 
     public func loadState() throws -> State? {
         guard FileIO.exists(statePath) else { return nil }

@@ -35,7 +35,7 @@ public struct OrgFetcher: Sendable {
         self.pinsPath = pinsPath
     }
 
-    static func fail(_ m: String) -> VaultError { VaultError("verification_failed", "refusing the grant: " + m) }
+    static func fail(_ m: String) -> VaultError { VaultError(.verificationFailed, "refusing the grant: " + m) }
 
     func get<T: Decodable>(_ path: String, as: T.Type) async throws -> (T, [UInt8]) {
         let r = try await client.send(.GET, path)
@@ -51,12 +51,12 @@ public struct OrgFetcher: Sendable {
         let s = try await client.status(id: id)
         switch s.status {
         case "granted": return
-        case "revoked": throw VaultError("not_granted", "request \(id) was granted, then revoked by the person; nothing was fetched (fetching now would be recorded as a violation)")
-        case "expired": throw VaultError("not_granted", "request \(id) has expired; nothing was fetched (fetching now would be recorded as a violation)")
+        case "revoked": throw VaultError(.notGranted, "request \(id) was granted, then revoked by the person; nothing was fetched (fetching now would be recorded as a violation)")
+        case "expired": throw VaultError(.notGranted, "request \(id) has expired; nothing was fetched (fetching now would be recorded as a violation)")
         case "denied":
-            throw VaultError("not_granted", "request \(id) was denied by the person" + (s.reason.map { ": \($0)" } ?? "") + "; there is nothing to fetch")
-        case "pending": throw VaultError("not_granted", "request \(id) is still pending: the person has not decided yet; nothing was fetched")
-        default: throw VaultError("not_granted", "request \(id) is \(s.status); there is nothing to fetch")
+            throw VaultError(.notGranted, "request \(id) was denied by the person" + (s.reason.map { ": \($0)" } ?? "") + "; there is nothing to fetch")
+        case "pending": throw VaultError(.notGranted, "request \(id) is still pending: the person has not decided yet; nothing was fetched")
+        default: throw VaultError(.notGranted, "request \(id) is \(s.status); there is nothing to fetch")
         }
     }
 

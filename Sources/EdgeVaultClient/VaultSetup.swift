@@ -62,15 +62,15 @@ public enum VaultSetup {
             created.append(dbPath)
             let pub = keys.publicKeys
             let verifierKey = NoteKeys.verifierKey(name: origin, publicKey: logKey.publicKey.bytes)
-            try store.initializeVault(
+            try store.initializeVaultBlocking(
                 VaultRecord(
                     userKeyId: pub.keyId, userSigningKey: Data(pub.signingKey), userBoxKey: Data(pub.boxKey),
                     logPublicKey: Data(logKey.publicKey.bytes), origin: origin, createdAt: now),
                 genesis: .genesis(userKeyId: pub.keyId, logVerifierKey: verifierKey, origin: origin, time: now))
             // The first checkpoint: the log is verifiable from its first leaf.
-            let head = try store.treeHead()
+            let head = try store.treeHeadBlocking()
             let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
-            try store.saveCheckpoint(cp, note: SignedNote.sign(text: cp.text, name: origin, keyPair: logKey), at: now)
+            try store.saveCheckpointBlocking(cp, note: SignedNote.sign(text: cp.text, name: origin, keyPair: logKey), at: now)
             return Created(keyId: pub.keyId, fingerprint: pub.fingerprint, origin: origin, logVerifierKey: verifierKey,
                            dataDir: dataDir, keyFile: keyFile)
         } catch {

@@ -51,15 +51,20 @@ public enum Backup {
     }
 
     /// Makes a consistent copy of a running vault (`VACUUM INTO` a temporary file in the data
-    /// directory) and its header. Copies left by an interrupted backup are removed first.
-    public static func prepare(store: VaultStore, dataDir: String) throws -> Prepared {
+    /// directory) and its header. Copies left by an interrupted backup are removed first. The
+    /// copy and its hash are made off the cooperative pool (a whole database's worth of I/O).
+    public static func prepare(store: VaultStore, dataDir: String) async throws -> Prepared {
+        try await store.offPool { try prepareBlocking(store: store, dataDir: dataDir) }
+    }
+
+    static func prepareBlocking(store: VaultStore, dataDir: String) throws -> Prepared {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? [] where name.hasPrefix(".backup-") && name.hasSuffix(".db") {
             unlink(dataDir + "/" + name)
         }
-        let vault = try store.vault()
+        let vault = try store.vaultBlocking()
         let tmp = dataDir + "/.backup-\(getpid())-\(Int.random(in: 0..<1_000_000)).db"
         do {
-            try store.pool.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [tmp]) }
+            try store.writer.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [tmp]) }
             _ = chmod(tmp, 0o600)  // a copy of the vault: owner only, whatever the umask
         } catch {
             unlink(tmp)

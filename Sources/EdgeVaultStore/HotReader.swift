@@ -86,18 +86,34 @@ final class HotReader: Sendable {
     func first<T>(_ query: Query, _ arguments: [String], read: (borrowing Columns) -> T) throws -> T? {
         try state.withLock { c -> T? in
             guard let statement = c.statements[query.rawValue] else { return nil }
-            defer {
-                sqlite3_reset(statement)
-                sqlite3_clear_bindings(statement)
-            }
-            for (i, argument) in arguments.enumerated() {
-                sqlite3_bind_text(statement, Int32(i + 1), argument, -1, Self.transient)
-            }
-            switch sqlite3_step(statement) {
-            case SQLITE_ROW: return read(Columns(statement: statement))
-            case SQLITE_DONE: return nil
-            case let rc: throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(c.db)), sql: query.sql)
-            }
+            return try Self.step(statement, query, arguments, db: c.db, read: read)
+        }
+    }
+
+    /// The same lookup on a connection of GRDB's (an in-memory store has no file to open twice).
+    static func first<T>(_ query: Query, _ arguments: [String], on db: OpaquePointer?, read: (borrowing Columns) -> T) throws -> T? {
+        var statement: OpaquePointer?
+        defer { sqlite3_finalize(statement) }
+        let rc = sqlite3_prepare_v2(db, query.sql, -1, &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db)), sql: query.sql)
+        }
+        return try step(statement, query, arguments, db: db, read: read)
+    }
+
+    private static func step<T>(_ statement: OpaquePointer, _ query: Query, _ arguments: [String], db: OpaquePointer?,
+                                read: (borrowing Columns) -> T) throws -> T? {
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (i, argument) in arguments.enumerated() {
+            sqlite3_bind_text(statement, Int32(i + 1), argument, -1, Self.transient)
+        }
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return read(Columns(statement: statement))
+        case SQLITE_DONE: return nil
+        case let rc: throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db)), sql: query.sql)
         }
     }
 

@@ -59,10 +59,10 @@ public actor NonceStore {
 
     /// Loads the nonces whose window has not passed, so a replay across a restart is caught
     /// without a database read per call.
-    public init(store: VaultStore, now: Int64 = Timestamp.now() / 1000) throws {
+    public init(store: VaultStore, now: Int64 = Timestamp.now() / 1000) async throws {
         self.store = store
         var window = Window(now: now)
-        for n in try store.liveNonces(now: now) { window.insert(Key(keyId: n.keyId, nonce: n.nonce), until: n.expiresAt) }
+        for n in try await store.liveNonces(now: now) { window.insert(Key(keyId: n.keyId, nonce: n.nonce), until: n.expiresAt) }
         self.window = window
     }
 
@@ -107,8 +107,8 @@ public actor NonceStore {
 
 extension VaultStore {
     /// Nonces whose window has not passed yet.
-    public func liveNonces(now: Int64) throws -> [(keyId: String, nonce: String, expiresAt: Int64)] {
-        try read("read nonces") { db in
+    public func liveNonces(now: Int64) async throws -> [(keyId: String, nonce: String, expiresAt: Int64)] {
+        try await read("read nonces") { db in
             try Row.fetchAll(db, sql: "SELECT keyId, nonce, expiresAt FROM http_nonce WHERE expiresAt >= ?", arguments: [now])
                 .map { ($0[0], $0[1], $0[2]) }
         }

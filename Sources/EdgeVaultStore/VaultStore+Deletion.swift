@@ -46,12 +46,12 @@ extension VaultStore {
     /// comes with one replacement per cut segment that keeps readings — its digest the signed
     /// one, its bucket the replaced one's, a key for every live grant that had the replaced
     /// segment's key and for no other grant.
-    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [ReplacementSegment], now: Int64) throws -> RangeDeletionResult {
+    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [ReplacementSegment], now: Int64) async throws -> RangeDeletionResult {
         @Sendable func invalid(_ why: String) -> VaultError { VaultError(.deletionInvalid, "refusing the deletion: \(why); nothing was deleted") }
         @Sendable func changed(_ why: String) -> VaultError {
             VaultError(.streamChanged, "the stream changed since you looked (\(why)); run vault-cli delete again; nothing was deleted")
         }
-        return try write("delete the range") { db in
+        return try await write("delete the range") { db in
             guard d.vault == (try Self.origin(db)) else { throw invalid("it is signed for another vault (\(d.vault))") }
             guard TrustChange.isFresh(at: d.at, now: now) else {
                 throw invalid("it was signed at \(Timestamp.rfc3339(milliseconds: d.at)), too far from the vault's clock; sign a new one")

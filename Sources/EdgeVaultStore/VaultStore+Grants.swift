@@ -55,12 +55,12 @@ extension VaultStore {
     /// Segments of `streams` whose whole bucket lies in `[from, to)`: a grant's scope.
     /// The segments `scope` covers, filtered in SQL: the same rule as `GrantScope.covers`
     /// (checked on generated cases by `GrantScopeTests`).
-    public func segmentsInScope(_ scope: GrantScope) throws -> [SegmentRecord] {
-        try segmentsInScope(streams: Array(scope.streams), from: scope.from, to: scope.to)
+    public func segmentsInScope(_ scope: GrantScope) async throws -> [SegmentRecord] {
+        try await segmentsInScope(streams: Array(scope.streams), from: scope.from, to: scope.to)
     }
 
-    func segmentsInScope(streams: [String], from: Int64, to: Int64) throws -> [SegmentRecord] {
-        try read("read segments") { db in
+    func segmentsInScope(streams: [String], from: Int64, to: Int64) async throws -> [SegmentRecord] {
+        try await read("read segments") { db in
             let ids = try Int64.fetchAll(db, StreamRecord.select(Column("id")).filter(streams.contains(StreamRecord.Columns.name)))
             return try SegmentRecord
                 .filter(ids.contains(SegmentRecord.Columns.streamId))
@@ -74,8 +74,8 @@ extension VaultStore {
     /// denial, the request's new status and its ledger leaf. Returns the leaf's index.
     public func recordDecision(
         org: String, id: String, decided: [UInt8], decision: Decision.Checked, sealedKeys: [Int64: [UInt8]], now: Int64
-    ) throws -> Int64 {
-        try write("record the decision") { db in
+    ) async throws -> Int64 {
+        try await write("record the decision") { db in
             try Self.expireRequests(in: db, now: now)
             guard var request = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
                 throw VaultError(.notFound, "no request \(id) from \(org)")
@@ -156,8 +156,8 @@ extension VaultStore {
 
 extension VaultStore {
     /// Revokes a live grant with the person's signed revocation and a `grant.revoked` leaf.
-    public func revokeGrant(org: String, id: String, revocation: [UInt8], reason: String?, now: Int64) throws -> Int64 {
-        try write("revoke the grant") { db in
+    public func revokeGrant(org: String, id: String, revocation: [UInt8], reason: String?, now: Int64) async throws -> Int64 {
+        try await write("revoke the grant") { db in
             guard var g = try GrantRecord.fetchOne(db, key: ["org": org, "id": id]) else { throw VaultError(.notFound, "no grant \(id) for \(org)") }
             guard g.status == "live" else { throw VaultError(.notPending, "grant \(id) is already \(g.status)") }
             g.status = "revoked"
@@ -172,8 +172,8 @@ extension VaultStore {
     /// Replaces unbound sealed keys with the person's bound ones (`keys.upgraded` leaf, one
     /// transaction). A segment whose key is already bound, or that does not exist, is left as
     /// it is. Returns how many were replaced and the leaf's index.
-    public func upgradeSealedKeys(_ keys: [(segment: String, sealedKey: [UInt8])], document: [UInt8], now: Int64) throws -> (Int, Int64?) {
-        try write("upgrade sealed keys") { db in
+    public func upgradeSealedKeys(_ keys: [(segment: String, sealedKey: [UInt8])], document: [UInt8], now: Int64) async throws -> (Int, Int64?) {
+        try await write("upgrade sealed keys") { db in
             var count = 0
             for (segment, key) in keys {
                 try db.execute(sql: "UPDATE segment SET sealedKey = ? WHERE id = ? AND length(sealedKey) = ?",
@@ -189,28 +189,28 @@ extension VaultStore {
     /// Records an organization's violation (a fetch under a dead grant, another org's grant,
     /// a segment out of scope).
     @discardableResult
-    public func recordViolation(org: String, kind: String, detail: String, now: Int64) throws -> Int64 {
-        try write("record a violation") { db in
+    public func recordViolation(org: String, kind: String, detail: String, now: Int64) async throws -> Int64 {
+        try await write("record a violation") { db in
             try Self.appendLeaf(LedgerEvent.orgViolation(kind: kind, detail: detail).leaf(org: org, time: now), in: db)
         }
     }
 
     /// Live grants with their scope, for sealing new segments to ongoing grants.
-    public func liveGrants(now: Int64) throws -> [GrantRecord] {
-        try read("read grants") { db in
+    public func liveGrants(now: Int64) async throws -> [GrantRecord] {
+        try await read("read grants") { db in
             try GrantRecord.filter(Column("status") == "live" && Column("expires") > now).fetchAll(db)
         }
     }
 
-    public func grants() throws -> [GrantRecord] {
-        try read("read grants") { try GrantRecord.order(Column("issuedAt")).fetchAll($0) }
+    public func grants() async throws -> [GrantRecord] {
+        try await read("read grants") { try GrantRecord.order(Column("issuedAt")).fetchAll($0) }
     }
 
     /// How many chunks and readings each grant has released so far (from its ledger leaves).
     /// Pages released under a grant (every one, re-downloads included) and the readings in
     /// them, each page of chunks counted once however often it was fetched (`TrackRecord`).
-    public func releases(org: String, grant: String) throws -> (pages: Int, readings: Int64) {
-        try read("read releases") { db in
+    public func releases(org: String, grant: String) async throws -> (pages: Int, readings: Int64) {
+        try await read("read releases") { db in
             let leaves = try Data.fetchAll(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'data.released' AND org = ?", arguments: [org])
                 .compactMap { try? LedgerLeaf(bytes: [UInt8]($0)) }
                 .filter { $0.json["grant"]?.stringValue == grant }
@@ -221,8 +221,8 @@ extension VaultStore {
 
 extension VaultStore {
     /// Requests by status, live grants and the ledger's size, for `/metrics`.
-    public func metricCounts(now: Int64) throws -> (requests: [String: Int], grantsLive: Int, ledgerSize: Int64) {
-        try read("read metrics") { db in
+    public func metricCounts(now: Int64) async throws -> (requests: [String: Int], grantsLive: Int, ledgerSize: Int64) {
+        try await read("read metrics") { db in
             var requests: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT CASE WHEN status = 'pending' AND expires <= ? THEN 'expired' ELSE status END AS s, count(*) AS n

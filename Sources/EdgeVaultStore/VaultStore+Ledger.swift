@@ -71,33 +71,38 @@ extension VaultStore {
 
     /// Appends leaves in their own transaction (tests, tools).
     @discardableResult
-    public func appendLeaves(_ leaves: [LedgerLeaf]) throws -> [Int64] {
-        try write("append to the ledger") { db in try leaves.map { try Self.appendLeaf($0, in: db) } }
+    public func appendLeaves(_ leaves: [LedgerLeaf]) async throws -> [Int64] {
+        try await write("append to the ledger") { db in try leaves.map { try Self.appendLeaf($0, in: db) } }
     }
 
-    public func ledgerSize() throws -> Int64 {
-        try read("read the ledger") { try Self.ledgerSize(in: $0) }
+    public func ledgerSize() async throws -> Int64 {
+        try await read("read the ledger") { try Self.ledgerSize(in: $0) }
     }
 
     /// The tree head (size and root) of the current log.
-    public func treeHead() throws -> (size: Int64, root: Merkle.Hash) {
-        try read("read the ledger") { db in
+    public func treeHead() async throws -> (size: Int64, root: Merkle.Hash) {
+        try await offPool { try self.treeHeadBlocking() }
+    }
+
+    /// `treeHead()` on the calling thread (`vault-cli init`).
+    public func treeHeadBlocking() throws -> (size: Int64, root: Merkle.Hash) {
+        try readBlocking("read the ledger") { db in
             let size = try Self.ledgerSize(in: db)
             return (size, try Merkle.treeHash(size: size, reader: DatabaseHashReader(db: db)))
         }
     }
 
-    public func inclusionProof(index: Int64, size: Int64) throws -> [Merkle.Hash] {
-        try read("build a proof") { try Merkle.inclusionProof(index: index, size: size, reader: DatabaseHashReader(db: $0)) }
+    public func inclusionProof(index: Int64, size: Int64) async throws -> [Merkle.Hash] {
+        try await read("build a proof") { try Merkle.inclusionProof(index: index, size: size, reader: DatabaseHashReader(db: $0)) }
     }
 
-    public func consistencyProof(from: Int64, to: Int64) throws -> [Merkle.Hash] {
-        try read("build a proof") { try Merkle.consistencyProof(first: from, second: to, reader: DatabaseHashReader(db: $0)) }
+    public func consistencyProof(from: Int64, to: Int64) async throws -> [Merkle.Hash] {
+        try await read("build a proof") { try Merkle.consistencyProof(first: from, second: to, reader: DatabaseHashReader(db: $0)) }
     }
 
     /// Leaves from `index` on, at most `limit`, optionally only of one type or about one organization.
-    public func leaves(from index: Int64, limit: Int, type: String? = nil, org: String? = nil) throws -> [StoredLeaf] {
-        try read("read the ledger") { db in
+    public func leaves(from index: Int64, limit: Int, type: String? = nil, org: String? = nil) async throws -> [StoredLeaf] {
+        try await read("read the ledger") { db in
             var sql = "SELECT l.idx, l.data, h.hash FROM ledger_leaf l LEFT JOIN ledger_hash h ON h.level = 0 AND h.idx = l.idx WHERE l.idx >= ?"
             var args: [any DatabaseValueConvertible] = [index]
             if let type { sql += " AND l.type = ?"; args.append(type) }
@@ -112,8 +117,8 @@ extension VaultStore {
 
     /// Writes leaves from `index` in `RawLeafPage` form straight from the database rows into
     /// `buffer`; returns the next index when more follow.
-    public func rawLeafPage(from index: Int64, limit: Int, into buffer: inout ByteBuffer) throws -> Int64? {
-        let page: (ByteBuffer, Int64?) = try read("read the ledger") { db in
+    public func rawLeafPage(from index: Int64, limit: Int, into buffer: inout ByteBuffer) async throws -> Int64? {
+        let page: (ByteBuffer, Int64?) = try await read("read the ledger") { db in
             var out = ByteBuffer()
             var next: Int64?
             var count = 0
@@ -140,15 +145,20 @@ extension VaultStore {
         return page.1
     }
 
-    public func leaf(at index: Int64) throws -> [UInt8]? {
-        try read("read the ledger") { db in
+    public func leaf(at index: Int64) async throws -> [UInt8]? {
+        try await read("read the ledger") { db in
             try Data.fetchOne(db, sql: "SELECT data FROM ledger_leaf WHERE idx = ?", arguments: [index]).map { [UInt8]($0) }
         }
     }
 
     /// Keeps a signed checkpoint (every one the vault signs is kept).
-    public func saveCheckpoint(_ cp: Checkpoint, note: String, at time: Int64) throws {
-        try write("save a checkpoint") { db in
+    public func saveCheckpoint(_ cp: Checkpoint, note: String, at time: Int64) async throws {
+        try await offPool { try self.saveCheckpointBlocking(cp, note: note, at: time) }
+    }
+
+    /// `saveCheckpoint` on the calling thread (`vault-cli init`).
+    public func saveCheckpointBlocking(_ cp: Checkpoint, note: String, at time: Int64) throws {
+        try writeBlocking("save a checkpoint") { db in
             try db.execute(sql: "INSERT OR IGNORE INTO ledger_checkpoint (size, root, note, createdAt) VALUES (?, ?, ?, ?)",
                            arguments: [cp.size, Data(cp.root), note, time])
         }
@@ -157,8 +167,8 @@ extension VaultStore {
     /// Appends a leaf and stores the checkpoint `sign` makes for the new tree head, in one transaction.
     public func appendAndCheckpoint(
         _ leaf: LedgerLeaf, sign: @Sendable @escaping ((size: Int64, root: Merkle.Hash)) -> (Checkpoint, String, Int64)
-    ) throws -> StoredCheckpoint {
-        try write("append to the ledger") { db in
+    ) async throws -> StoredCheckpoint {
+        try await write("append to the ledger") { db in
             try Self.appendLeaf(leaf, in: db)
             let size = try Self.ledgerSize(in: db)
             let root = try Merkle.treeHash(size: size, reader: DatabaseHashReader(db: db))
@@ -169,15 +179,15 @@ extension VaultStore {
         }
     }
 
-    public func latestCheckpoint() throws -> StoredCheckpoint? {
-        try read("read checkpoints") { db in
+    public func latestCheckpoint() async throws -> StoredCheckpoint? {
+        try await read("read checkpoints") { db in
             try Row.fetchOne(db, sql: "SELECT size, root, note, createdAt FROM ledger_checkpoint ORDER BY size DESC LIMIT 1").map(Self.checkpoint)
         }
     }
 
     /// Checkpoints with `size ≥ from`, in size order, at most `limit`.
-    public func checkpoints(from size: Int64, limit: Int) throws -> [StoredCheckpoint] {
-        try read("read checkpoints") { db in
+    public func checkpoints(from size: Int64, limit: Int) async throws -> [StoredCheckpoint] {
+        try await read("read checkpoints") { db in
             try Row.fetchAll(db, sql: "SELECT size, root, note, createdAt FROM ledger_checkpoint WHERE size >= ? ORDER BY size LIMIT ?",
                              arguments: [size, limit]).map(Self.checkpoint)
         }

@@ -84,21 +84,17 @@ public struct RequestLimits: Sendable {
 }
 
 extension VaultStore {
-    public func org(keyId: String) throws -> OrgRecord? {
-        try read("read organizations") { try OrgRecord.fetchOne($0, key: keyId) }
-    }
-
     public func org(keyId: String) async throws -> OrgRecord? {
         try await read("read organizations") { try OrgRecord.fetchOne($0, key: keyId) }
     }
 
-    public func orgs() throws -> [OrgRecord] {
-        try read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
+    public func orgs() async throws -> [OrgRecord] {
+        try await read("read organizations") { try OrgRecord.order(Column("firstSeen")).fetchAll($0) }
     }
 
     /// What the signature check needs of an organization (nil for a key never seen nor
     /// pinned), from memory after the first call: `OrgKeyCache` keeps it equal to the table.
-    public func orgKey(keyId: String) throws -> OrgKey? {
+    public func orgKey(keyId: String) async throws -> OrgKey? {
         try orgKeys.lookup(keyId) {
             try hotRead("read organizations", .orgKey, [keyId]) { row in
                 OrgKey(publicKey: row.blob(0), isBlocked: row.text(1) == "blocked")
@@ -116,9 +112,9 @@ extension VaultStore {
     @discardableResult
     public func submitRequest(
         orgKeyId: String, orgPublicKey: [UInt8], request: AccessRequest, payload: [UInt8], jws: [UInt8], limits: RequestLimits, now: Int64
-    ) throws -> [Int64] {
+    ) async throws -> [Int64] {
         defer { orgKeys.changed(orgKeyId) }
-        return try write("store the request") { db in
+        return try await write("store the request") { db in
             try Self.expireRequests(in: db, now: now)
             var leaves: [Int64] = []
             if var org = try OrgRecord.fetchOne(db, key: orgKeyId) {
@@ -174,7 +170,7 @@ extension VaultStore {
 
     /// The status (and reason) of one organization's request, expiry applied, nil for another
     /// organization's id: what `GET /v1/requests/{id}` answers, without the stored documents.
-    public func requestStatus(org: String, id: String, now: Int64) throws -> (status: String, reason: String?)? {
+    public func requestStatus(org: String, id: String, now: Int64) async throws -> (status: String, reason: String?)? {
         try hotRead("read the request", .requestStatus, [org, id]) { row in
             let stored = Self.status(row.text(0) ?? "", expires: row.int64(1), now: now)
             // A granted request reports what became of its grant: revoked by the person, or
@@ -216,8 +212,8 @@ extension VaultStore {
     }
 
     /// Requests with `status` (all when nil), oldest first.
-    public func requests(status: String?, now: Int64) throws -> [AccessRequestRecord] {
-        try read("read requests") { db in
+    public func requests(status: String?, now: Int64) async throws -> [AccessRequestRecord] {
+        try await read("read requests") { db in
             try AccessRequestRecord.order(Column("receivedAt")).fetchAll(db)
                 .map { Self.applyingExpiry($0, now: now) }
                 .filter { status == nil || $0.status == status }
@@ -226,8 +222,8 @@ extension VaultStore {
 
     /// Withdraws a pending request (`request.withdrawn` leaf); a decided one is `not_pending`.
     @discardableResult
-    public func withdrawRequest(org: String, id: String, now: Int64) throws -> Int64 {
-        try write("withdraw the request") { db in
+    public func withdrawRequest(org: String, id: String, now: Int64) async throws -> Int64 {
+        try await write("withdraw the request") { db in
             try Self.expireRequests(in: db, now: now)
             guard var r = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
                 throw VaultError(.notFound, "no request \(id) of yours")
@@ -242,9 +238,9 @@ extension VaultStore {
 
     /// Sets an organization's trust directly, without the person's signature nor a ledger
     /// leaf: for tests only. The daemon changes trust only through `applyTrustChange`.
-    func setTrust(keyId: String, trust: String, name: String?, now: Int64) throws {
+    func setTrust(keyId: String, trust: String, name: String?, now: Int64) async throws {
         defer { orgKeys.changed(keyId) }
-        try write("update the organization") { db in
+        try await write("update the organization") { db in
             if var org = try OrgRecord.fetchOne(db, key: keyId) {
                 org.trust = trust
                 if let name { org.pinnedName = name }

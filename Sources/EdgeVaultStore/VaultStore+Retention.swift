@@ -31,9 +31,9 @@ extension VaultStore {
     /// Applies the person's signed retention change with its `stream.retention` leaf, in one
     /// transaction: the vault's own, `at` at most 5 minutes behind and 1 minute ahead of `now`
     /// and newer than the stream's last change (no replay), the stream existing.
-    public func applyRetentionChange(_ change: RetentionChange.Checked, jws: [UInt8], now: Int64) throws -> (StreamRecord, Int64) {
+    public func applyRetentionChange(_ change: RetentionChange.Checked, jws: [UInt8], now: Int64) async throws -> (StreamRecord, Int64) {
         try Self.checkRetention(change.retentionSeconds)
-        return try write("apply the retention change") { db in
+        return try await write("apply the retention change") { db in
             guard change.vault == (try Self.origin(db)) else {
                 throw VaultError(.decisionInvalid, "the retention change is signed for another vault (\(change.vault))")
             }
@@ -57,9 +57,9 @@ extension VaultStore {
     }
 
     /// Sets a retention without the person's signature: tests and migrations only.
-    func setRetention(stream name: String, seconds: Int64?) throws -> StreamRecord {
+    func setRetention(stream name: String, seconds: Int64?) async throws -> StreamRecord {
         try Self.checkRetention(seconds)
-        return try write("set the stream's retention") { db in
+        return try await write("set the stream's retention") { db in
             guard var s = try StreamRecord.filter(StreamRecord.Columns.name == name).fetchOne(db) else {
                 throw VaultError(.notFound, "no stream \"\(name)\"")
             }
@@ -73,15 +73,15 @@ extension VaultStore {
     /// `now`: their chunks, their sealed keys for grants, the segments, and appends one
     /// `data.deleted` leaf per stream — all in one transaction per stream. At most `limit`
     /// segments per stream per call (a later call takes the rest).
-    public func deleteExpiredSegments(now: Int64, limit: Int = retentionBatch) throws -> [Deletion] {
-        let streams = try read("read retention settings") { db in
+    public func deleteExpiredSegments(now: Int64, limit: Int = retentionBatch) async throws -> [Deletion] {
+        let streams = try await read("read retention settings") { db in
             try StreamRecord.filter(sql: "retentionSeconds IS NOT NULL").fetchAll(db)
         }
         var done: [Deletion] = []
         for stream in streams {
             guard let id = stream.id, let retention = stream.retentionSeconds else { continue }
             let cutoff = now - retention * 1000
-            let deletion: Deletion? = try write("delete expired segments") { db in
+            let deletion: Deletion? = try await write("delete expired segments") { db in
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT ordinal, id, readingCount, chunkCount FROM segment
                     WHERE streamId = ? AND closedAt IS NOT NULL AND bucketEnd <= ? ORDER BY ordinal LIMIT ?

@@ -47,9 +47,9 @@ extension VaultStore {
     /// next call denies them for certain. Clients ask for this only after `pending_changed`,
     /// so an organization that keeps sending cannot hold off its block.
     public func applyTrustChange(_ change: TrustChange.Checked, jws: [UInt8], denials: [PendingDenial], keepArrivals: Bool = false,
-                                 now: Int64) throws -> TrustChangeOutcome {
+                                 now: Int64) async throws -> TrustChangeOutcome {
         defer { orgKeys.changed(change.org) }
-        return try write("apply the trust change") { db in
+        return try await write("apply the trust change") { db in
             try Self.expireRequests(in: db, now: now)
             guard change.vault == (try Self.origin(db)) else {
                 throw VaultError(.trustChangeInvalid, "the trust change is signed for another vault (\(change.vault))")
@@ -147,8 +147,8 @@ extension VaultStore {
     /// `request.denied` leaf (the person's co-signatures verified by the caller). A listed
     /// request that is no longer pending (withdrawn, expired or decided meanwhile) is skipped; an
     /// id the organization never used, or one listed twice, refuses the whole batch.
-    public func denyPending(org: String, denials: [PendingDenial], now: Int64) throws -> (denied: [(id: String, leafIndex: Int64)], skipped: [String]) {
-        try write("record the denials") { db in
+    public func denyPending(org: String, denials: [PendingDenial], now: Int64) async throws -> (denied: [(id: String, leafIndex: Int64)], skipped: [String]) {
+        try await write("record the denials") { db in
             try Self.expireRequests(in: db, now: now)
             guard Set(denials.map(\.id)).count == denials.count else { throw VaultError(.badRequest, "a request id is listed twice") }
             var denied: [(id: String, leafIndex: Int64)] = []
@@ -169,7 +169,7 @@ extension VaultStore {
 
     /// The organizations that a signed pin ever pinned: a pinned organization not among them
     /// was pinned before trust changes were signed.
-    public func signedPins() throws -> Set<String> {
-        try read("read trust changes") { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT org FROM trust_change WHERE action = 'pin'")) }
+    public func signedPins() async throws -> Set<String> {
+        try await read("read trust changes") { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT org FROM trust_change WHERE action = 'pin'")) }
     }
 }

@@ -12,15 +12,21 @@ import Foundation
 
 /// The vault's embedded database: one SQLite file in the data directory, WAL mode,
 /// `synchronous=FULL` so that an acknowledged commit survives power loss.
+///
+/// Its public API is async: request handlers and the daemon's services call it without
+/// blocking a thread of Swift's cooperative pool (see `read`). The few blocking calls the
+/// command-line tools make (init, restore) are named `…Blocking`; the daemon never calls those
+/// (`StoreCallTests` scans Sources/EdgeVaultServer for them).
 public final class VaultStore: Sendable {
     public static let databaseFileName = "vault.db"
 
-    public let pool: DatabasePool
+    /// A `DatabasePool` on the vault's file; a `DatabaseQueue` for an in-memory store (tests).
+    public let writer: any DatabaseWriter
     public let path: String
     /// Organizations' keys as the signature check needs them (see `orgKey(keyId:)`).
     let orgKeys = OrgKeyCache()
-    /// A read-only connection of its own for `hotRead`.
-    let hotReader: HotReader
+    /// A read-only connection of its own for `hotRead` (nil in memory: the writer answers).
+    let hotReader: HotReader?
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -33,11 +39,11 @@ public final class VaultStore: Sendable {
         }
         self.path = path
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            writer = try DatabasePool(path: path, configuration: config)
             // Owner only, whatever the umask was when a file was created (SQLite gives the WAL
             // and shared-memory files it creates later the database file's mode).
             Self.restrictPermissions(path)
-            try Migrations.migrator.migrate(pool)
+            try Migrations.migrator.migrate(writer)
             hotReader = try HotReader(path: path)
         } catch let e as DatabaseError {
             let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
@@ -53,19 +59,35 @@ public final class VaultStore: Sendable {
         }
     }
 
+    /// A migrated database that lives in memory only, gone with the store (tests).
+    public static func inMemory() throws -> VaultStore {
+        var config = GRDB.Configuration()
+        config.label = "edgevault"
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON;") }
+        return try VaultStore(writer: DatabaseQueue(configuration: config))
+    }
+
+    private init(writer: DatabaseQueue) throws {
+        self.writer = writer
+        self.path = ":memory:"
+        self.hotReader = nil
+        try Migrations.migrator.migrate(writer)
+    }
+
     /// Makes the database file and its WAL and shared-memory files 0600.
     static func restrictPermissions(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
     }
 
-    /// Opens the database of an initialised data directory.
+    /// Opens the database of an initialised data directory (at start-up, before anything is
+    /// served).
     public static func open(dataDir: String) throws -> VaultStore {
         let path = dataDir + "/" + databaseFileName
         guard FileIO.exists(path) else {
             throw VaultError(.vaultMissing, "no vault in \(dataDir) (run `vault-cli init --data-dir \(dataDir)` first)")
         }
         let store = try VaultStore(path: path)
-        _ = try store.vault()
+        _ = try store.vaultBlocking()
         return store
     }
 
@@ -88,8 +110,10 @@ public final class VaultStore: Sendable {
         }
     }
 
-    func read<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.read(body) } catch { throw Self.storageError(error, doing) }
+    /// A read on the calling thread: what `read` runs off the pool, and what the `…Blocking`
+    /// calls of the command-line tools run directly.
+    func readBlocking<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try writer.read(body) } catch { throw Self.storageError(error, doing) }
     }
 
     /// Where async reads and writes run: GRDB's blocking calls on threads of their own, never
@@ -99,10 +123,12 @@ public final class VaultStore: Sendable {
     /// pool, while a synchronous read made on that pool waits for a free reader — with two
     /// cores, two synchronous readers waiting on four readers held by async calls stopped the
     /// whole daemon (found by the 200-connection load run). Here every connection is released
-    /// on the thread that used it, so a waiting reader always gets one.
+    /// on the thread that used it, so a waiting reader always gets one, and no store call
+    /// blocks a cooperative thread (the daemon makes none of the `…Blocking` ones).
     private static let blockingQueue = DispatchQueue(label: "edgevault.store", attributes: .concurrent)
 
-    private func offPool<T: Sendable>(_ work: @Sendable @escaping () throws -> T) async throws -> T {
+    /// Runs blocking work (a database access, a file copy) on `blockingQueue`.
+    func offPool<T: Sendable>(_ work: @Sendable @escaping () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Self.blockingQueue.async { continuation.resume(with: Result { try work() }) }
         }
@@ -110,34 +136,48 @@ public final class VaultStore: Sendable {
 
     /// A read that suspends instead of blocking a cooperative thread (request handlers).
     func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await offPool { try self.read(doing, body) }
+        try await offPool { try self.readBlocking(doing, body) }
     }
 
-    /// One of the per-call lookups of signed calls (see `HotReader`).
+    /// One of the per-call lookups of signed calls (see `HotReader`): one prepared single-row
+    /// statement on a connection of its own, run in line — it never waits for a connection of
+    /// the pool, so it cannot take part in the stall described at `blockingQueue`.
     func hotRead<T>(_ doing: String, _ query: HotReader.Query, _ arguments: [String], read: (borrowing HotReader.Columns) -> T) throws -> T? {
-        do { return try hotReader.first(query, arguments, read: read) } catch { throw Self.storageError(error, doing) }
+        do {
+            if let hotReader { return try hotReader.first(query, arguments, read: read) }
+            return try writer.read { db in try HotReader.first(query, arguments, on: db.sqliteConnection, read: read) }
+        } catch {
+            throw Self.storageError(error, doing)
+        }
     }
 
-    func write<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch { throw Self.storageError(error, doing) }
+    /// A write on the calling thread: what `write` runs off the pool, and what the `…Blocking`
+    /// calls of the command-line tools run directly.
+    func writeBlocking<T: Sendable>(_ doing: String, _ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try writer.write(body) } catch { throw Self.storageError(error, doing) }
     }
 
     func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await offPool { try self.write(doing, body) }
+        try await offPool { try self.writeBlocking(doing, body) }
     }
 
     // MARK: Vault identity
 
-    public func vault() throws -> VaultRecord {
-        guard let v = try read("read the vault record", { try VaultRecord.fetchOne($0) }) else {
+    /// The vault's identity. It never changes: the daemon reads it once at start-up.
+    public func vault() async throws -> VaultRecord {
+        try await offPool { try self.vaultBlocking() }
+    }
+
+    public func vaultBlocking() throws -> VaultRecord {
+        guard let v = try readBlocking("read the vault record", { try VaultRecord.fetchOne($0) }) else {
             throw VaultError(.vaultMissing, "the database at \(path) holds no vault (was `vault-cli init` interrupted?)")
         }
         return v
     }
 
-    /// Records the vault's identity and its genesis leaf, in one transaction.
-    public func initializeVault(_ record: VaultRecord, genesis: LedgerLeaf) throws {
-        try write("initialise the vault") { db in
+    /// Records the vault's identity and its genesis leaf, in one transaction (`vault-cli init`).
+    public func initializeVaultBlocking(_ record: VaultRecord, genesis: LedgerLeaf) throws {
+        try writeBlocking("initialise the vault") { db in
             guard try VaultRecord.fetchCount(db) == 0 else { throw VaultError(.vaultExists, "this database already holds a vault") }
             try record.insert(db)
             try Self.appendLeaf(genesis, in: db)
@@ -146,12 +186,12 @@ public final class VaultStore: Sendable {
 
     // MARK: Streams
 
-    public func streams() throws -> [StreamRecord] {
-        try read("list streams") { try StreamRecord.order(StreamRecord.Columns.name).fetchAll($0) }
+    public func streams() async throws -> [StreamRecord] {
+        try await read("list streams") { try StreamRecord.order(StreamRecord.Columns.name).fetchAll($0) }
     }
 
-    public func createStream(_ stream: StreamRecord) throws -> StreamRecord {
-        try write("add a stream") { db in
+    public func createStream(_ stream: StreamRecord) async throws -> StreamRecord {
+        try await write("add a stream") { db in
             if try StreamRecord.filter(StreamRecord.Columns.name == stream.name).fetchOne(db) != nil {
                 throw VaultError(.streamExists, "stream \"\(stream.name)\" already exists")
             }
@@ -234,22 +274,22 @@ public final class VaultStore: Sendable {
     }
 
     /// Marks segments a previous process left open as closed: their DEKs died with it.
-    public func closeAbandonedSegments(now: Int64) throws -> Int {
-        try write("close abandoned segments") { db in
+    public func closeAbandonedSegments(now: Int64) async throws -> Int {
+        try await write("close abandoned segments") { db in
             try db.execute(sql: "UPDATE segment SET closedAt = ? WHERE closedAt IS NULL", arguments: [now])
             return db.changesCount
         }
     }
 
-    public func nextSegmentOrdinal() throws -> Int64 {
-        try read("read segments") { db in (try Int64.fetchOne(db, sql: "SELECT max(ordinal) FROM segment") ?? 0) + 1 }
+    public func nextSegmentOrdinal() async throws -> Int64 {
+        try await read("read segments") { db in (try Int64.fetchOne(db, sql: "SELECT max(ordinal) FROM segment") ?? 0) + 1 }
     }
 
     /// Segments of the given streams whose buckets overlap `[from, to)`, in stream, bucket and
     /// opening order; with `unboundOnly` only those whose key is still of the earlier unbound
     /// format (filtered in SQL: every unlock asks).
-    public func segments(streamIds: [Int64], from: Int64, to: Int64, unboundOnly: Bool = false) throws -> [SegmentRecord] {
-        try read("list segments") { db in
+    public func segments(streamIds: [Int64], from: Int64, to: Int64, unboundOnly: Bool = false) async throws -> [SegmentRecord] {
+        try await read("list segments") { db in
             var request = SegmentRecord.filter(streamIds.contains(SegmentRecord.Columns.streamId))
             if unboundOnly { request = request.filter(sql: "length(sealedKey) = ?", arguments: [SegmentKeySeal.unboundSealedLength]) }
             return try request
@@ -259,13 +299,13 @@ public final class VaultStore: Sendable {
         }
     }
 
-    public func segment(id: String) throws -> SegmentRecord? {
-        try read("read a segment") { try SegmentRecord.filter(SegmentRecord.Columns.id == id).fetchOne($0) }
+    public func segment(id: String) async throws -> SegmentRecord? {
+        try await read("read a segment") { try SegmentRecord.filter(SegmentRecord.Columns.id == id).fetchOne($0) }
     }
 
     /// Chunks of a segment with `seq > after`, in order, at most `limit`.
-    public func chunks(segment ordinal: Int64, after: Int64, limit: Int) throws -> [ChunkRecord] {
-        try read("read chunks") { db in
+    public func chunks(segment ordinal: Int64, after: Int64, limit: Int) async throws -> [ChunkRecord] {
+        try await read("read chunks") { db in
             try ChunkRecord
                 .filter(ChunkRecord.Columns.segment == ordinal && ChunkRecord.Columns.seq > after)
                 .order(ChunkRecord.Columns.seq)
@@ -276,8 +316,8 @@ public final class VaultStore: Sendable {
 
     public typealias StreamStats = AdminAPI.StreamStats
 
-    public func streamStats() throws -> [StreamStats] {
-        try read("read stream statistics") { db in
+    public func streamStats() async throws -> [StreamStats] {
+        try await read("read stream statistics") { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT s.name, s.kind, s.unit, s.bucketSeconds, count(g.ordinal) AS segments,
                        coalesce(sum(g.readingCount), 0) AS readings, min(g.minTime) AS first, max(g.maxTime) AS last

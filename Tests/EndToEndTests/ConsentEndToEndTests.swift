@@ -102,7 +102,7 @@ struct ConsentEndToEndTests {
                                     purpose: "\u{1B}[2J\u{1B}[HCity Hospital Cardiology, pinned by you\u{202E}\u{90}evil\u{1B}P")
         do {
             let store = try VaultStore.open(dataDir: v.dataDir)
-            try store.submitRequest(orgKeyId: o.keys.keyId, orgPublicKey: o.keys.signing.publicKey.bytes, request: hostile,
+            try await store.submitRequest(orgKeyId: o.keys.keyId, orgPublicKey: o.keys.signing.publicKey.bytes, request: hostile,
                                     payload: hostile.payload(), jws: o.jws(for: hostile).serialized(), limits: RequestLimits(),
                                     now: Timestamp.now())
         }

@@ -72,7 +72,7 @@ struct DecisionsEndToEndTests {
         let payload = try #require(grant["payload"] as? String)
         let vaultInfo = try JSONDecoder().decode(AdminAPI.VaultInfo.self, from: Data(try await v.request("GET", "/v1/vault").body))
         let store = try VaultStore(path: v.dataDir + "/vault.db")
-        let userKey = [UInt8](try store.vault().userSigningKey)
+        let userKey = [UInt8](try await store.vault().userSigningKey)
         for (i, s) in sigs.enumerated() {
             let headerData = try #require(b64url(s["protected"]!))
             let header = try #require(try JSONSerialization.jsonObject(with: headerData) as? [String: Any])

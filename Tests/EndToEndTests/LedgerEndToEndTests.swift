@@ -12,9 +12,9 @@ import Testing
 /// would have over time (the daemon must be stopped).
 private func grow(_ v: VaultFixture, count: Int, every: Int) async throws {
     let store = try VaultStore.open(dataDir: v.dataDir)
-    let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: Logger(label: "test"))
+    let ledger = try await LedgerService(store: store, dataDir: v.dataDir, logger: Logger(label: "test"))
     for i in 0..<count {
-        try store.appendLeaves([LedgerLeaf(kind: .orgSeen, fields: ["n": .number("\(i)")], org: "org\(i % 2)")])
+        try await store.appendLeaves([LedgerLeaf(kind: .orgSeen, fields: ["n": .number("\(i)")], org: "org\(i % 2)")])
         if (i + 1) % every == 0 { try await ledger.checkpointNow() }
     }
     try await ledger.checkpointNow()
@@ -170,13 +170,13 @@ struct LedgerEndToEndTests {
         let inc = try await v.publicRequest("GET", "/v1/log/proof/inclusion?index=17&size=41")
         let proof = try JSONDecoder().decode(AdminAPI.InclusionProof.self, from: Data(inc.body))
         let store = try VaultStore(path: v.dataDir + "/vault.db")
-        let leaf = try #require(try store.leaf(at: 17))
+        let leaf = try #require(try await store.leaf(at: 17))
         try Merkle.verifyInclusion(leafHash: Merkle.leafHash(leaf), index: 17, size: 41, proof: proof.hashes.map { Encoding.fromBase64($0)! }, root: cp.root)
 
         let con = try await v.publicRequest("GET", "/v1/log/proof/consistency?from=1&to=41")
         let cproof = try JSONDecoder().decode(AdminAPI.ConsistencyProof.self, from: Data(con.body))
         try Merkle.verifyConsistency(first: 1, second: 41, proof: cproof.hashes.map { Encoding.fromBase64($0)! },
-                                     firstRoot: Merkle.leafHash(try #require(try store.leaf(at: 0))), secondRoot: cp.root)
+                                     firstRoot: Merkle.leafHash(try #require(try await store.leaf(at: 0))), secondRoot: cp.root)
 
         for path in ["/v1/log/proof/inclusion?index=41&size=41", "/v1/log/proof/inclusion?index=0&size=42",
                      "/v1/log/proof/inclusion?index=x&size=4", "/v1/log/proof/inclusion?index=1", "/v1/log/proof/inclusion?index=-1&size=4",

@@ -167,14 +167,14 @@ struct RequestsEndToEndTests {
         try await v.initVault()
         // The routes, read from the routers exactly as the daemon builds them.
         let store = try VaultStore.open(dataDir: v.dataDir)
-        let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
-        let manager = try SegmentManager(store: store, settings: .init(), logger: .init(label: "t"))
+        let ledger = try await LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
+        let manager = try await SegmentManager(store: store, settings: .init(), logger: .init(label: "t"))
         let configuration = Configuration()
         let mqtt = MQTTMonitor(configuration: configuration.mqtt)
         let admin = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration, mqtt: mqtt,
                                      notifier: RequestNotifier(), metrics: Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqtt))
             .routes.map { ($0.method.rawValue, $0.path.description) }
-        let publicRoutes = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
+        let publicRoutes = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
             .routes.map { ($0.method.rawValue, $0.path.description) }
         try await v.startDaemon()
 
@@ -210,8 +210,8 @@ struct RequestsEndToEndTests {
         let v = try VaultFixture()
         try await v.initVault()
         let store = try VaultStore.open(dataDir: v.dataDir)
-        let ledger = try LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
-        let router = try buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier())
+        let ledger = try await LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
+        let router = try await buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier())
         let routed = Set(router.routes.map { route in
             "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
                 .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")

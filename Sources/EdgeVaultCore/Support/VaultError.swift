@@ -4,10 +4,67 @@
 /// The API layer maps codes to HTTP statuses and RFC 9457 problem documents; the CLI prints
 /// the message on one line and exits non-zero.
 public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { self.rawValue = value }
+    /// The stable machine code: the last part of a problem document's
+    /// `urn:edgevault:problem:<code>` (docs/PROTOCOL.md §"Error codes", which lists every case
+    /// with its HTTP status; other implementations and tests rely on the strings).
+    public enum Code: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+        // Input
+        case badRequest = "bad_request"
+        case unsupportedMediaType = "unsupported_media_type"
+        case invalidReading = "invalid_reading"
+        case invalidStream = "invalid_stream"
+        case unknownStream = "unknown_stream"
+        case streamExists = "stream_exists"
+        case tooLarge = "too_large"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        // Storage and service
+        case storageUnavailable = "storage_unavailable"
+        case internalError = "internal"
+        case daemonUnreachable = "daemon_unreachable"
+        case protocolError = "protocol_error"
+        // Keys and vault set-up
+        case keyFileMissing = "key_file_missing"
+        case keyFileInvalid = "key_file_invalid"
+        case keyFileExists = "key_file_exists"
+        case wrongPassphrase = "wrong_passphrase"
+        case passphraseUnavailable = "passphrase_unavailable"
+        case vaultExists = "vault_exists"
+        case vaultMissing = "vault_missing"
+        case keyMismatch = "key_mismatch"
+        case config = "config_invalid"
+        // Organizations (public API)
+        case signatureMissing = "signature_missing"
+        case signatureInvalid = "signature_invalid"
+        case signatureExpired = "signature_expired"
+        case digestMismatch = "digest_mismatch"
+        case nonceReplayed = "nonce_replayed"
+        case unknownKey = "unknown_key"
+        case orgBlocked = "org_blocked"
+        case jwsInvalid = "jws_invalid"
+        case requestInvalid = "request_invalid"
+        case wrongVault = "wrong_vault"
+        case duplicateId = "duplicate_id"
+        case rateLimited = "rate_limited"
+        case tooManyPending = "too_many_pending"
+        case notPending = "not_pending"
+        case decisionInvalid = "decision_invalid"
+        case scopeViolation = "scope_violation"
+        case grantRevoked = "grant_revoked"
+        case grantExpired = "grant_expired"
+        // An organization's tools checking what a vault served
+        case verificationFailed = "verification_failed"
+        case notGranted = "not_granted"
+        case logInvalid = "log_invalid"
+        // The person's trust changes (docs/PROTOCOL.md §"Trust changes")
+        case trustChangeInvalid = "trust_change_invalid"
+        case trustChangeStale = "trust_change_stale"
+        case trustConflict = "trust_conflict"
+        case pendingChanged = "pending_changed"
+        // The person's range deletions (docs/PROTOCOL.md §"Deleting a range")
+        case deletionInvalid = "deletion_invalid"
+        case streamChanged = "stream_changed"
+
         public var description: String { rawValue }
     }
 
@@ -20,59 +77,4 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
-}
-
-extension VaultError.Code {
-    // Input
-    public static let badRequest: Self = "bad_request"
-    public static let invalidReading: Self = "invalid_reading"
-    public static let invalidStream: Self = "invalid_stream"
-    public static let unknownStream: Self = "unknown_stream"
-    public static let streamExists: Self = "stream_exists"
-    public static let tooLarge: Self = "too_large"
-    public static let notFound: Self = "not_found"
-    public static let methodNotAllowed: Self = "method_not_allowed"
-    // Storage and service
-    public static let storageUnavailable: Self = "storage_unavailable"
-    public static let internalError: Self = "internal"
-    public static let daemonUnreachable: Self = "daemon_unreachable"
-    public static let protocolError: Self = "protocol_error"
-    // Keys and vault set-up
-    public static let keyFileMissing: Self = "key_file_missing"
-    public static let keyFileInvalid: Self = "key_file_invalid"
-    public static let keyFileExists: Self = "key_file_exists"
-    public static let wrongPassphrase: Self = "wrong_passphrase"
-    public static let passphraseUnavailable: Self = "passphrase_unavailable"
-    public static let vaultExists: Self = "vault_exists"
-    public static let vaultMissing: Self = "vault_missing"
-    public static let keyMismatch: Self = "key_mismatch"
-    public static let config: Self = "config_invalid"
-    // Organizations (public API)
-    public static let signatureMissing: Self = "signature_missing"
-    public static let signatureInvalid: Self = "signature_invalid"
-    public static let signatureExpired: Self = "signature_expired"
-    public static let digestMismatch: Self = "digest_mismatch"
-    public static let nonceReplayed: Self = "nonce_replayed"
-    public static let unknownKey: Self = "unknown_key"
-    public static let orgBlocked: Self = "org_blocked"
-    public static let jwsInvalid: Self = "jws_invalid"
-    public static let requestInvalid: Self = "request_invalid"
-    public static let wrongVault: Self = "wrong_vault"
-    public static let duplicateId: Self = "duplicate_id"
-    public static let rateLimited: Self = "rate_limited"
-    public static let tooManyPending: Self = "too_many_pending"
-    public static let notPending: Self = "not_pending"
-    public static let decisionInvalid: Self = "decision_invalid"
-    public static let scopeViolation: Self = "scope_violation"
-    public static let grantRevoked: Self = "grant_revoked"
-    public static let verificationFailed: Self = "verification_failed"
-    public static let grantExpired: Self = "grant_expired"
-    // The person's trust changes (docs/PROTOCOL.md §"Trust changes")
-    public static let trustChangeInvalid: Self = "trust_change_invalid"
-    public static let trustChangeStale: Self = "trust_change_stale"
-    public static let trustConflict: Self = "trust_conflict"
-    public static let pendingChanged: Self = "pending_changed"
-    // The person's range deletions (docs/PROTOCOL.md §"Deleting a range")
-    public static let deletionInvalid: Self = "deletion_invalid"
-    public static let streamChanged: Self = "stream_changed"
 }

@@ -18,10 +18,12 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     /// The methods a path does serve, for 405 answers (sent as `Allow`, not in the body).
     public var allow: [String]?
 
-    public init(code: VaultError.Code, status: Int, detail: String, line: Int? = nil) {
+    /// The status is the code's (`VaultError.Code.status`): a code goes out with one status
+    /// wherever it is raised.
+    public init(code: VaultError.Code, detail: String, line: Int? = nil) {
         self.type = "urn:edgevault:problem:\(code.rawValue)"
-        self.title = Self.title(for: status)
-        self.statusCode = status
+        self.title = Self.title(for: code.status)
+        self.statusCode = code.status
         self.detail = detail
         self.line = line
     }
@@ -49,24 +51,50 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         }
     }
 
-    /// The HTTP status for a domain error code.
-    public static func status(for code: VaultError.Code) -> Int {
-        switch code {
-        case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey: return 401
-        case .orgBlocked, .grantRevoked, .grantExpired: return 403
-        case .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged: return 409
-        case .rateLimited, .tooManyPending: return 429
-        case .notFound, .vaultMissing: return 404
-        case .methodNotAllowed: return 405
-        case .streamExists: return 409
-        case .tooLarge: return 413
-        case .storageUnavailable: return 503
-        case .internalError: return 500
-        default: return 400
-        }
-    }
-
     public init(_ error: VaultError, line: Int? = nil) {
-        self.init(code: error.code, status: Self.status(for: error.code), detail: error.message, line: line)
+        self.init(code: error.code, detail: error.message, line: line)
+    }
+}
+
+extension VaultError.Code {
+    /// The HTTP status a problem with this code answers with (RFC 9110 §15), the one place it
+    /// is decided; docs/PROTOCOL.md §"Error codes" lists the same table (a test keeps them equal).
+    public var status: Int {
+        switch self {
+        // The request is malformed or asks for something that cannot be: fix it and send it again.
+        case .badRequest, .invalidReading, .invalidStream, .unknownStream, .digestMismatch, .jwsInvalid, .requestInvalid,
+             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid:
+            return 400
+        // The call is not authenticated (RFC 9421 signature, nonce, key).
+        case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey:
+            return 401
+        // Authenticated, and refused.
+        case .orgBlocked, .grantRevoked, .grantExpired:
+            return 403
+        case .notFound:
+            return 404
+        case .methodNotAllowed:
+            return 405
+        // Conflicts with the vault's current state: look again, then retry.
+        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged:
+            return 409
+        case .tooLarge:
+            return 413
+        case .unsupportedMediaType:
+            return 415
+        case .rateLimited, .tooManyPending:
+            return 429
+        case .internalError:
+            return 500
+        case .storageUnavailable:
+            return 503
+        // Raised by vault-cli and the client library on the person's or the organization's side
+        // (or by vaultd while it starts), never in answer to a call: if one ever reached a
+        // client it would be vaultd's own failure.
+        case .daemonUnreachable, .protocolError, .keyFileMissing, .keyFileInvalid, .keyFileExists, .wrongPassphrase,
+             .passphraseUnavailable, .vaultExists, .vaultMissing, .keyMismatch, .config, .scopeViolation,
+             .verificationFailed, .notGranted, .logInvalid:
+            return 500
+        }
     }
 }

@@ -76,6 +76,8 @@ public actor SegmentManager {
 
     var streams: [String: StreamRecord] = [:]
     var grants: [LiveGrant] = []
+    /// Bumped by each `reloadGrants`: a reload that a later one overtook keeps its older list to itself.
+    var grantsGeneration = 0
     var open: [Key: OpenSegment] = [:]
     var nextOrdinal: Int64
     var pending = VaultStore.IngestCommit()
@@ -89,32 +91,37 @@ public actor SegmentManager {
     public private(set) var counters = Counters()
 
     /// Loads the vault, closes segments a previous process left open, loads streams.
-    public init(store: VaultStore, settings: Settings, logger: Logger) throws {
+    public init(store: VaultStore, settings: Settings, logger: Logger) async throws {
         self.store = store
         self.settings = settings
         self.logger = logger
-        let vault = try store.vault()
+        let vault = try await store.vault()
         self.userBoxKey = [UInt8](vault.userBoxKey)
-        let abandoned = try store.closeAbandonedSegments(now: Timestamp.now())
+        let abandoned = try await store.closeAbandonedSegments(now: Timestamp.now())
         if abandoned > 0 {
             logger.info("closed segments left open by a previous run; their keys are gone", metadata: ["segments": "\(abandoned)"])
         }
-        self.nextOrdinal = try store.nextSegmentOrdinal()
-        for s in try store.streams() { streams[s.name] = s }
-        self.grants = try Self.loadGrants(store)
+        self.nextOrdinal = try await store.nextSegmentOrdinal()
+        for s in try await store.streams() { streams[s.name] = s }
+        self.grants = try await Self.loadGrants(store)
     }
 
-    static func loadGrants(_ store: VaultStore) throws -> [LiveGrant] {
-        try store.liveGrants(now: Timestamp.now()).map {
+    static func loadGrants(_ store: VaultStore) async throws -> [LiveGrant] {
+        try await store.liveGrants(now: Timestamp.now()).map {
             LiveGrant(org: $0.org, id: $0.id, scope: $0.scope, expires: $0.expires, deliveryKey: [UInt8]($0.deliveryKey))
         }
     }
 
     /// Re-reads the live grants after a grant or a revocation.
-    public func reloadGrants() {
+    public func reloadGrants() async {
+        grantsGeneration += 1
+        let generation = grantsGeneration
         do {
-            grants = try Self.loadGrants(store)
+            let loaded = try await Self.loadGrants(store)
+            guard generation == grantsGeneration else { return }
+            grants = loaded
         } catch {
+            guard generation == grantsGeneration else { return }
             logger.error("cannot reload grants; new segments are sealed to none until the next reload", metadata: ["error": "\(error)"])
             grants = []
         }
@@ -122,14 +129,14 @@ public actor SegmentManager {
 
     // MARK: Streams
 
-    public func addStream(name: String, kind: String = "", unit: String = "", bucketSeconds: Int64? = nil) throws -> StreamRecord {
+    public func addStream(name: String, kind: String = "", unit: String = "", bucketSeconds: Int64? = nil) async throws -> StreamRecord {
         if let problem = StreamName.problem(with: name) { throw VaultError(.invalidStream, problem) }
         let bucket = bucketSeconds ?? settings.defaultBucketSeconds
         guard bucket >= 1, bucket <= 366 * 86_400 else {
             throw VaultError(.invalidStream, "bucket must be between 1 second and 366 days, got \(bucket) s")
         }
         guard kind.utf8.count <= 64, unit.utf8.count <= 64 else { throw VaultError(.invalidStream, "kind and unit are at most 64 bytes") }
-        let s = try store.createStream(StreamRecord(id: nil, name: name, kind: kind, unit: unit, bucketSeconds: bucket, createdAt: Timestamp.now()))
+        let s = try await store.createStream(StreamRecord(id: nil, name: name, kind: kind, unit: unit, bucketSeconds: bucket, createdAt: Timestamp.now()))
         streams[name] = s
         return s
     }
@@ -159,7 +166,7 @@ public actor SegmentManager {
                 throw VaultError(.unknownStream,
                     "line \(line): unknown stream \"\(name)\" (automatic stream creation is off: add it with `vault-cli stream add \(name)`)")
             }
-            resolved.append(try createIfMissing(name))
+            resolved.append(try await createIfMissing(name))
         }
         guard !shuttingDown else { throw VaultError(.storageUnavailable, "vaultd is shutting down") }
         // From here to the wait nothing suspends: the whole batch lands in one commit round.
@@ -177,12 +184,12 @@ public actor SegmentManager {
         return batch.count
     }
 
-    private func createIfMissing(_ name: String) throws -> StreamRecord {
+    private func createIfMissing(_ name: String) async throws -> StreamRecord {
         if let s = streams[name] { return s }
         do {
-            return try addStream(name: name)
+            return try await addStream(name: name)
         } catch let e as VaultError where e.code == .streamExists {
-            if let s = try store.streams().first(where: { $0.name == name }) {
+            if let s = try await store.streams().first(where: { $0.name == name }) {
                 streams[name] = s
                 return s
             }
@@ -355,13 +362,13 @@ public actor SegmentManager {
 
     /// Applies the person's range deletion, giving each replacement segment an ordinal of the
     /// sequence this manager allocates from (docs/PROTOCOL.md §"Deleting a range").
-    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [VaultStore.ReplacementSegment], now: Int64) throws -> VaultStore.RangeDeletionResult {
+    public func applyRangeDeletion(_ d: RangeDeletion.Checked, jws: [UInt8], replacements: [VaultStore.ReplacementSegment], now: Int64) async throws -> VaultStore.RangeDeletionResult {
         var numbered = replacements
         for i in numbered.indices {
             numbered[i].ordinal = nextOrdinal
             nextOrdinal += 1
         }
-        return try store.applyRangeDeletion(d, jws: jws, replacements: numbered, now: now)
+        return try await store.applyRangeDeletion(d, jws: jws, replacements: numbered, now: now)
     }
 
     /// Seals an open segment's DEK to another public key (a grant's delivery key); nil when the

@@ -13,6 +13,10 @@ import ServiceLifecycle
 public actor LedgerService {
     public nonisolated let origin: String
     public nonisolated let verifier: SignedNote.Verifier
+    /// The vault's record (its identity: origin, the person's keys, the log key). It never
+    /// changes, so it is read once, at start-up, here where the log key is checked against it;
+    /// handlers take the person's key and the origin from it instead of reading it again.
+    public nonisolated let vault: VaultRecord
     let store: VaultStore
     let signer: SigningKeyPair
     let interval: Duration
@@ -21,43 +25,48 @@ public actor LedgerService {
     var scheduled: Task<Void, Never>?
 
     /// Loads the log key from the data directory and checks it against the vault record.
-    public init(store: VaultStore, dataDir: String, interval: Duration = .milliseconds(250), logger: Logger) throws {
+    public init(store: VaultStore, dataDir: String, interval: Duration = .milliseconds(250), logger: Logger) async throws {
         let (name, keyPair) = try LogKeyFile.loadSigner(dataDir: dataDir)
-        let vault = try store.vault()
+        let vault = try await store.vault()
         guard keyPair.publicKey.bytes == [UInt8](vault.logPublicKey), name == vault.origin else {
             throw VaultError(.keyMismatch, "\(dataDir)/\(LogKeyFile.name) is not this vault's log key")
         }
         self.origin = name
+        self.vault = vault
         self.signer = keyPair
         self.verifier = try SignedNote.Verifier(NoteKeys.verifierKey(name: name, publicKey: keyPair.publicKey.bytes))
         self.store = store
         self.interval = interval
         self.logger = logger
-        self.latest = try store.latestCheckpoint()
+        self.latest = try await store.latestCheckpoint()
     }
 
 
     /// Signs a checkpoint of the whole current tree when it grew since the last one; returns
-    /// the latest checkpoint either way.
+    /// the latest checkpoint either way (one that includes every leaf appended before the call).
+    ///
+    /// The store calls suspend, so other calls run meanwhile: two may sign the same tree head
+    /// (the same note; the second insert is ignored) and an anchored append may store a later
+    /// checkpoint, which `latest` keeps (it only grows).
     @discardableResult
-    public func checkpointNow() throws -> VaultStore.StoredCheckpoint {
-        let head = try store.treeHead()
+    public func checkpointNow() async throws -> VaultStore.StoredCheckpoint {
+        let head = try await store.treeHead()
         if let latest, latest.size >= head.size { return latest }
         let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
         let note = SignedNote.sign(text: cp.text, name: origin, keyPair: signer)
         let now = Timestamp.now()
-        try store.saveCheckpoint(cp, note: note, at: now)
+        try await store.saveCheckpoint(cp, note: note, at: now)
         let stored = VaultStore.StoredCheckpoint(size: cp.size, root: cp.root, note: note, createdAt: now)
-        latest = stored
+        if stored.size > (latest?.size ?? 0) { latest = stored }
         return stored
     }
 
     /// Appends `leaf` and signs a checkpoint that includes it, in one durable transaction:
     /// for entries that must be anchored before the caller goes on (releases).
-    public func appendAnchored(_ leaf: LedgerLeaf) throws -> VaultStore.StoredCheckpoint {
+    public func appendAnchored(_ leaf: LedgerLeaf) async throws -> VaultStore.StoredCheckpoint {
         let origin = self.origin, signer = self.signer
         let now = Timestamp.now()
-        let stored = try store.appendAndCheckpoint(leaf) { head in
+        let stored = try await store.appendAndCheckpoint(leaf) { head in
             let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
             return (cp, SignedNote.sign(text: cp.text, name: origin, keyPair: signer), now)
         }
@@ -74,10 +83,10 @@ public actor LedgerService {
         }
     }
 
-    private func fireScheduled() {
+    private func fireScheduled() async {
         scheduled = nil
         do {
-            try checkpointNow()
+            try await checkpointNow()
         } catch {
             logger.error("cannot sign a checkpoint", metadata: ["error": "\(error)"])
         }
@@ -85,9 +94,9 @@ public actor LedgerService {
 
     /// A checkpoint that includes leaf `index`, signed now if none does yet. Throws when the
     /// checkpoint cannot be written: whatever depends on the anchor must then fail closed.
-    public func anchor(index: Int64) throws -> VaultStore.StoredCheckpoint {
+    public func anchor(index: Int64) async throws -> VaultStore.StoredCheckpoint {
         if let latest, latest.size > index { return latest }
-        let cp = try checkpointNow()
+        let cp = try await checkpointNow()
         guard cp.size > index else { throw VaultError(.storageUnavailable, "leaf \(index) is not in the log") }
         return cp
     }
@@ -95,10 +104,10 @@ public actor LedgerService {
     public func latestCheckpoint() -> VaultStore.StoredCheckpoint? { latest }
 
     /// Everything needed to check leaf `index` offline, against the latest checkpoint.
-    public func receipt(index: Int64) throws -> Receipt {
-        let cp = try anchor(index: index)
-        guard let leaf = try store.leaf(at: index) else { throw VaultError(.notFound, "no leaf \(index)") }
-        let proof = try store.inclusionProof(index: index, size: cp.size)
+    public func receipt(index: Int64) async throws -> Receipt {
+        let cp = try await anchor(index: index)
+        guard let leaf = try await store.leaf(at: index) else { throw VaultError(.notFound, "no leaf \(index)") }
+        let proof = try await store.inclusionProof(index: index, size: cp.size)
         return Receipt(index: index, leaf: Encoding.base64(leaf), proof: proof.map(Encoding.base64), checkpoint: cp.note)
     }
 }

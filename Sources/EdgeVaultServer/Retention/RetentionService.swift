@@ -28,7 +28,7 @@ public struct RetentionService: Service {
     public func sweep(now: Int64 = Timestamp.now()) async {
         do {
             while true {
-                let deletions = try store.deleteExpiredSegments(now: now)
+                let deletions = try await store.deleteExpiredSegments(now: now)
                 for d in deletions {
                     logger.notice("retention deleted expired segments", metadata: [
                         "stream": "\(d.stream)", "segments": "\(d.segments.count)", "readings": "\(d.readings)",

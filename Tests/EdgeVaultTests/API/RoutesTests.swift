@@ -20,13 +20,13 @@ struct RoutesTests {
     @Test("Every route the admin and public routers serve is in their route table, with exactly the methods of its template")
     func everyRoute() async throws {
         let vault = try TestVault()
-        let ledger = try LedgerService(store: vault.store, dataDir: vault.dataDir, logger: Logger(label: "test"))
-        let manager = try SegmentManager(store: vault.store, settings: .init(), logger: Logger(label: "test"))
+        let ledger = try await LedgerService(store: vault.store, dataDir: vault.dataDir, logger: Logger(label: "test"))
+        let manager = try await SegmentManager(store: vault.store, settings: .init(), logger: Logger(label: "test"))
         let configuration = Configuration()
         let mqtt = MQTTMonitor(configuration: configuration.mqtt)
         let admin = buildAdminRouter(store: vault.store, ledger: ledger, manager: manager, configuration: configuration, mqtt: mqtt,
                                      notifier: RequestNotifier(), metrics: Metrics(store: vault.store, manager: manager, ledger: ledger, mqtt: mqtt))
-        let publicRouter = try buildPublicRouter(store: vault.store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
+        let publicRouter = try await buildPublicRouter(store: vault.store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
         let adminTable = RouteTable(), publicTable = RouteTable()
         adminTable.load(from: admin)
         publicTable.load(from: publicRouter)

@@ -40,11 +40,11 @@ struct GrantScopeTests {
         let streams: [(String, Int64)] = [("a/min", 60), ("b/hour", 3600), ("c/day", 86_400)]
         var ids: [Int64: String] = [:]
         for (name, seconds) in streams {
-            ids[try vault.store.createStream(StreamRecord(id: nil, name: name, kind: "", unit: "", bucketSeconds: seconds, createdAt: base)).id!] = name
+            ids[try await vault.store.createStream(StreamRecord(id: nil, name: name, kind: "", unit: "", bucketSeconds: seconds, createdAt: base)).id!] = name
         }
         var commit = VaultStore.IngestCommit()
         var all: [(id: String, stream: String, start: Int64, end: Int64)] = []
-        var ordinal = try vault.store.nextSegmentOrdinal()
+        var ordinal = try await vault.store.nextSegmentOrdinal()
         for (streamId, name) in ids {
             let bucket = streams.first { $0.0 == name }!.1 * 1000
             for _ in 0..<300 {
@@ -68,7 +68,7 @@ struct GrantScopeTests {
             }
             let (x, y) = (point(), point())
             let scope = GrantScope(streams: chosen, from: min(x, y), to: max(x, y) + 1)
-            let bySQL = Set(try vault.store.segmentsInScope(scope).map(\.id))
+            let bySQL = Set(try await vault.store.segmentsInScope(scope).map(\.id))
             let byRule = Set(all.filter { scope.covers(stream: $0.stream, bucketStart: $0.start, bucketEnd: $0.end) }.map(\.id))
             #expect(bySQL == byRule, "\(scope)")
         }

@@ -92,124 +92,124 @@ struct TrustChangeTests {
 
     // MARK: the store
 
-    static func submit(_ store: VaultStore, keys: OrgKeys, id: String, now: Int64, limits: RequestLimits = RequestLimits()) throws {
+    static func submit(_ store: VaultStore, keys: OrgKeys, id: String, now: Int64, limits: RequestLimits = RequestLimits()) async throws {
         let access = AccessRequest(vault: "edgevault.local/x", id: id, orgName: "Acme", orgContact: "", streams: ["a/b"], from: 0, to: 1000,
                                    purpose: "a test", deliveryKey: keys.delivery.publicKey, expires: now + 3_600_000, created: now)
-        try store.submitRequest(orgKeyId: keys.keyId, orgPublicKey: keys.signing.publicKey.bytes, request: access,
+        try await store.submitRequest(orgKeyId: keys.keyId, orgPublicKey: keys.signing.publicKey.bytes, request: access,
                                 payload: access.payload(), jws: [], limits: limits, now: now)
     }
 
-    static func change(_ vault: TestVault, _ org: String, _ action: TrustChange.Action, name: String? = nil, at: Int64) throws -> TrustChange.Checked {
-        let jws = TrustChange.make(vault: try vault.store.vault().origin, org: org, action: action, name: name, at: at, keys: vault.keys)
+    static func change(_ vault: TestVault, _ org: String, _ action: TrustChange.Action, name: String? = nil, at: Int64) async throws -> TrustChange.Checked {
+        let jws = TrustChange.make(vault: try await vault.store.vault().origin, org: org, action: action, name: name, at: at, keys: vault.keys)
         return try TrustChange.check(jws, userKeyId: vault.keys.publicKeys.keyId, userKey: vault.keys.signing.publicKey)
     }
 
     @Test("The store applies pin, rename, block (denying every pending request) and unblock with one leaf each, and refuses replays, stale and other vaults' changes")
-    func store() throws {
+    func store() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try Self.submit(vault.store, keys: org, id: "r1", now: now)
-        try Self.submit(vault.store, keys: org, id: "r2", now: now)
-        let pin = try Self.change(vault, org.keyId, .pin, name: "Acme", at: now)
-        let pinned = try vault.store.applyTrustChange(pin, jws: [1], denials: [], now: now)
+        try await Self.submit(vault.store, keys: org, id: "r1", now: now)
+        try await Self.submit(vault.store, keys: org, id: "r2", now: now)
+        let pin = try await Self.change(vault, org.keyId, .pin, name: "Acme", at: now)
+        let pinned = try await vault.store.applyTrustChange(pin, jws: [1], denials: [], now: now)
         #expect(pinned.kind == .orgPinned && pinned.denied.isEmpty)
         // The same document again, or one not newer, is a replay.
-        #expect(throws: VaultError(.trustChangeStale, "a trust change for this organization signed at \(Timestamp.rfc3339(milliseconds: now)) is already applied; this one is not newer (a replay?); sign a new one")) {
-            try vault.store.applyTrustChange(pin, jws: [1], denials: [], now: now + 1)
+        await #expect(throws: VaultError(.trustChangeStale, "a trust change for this organization signed at \(Timestamp.rfc3339(milliseconds: now)) is already applied; this one is not newer (a replay?); sign a new one")) {
+            try await vault.store.applyTrustChange(pin, jws: [1], denials: [], now: now + 1)
         }
-        let rename = try Self.change(vault, org.keyId, .pin, name: "Acme Health", at: now + 1)
-        #expect(try vault.store.applyTrustChange(rename, jws: [2], denials: [], now: now + 2).kind == .orgRenamed)
+        let rename = try await Self.change(vault, org.keyId, .pin, name: "Acme Health", at: now + 1)
+        #expect(try await vault.store.applyTrustChange(rename, jws: [2], denials: [], now: now + 2).kind == .orgRenamed)
         // Stale: signed more than five minutes ago.
-        let old = try Self.change(vault, org.keyId, .block, at: now - TrustChange.maxSkewMilliseconds - 10)
-        #expect(throws: VaultError.self) { try vault.store.applyTrustChange(old, jws: [3], denials: [], now: now + 3) }
+        let old = try await Self.change(vault, org.keyId, .block, at: now - TrustChange.maxSkewMilliseconds - 10)
+        await #expect(throws: VaultError.self) { try await vault.store.applyTrustChange(old, jws: [3], denials: [], now: now + 3) }
         // Another vault's change.
-        var foreign = try Self.change(vault, org.keyId, .block, at: now + 3)
+        var foreign = try await Self.change(vault, org.keyId, .block, at: now + 3)
         foreign.vault = "edgevault.local/other"
-        #expect(throws: VaultError.self) { try vault.store.applyTrustChange(foreign, jws: [3], denials: [], now: now + 3) }
+        await #expect(throws: VaultError.self) { try await vault.store.applyTrustChange(foreign, jws: [3], denials: [], now: now + 3) }
         // A block must deny exactly the pending requests.
-        let block = try Self.change(vault, org.keyId, .block, at: now + 4)
+        let block = try await Self.change(vault, org.keyId, .block, at: now + 4)
         do {
-            _ = try vault.store.applyTrustChange(block, jws: [4], denials: [.init(id: "r1", reason: nil)], now: now + 4)
+            _ = try await vault.store.applyTrustChange(block, jws: [4], denials: [.init(id: "r1", reason: nil)], now: now + 4)
             Issue.record("a block that leaves r2 pending was applied")
         } catch let e as VaultError {
             #expect(e.code == .pendingChanged)
         }
-        #expect(try vault.store.org(keyId: org.keyId)?.trust == "pinned", "nothing changed")
-        let blocked = try vault.store.applyTrustChange(block, jws: [4], denials: [.init(id: "r1", reason: nil), .init(id: "r2", reason: "no")], now: now + 4)
+        #expect(try await vault.store.org(keyId: org.keyId)?.trust == "pinned", "nothing changed")
+        let blocked = try await vault.store.applyTrustChange(block, jws: [4], denials: [.init(id: "r1", reason: nil), .init(id: "r2", reason: "no")], now: now + 4)
         #expect(blocked.kind == .orgBlocked && blocked.denied.map(\.id) == ["r1", "r2"])
-        #expect(try vault.store.requests(status: "denied", now: now + 5).map(\.id).sorted() == ["r1", "r2"])
-        #expect(try vault.store.orgKey(keyId: org.keyId)?.isBlocked == true, "the signature check's cache follows")
-        let unblock = try Self.change(vault, org.keyId, .unblock, at: now + 5)
-        #expect(try vault.store.applyTrustChange(unblock, jws: [5], denials: [], now: now + 5).kind == .orgUnblocked)
-        let after = try vault.store.org(keyId: org.keyId)
+        #expect(try await vault.store.requests(status: "denied", now: now + 5).map(\.id).sorted() == ["r1", "r2"])
+        #expect(try await vault.store.orgKey(keyId: org.keyId)?.isBlocked == true, "the signature check's cache follows")
+        let unblock = try await Self.change(vault, org.keyId, .unblock, at: now + 5)
+        #expect(try await vault.store.applyTrustChange(unblock, jws: [5], denials: [], now: now + 5).kind == .orgUnblocked)
+        let after = try await vault.store.org(keyId: org.keyId)
         #expect(after?.trust == "pinned" && after?.pinnedName == "Acme Health")
-        let types = try vault.store.read("t") { db in try String.fetchAll(db, sql: "SELECT type FROM ledger_leaf WHERE org = ? ORDER BY idx", arguments: [org.keyId]) }
+        let types = try await vault.store.read("t") { db in try String.fetchAll(db, sql: "SELECT type FROM ledger_leaf WHERE org = ? ORDER BY idx", arguments: [org.keyId]) }
         #expect(types == ["org.seen", "request.received", "request.received", "org.pinned", "org.renamed", "org.blocked",
                           "request.denied", "request.denied", "org.unblocked"])
     }
 
     @Test("A block with keepArrivals denies the listed requests and leaves the ones that arrived after the listing pending (uncounted), named in the answer and the leaf")
-    func keepArrivals() throws {
+    func keepArrivals() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try Self.submit(vault.store, keys: org, id: "listed", now: now)
-        try Self.submit(vault.store, keys: org, id: "late", now: now)
-        let block = try Self.change(vault, org.keyId, .block, at: now)
-        #expect(throws: VaultError.self, "without keepArrivals the late one refuses the block") {
-            try vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], now: now)
+        try await Self.submit(vault.store, keys: org, id: "listed", now: now)
+        try await Self.submit(vault.store, keys: org, id: "late", now: now)
+        let block = try await Self.change(vault, org.keyId, .block, at: now)
+        await #expect(throws: VaultError.self, "without keepArrivals the late one refuses the block") {
+            try await vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], now: now)
         }
-        let r = try vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], keepArrivals: true, now: now)
+        let r = try await vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], keepArrivals: true, now: now)
         #expect(r.denied.map(\.id) == ["listed"] && r.leftPending == ["late"])
-        #expect(try vault.store.requests(status: "pending", now: now).map(\.id) == ["late"])
-        let leaf = try vault.store.read("t") { db in try Data.fetchOne(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'org.blocked'") }
+        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id) == ["late"])
+        let leaf = try await vault.store.read("t") { db in try Data.fetchOne(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'org.blocked'") }
         let json = try LedgerLeaf(bytes: [UInt8](try #require(leaf))).json
         #expect(json["denied"]?.numberText == "1" && json["leftPending"]?.numberText == "1")
-        #expect(try vault.store.denyPending(org: org.keyId, denials: [.init(id: "late", reason: nil)], now: now).denied.map(\.id) == ["late"])
+        #expect(try await vault.store.denyPending(org: org.keyId, denials: [.init(id: "late", reason: nil)], now: now).denied.map(\.id) == ["late"])
     }
 
     @Test("keepArrivals leaves pending only requests that arrived while the block was signed; an older one refuses the block and nothing changes")
-    func keepArrivalsOnlyNew() throws {
+    func keepArrivalsOnlyNew() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try Self.submit(vault.store, keys: org, id: "old", now: now - 36_000)
-        let block = try Self.change(vault, org.keyId, .block, at: now)
-        #expect(throws: VaultError.self) {
-            try vault.store.applyTrustChange(block, jws: [1], denials: [], keepArrivals: true, now: now)
+        try await Self.submit(vault.store, keys: org, id: "old", now: now - 36_000)
+        let block = try await Self.change(vault, org.keyId, .block, at: now)
+        await #expect(throws: VaultError.self) {
+            try await vault.store.applyTrustChange(block, jws: [1], denials: [], keepArrivals: true, now: now)
         }
-        #expect(try vault.store.requests(status: "pending", now: now).map(\.id) == ["old"])
-        #expect(try vault.store.org(keyId: org.keyId)?.isBlocked == false)
+        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id) == ["old"])
+        #expect(try await vault.store.org(keyId: org.keyId)?.isBlocked == false)
     }
 
     @Test("A trust change dated more than a minute ahead is refused (it would make the next real change look stale)")
-    func notFromTheFuture() throws {
+    func notFromTheFuture() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try Self.submit(vault.store, keys: org, id: "r", now: now)
-        let ahead = try Self.change(vault, org.keyId, .block, at: now + 120_000)
-        #expect(throws: VaultError.self) {
-            try vault.store.applyTrustChange(ahead, jws: [1], denials: [.init(id: "r", reason: nil)], now: now)
+        try await Self.submit(vault.store, keys: org, id: "r", now: now)
+        let ahead = try await Self.change(vault, org.keyId, .block, at: now + 120_000)
+        await #expect(throws: VaultError.self) {
+            try await vault.store.applyTrustChange(ahead, jws: [1], denials: [.init(id: "r", reason: nil)], now: now)
         }
-        let onTime = try Self.change(vault, org.keyId, .block, at: now + 30_000)
-        #expect(try vault.store.applyTrustChange(onTime, jws: [2], denials: [.init(id: "r", reason: nil)], now: now).kind == .orgBlocked)
+        let onTime = try await Self.change(vault, org.keyId, .block, at: now + 30_000)
+        #expect(try await vault.store.applyTrustChange(onTime, jws: [2], denials: [.init(id: "r", reason: nil)], now: now).kind == .orgBlocked)
     }
 
     @Test("A pin made before trust changes were signed shows as unsigned until the person confirms it with a signed pin of the same name")
-    func legacyPin() throws {
+    func legacyPin() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try vault.store.setTrust(keyId: org.keyId, trust: "pinned", name: "Dr. Alvarez", now: now)
-        #expect(try vault.store.signedPins().isEmpty)
-        let confirm = try Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now)
-        #expect(try vault.store.applyTrustChange(confirm, jws: [1], denials: [], now: now).kind == .orgPinned)
-        #expect(try vault.store.signedPins() == [org.keyId])
-        let again = try Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now + 1)
-        #expect(throws: VaultError(.trustConflict, "this organization is already pinned as \"Dr. Alvarez\"")) {
-            try vault.store.applyTrustChange(again, jws: [2], denials: [], now: now + 1)
+        try await vault.store.setTrust(keyId: org.keyId, trust: "pinned", name: "Dr. Alvarez", now: now)
+        #expect(try await vault.store.signedPins().isEmpty)
+        let confirm = try await Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now)
+        #expect(try await vault.store.applyTrustChange(confirm, jws: [1], denials: [], now: now).kind == .orgPinned)
+        #expect(try await vault.store.signedPins() == [org.keyId])
+        let again = try await Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now + 1)
+        await #expect(throws: VaultError(.trustConflict, "this organization is already pinned as \"Dr. Alvarez\"")) {
+            try await vault.store.applyTrustChange(again, jws: [2], denials: [], now: now + 1)
         }
     }
 
@@ -233,36 +233,36 @@ struct TrustChangeTests {
     }
 
     @Test("A key blocked ahead of contact and unblocked is not thereby known: with unknown organizations refused it still cannot ask")
-    func unblockedStranger() throws {
+    func unblockedStranger() async throws {
         let vault = try TestVault()
         let stranger = OrgKeys.generate()
         let now = Timestamp.now()
-        _ = try vault.store.applyTrustChange(try Self.change(vault, stranger.keyId, .block, at: now), jws: [1], denials: [], now: now)
-        _ = try vault.store.applyTrustChange(try Self.change(vault, stranger.keyId, .unblock, at: now + 1), jws: [2], denials: [], now: now + 1)
-        #expect(try vault.store.org(keyId: stranger.keyId)?.trust == "seen")
+        _ = try await vault.store.applyTrustChange(try await Self.change(vault, stranger.keyId, .block, at: now), jws: [1], denials: [], now: now)
+        _ = try await vault.store.applyTrustChange(try await Self.change(vault, stranger.keyId, .unblock, at: now + 1), jws: [2], denials: [], now: now + 1)
+        #expect(try await vault.store.org(keyId: stranger.keyId)?.trust == "seen")
         let closed = RequestLimits(allowUnknownOrgs: false)
         do {
-            try Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2, limits: closed)
+            try await Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2, limits: closed)
             Issue.record("an unblocked stranger was accepted")
         } catch let e as VaultError {
             #expect(e.code == .unknownKey)
         }
-        try Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2)
+        try await Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2)
     }
 
     @Test("Batch denials: each pending request gets its leaf, no-longer-pending ones are skipped, an unknown id refuses the batch")
-    func denyPending() throws {
+    func denyPending() async throws {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        for id in ["a", "b", "c"] { try Self.submit(vault.store, keys: org, id: id, now: now) }
-        try vault.store.withdrawRequest(org: org.keyId, id: "b", now: now)
-        #expect(throws: VaultError.self) {
-            try vault.store.denyPending(org: org.keyId, denials: [.init(id: "a", reason: nil), .init(id: "zzz", reason: nil)], now: now)
+        for id in ["a", "b", "c"] { try await Self.submit(vault.store, keys: org, id: id, now: now) }
+        try await vault.store.withdrawRequest(org: org.keyId, id: "b", now: now)
+        await #expect(throws: VaultError.self) {
+            try await vault.store.denyPending(org: org.keyId, denials: [.init(id: "a", reason: nil), .init(id: "zzz", reason: nil)], now: now)
         }
-        #expect(try vault.store.requests(status: "pending", now: now).map(\.id).sorted() == ["a", "c"], "nothing changed")
-        let r = try vault.store.denyPending(org: org.keyId, denials: ["a", "b", "c"].map { .init(id: $0, reason: nil) }, now: now)
+        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id).sorted() == ["a", "c"], "nothing changed")
+        let r = try await vault.store.denyPending(org: org.keyId, denials: ["a", "b", "c"].map { .init(id: $0, reason: nil) }, now: now)
         #expect(r.denied.map(\.id) == ["a", "c"] && r.skipped == ["b"])
-        #expect(try vault.store.requests(status: "pending", now: now).isEmpty)
+        #expect(try await vault.store.requests(status: "pending", now: now).isEmpty)
     }
 }

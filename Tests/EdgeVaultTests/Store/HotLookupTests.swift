@@ -7,30 +7,30 @@ import Testing
 
 @Suite("Per-call lookups of signed calls: the organization-key cache and the hot reader")
 struct HotLookupTests {
-    static func submit(_ store: VaultStore, keys: OrgKeys, id: String, expires: Int64, now: Int64) throws {
+    static func submit(_ store: VaultStore, keys: OrgKeys, id: String, expires: Int64, now: Int64) async throws {
         let access = AccessRequest(vault: "edgevault.local/x", id: id, orgName: "Acme", orgContact: "", streams: ["a/b"], from: 0, to: 1000,
                                    purpose: "a test", deliveryKey: keys.delivery.publicKey, expires: expires, created: now)
-        try store.submitRequest(orgKeyId: keys.keyId, orgPublicKey: keys.signing.publicKey.bytes, request: access,
+        try await store.submitRequest(orgKeyId: keys.keyId, orgPublicKey: keys.signing.publicKey.bytes, request: access,
                                 payload: access.payload(), jws: [], limits: RequestLimits(), now: now)
     }
 
     @Test("The cached organization key follows every write to the org table: first contact, blocking, pinning again")
-    func cacheFollowsWrites() throws {
+    func cacheFollowsWrites() async throws {
         let vault = try TestVault()
         let keys = OrgKeys.generate()
         let now = Timestamp.now()
-        #expect(try vault.store.orgKey(keyId: keys.keyId) == nil, "a key never seen")
+        #expect(try await vault.store.orgKey(keyId: keys.keyId) == nil, "a key never seen")
 
         // Pinned by id before any contact: known, no key yet, not blocked.
-        try vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: "Acme", now: now)
-        #expect(try vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: nil, isBlocked: false))
+        try await vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: "Acme", now: now)
+        #expect(try await vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: nil, isBlocked: false))
         // First contact stores the key: the cached "no key yet" must not survive it.
-        try Self.submit(vault.store, keys: keys, id: "r1", expires: now + 60_000, now: now)
-        #expect(try vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: keys.signing.publicKey.bytes, isBlocked: false))
-        try vault.store.setTrust(keyId: keys.keyId, trust: "blocked", name: nil, now: now)
-        #expect(try vault.store.orgKey(keyId: keys.keyId)?.isBlocked == true)
-        try vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: nil, now: now)
-        #expect(try vault.store.orgKey(keyId: keys.keyId)?.isBlocked == false)
+        try await Self.submit(vault.store, keys: keys, id: "r1", expires: now + 60_000, now: now)
+        #expect(try await vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: keys.signing.publicKey.bytes, isBlocked: false))
+        try await vault.store.setTrust(keyId: keys.keyId, trust: "blocked", name: nil, now: now)
+        #expect(try await vault.store.orgKey(keyId: keys.keyId)?.isBlocked == true)
+        try await vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: nil, now: now)
+        #expect(try await vault.store.orgKey(keyId: keys.keyId)?.isBlocked == false)
     }
 
     @Test("A lookup that read the table before a change does not keep what it read")
@@ -52,17 +52,17 @@ struct HotLookupTests {
     }
 
     @Test("A request's status from the hot reader: pending, expired once past `expires` (without a write), other organizations' ids not found")
-    func requestStatus() throws {
+    func requestStatus() async throws {
         let vault = try TestVault()
         let keys = OrgKeys.generate(), other = OrgKeys.generate()
         let now = Timestamp.now()
-        try Self.submit(vault.store, keys: keys, id: "r1", expires: now + 60_000, now: now)
-        #expect(try vault.store.requestStatus(org: keys.keyId, id: "r1", now: now)?.status == "pending")
-        #expect(try vault.store.requestStatus(org: keys.keyId, id: "r1", now: now + 60_000)?.status == "expired")
-        #expect(try vault.store.requestStatus(org: other.keyId, id: "r1", now: now) == nil)
-        #expect(try vault.store.requestStatus(org: keys.keyId, id: "nope", now: now) == nil)
+        try await Self.submit(vault.store, keys: keys, id: "r1", expires: now + 60_000, now: now)
+        #expect(try await vault.store.requestStatus(org: keys.keyId, id: "r1", now: now)?.status == "pending")
+        #expect(try await vault.store.requestStatus(org: keys.keyId, id: "r1", now: now + 60_000)?.status == "expired")
+        #expect(try await vault.store.requestStatus(org: other.keyId, id: "r1", now: now) == nil)
+        #expect(try await vault.store.requestStatus(org: keys.keyId, id: "nope", now: now) == nil)
         // The hot reader sees writes made through the pool at once (its own connection, same file).
-        try vault.store.withdrawRequest(org: keys.keyId, id: "r1", now: now)
-        #expect(try vault.store.requestStatus(org: keys.keyId, id: "r1", now: now)?.status == "withdrawn")
+        try await vault.store.withdrawRequest(org: keys.keyId, id: "r1", now: now)
+        #expect(try await vault.store.requestStatus(org: keys.keyId, id: "r1", now: now)?.status == "withdrawn")
     }
 }

@@ -35,26 +35,26 @@ struct AdminController<Context: RequestContext>: Sendable {
         do {
             try NDJSONParser.parse(bytes, into: &batch, errors: &ignored)
         } catch {
-            throw Problem(code: .invalidReading, status: 400, detail: "line \(error.line): \(error.reason); nothing was stored", line: error.line)
+            throw Problem(code: .invalidReading, detail: "line \(error.line): \(error.reason); nothing was stored", line: error.line)
         }
         // Plausible times only (`allowOld=1` for a back-fill): seconds sent as milliseconds land in 1970.
         let policy = TimePolicy(allowOld: request.uri.queryParameters["allowOld"] == "1")
         if let bad = batch.implausibleTimes(policy, now: Timestamp.now(), limit: 1).first {
-            throw Problem(code: .invalidReading, status: 400, detail: "line \(bad.line): \(bad.reason); nothing was stored", line: bad.line)
+            throw Problem(code: .invalidReading, detail: "line \(bad.line): \(bad.reason); nothing was stored", line: bad.line)
         }
         let accepted = try await manager.ingest(batch)
         return JSONBody(AdminAPI.IngestResponse(accepted: accepted))
     }
 
-    func vaultInfo() throws -> AdminAPI.VaultInfo {
-        let v = try store.vault()
+    func vaultInfo() -> AdminAPI.VaultInfo {
+        let v = ledger.vault
         let keys = v.userPublicKeys
         return AdminAPI.VaultInfo(origin: v.origin, userKeyId: v.userKeyId, userFingerprint: keys.fingerprint,
                                   userBoxKey: Encoding.base64url(keys.boxKey), createdAt: Timestamp.rfc3339(milliseconds: v.createdAt))
     }
 
     @Sendable func vault(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.VaultInfo> {
-        JSONBody(try vaultInfo())
+        JSONBody(vaultInfo())
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Status> {
@@ -64,13 +64,13 @@ struct AdminController<Context: RequestContext>: Sendable {
             segmentGraceSeconds: configuration.segmentGraceSeconds, maxIngestBodyBytes: configuration.maxIngestBodyBytes)
         return JSONBody(AdminAPI.Status(
             version: EdgeVaultVersion.current, startedAt: Timestamp.rfc3339(milliseconds: startedAt),
-            uptimeSeconds: (now - startedAt) / 1000, vault: try vaultInfo(), settings: settings,
-            streams: try store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
+            uptimeSeconds: (now - startedAt) / 1000, vault: vaultInfo(), settings: settings,
+            streams: try await store.streamStats(), openSegments: await manager.openSegments(), counters: await manager.counters,
             mqtt: mqtt.snapshot))
     }
 
     @Sendable func streams(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Streams> {
-        JSONBody(AdminAPI.Streams(streams: try store.streams().map(AdminAPI.Stream.init)))
+        JSONBody(AdminAPI.Streams(streams: try await store.streams().map(AdminAPI.Stream.init)))
     }
 
     @Sendable func addStream(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Stream> {
@@ -79,7 +79,7 @@ struct AdminController<Context: RequestContext>: Sendable {
         // Retention deletes data: only the person's signed change sets it (docs/PROTOCOL.md
         // §"Retention changes"), never a stream's creation by whoever reaches this socket.
         guard add.retentionSeconds == nil else {
-            throw Problem(code: .badRequest, status: 400, detail: "a stream's retention is set by the person's signed change (PUT /v1/streams/retention, "
+            throw Problem(code: .badRequest, detail: "a stream's retention is set by the person's signed change (PUT /v1/streams/retention, "
                           + "vault-cli stream retention); add the stream without it")
         }
         let s = try await manager.addStream(name: add.name, kind: add.kind ?? "", unit: add.unit ?? "", bucketSeconds: add.bucketSeconds)
@@ -89,18 +89,18 @@ struct AdminController<Context: RequestContext>: Sendable {
     @Sendable func setRetention(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.RetentionResult> {
         let body = try await request.body.collect(upTo: 16 * 1024)
         guard let signed = try? JSONDecoder().decode(AdminAPI.SignedRetention.self, from: Data(buffer: body)) else {
-            throw Problem(code: .decisionInvalid, status: 400, detail: "a retention change is signed by the person: {\"change\":<JWS>} (vault-cli stream retention)")
+            throw Problem(code: .decisionInvalid, detail: "a retention change is signed by the person: {\"change\":<JWS>} (vault-cli stream retention)")
         }
-        let vault = try store.vault()
+        let vault = ledger.vault
         let jwsBytes = Array(signed.change.utf8)
         let checked: RetentionChange.Checked
         do {
             checked = try RetentionChange.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId,
                                                 userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
-        let (stream, index) = try store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
+        let (stream, index) = try await store.applyRetentionChange(checked, jws: jwsBytes, now: Timestamp.now())
         let checkpoint = try await ledger.anchorForAnswer(index: index, detail: "the retention change is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RetentionResult(stream: AdminAPI.Stream(stream), leafIndex: index, checkpointSize: checkpoint.size))
     }
@@ -108,7 +108,7 @@ struct AdminController<Context: RequestContext>: Sendable {
     static func timeParameter(_ request: Request, _ name: String, default value: Int64) throws -> Int64 {
         guard let text = request.uri.queryParameters[Substring(name)] else { return value }
         guard let ms = Timestamp.parseFlexible(String(text)) else {
-            throw Problem(code: .badRequest, status: 400, detail: "\(name) must be integer milliseconds or an RFC 3339 time")
+            throw Problem(code: .badRequest, detail: "\(name) must be integer milliseconds or an RFC 3339 time")
         }
         return ms
     }
@@ -117,22 +117,22 @@ struct AdminController<Context: RequestContext>: Sendable {
         let names = request.uri.queryParameters[values: "stream"].map(String.init)
         let from = try Self.timeParameter(request, "from", default: 0)
         let to = try Self.timeParameter(request, "to", default: Timestamp.maxMilliseconds)
-        guard from < to else { throw Problem(code: .badRequest, status: 400, detail: "from must be before to") }
-        let all = try store.streams()
+        guard from < to else { throw Problem(code: .badRequest, detail: "from must be before to") }
+        let all = try await store.streams()
         let selected: [StreamRecord]
         if names.isEmpty {
             selected = all
         } else {
             selected = try names.map { name in
                 guard let s = all.first(where: { $0.name == name }) else {
-                    throw Problem(code: .unknownStream, status: 404, detail: "no stream named \"\(name)\"")
+                    throw Problem(code: .unknownStream, detail: "no stream named \"\(name)\"")
                 }
                 return s
             }
         }
         let byId = Dictionary(uniqueKeysWithValues: selected.map { ($0.id!, $0.name) })
         // `unbound=1`: only segments whose key is still of the earlier unbound format.
-        let rows = try store.segments(streamIds: Array(byId.keys), from: from, to: to, unboundOnly: request.uri.queryParameters["unbound"] == "1")
+        let rows = try await store.segments(streamIds: Array(byId.keys), from: from, to: to, unboundOnly: request.uri.queryParameters["unbound"] == "1")
         return JSONBody(AdminAPI.Segments(segments: rows.map { r in
             AdminAPI.Segment(
                 id: r.id, stream: byId[r.streamId] ?? "", start: Timestamp.rfc3339(milliseconds: r.bucketStart),
@@ -144,11 +144,11 @@ struct AdminController<Context: RequestContext>: Sendable {
 
     @Sendable func chunks(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Chunks> {
         let id = try context.parameters.require("id")
-        guard let segment = try store.segment(id: id) else {
-            throw Problem(code: .notFound, status: 404, detail: "no segment \(id)")
+        guard let segment = try await store.segment(id: id) else {
+            throw Problem(code: .notFound, detail: "no segment \(id)")
         }
         let (after, limit) = try ChunkPage.parameters(request)
-        let (chunks, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        let (chunks, next) = try await ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
         return JSONBody(ChunkPage.body(chunks, next: next))
     }
 }

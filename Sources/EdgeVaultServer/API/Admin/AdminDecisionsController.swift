@@ -25,10 +25,10 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
         let input = try JSONDecoder().decode(AdminAPI.DecisionInput.self, from: Data(buffer: body))
         let now = Timestamp.now()
         guard let stored = try await store.request(org: input.org, id: input.id, now: now) else {
-            throw Problem(code: .notFound, status: 404, detail: "no request \(input.id) from \(input.org)")
+            throw Problem(code: .notFound, detail: "no request \(input.id) from \(input.org)")
         }
-        guard stored.status == "pending" else { throw Problem(code: .notPending, status: 409, detail: "request \(input.id) is \(stored.status)") }
-        let vault = try store.vault()
+        guard stored.status == "pending" else { throw Problem(code: .notPending, detail: "request \(input.id) is \(stored.status)") }
+        let vault = ledger.vault
         let checked: Decision.Checked
         let decided: JWS
         do {
@@ -37,23 +37,30 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
             checked = try Decision.check(decided, stored: original, userKeyId: vault.userKeyId,
                                          userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
         var sealed: [Int64: [UInt8]] = [:]
         if checked.kind == .grant, let signed = checked.segments, signed != input.sealedKeys.count {
-            throw Problem(code: .decisionInvalid, status: 400,
+            throw Problem(code: .decisionInvalid,
                           detail: "the person signed for \(signed) segment key(s) but \(input.sealedKeys.count) came with the grant")
         }
         if checked.kind == .grant {
-            let access = try AccessRequest(payload: decided.payload, origin: vault.origin, now: nil)
-            let scope = try store.segmentsInScope(access.scope)
+            let access: AccessRequest
+            do {
+                access = try AccessRequest(payload: decided.payload, origin: vault.origin, now: nil)
+            } catch {
+                // Stored as valid on arrival; a request that no longer reads as one (for this
+                // vault) cannot be granted.
+                throw Problem(code: .decisionInvalid, detail: "request \(input.id) cannot be granted: \(error.detail)")
+            }
+            let scope = try await store.segmentsInScope(access.scope)
             let byId = Dictionary(uniqueKeysWithValues: scope.map { ($0.id, $0) })
             for key in input.sealedKeys {
                 guard let seg = byId[key.segment] else {
-                    throw Problem(code: .decisionInvalid, status: 400, detail: "segment \(key.segment) is not in the request's scope")
+                    throw Problem(code: .decisionInvalid, detail: "segment \(key.segment) is not in the request's scope")
                 }
                 guard let bytes = Encoding.fromBase64(key.sealedKey), bytes.count == 32 + SealedBox.overhead else {
-                    throw Problem(code: .decisionInvalid, status: 400, detail: "the sealed key of segment \(key.segment) is malformed")
+                    throw Problem(code: .decisionInvalid, detail: "the sealed key of segment \(key.segment) is malformed")
                 }
                 sealed[seg.ordinal!] = bytes
             }
@@ -62,19 +69,19 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
                 // §"Segment keys sealed to the person"): the person's CLI leaves it out.
                 if seg.closedAt != nil, seg.sealedKey.count == SegmentKeySeal.unboundSealedLength { continue }
                 guard let own = try await manager.sealOpenSegment(id: seg.id, to: access.deliveryKey) else {
-                    throw Problem(code: .decisionInvalid, status: 400, detail: "the grant must carry the key of segment \(seg.id): it is closed, only your key opens it")
+                    throw Problem(code: .decisionInvalid, detail: "the grant must carry the key of segment \(seg.id): it is closed, only your key opens it")
                 }
                 sealed[seg.ordinal!] = own
             }
         }
-        let index = try store.recordDecision(org: input.org, id: input.id, decided: Array(input.jws.utf8), decision: checked,
+        let index = try await store.recordDecision(org: input.org, id: input.id, decided: Array(input.jws.utf8), decision: checked,
                                              sealedKeys: sealed, now: now)
         if checked.kind == .grant { await manager.reloadGrants() }
         let checkpoint: VaultStore.StoredCheckpoint
         do {
             checkpoint = try await ledger.anchor(index: index)
         } catch {
-            throw Problem(code: .storageUnavailable, status: 503,
+            throw Problem(code: .storageUnavailable,
                           detail: "the decision is recorded but its checkpoint could not be signed; it takes effect once one is (\(error))")
         }
         return JSONBody(AdminAPI.DecisionResult(

@@ -17,15 +17,15 @@ struct AdminKeysController<Context: RequestContext>: Sendable {
     @Sendable func upgrade(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.KeyUpgradeResult> {
         let body = try await request.body.collect(upTo: 1024 * 1024)
         let bytes = Array(body.readableBytesView)
-        let vault = try store.vault()
+        let vault = ledger.vault
         let keys: [(segment: String, sealedKey: [UInt8])]
         do {
             keys = try KeyUpgrade.check(try JWS(json: bytes), userKeyId: vault.userKeyId,
                                         userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), now: Timestamp.now())
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
-        let (count, index) = try store.upgradeSealedKeys(keys, document: bytes, now: Timestamp.now())
+        let (count, index) = try await store.upgradeSealedKeys(keys, document: bytes, now: Timestamp.now())
         // Nothing replaced (a replayed or already applied document): no leaf, nothing to anchor.
         guard let index else { return JSONBody(AdminAPI.KeyUpgradeResult(upgraded: 0, leafIndex: nil, checkpointSize: nil)) }
         let cp = try await ledger.anchorForAnswer(index: index, detail: "the upgrade is recorded but its checkpoint could not be signed yet")

@@ -35,14 +35,14 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Orgs> {
-        let signed = try store.signedPins()
-        return JSONBody(AdminAPI.Orgs(orgs: try store.orgs().map { Self.info($0, signedPins: signed) }))
+        let signed = try await store.signedPins()
+        return JSONBody(AdminAPI.Orgs(orgs: try await store.orgs().map { Self.info($0, signedPins: signed) }))
     }
 
     static func keyId(_ context: Context) throws -> String {
         let keyId = try context.parameters.require("keyId")
         guard keyId.count == 43, let raw = Encoding.fromBase64url(keyId), raw.count == 32 else {
-            throw Problem(code: .badRequest, status: 400, detail: "an organization key id is a 43-character RFC 7638 thumbprint")
+            throw Problem(code: .badRequest, detail: "an organization key id is a 43-character RFC 7638 thumbprint")
         }
         return keyId
     }
@@ -52,7 +52,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         do {
             body = try await request.body.collect(upTo: maxBody)
         } catch {
-            throw Problem(code: .tooLarge, status: 413, detail: "\(what) is larger than \(maxBody / 1024 / 1024) MiB")
+            throw Problem(code: .tooLarge, detail: "\(what) is larger than \(maxBody / 1024 / 1024) MiB")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
@@ -63,7 +63,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
 
     /// The person's key as the vault recorded it at init.
     func userKey() throws -> (id: String, key: SigningPublicKey, origin: String) {
-        let vault = try store.vault()
+        let vault = ledger.vault
         return (vault.userKeyId, try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)), vault.origin)
     }
 
@@ -73,7 +73,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         var out: [VaultStore.PendingDenial] = []
         for d in denials {
             guard let stored = try await store.request(org: org, id: d.id, now: Timestamp.now()) else {
-                throw Problem(code: .notFound, status: 404, detail: "no request \(d.id) from \(org); nothing was changed")
+                throw Problem(code: .notFound, detail: "no request \(d.id) from \(org); nothing was changed")
             }
             do {
                 let original = try JWS(json: [UInt8](stored.jws))
@@ -86,7 +86,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
                 guard checked.kind == .deny else { throw JWS.Failure("the signature for \(d.id) is not a denial") }
                 out.append(.init(id: d.id, reason: checked.reason))
             } catch let e as JWS.Failure {
-                throw Problem(code: .decisionInvalid, status: 400, detail: "request \(d.id): \(e.detail); nothing was changed")
+                throw Problem(code: .decisionInvalid, detail: "request \(d.id): \(e.detail); nothing was changed")
             }
         }
         return out
@@ -96,30 +96,30 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
         do {
             return try TrustChange.check(try JWS(json: bytes), userKeyId: user.id, userKey: user.key)
         } catch {
-            throw Problem(code: .trustChangeInvalid, status: 400, detail: error.detail)
+            throw Problem(code: .trustChangeInvalid, detail: error.detail)
         }
     }
 
     func change(_ request: Request, _ context: Context, _ action: TrustChange.Action) async throws -> JSONBody<AdminAPI.TrustChangeResult> {
         let keyId = try Self.keyId(context)
         let input = try await Self.body(AdminAPI.TrustChangeInput.self, request, what: "a trust change", invalid: Problem(
-            code: .trustChangeInvalid, status: 400,
+            code: .trustChangeInvalid,
             detail: "a trust change must be signed by the person: send {\"change\":<signed edgevault.trust/v1 JWS>,\"denials\":[…]} (vault-cli trust add/block/unblock)"))
         let user = try userKey()
         let jwsBytes = Array(input.change.utf8)
         let checked = try Self.check(jwsBytes, user: user)
         guard checked.org == keyId, checked.action == action else {
-            throw Problem(code: .trustChangeInvalid, status: 400,
+            throw Problem(code: .trustChangeInvalid,
                           detail: "the signed change is \(checked.action.rawValue) of \(checked.org), not \(action.rawValue) of \(keyId)")
         }
         let denials = try await verified(input.denials ?? [], org: keyId, user: user)
-        let outcome = try store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
+        let outcome = try await store.applyTrustChange(checked, jws: jwsBytes, denials: denials, keepArrivals: input.keepArrivals == true,
                                                  now: Timestamp.now())
         let checkpoint = try await ledger.anchorForAnswer(index: outcome.lastIndex,
                                                           detail: "the trust change is recorded but its checkpoint could not be signed yet")
-        guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, status: 500, detail: "the organization vanished") }
+        guard let org = try await store.org(keyId: keyId) else { throw Problem(code: .internalError, detail: "the organization vanished") }
         return JSONBody(AdminAPI.TrustChangeResult(
-            org: Self.info(org, signedPins: try store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
+            org: Self.info(org, signedPins: try await store.signedPins()), change: outcome.kind.rawValue, leafIndex: outcome.leafIndex,
             denied: outcome.denied.map { .init(id: $0.id, leafIndex: $0.leafIndex) },
             leftPending: input.keepArrivals == true ? outcome.leftPending : nil, checkpointSize: checkpoint.size))
     }
@@ -127,10 +127,10 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     @Sendable func deny(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.DenyPendingResult> {
         let keyId = try Self.keyId(context)
         let input = try await Self.body(AdminAPI.DenyPendingInput.self, request, what: "a list of denials", invalid: Problem(
-            code: .badRequest, status: 400, detail: "expected {\"denials\":[{\"id\",\"protected\",\"signature\"}]} (vault-cli deny --org KEY --all)"))
-        guard !input.denials.isEmpty else { throw Problem(code: .badRequest, status: 400, detail: "no denials given") }
+            code: .badRequest, detail: "expected {\"denials\":[{\"id\",\"protected\",\"signature\"}]} (vault-cli deny --org KEY --all)"))
+        guard !input.denials.isEmpty else { throw Problem(code: .badRequest, detail: "no denials given") }
         let denials = try await verified(input.denials, org: keyId, user: try userKey())
-        let result = try store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
+        let result = try await store.denyPending(org: keyId, denials: denials, now: Timestamp.now())
         var size: Int64?
         if let last = result.denied.last {
             size = try await ledger.anchorForAnswer(index: last.leafIndex, detail: "the denials are recorded but their checkpoint could not be signed yet").size

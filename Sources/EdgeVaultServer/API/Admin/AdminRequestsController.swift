@@ -17,7 +17,7 @@ struct AdminRequestsController<Context: RequestContext>: Sendable {
     /// Long poll: answers `{"version"}` once a request newer than `after` arrived, or after 30 s.
     @Sendable func wait(_ request: Request, context: Context) async throws -> JSONBody<[String: Int]> {
         guard let after = request.uri.queryParameters["after"].map({ Int($0) }) ?? -1 else {
-            throw Problem(code: .badRequest, status: 400, detail: "after must be an integer")
+            throw Problem(code: .badRequest, detail: "after must be an integer")
         }
         // A stopping daemon answers at once instead of holding its shutdown for the full wait.
         let notifier = self.notifier
@@ -32,9 +32,9 @@ struct AdminRequestsController<Context: RequestContext>: Sendable {
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Requests> {
         let status = request.uri.queryParameters["status"].map(String.init)
         if let status, !["pending", "granted", "denied", "withdrawn", "expired"].contains(status) {
-            throw Problem(code: .badRequest, status: 400, detail: "status must be pending, granted, denied, withdrawn or expired")
+            throw Problem(code: .badRequest, detail: "status must be pending, granted, denied, withdrawn or expired")
         }
-        let rows = try store.requests(status: status, now: Timestamp.now())
+        let rows = try await store.requests(status: status, now: Timestamp.now())
         return JSONBody(AdminAPI.Requests(requests: rows.map { r in
             AdminAPI.RequestSummary(org: r.org, id: r.id, status: r.status, streams: r.streams.split(separator: "\n").map(String.init),
                                     from: Timestamp.rfc3339(milliseconds: r.fromTime), to: Timestamp.rfc3339(milliseconds: r.toTime),

@@ -22,24 +22,25 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.RevocationResult> {
         let body = try await request.body.collect(upTo: 64 * 1024)
-        let vault = try store.vault()
+        let vault = ledger.vault
         let checked: Revocation.Checked
         let bytes = Array(body.readableBytesView)
         do {
             checked = try Revocation.check(try JWS(json: bytes), userKeyId: vault.userKeyId, userKey: try SigningPublicKey(bytes: [UInt8](vault.userSigningKey)))
         } catch let e as JWS.Failure {
-            throw Problem(code: .decisionInvalid, status: 400, detail: e.detail)
+            throw Problem(code: .decisionInvalid, detail: e.detail)
         }
-        let index = try store.revokeGrant(org: checked.org, id: checked.grant, revocation: bytes, reason: checked.reason, now: Timestamp.now())
+        let index = try await store.revokeGrant(org: checked.org, id: checked.grant, revocation: bytes, reason: checked.reason, now: Timestamp.now())
         await manager.reloadGrants()
         let cp = try await ledger.anchorForAnswer(index: index, detail: "the revocation is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RevocationResult(grant: checked.grant, org: checked.org, leafIndex: index, checkpointSize: cp.size))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Grants> {
-        let rows = try store.grants()
-        return JSONBody(AdminAPI.Grants(grants: try rows.map { g in
-            let released = try store.releases(org: g.org, grant: g.id)
+        let rows = try await store.grants()
+        var releases: [(pages: Int, readings: Int64)] = []
+        for g in rows { releases.append(try await store.releases(org: g.org, grant: g.id)) }
+        return JSONBody(AdminAPI.Grants(grants: zip(rows, releases).map { g, released in
             let signedName = (try? JWS(json: [UInt8](g.jws))).flatMap { try? JSONValue.parse($0.payload) }?["org"]?["name"]?.stringValue
             return AdminAPI.GrantSummary(
                 org: g.org, name: signedName, id: g.id, status: g.expires <= Timestamp.now() && g.status == "live" ? "expired" : g.status,

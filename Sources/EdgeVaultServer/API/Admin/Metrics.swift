@@ -29,7 +29,7 @@ public final class Metrics: Sendable {
     func exposition() async throws -> [UInt8] {
         let c = await manager.counters
         let open = await manager.openSegments().count
-        let (requests, grantsLive, ledgerSize) = try store.metricCounts(now: Timestamp.now())
+        let (requests, grantsLive, ledgerSize) = try await store.metricCounts(now: Timestamp.now())
         let checkpoint = await ledger.latestCheckpoint()
         total("edgevault_readings_ingested_total", "Readings committed since start.", c.readingsIngested)
         total("edgevault_chunks_written_total", "Encrypted chunks committed since start.", c.chunksWritten)

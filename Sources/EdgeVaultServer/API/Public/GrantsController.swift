@@ -31,19 +31,19 @@ struct GrantsController: Sendable {
             if try await store.request(org: context.org.keyId, id: id, now: Timestamp.now()) == nil {
                 await violations.record(org: context.org.keyId, kind: "other-org-grant", detail: "asked for grant \(id), which is not theirs")
             }
-            throw Problem(code: .notFound, status: 404, detail: "no grant \(id) of yours")
+            throw Problem(code: .notFound, detail: "no grant \(id) of yours")
         }
         guard let cp = await ledger.latestCheckpoint(), cp.size > grant.leafIndex else {
-            throw Problem(code: .storageUnavailable, status: 503, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
+            throw Problem(code: .storageUnavailable, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
         }
         if !allowDead {
             if grant.status == "revoked" {
                 await violations.record(org: grant.org, kind: "fetch-after-revocation", detail: "fetch under revoked grant \(id)")
-                throw Problem(code: .grantRevoked, status: 403, detail: "grant \(id) was revoked by the person")
+                throw Problem(code: .grantRevoked, detail: "grant \(id) was revoked by the person")
             }
             if grant.expires <= Timestamp.now() {
                 await violations.record(org: grant.org, kind: "fetch-after-expiry", detail: "fetch under expired grant \(id)")
-                throw Problem(code: .grantExpired, status: 403, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))")
+                throw Problem(code: .grantExpired, detail: "grant \(id) expired at \(Timestamp.rfc3339(milliseconds: grant.expires))")
             }
         }
         return grant
@@ -75,16 +75,16 @@ struct GrantsController: Sendable {
         let rows = try await store.grantSegments(org: grant.org, id: grant.id)
         guard let segment = rows.first(where: { $0.segment.id == segmentId })?.segment else {
             await violations.record(org: grant.org, kind: "segment-out-of-scope", detail: "asked for segment \(segmentId) under grant \(grant.id)")
-            throw Problem(code: .notFound, status: 404, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
+            throw Problem(code: .notFound, detail: "segment \(segmentId) is not covered by grant \(grant.id)")
         }
         let (after, limit) = try ChunkPage.parameters(request)
-        let (page, next) = try ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
+        let (page, next) = try await ChunkPage.read(store, segment: segment.ordinal!, after: after, limit: limit)
         if !page.isEmpty {
             // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {
                 _ = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
             } catch {
-                throw Problem(code: .storageUnavailable, status: 503, detail: "the release could not be anchored in the log; retry later")
+                throw Problem(code: .storageUnavailable, detail: "the release could not be anchored in the log; retry later")
             }
         }
         return JSONBody(ChunkPage.body(page, next: next))

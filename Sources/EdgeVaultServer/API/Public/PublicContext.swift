@@ -30,7 +30,7 @@ public struct OrgRequestContext: ChildRequestContext {
 
     public init(context: PublicRequestContext) throws {
         guard let org = context.org else {
-            throw Problem(code: .signatureMissing, status: 401, detail: "this endpoint needs an RFC 9421 signature")
+            throw Problem(code: .signatureMissing, detail: "this endpoint needs an RFC 9421 signature")
         }
         self.coreContext = context.coreContext
         self.org = org

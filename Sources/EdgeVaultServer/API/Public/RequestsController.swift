@@ -25,26 +25,26 @@ struct RequestsController: Sendable {
 
     @Sendable func submit(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         if let type = request.headers[.contentType], !type.hasPrefix("application/jose+json"), !type.hasPrefix("application/json") {
-            throw Problem(code: .badRequest, status: 415, detail: "send the JWS as application/jose+json")
+            throw Problem(code: .unsupportedMediaType, detail: "send the JWS as application/jose+json")
         }
         let jws: JWS
         do {
             jws = try JWS(json: context.body)
         } catch {
             // crit or an unprotected header: a request this vault will not read (RFC 7515 §4.1.11).
-            throw Problem(code: error.isUnsupported ? .requestInvalid : .jwsInvalid, status: 400, detail: error.detail)
+            throw Problem(code: error.isUnsupported ? .requestInvalid : .jwsInvalid, detail: error.detail)
         }
         guard jws.signatures.count == 1 else {
-            throw Problem(code: .jwsInvalid, status: 400, detail: "a request carries exactly one signature, the organization's")
+            throw Problem(code: .jwsInvalid, detail: "a request carries exactly one signature, the organization's")
         }
         let (kid, key): (String, SigningPublicKey)
         do {
             (kid, key) = try jws.verifyOrgSignature(jws.signatures[0])
         } catch {
-            throw Problem(code: .jwsInvalid, status: 400, detail: error.detail)
+            throw Problem(code: .jwsInvalid, detail: error.detail)
         }
         guard kid == context.org.keyId, key == context.org.publicKey else {
-            throw Problem(code: .jwsInvalid, status: 400, detail: "the JWS is signed by \(kid) but the HTTP signature by \(context.org.keyId)")
+            throw Problem(code: .jwsInvalid, detail: "the JWS is signed by \(kid) but the HTTP signature by \(context.org.keyId)")
         }
         let now = Timestamp.now()
         let access: AccessRequest
@@ -52,11 +52,11 @@ struct RequestsController: Sendable {
             access = try AccessRequest(payload: jws.payload, origin: ledger.origin, now: now)
         } catch {
             switch error.kind {
-            case .wrongVault: throw Problem(code: .wrongVault, status: 400, detail: error.detail)
-            case .request: throw Problem(code: .requestInvalid, status: 400, detail: error.detail)
+            case .wrongVault: throw Problem(code: .wrongVault, detail: error.detail)
+            case .request: throw Problem(code: .requestInvalid, detail: error.detail)
             }
         }
-        try store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,
+        try await store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,
                                 limits: limits, now: now)
         await ledger.appended()
         await notifier.bump()
@@ -65,7 +65,7 @@ struct RequestsController: Sendable {
 
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
-        guard let r = try store.requestStatus(org: context.org.keyId, id: id, now: Timestamp.now()) else {
+        guard let r = try await store.requestStatus(org: context.org.keyId, id: id, now: Timestamp.now()) else {
             throw await notYours(id, context)
         }
         return JSONBody(Status(id: id, status: r.status, reason: r.reason))
@@ -74,7 +74,7 @@ struct RequestsController: Sendable {
     @Sendable func withdraw(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
         let id = try context.parameters.require("id")
         do {
-            try store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
+            try await store.withdrawRequest(org: context.org.keyId, id: id, now: Timestamp.now())
         } catch let error as VaultError where error.code == .notFound {
             throw await notYours(id, context)
         }
@@ -88,6 +88,6 @@ struct RequestsController: Sendable {
     /// other organizations' ids.
     func notYours(_ id: String, _ context: OrgRequestContext) async -> Problem {
         await violations.record(org: context.org.keyId, kind: "other-org-request", detail: "asked for request \(id), which is not theirs")
-        return Problem(code: .notFound, status: 404, detail: "no request \(id) of yours")
+        return Problem(code: .notFound, detail: "no request \(id) of yours")
     }
 }

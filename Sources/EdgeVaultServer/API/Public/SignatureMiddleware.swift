@@ -37,26 +37,26 @@ struct SignatureMiddleware: RouterMiddleware {
             throw Self.problem(error)
         }
         let p = found.parameters
-        guard let keyId = p.keyId else { throw Problem(code: .signatureInvalid, status: 401, detail: "the signature has no keyid parameter") }
+        guard let keyId = p.keyId else { throw Problem(code: .signatureInvalid, detail: "the signature has no keyid parameter") }
         guard let nonce = p.nonce, !nonce.isEmpty, nonce.utf8.count <= 128 else {
-            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature needs a nonce parameter (1…128 characters)")
+            throw Problem(code: .signatureInvalid, detail: "the signature needs a nonce parameter (1…128 characters)")
         }
-        if let alg = p.alg, alg != "ed25519" { throw Problem(code: .signatureInvalid, status: 401, detail: "alg must be ed25519") }
+        if let alg = p.alg, alg != "ed25519" { throw Problem(code: .signatureInvalid, detail: "alg must be ed25519") }
         var required = ["@method", "@path"]
         if parts.query != nil { required.append("@query") }
         if !body.isEmpty { required.append("content-digest") }
         for c in required where !p.components.contains(c) {
-            throw Problem(code: .signatureInvalid, status: 401, detail: "the signature must cover \(required.map { "\"\($0)\"" }.joined(separator: " ")); \(c) is missing")
+            throw Problem(code: .signatureInvalid, detail: "the signature must cover \(required.map { "\"\($0)\"" }.joined(separator: " ")); \(c) is missing")
         }
         let now = Timestamp.now() / 1000
         guard abs(p.created - now) <= Self.window else {
-            throw Problem(code: .signatureExpired, status: 401, detail: "created is \(p.created - now) s from now; it must be within ±\(Self.window) s (check your clock)")
+            throw Problem(code: .signatureExpired, detail: "created is \(p.created - now) s from now; it must be within ±\(Self.window) s (check your clock)")
         }
         if let expires = p.expires, expires < now {
-            throw Problem(code: .signatureExpired, status: 401, detail: "the signature expired at \(expires)")
+            throw Problem(code: .signatureExpired, detail: "the signature expired at \(expires)")
         }
 
-        let identity = try identify(keyId: keyId, request: request, body: body)
+        let identity = try await identify(keyId: keyId, request: request, body: body)
         let base: String
         do {
             base = try HTTPMessageSignature.signatureBase(parts, parameters: p)
@@ -70,7 +70,7 @@ struct SignatureMiddleware: RouterMiddleware {
         guard verifies, let org = identity.org else { throw Self.refusal }
         if !body.isEmpty {
             guard let digest = parts.field("content-digest"), HTTPMessageSignature.digestMatches(digest, body: body) else {
-                throw Problem(code: .digestMismatch, status: 400, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
+                throw Problem(code: .digestMismatch, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
             }
         }
         do {
@@ -84,7 +84,7 @@ struct SignatureMiddleware: RouterMiddleware {
             throw error
         }
         if let retry = limiter.take(keyId) {
-            var problem = Problem(code: .rateLimited, status: 429, detail: "too many calls; retry in \(retry) s")
+            var problem = Problem(code: .rateLimited, detail: "too many calls; retry in \(retry) s")
             problem.retryAfter = retry
             throw problem
         }
@@ -95,7 +95,7 @@ struct SignatureMiddleware: RouterMiddleware {
 
     /// The answer to a bad signature, an unknown key and a blocked key alike (status, code and
     /// detail byte for byte the same).
-    static let refusal = Problem(code: .signatureInvalid, status: 401,
+    static let refusal = Problem(code: .signatureInvalid,
                                  detail: "the signature does not verify with a key this vault accepts calls from")
 
     /// Stands in for keys this vault does not know, so refusing one costs a real verify.
@@ -111,8 +111,8 @@ struct SignatureMiddleware: RouterMiddleware {
     /// The organization's key: a known one (a blocked key is checked, then refused), or on
     /// `POST /v1/requests` the JWK inside the request's own JWS, when its thumbprint is the keyid
     /// (first contact). Any other key is checked against a dummy key and refused.
-    func identify(keyId: String, request: Request, body: [UInt8]) throws -> Identity {
-        let known = try store.orgKey(keyId: keyId)
+    func identify(keyId: String, request: Request, body: [UInt8]) async throws -> Identity {
+        let known = try await store.orgKey(keyId: keyId)
         if let raw = known?.publicKey, let key = try? SigningPublicKey(bytes: raw) {
             if known?.isBlocked == true { return Identity(key: key, org: nil) }
             return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: false))
@@ -133,9 +133,9 @@ struct SignatureMiddleware: RouterMiddleware {
 
     static func problem(_ failure: HTTPMessageSignature.SignatureFailure) -> Problem {
         switch failure {
-        case .missing(let d): return Problem(code: .signatureMissing, status: 401, detail: d)
-        case .invalid(let d): return Problem(code: .signatureInvalid, status: 401, detail: d)
-        case .expired(let d): return Problem(code: .signatureExpired, status: 401, detail: d)
+        case .missing(let d): return Problem(code: .signatureMissing, detail: d)
+        case .invalid(let d): return Problem(code: .signatureInvalid, detail: d)
+        case .expired(let d): return Problem(code: .signatureExpired, detail: d)
         }
     }
 }

@@ -18,7 +18,7 @@ actor ViolationRecorder {
         last[key] = now
         if last.count > 10_000 { last = last.filter { now - $0.value < 60_000 } }
         do {
-            try store.recordViolation(org: org, kind: kind, detail: detail, now: now)
+            try await store.recordViolation(org: org, kind: kind, detail: detail, now: now)
             await ledger.appended()
         } catch {
             // The refusal stands either way; a violation that cannot be logged is not retried.

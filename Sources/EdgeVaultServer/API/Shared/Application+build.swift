@@ -43,8 +43,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     // touched nothing (segments, socket, log key).
     let lock = try DataDirectoryLock.acquire(dataDir: configuration.dataDir)
     let store = try VaultStore.open(dataDir: configuration.dataDir)
-    let ledger = try LedgerService(store: store, dataDir: configuration.dataDir, logger: logger)
-    let manager = try SegmentManager(
+    let ledger = try await LedgerService(store: store, dataDir: configuration.dataDir, logger: logger)
+    let manager = try await SegmentManager(
         store: store,
         settings: .init(autoCreateStreams: configuration.autoCreateStreams, defaultBucketSeconds: configuration.defaultBucketSeconds,
                         graceMilliseconds: configuration.segmentGraceSeconds * 1000),
@@ -77,7 +77,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger))
 
-    let publicRouter = try buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
+    let publicRouter = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most `max_connections` connections at once, at
     // most `max_connections_per_address` from one address, and a complete request head within
@@ -155,7 +155,7 @@ public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: 
     adminRouter.post("/v1/backup") { _, _ in
         // Streamed from a consistent copy in the data directory: memory stays flat however
         // large the vault is; the copy is removed once sent.
-        let backup = try Backup.prepare(store: store, dataDir: dataDir)
+        let backup = try await Backup.prepare(store: store, dataDir: dataDir)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                         body: ResponseBody(contentLength: backup.totalBytes) { writer in
                             try await backup.stream { try await writer.write(ByteBuffer(bytes: $0)) }
@@ -189,7 +189,7 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
-                              notifier: RequestNotifier) throws -> Router<PublicRequestContext> {
+                              notifier: RequestNotifier) async throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     // Outermost: every request is counted and timed by route template (never its path, which
     // holds request and segment ids), with the status it got; shown on the admin socket only.
@@ -205,7 +205,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
     router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
-        let v = try store.vault()
+        let v = ledger.vault
         return JSONBody(PublicVaultInfo(origin: v.origin, userKeyId: v.userKeyId, userKey: Encoding.base64url([UInt8](v.userSigningKey)),
                                         logKey: ledger.verifier.text))
     }
@@ -213,7 +213,7 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     // One middleware (one nonce store, one rate limiter) for every organization-facing route.
     let violations = ViolationRecorder(store: store, ledger: ledger)
-    let signatureMiddleware = SignatureMiddleware(store: store, nonces: try NonceStore(store: store),
+    let signatureMiddleware = SignatureMiddleware(store: store, nonces: try await NonceStore(store: store),
                                                   limiter: RateLimiter(perMinute: configuration.requestsPerMinute), violations: violations)
     let signed = router.group("/v1/requests")
         .add(middleware: signatureMiddleware)

@@ -8,7 +8,7 @@ extension LedgerService {
         do {
             return try await anchor(index: index)
         } catch {
-            throw Problem(code: .storageUnavailable, status: 503, detail: detail)
+            throw Problem(code: .storageUnavailable, detail: detail)
         }
     }
 }

@@ -42,26 +42,45 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as VaultError {
             throw Problem(e)
         } catch is NIOTooManyBytesError {
-            throw Problem(code: .tooLarge, status: 413, detail: "request body is too large")
+            throw Problem(code: .tooLarge, detail: "request body is too large")
         } catch let e as HTTPError {
             switch e.status.code {
             case 404:
                 let allowed = routes.methods(of: request.uri.path)
                 guard allowed.isEmpty else {
-                    var p = Problem(code: .methodNotAllowed, status: 405,
+                    var p = Problem(code: .methodNotAllowed,
                                     detail: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))")
                     p.allow = allowed
                     throw p
                 }
-                throw Problem(code: .notFound, status: 404, detail: "no such endpoint: \(request.method) \(request.uri.path)")
-            case 413: throw Problem(code: .tooLarge, status: 413, detail: e.body ?? "request body is too large")
-            default: throw Problem(code: .badRequest, status: e.status.code < 500 ? e.status.code : 500, detail: e.body ?? e.status.reasonPhrase)
+                throw Problem(code: .notFound, detail: "no such endpoint: \(request.method) \(request.uri.path)")
+            case 413: throw Problem(code: .tooLarge, detail: e.body ?? "request body is too large")
+            case 415: throw Problem(code: .unsupportedMediaType, detail: e.body ?? e.status.reasonPhrase)
+            case ..<500: throw Problem(code: .badRequest, detail: e.body ?? e.status.reasonPhrase)
+            default:
+                context.logger.error("framework error", metadata: ["status": "\(e.status.code)"])
+                throw Problem(code: .internalError, detail: "internal error; see the vaultd log")
             }
         } catch is DecodingError {
-            throw Problem(code: .badRequest, status: 400, detail: "the JSON body does not have the expected fields")
+            throw Problem(code: .badRequest, detail: "the JSON body does not have the expected fields")
+        } catch let e as AccessRequest.Invalid {
+            // Domain errors of the core a handler did not map itself: still the caller's 4xx.
+            throw Problem(code: e.kind == .wrongVault ? .wrongVault : .requestInvalid, detail: e.detail)
+        } catch let e as JWS.Failure {
+            throw Problem(code: e.isUnsupported ? .requestInvalid : .jwsInvalid, detail: e.detail)
+        } catch let e as LineError {
+            throw Problem(code: .invalidReading, detail: "line \(e.line): \(e.reason); nothing was stored", line: e.line)
+        } catch let e as ReadingError {
+            throw Problem(code: .invalidReading, detail: e.reason)
+        } catch let e as HTTPMessageSignature.SignatureFailure {
+            throw SignatureMiddleware.problem(e)
+        } catch let e as EdgeVaultCore.FileIO.Failure {
+            // A file of the data directory (the path is for the log, not the caller).
+            context.logger.error("file error", metadata: ["error": "\(e)"])
+            throw Problem(code: .storageUnavailable, detail: "cannot \(e.action) a file of the vault; see the vaultd log")
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            throw Problem(code: .internalError, status: 500, detail: "internal error; see the vaultd log")
+            throw Problem(code: .internalError, detail: "internal error; see the vaultd log")
         }
     }
 }
