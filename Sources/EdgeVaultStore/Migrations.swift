@@ -186,6 +186,42 @@ enum Migrations {
                 CREATE INDEX deletion_change_by_stream ON deletion_change(stream, at);
                 """)
         }
+        migrator.registerMigration("v10-release-counters") { db in
+            // What each grant released, kept as the leaves are appended (`countRelease`)
+            // instead of re-reading every release leaf per grant: pages served, and readings
+            // counted once per distinct page (grant, segment, chunk range).
+            try db.execute(sql: """
+                ALTER TABLE grant_record ADD COLUMN releasePages INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE grant_record ADD COLUMN releaseReadings INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE released_page (
+                    org TEXT NOT NULL,
+                    grantId TEXT NOT NULL,
+                    segment TEXT NOT NULL,
+                    firstSeq INTEGER NOT NULL,
+                    lastSeq INTEGER NOT NULL,
+                    PRIMARY KEY (org, grantId, segment, firstSeq, lastSeq)
+                ) WITHOUT ROWID;
+                """)
+            // The releases so far, from their leaves (SQLite's JSON functions; the same
+            // counting `VaultStore.countRelease` does from now on).
+            try db.execute(sql: """
+                CREATE TEMP TABLE release_leaf AS
+                  SELECT org, json_extract(CAST(data AS TEXT), '$.grant') AS grantId,
+                         json_extract(CAST(data AS TEXT), '$.segment') AS segment,
+                         json_extract(CAST(data AS TEXT), '$.chunks') AS chunks,
+                         CAST(json_extract(CAST(data AS TEXT), '$.count') AS INTEGER) AS readings
+                  FROM ledger_leaf WHERE type = 'data.released' AND org IS NOT NULL;
+                INSERT OR IGNORE INTO released_page (org, grantId, segment, firstSeq, lastSeq)
+                  SELECT org, grantId, segment, CAST(substr(chunks, 1, instr(chunks, '-') - 1) AS INTEGER),
+                         CAST(substr(chunks, instr(chunks, '-') + 1) AS INTEGER)
+                  FROM release_leaf WHERE grantId IS NOT NULL AND segment IS NOT NULL AND instr(chunks, '-') > 0;
+                UPDATE grant_record SET
+                  releasePages = (SELECT count(*) FROM release_leaf r WHERE r.org = grant_record.org AND r.grantId = grant_record.id),
+                  releaseReadings = coalesce((SELECT sum(readings) FROM (SELECT DISTINCT segment, chunks, readings FROM release_leaf r
+                                              WHERE r.org = grant_record.org AND r.grantId = grant_record.id)), 0);
+                DROP TABLE release_leaf;
+                """)
+        }
         return migrator
     }
 }

@@ -206,15 +206,13 @@ extension VaultStore {
         try await read("read grants") { try GrantRecord.order(Column("issuedAt")).fetchAll($0) }
     }
 
-    /// How many chunks and readings each grant has released so far (from its ledger leaves).
     /// Pages released under a grant (every one, re-downloads included) and the readings in
-    /// them, each page of chunks counted once however often it was fetched (`TrackRecord`).
+    /// them, each page of chunks counted once however often it was fetched: the grant row's
+    /// counters, kept as release leaves are appended (`countRelease`).
     public func releases(org: String, grant: String) async throws -> (pages: Int, readings: Int64) {
         try await read("read releases") { db in
-            let leaves = try Data.fetchAll(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'data.released' AND org = ?", arguments: [org])
-                .compactMap { try? LedgerLeaf(bytes: [UInt8]($0)) }
-                .filter { $0.json["grant"]?.stringValue == grant }
-            return (leaves.count, TrackRecord.distinctReadings(leaves))
+            let row = try Row.fetchOne(db, sql: "SELECT releasePages, releaseReadings FROM grant_record WHERE org = ? AND id = ?", arguments: [org, grant])
+            return (row?["releasePages"] ?? 0, row?["releaseReadings"] ?? 0)
         }
     }
 }

@@ -62,7 +62,20 @@ extension VaultStore {
         for (id, hash) in try Merkle.hashesToStore(index: index, leafHash: leaf.hash, left: { try reader.hashes([$0])[0] }) {
             try insert.execute(arguments: [id.level, id.index, Data(hash)])
         }
+        if leaf.type == LedgerLeaf.Kind.dataReleased.rawValue { try countRelease(leaf, in: db) }
         return index
+    }
+
+    /// Adds a `data.released` leaf to its grant's counters, in the leaf's transaction: one more
+    /// page served, and its readings once per distinct page (an organization that downloads the
+    /// same chunks again has not received more).
+    static func countRelease(_ leaf: LedgerLeaf, in db: Database) throws {
+        guard let org = leaf.org, let page = LedgerEvent.DataReleased(leaf) else { return }
+        try db.execute(sql: "INSERT OR IGNORE INTO released_page (org, grantId, segment, firstSeq, lastSeq) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [org, page.grant, page.segment, page.firstSeq, page.lastSeq])
+        let fresh = db.changesCount > 0
+        try db.execute(sql: "UPDATE grant_record SET releasePages = releasePages + 1, releaseReadings = releaseReadings + ? WHERE org = ? AND id = ?",
+                       arguments: [fresh ? page.count : 0, org, page.grant])
     }
 
     static func ledgerSize(in db: Database) throws -> Int64 {
