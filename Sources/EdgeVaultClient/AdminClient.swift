@@ -133,8 +133,8 @@ public struct AdminClient: Sendable {
                        contentType: "application/json", as: AdminAPI.DenyPendingResult.self)
     }
 
-    public func requests(status: String?) async throws -> [AdminAPI.RequestSummary] {
-        try await get("/v1/requests" + (status.map { "?status=\($0)" } ?? ""), as: AdminAPI.Requests.self).requests
+    public func requests(status: RequestStatus?) async throws -> [AdminAPI.RequestSummary] {
+        try await get("/v1/requests" + (status.map { "?status=\($0.rawValue)" } ?? ""), as: AdminAPI.Requests.self).requests
     }
 
     public func decide(_ input: AdminAPI.DecisionInput) async throws -> AdminAPI.DecisionResult {

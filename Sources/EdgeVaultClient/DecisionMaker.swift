@@ -29,7 +29,7 @@ public struct DecisionMaker {
         guard matches.count == 1 else {
             throw VaultError(.badRequest, "several organizations used the id \(id); say which with --org KEYID (\(matches.map(\.org).joined(separator: ", ")))")
         }
-        guard first.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(first.status), not pending") }
+        guard first.status == .pending else { throw VaultError(.notPending, "request \(id) is \(first.status), not pending") }
         return first
     }
 

@@ -151,7 +151,7 @@ public struct RangeDeleter {
             leaf.org.flatMap { org in leaf.json["grant"]?.stringValue.map { "\(org)\n\($0)" } }
         })
         var out: [LiveGrant] = []
-        for g in try await client.grants() where g.status == "live" && !revoked.contains("\(g.org)\n\(g.id)") {
+        for g in try await client.grants() where g.status == .live && !revoked.contains("\(g.org)\n\(g.id)") {
             let tampered = VaultError(.scopeViolation, "grant \(g.id) of \(g.org) does not carry your valid co-signature (the daemon's records look tampered); nothing was deleted")
             guard let text = g.jws, let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else { throw tampered }
             var stored = decided

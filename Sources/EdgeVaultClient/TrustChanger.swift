@@ -21,7 +21,7 @@ public struct TrustChanger {
 
     /// The organization's pending requests, oldest first.
     public static func pending(_ client: AdminClient, org: String) async throws -> [AdminAPI.RequestSummary] {
-        try await client.requests(status: "pending").filter { $0.org == org }
+        try await client.requests(status: .pending).filter { $0.org == org }
     }
 
     /// The person's co-signature denying `request`: what `vault-cli deny` appends, sent alone.

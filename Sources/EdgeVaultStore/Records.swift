@@ -135,3 +135,7 @@ public struct ChunkRecord: Codable, Sendable, Equatable {
 extension ChunkRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "chunk"
 }
+
+extension RequestStatus: DatabaseValueConvertible {}
+extension GrantStatus: DatabaseValueConvertible {}
+extension OrgTrust: DatabaseValueConvertible {}

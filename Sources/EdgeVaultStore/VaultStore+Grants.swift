@@ -16,14 +16,14 @@ public struct GrantRecord: Codable, Sendable, Equatable {
     public var fromTime: Int64
     public var toTime: Int64
     public var expires: Int64
-    public var status: String
+    public var status: GrantStatus
     public var issuedAt: Int64
     public var revokedAt: Int64?
     public var leafIndex: Int64
     /// The person's signed revocation, once revoked.
     public var revocation: Data?
 
-    package init(org: String, id: String, jws: Data, deliveryKey: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, status: String, issuedAt: Int64, revokedAt: Int64? = nil, leafIndex: Int64, revocation: Data? = nil) {
+    package init(org: String, id: String, jws: Data, deliveryKey: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, status: GrantStatus, issuedAt: Int64, revokedAt: Int64? = nil, leafIndex: Int64, revocation: Data? = nil) {
         self.org = org
         self.id = id
         self.jws = jws
@@ -43,7 +43,7 @@ public struct GrantRecord: Codable, Sendable, Equatable {
 extension GrantRecord {
     /// What the grant covers, from its stored streams and range.
     public var scope: GrantScope {
-        GrantScope(streams: streams.split(separator: "\n").map(String.init), from: fromTime, to: toTime)
+        GrantScope(streams: streamList, from: fromTime, to: toTime)
     }
 }
 
@@ -80,12 +80,12 @@ extension VaultStore {
             guard var request = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
                 throw VaultError(.notFound, "no request \(id) from \(org)")
             }
-            guard request.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(request.status), not pending") }
+            guard request.status == .pending else { throw VaultError(.notPending, "request \(id) is \(request.status), not pending") }
             request.decidedAt = now
             let leaf: LedgerLeaf
             switch decision.kind {
             case .grant:
-                request.status = "granted"
+                request.status = .granted
                 guard let access = try? AccessRequest(payload: [UInt8](request.payload), origin: try Self.origin(db), now: nil) else {
                     throw VaultError(.badRequest, "the stored request no longer parses")
                 }
@@ -94,7 +94,7 @@ extension VaultStore {
                                                expires: access.expires).leaf(org: org, time: now)
                 let index = try Self.appendLeaf(leaf, in: db)
                 try GrantRecord(org: org, id: id, jws: Data(decided), deliveryKey: Data(access.deliveryKey), streams: request.streams,
-                                fromTime: access.from, toTime: access.to, expires: access.expires, status: "live", issuedAt: now,
+                                fromTime: access.from, toTime: access.to, expires: access.expires, status: .live, issuedAt: now,
                                 revokedAt: nil, leafIndex: index, revocation: nil).insert(db)
                 let insert = try db.cachedStatement(sql: "INSERT INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)")
                 for (segment, key) in sealedKeys.sorted(by: { $0.key < $1.key }) {
@@ -111,7 +111,7 @@ extension VaultStore {
     /// Marks a pending request denied with its `request.denied` leaf (inside the caller's
     /// transaction); returns the leaf's index.
     static func deny(_ request: inout AccessRequestRecord, reason: String?, now: Int64, in db: Database) throws -> Int64 {
-        request.status = "denied"
+        request.status = .denied
         request.decidedAt = now
         request.reason = reason
         let event = LedgerEvent.requestDenied(id: request.id, payloadSha256: Hash.sha256([UInt8](request.payload)), reason: reason)
@@ -159,8 +159,8 @@ extension VaultStore {
     public func revokeGrant(org: String, id: String, revocation: [UInt8], reason: String?, now: Int64) async throws -> Int64 {
         try await write("revoke the grant") { db in
             guard var g = try GrantRecord.fetchOne(db, key: ["org": org, "id": id]) else { throw VaultError(.notFound, "no grant \(id) for \(org)") }
-            guard g.status == "live" else { throw VaultError(.notPending, "grant \(id) is already \(g.status)") }
-            g.status = "revoked"
+            guard g.status == .live else { throw VaultError(.notPending, "grant \(id) is already \(g.status)") }
+            g.status = .revoked
             g.revokedAt = now
             g.revocation = Data(revocation)
             try g.update(db)
@@ -232,4 +232,9 @@ extension VaultStore {
             return (requests, live, try Self.ledgerSize(in: db))
         }
     }
+}
+
+extension GrantRecord {
+    /// The streams, as a list (stored one per line).
+    public var streamList: [String] { streams.split(separator: "\n").map(String.init) }
 }

@@ -12,14 +12,14 @@ public struct OrgRecord: Codable, Sendable, Equatable {
     public var publicKey: Data?
     public var name: String
     public var contact: String
-    public var trust: String
+    public var trust: OrgTrust
     public var pinnedName: String?
     public var firstSeen: Int64?
     public var updatedAt: Int64
 
-    public var isBlocked: Bool { trust == "blocked" }
+    public var isBlocked: Bool { trust == .blocked }
 
-    package init(keyId: String, publicKey: Data? = nil, name: String, contact: String, trust: String, pinnedName: String? = nil, firstSeen: Int64? = nil, updatedAt: Int64) {
+    package init(keyId: String, publicKey: Data? = nil, name: String, contact: String, trust: OrgTrust, pinnedName: String? = nil, firstSeen: Int64? = nil, updatedAt: Int64) {
         self.keyId = keyId
         self.publicKey = publicKey
         self.name = name
@@ -39,7 +39,7 @@ extension OrgRecord: FetchableRecord, PersistableRecord {
 public struct AccessRequestRecord: Codable, Sendable, Equatable {
     public var org: String
     public var id: String
-    public var status: String
+    public var status: RequestStatus
     public var jws: Data
     public var payload: Data
     public var streams: String
@@ -50,7 +50,7 @@ public struct AccessRequestRecord: Codable, Sendable, Equatable {
     public var decidedAt: Int64?
     public var reason: String?
 
-    package init(org: String, id: String, status: String, jws: Data, payload: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, receivedAt: Int64, decidedAt: Int64? = nil, reason: String? = nil) {
+    package init(org: String, id: String, status: RequestStatus, jws: Data, payload: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, receivedAt: Int64, decidedAt: Int64? = nil, reason: String? = nil) {
         self.org = org
         self.id = id
         self.status = status
@@ -121,7 +121,7 @@ extension VaultStore {
                 if org.isBlocked { throw VaultError(.orgBlocked, "the person has blocked this organization's key") }
                 // A row for a key never seen and not pinned (blocked ahead of contact, then
                 // unblocked) does not make it known.
-                if org.firstSeen == nil, org.trust != "pinned", !limits.allowUnknownOrgs {
+                if org.firstSeen == nil, org.trust != .pinned, !limits.allowUnknownOrgs {
                     throw VaultError(.unknownKey, "this vault accepts requests only from organizations the person added (vault-cli trust add)")
                 }
                 if org.publicKey == nil || org.firstSeen == nil {
@@ -138,7 +138,7 @@ extension VaultStore {
                     throw VaultError(.unknownKey, "this vault accepts requests only from organizations the person added (vault-cli trust add)")
                 }
                 try OrgRecord(keyId: orgKeyId, publicKey: Data(orgPublicKey), name: request.orgName, contact: request.orgContact,
-                              trust: "seen", pinnedName: nil, firstSeen: now, updatedAt: now).insert(db)
+                              trust: .seen, pinnedName: nil, firstSeen: now, updatedAt: now).insert(db)
                 leaves.append(try Self.appendLeaf(LedgerEvent.orgSeen(name: request.orgName).leaf(org: orgKeyId, time: now), in: db))
             }
             if try AccessRequestRecord.fetchOne(db, key: ["org": orgKeyId, "id": request.id]) != nil {
@@ -157,7 +157,7 @@ extension VaultStore {
                 throw VaultError(.tooManyPending, "the vault has too many pending requests; try again later")
             }
             try AccessRequestRecord(
-                org: orgKeyId, id: request.id, status: "pending", jws: Data(jws), payload: Data(payload),
+                org: orgKeyId, id: request.id, status: .pending, jws: Data(jws), payload: Data(payload),
                 streams: request.streams.joined(separator: "\n"), fromTime: request.from, toTime: request.to, expires: request.expires,
                 receivedAt: now, decidedAt: nil, reason: nil
             ).insert(db)
@@ -172,14 +172,16 @@ extension VaultStore {
     /// organization's id: what `GET /v1/requests/{id}` answers, without the stored documents.
     public func requestStatus(org: String, id: String, now: Int64) async throws -> (status: String, reason: String?)? {
         try hotRead("read the request", .requestStatus, [org, id]) { row in
-            let stored = Self.status(row.text(0) ?? "", expires: row.int64(1), now: now)
+            let stored = (RequestStatus(rawValue: row.text(0) ?? "") ?? .pending).effective(expires: row.int64(1), now: now)
             // A granted request reports what became of its grant: revoked by the person, or
             // past its expiry. A well-behaved organization stops there (fetching would be a
             // violation).
-            guard stored == "granted", !row.isNull(3) else { return (stored, row.text(2)) }
-            if row.text(3) == "revoked" { return ("revoked", nil) }
-            if row.int64(4) <= now { return ("expired", nil) }
-            return (stored, row.text(2))
+            guard stored == .granted, !row.isNull(3) else { return (stored.rawValue, row.text(2)) }
+            switch (GrantStatus(rawValue: row.text(3) ?? "") ?? .live).effective(expires: row.int64(4), now: now) {
+            case .revoked: return (GrantStatus.revoked.rawValue, nil)
+            case .expired: return (GrantStatus.expired.rawValue, nil)
+            case .live: return (stored.rawValue, row.text(2))
+            }
         }
     }
 
@@ -202,17 +204,12 @@ extension VaultStore {
 
     static func applyingExpiry(_ r: AccessRequestRecord, now: Int64) -> AccessRequestRecord {
         var r = r
-        r.status = status(r.status, expires: r.expires, now: now)
+        r.status = r.status.effective(expires: r.expires, now: now)
         return r
     }
 
-    /// A stored status as of `now`: pending past `expires` is expired.
-    static func status(_ stored: String, expires: Int64, now: Int64) -> String {
-        stored == "pending" && expires <= now ? "expired" : stored
-    }
-
     /// Requests with `status` (all when nil), oldest first.
-    public func requests(status: String?, now: Int64) async throws -> [AccessRequestRecord] {
+    public func requests(status: RequestStatus?, now: Int64) async throws -> [AccessRequestRecord] {
         try await read("read requests") { db in
             try AccessRequestRecord.order(Column("receivedAt")).fetchAll(db)
                 .map { Self.applyingExpiry($0, now: now) }
@@ -228,8 +225,8 @@ extension VaultStore {
             guard var r = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": id]) else {
                 throw VaultError(.notFound, "no request \(id) of yours")
             }
-            guard r.status == "pending" else { throw VaultError(.notPending, "request \(id) is \(r.status), not pending") }
-            r.status = "withdrawn"
+            guard r.status == .pending else { throw VaultError(.notPending, "request \(id) is \(r.status), not pending") }
+            r.status = .withdrawn
             r.decidedAt = now
             try r.update(db)
             return try Self.appendLeaf(LedgerEvent.requestWithdrawn(id: id).leaf(org: org, time: now), in: db)
@@ -238,7 +235,7 @@ extension VaultStore {
 
     /// Sets an organization's trust directly, without the person's signature nor a ledger
     /// leaf: for tests only. The daemon changes trust only through `applyTrustChange`.
-    func setTrust(keyId: String, trust: String, name: String?, now: Int64) async throws {
+    func setTrust(keyId: String, trust: OrgTrust, name: String?, now: Int64) async throws {
         defer { orgKeys.changed(keyId) }
         try await write("update the organization") { db in
             if var org = try OrgRecord.fetchOne(db, key: keyId) {
@@ -251,4 +248,9 @@ extension VaultStore {
             }
         }
     }
+}
+
+extension AccessRequestRecord {
+    /// The streams, as a list (stored one per line).
+    public var streamList: [String] { streams.split(separator: "\n").map(String.init) }
 }

@@ -66,7 +66,7 @@ extension VaultStore {
                 throw VaultError(.trustChangeInvalid, "only a block carries denials")
             }
             var org = try OrgRecord.fetchOne(db, key: change.org)
-                ?? OrgRecord(keyId: change.org, publicKey: nil, name: "", contact: "", trust: "seen", pinnedName: nil, firstSeen: nil, updatedAt: now)
+                ?? OrgRecord(keyId: change.org, publicKey: nil, name: "", contact: "", trust: .seen, pinnedName: nil, firstSeen: nil, updatedAt: now)
             let changeHash = Encoding.base64(Hash.sha256(jws))
             var fields: [String: JSONValue] = [
                 "changeSha256": .string(changeHash), "signedAt": .string(Timestamp.rfc3339(milliseconds: change.at)),
@@ -78,7 +78,7 @@ extension VaultStore {
             case .pin:
                 guard !org.isBlocked else { throw VaultError(.trustConflict, "this organization is blocked; unblock it first") }
                 let name = change.name ?? ""
-                if org.trust == "pinned", let previous = org.pinnedName {
+                if org.trust == .pinned, let previous = org.pinnedName {
                     if previous == name {
                         // Same name: a no-op, unless it confirms a pin made before trust
                         // changes were signed.
@@ -94,7 +94,7 @@ extension VaultStore {
                     kind = .orgPinned
                 }
                 fields["name"] = .string(name)
-                org.trust = "pinned"
+                org.trust = .pinned
                 org.pinnedName = name
             case .block:
                 guard !org.isBlocked else { throw VaultError(.trustConflict, "this organization is already blocked") }
@@ -122,11 +122,11 @@ extension VaultStore {
                 kind = .orgBlocked
                 fields["denied"] = .number("\(pending.count)")
                 if !left.isEmpty { fields["leftPending"] = .number("\(left.count)") }
-                org.trust = "blocked"
+                org.trust = .blocked
             case .unblock:
                 guard org.isBlocked else { throw VaultError(.trustConflict, "this organization is not blocked") }
                 kind = .orgUnblocked
-                org.trust = org.pinnedName == nil ? "seen" : "pinned"
+                org.trust = org.pinnedName == nil ? .seen : .pinned
                 if let pinned = org.pinnedName { fields["name"] = .string(pinned) }
             }
             let index = try Self.appendLeaf(LedgerLeaf(kind: kind, fields: fields, org: change.org, time: now), in: db)
@@ -157,7 +157,7 @@ extension VaultStore {
                 guard var request = try AccessRequestRecord.fetchOne(db, key: ["org": org, "id": d.id]) else {
                     throw VaultError(.notFound, "no request \(d.id) from \(org); nothing was denied")
                 }
-                if request.status != "pending" {
+                if request.status != .pending {
                     skipped.append(d.id)
                     continue
                 }

@@ -74,7 +74,7 @@ public struct ReviewScreen: Sendable {
 
     /// Pinned by the person with a signed trust change (a pin from before changes were signed
     /// is not necessarily the person's).
-    public var isSignedPin: Bool { org?.trust == "pinned" && org?.pinSigned != false && org?.pinnedName != nil }
+    public var isSignedPin: Bool { org?.trust == .pinned && org?.pinSigned != false && org?.pinnedName != nil }
 
     /// Whether the grant would go on releasing readings that do not exist yet: some stream's
     /// last whole bucket ends after now.
@@ -144,7 +144,7 @@ public struct ReviewScreen: Sendable {
     /// The warnings, most important first.
     public var warnings: [String] {
         var w: [String] = []
-        if org?.trust == "blocked" { w.append("BLOCKED by you: approving would still give this key the data.") }
+        if org?.trust == .blocked { w.append("BLOCKED by you: approving would still give this key the data.") }
         if isNew {
             w.append(record.requests <= 1 ? "NEW organization: first contact from this key."
                                           : "NEW organization: you have never granted this key anything (\(record.requests) requests so far).")

@@ -68,7 +68,7 @@ public struct Reviewer {
         }
         let fingerprint = { (k: String) -> String in
             let o = orgs.first { $0.keyId == k }
-            return (o?.fingerprint ?? Fingerprint.of(thumbprint: k) ?? k) + (o.map { $0.trust == "seen" ? "" : ", \($0.trust)" } ?? "")
+            return (o?.fingerprint ?? Fingerprint.of(thumbprint: k) ?? k) + (o.map { $0.trust == .seen ? "" : ", \($0.trust.rawValue)" } ?? "")
         }
         let name = key(access.orgName), contact = key(access.orgContact)
         let sameName = namesByKey.filter { $0.key != keyId && !name.isEmpty && $0.value.contains(name) }.keys.sorted().map(fingerprint)

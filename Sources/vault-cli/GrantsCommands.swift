@@ -29,7 +29,7 @@ struct GrantsCommand: VaultCommand {
         }
         printTable(header: ["GRANT", "ORGANIZATION", "STATUS", "STREAMS", "RANGE", "EXPIRES", "RELEASED"],
                    rows: grants.map { g in
-                       [g.id, name(g), g.status, g.streams.joined(separator: ","), "\(g.from) → \(g.to)", g.expires,
+                       [g.id, name(g), g.status.rawValue, g.streams.joined(separator: ","), "\(g.from) → \(g.to)", g.expires,
                         "\(g.readingsReleased) readings in \(g.releases) pages"]
                    })
     }
@@ -59,7 +59,7 @@ struct RevokeCommand: VaultCommand {
         let matches = try await client.grants().filter { $0.id == grantId && (org == nil || $0.org == org) }
         guard let grant = matches.first else { throw VaultError(.notFound, "no grant \(grantId)") }
         guard matches.count == 1 else { throw VaultError(.badRequest, "several organizations have a grant \(grantId); pass --org KEYID") }
-        guard grant.status == "live" else { throw VaultError(.notPending, "grant \(grantId) is already \(grant.status)") }
+        guard grant.status == .live else { throw VaultError(.notPending, "grant \(grantId) is already \(grant.status.rawValue)") }
         let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
         let r = try await client.revoke(Revocation.make(grant: grantId, org: grant.org, reason: reason, at: Timestamp.now(), keys: keys))
         print("revoked \(r.grant); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)")

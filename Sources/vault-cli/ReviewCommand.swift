@@ -36,7 +36,7 @@ struct ReviewCommand: VaultCommand {
     func execute() async throws {
         let client = try global.client()
         // Cheap checks before the passphrase: the daemon answers, and something is pending.
-        if try await client.requests(status: "pending").isEmpty && !watch {
+        if try await client.requests(status: .pending).isEmpty && !watch {
             print("no pending requests")
             return
         }
@@ -48,7 +48,7 @@ struct ReviewCommand: VaultCommand {
         var handled = Set<String>()
         var version = -1
         while true {
-            let pending = try await client.requests(status: "pending").filter { !handled.contains($0.org + " " + $0.id) }
+            let pending = try await client.requests(status: .pending).filter { !handled.contains($0.org + " " + $0.id) }
             if pending.isEmpty && !watch {
                 print(handled.isEmpty ? "no pending requests" : "no more pending requests")
                 return
@@ -101,7 +101,7 @@ struct ReviewCommand: VaultCommand {
                 var v = after
                 while true {
                     v = try await client.waitForRequests(after: v)
-                    if try await client.requests(status: "pending").contains(where: { !seen.contains($0.org + " " + $0.id) }) { return v }
+                    if try await client.requests(status: .pending).contains(where: { !seen.contains($0.org + " " + $0.id) }) { return v }
                 }
             }) {
             case .done(let v): version = v

@@ -27,7 +27,7 @@ struct TrustCommand: AsyncParsableCommand {
                 return
             }
             printTable(header: ["FINGERPRINT", "TRUST", "NAME (yours)", "NAME (claimed)", "FIRST SEEN", "KEY ID"],
-                       rows: orgs.map { [$0.fingerprint, $0.pinSigned == false ? "pinned (unsigned)" : $0.trust, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
+                       rows: orgs.map { [$0.fingerprint, $0.pinSigned == false ? "pinned (unsigned)" : $0.trust.rawValue, $0.pinnedName ?? "-", $0.name.isEmpty ? "-" : $0.name, $0.firstSeen ?? "never", $0.keyId] })
         }
     }
 
@@ -112,8 +112,8 @@ struct TrustCommand: AsyncParsableCommand {
                                  + "give this one a name of its own, or block the other first")
             }
             if let org = orgs.first(where: { $0.keyId == keyId }) {
-                if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
-                if org.trust == "pinned", org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
+                if org.trust == .blocked { throw VaultError(.trustConflict, "\(org.fingerprint) is blocked; unblock it first (vault-cli trust unblock)") }
+                if org.trust == .pinned, org.pinnedName == name, org.pinSigned != false { throw VaultError(.trustConflict, "\(org.fingerprint) is already pinned as \"\(name)\"") }
             }
             let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
             let r = try await changer.pin(org: keyId, name: name)
@@ -149,7 +149,7 @@ struct TrustCommand: AsyncParsableCommand {
             guard Set(keyIds).count == keyIds.count else { throw VaultError(.badRequest, "an organization is given twice; nothing was blocked") }
             for k in keyIds {
                 guard let org = known.first(where: { $0.keyId == k }) else { throw VaultError(.notFound, "no organization \(k) is known to this vault; nothing was blocked") }
-                if org.trust == "blocked" { throw VaultError(.trustConflict, "\(org.fingerprint) is already blocked; nothing was blocked") }
+                if org.trust == .blocked { throw VaultError(.trustConflict, "\(org.fingerprint) is already blocked; nothing was blocked") }
             }
             let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
             for (n, k) in keyIds.enumerated() {
@@ -194,7 +194,7 @@ struct TrustCommand: AsyncParsableCommand {
             guard let org = orgs.first(where: { $0.keyId == keyId }) else {
                 throw VaultError(.notFound, "no organization \(keyId) is known to this vault")
             }
-            guard org.trust == "blocked" else { throw VaultError(.trustConflict, "\(org.fingerprint) is not blocked") }
+            guard org.trust == .blocked else { throw VaultError(.trustConflict, "\(org.fingerprint) is not blocked") }
             let changer = try TrustChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: vault)
             let r = try await changer.unblock(org: keyId)
             print("unblocked \(r.org.fingerprint) (now \(r.org.trust)); ledger entry #\(r.leafIndex) (org.unblocked) in checkpoint \(r.checkpointSize)")

@@ -292,7 +292,7 @@ struct DeletionEndToEndTests {
                 return Array(try! JSONEncoder().encode(page))
             }
             guard path == "/v1/grants", var list = try? JSONDecoder().decode(AdminAPI.Grants.self, from: Data(body)) else { return body }
-            for i in list.grants.indices { list.grants[i].status = "live" }
+            for i in list.grants.indices { list.grants[i].status = .live }
             return Array(try! JSONEncoder().encode(list))
         }
         var passphrase = Array(VaultFixture.passphrase.utf8)

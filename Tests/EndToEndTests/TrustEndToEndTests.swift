@@ -237,8 +237,8 @@ struct TrustEndToEndTests {
         #expect(block.status == 0, "\(block.stderr)")
         #expect(sent.stop != "bound", "the sender was stopped by the block")
         let all = try JSONDecoder().decode(AdminAPI.Requests.self, from: Data(try await v.request("GET", "/v1/requests").body)).requests
-        #expect(all.filter { $0.status == "pending" }.isEmpty, "nothing pending after the block")
-        #expect(Set(all.map(\.status)).isSubset(of: ["denied", "withdrawn"]), "\(Set(all.map(\.status)))")
+        #expect(all.filter { $0.status == .pending }.isEmpty, "nothing pending after the block")
+        #expect(Set(all.map(\.status)).isSubset(of: [.denied, .withdrawn]), "\(Set(all.map(\.status)))")
         print("block under churn: \(sent.calls) calls, \(sent.accepted.count) accepted while blocking; stopped by \(sent.stop); \(block.stdout)")
         try await v.stopDaemon()
     }

@@ -395,14 +395,14 @@ extension AdminAPI {
         public var pinnedName: String?
         public var contact: String
         /// seen, pinned or blocked.
-        public var trust: String
+        public var trust: OrgTrust
         public var firstSeen: String?
         /// For a pinned organization: whether a pin signed by the person made it (false: pinned
         /// before trust changes were signed, by whatever could reach the admin socket then;
         /// docs/PROTOCOL.md §"Trust changes"). Absent when not pinned.
         public var pinSigned: Bool?
 
-        package init(keyId: String, fingerprint: String, name: String, pinnedName: String? = nil, contact: String, trust: String, firstSeen: String? = nil, pinSigned: Bool? = nil) {
+        package init(keyId: String, fingerprint: String, name: String, pinnedName: String? = nil, contact: String, trust: OrgTrust, firstSeen: String? = nil, pinSigned: Bool? = nil) {
             self.keyId = keyId
             self.fingerprint = fingerprint
             self.name = name
@@ -427,7 +427,7 @@ extension AdminAPI {
     public struct RequestSummary: Codable, Sendable, Equatable {
         public var org: String
         public var id: String
-        public var status: String
+        public var status: RequestStatus
         public var streams: [String]
         public var from: String
         public var to: String
@@ -437,7 +437,7 @@ extension AdminAPI {
         /// The organization's signed JWS, as received.
         public var jws: String
 
-        package init(org: String, id: String, status: String, streams: [String], from: String, to: String, expires: String, received: String, reason: String? = nil, jws: String) {
+        package init(org: String, id: String, status: RequestStatus, streams: [String], from: String, to: String, expires: String, received: String, reason: String? = nil, jws: String) {
             self.org = org
             self.id = id
             self.status = status
@@ -542,7 +542,7 @@ extension AdminAPI {
         public var name: String?
         public var id: String
         /// live, revoked or expired.
-        public var status: String
+        public var status: GrantStatus
         public var streams: [String]
         public var from: String
         public var to: String
@@ -556,7 +556,7 @@ extension AdminAPI {
         /// what the person's CLI checks before it seals anything to the grant's delivery key.
         public var jws: String? = nil
 
-        package init(org: String, name: String? = nil, id: String, status: String, streams: [String], from: String, to: String, expires: String, issued: String, revoked: String? = nil, releases: Int, readingsReleased: Int64, jws: String? = nil) {
+        package init(org: String, name: String? = nil, id: String, status: GrantStatus, streams: [String], from: String, to: String, expires: String, issued: String, revoked: String? = nil, releases: Int, readingsReleased: Int64, jws: String? = nil) {
             self.org = org
             self.name = name
             self.id = id

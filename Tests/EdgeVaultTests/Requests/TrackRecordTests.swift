@@ -38,7 +38,7 @@ struct TrackRecordTests {
                                    to: Timestamp.parseRFC3339("2026-12-01T00:00:00Z")!,
                                    purpose: String(repeating: "A long purpose that must wrap. ", count: 8), deliveryKey: keys.delivery.publicKey,
                                    expires: Timestamp.parseRFC3339("2026-12-31T00:00:00Z")!, created: now)
-        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "study-1", status: "pending", streams: access.streams, from: "", to: "",
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "study-1", status: .pending, streams: access.streams, from: "", to: "",
                                               expires: "", received: "", reason: nil, jws: "")
         var record = TrackRecord.compute([leaf(.orgSeen), leaf(.requestReceived)])
         let screen = ReviewScreen(request: summary, access: access, org: nil, record: record, segments: 3, readings: 180,
@@ -73,7 +73,7 @@ struct TrackRecordTests {
                                    expires: Timestamp.now() + 1000, created: 0)
         let jws = String(decoding: JWS.sign(payload: access.payload(), header: .object(["alg": .string("Ed25519")]), keyPair: keys.signing).serialized(),
                          as: UTF8.self)
-        return (AdminAPI.RequestSummary(org: keys.keyId, id: id, status: "pending", streams: access.streams, from: "", to: "", expires: "",
+        return (AdminAPI.RequestSummary(org: keys.keyId, id: id, status: .pending, streams: access.streams, from: "", to: "", expires: "",
                                         received: "", reason: nil, jws: jws), access)
     }
 
@@ -84,7 +84,7 @@ struct TrackRecordTests {
         let (renamed, renamedAccess) = request(acme, id: "r2", name: "Acme Research")
         let (fake, fakeAccess) = request(impostor, id: "r3", name: "ACME  health-study", contact: "Privacy@Acme.example")
         let orgs = [AdminAPI.Org(keyId: acme.keyId, fingerprint: "AAAA-AAAA-AAAA-AAAA", name: "Acme Research", pinnedName: nil,
-                                 contact: "privacy@acme.example", trust: "seen", firstSeen: nil)]
+                                 contact: "privacy@acme.example", trust: .seen, firstSeen: nil)]
         let all = [first, renamed, fake]
 
         let impostorHistory = Reviewer.history(of: impostor.keyId, claiming: fakeAccess, orgs: orgs, requests: all, leaves: [])
@@ -130,7 +130,7 @@ struct TrackRecordTests {
         let ranges = Reviewer.ranges(of: access, streams: [("heart_rate", 60), ("diagnosis/hiv", 86_400)])
         #expect(ranges[0].end == now + 2 * 3_600_000, "minute buckets end at to")
         #expect(ranges[1].end == Timestamp.parseRFC3339("2026-11-27T00:00:00Z")!, "day buckets end at the last midnight")
-        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "mixed", status: "pending", streams: access.streams, from: "", to: "",
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "mixed", status: .pending, streams: access.streams, from: "", to: "",
                                               expires: "", received: "", reason: nil, jws: "")
         let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 0, readings: 0,
                                   ranges: ranges, now: now)
@@ -150,7 +150,7 @@ struct TrackRecordTests {
         let streams = (0..<30).map { "decoy/stream-number-\($0)-with-a-long-name-to-fill-the-line" } + ["diagnosis/hiv"]
         let access = AccessRequest(vault: "v", id: "flood", orgName: "Acme", orgContact: "", streams: streams, from: 0, to: 3_600_000,
                                    purpose: purpose, deliveryKey: keys.delivery.publicKey, expires: now + 60_000, created: now)
-        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "flood", status: "pending", streams: streams, from: "", to: "",
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "flood", status: .pending, streams: streams, from: "", to: "",
                                               expires: "", received: "", reason: nil, jws: "")
         let ranges = streams.map { ReviewScreen.StreamRange(stream: $0, start: 0, end: 3_600_000, exists: $0 == "diagnosis/hiv") }
         let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(),
@@ -184,7 +184,7 @@ struct TrackRecordTests {
                                    from: from, to: to, purpose: "p", deliveryKey: keys.delivery.publicKey, expires: now + 86_400_000, created: now)
         let ranges = Reviewer.ranges(of: access, streams: [("phone/steps", 3600), ("health/weight", 86_400)])
         #expect(ranges[1].start >= ranges[1].end)
-        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "w", status: "pending", streams: access.streams, from: "", to: "",
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "w", status: .pending, streams: access.streams, from: "", to: "",
                                               expires: "", received: "", reason: nil, jws: "")
         let screen = ReviewScreen(request: summary, access: access, org: nil, record: TrackRecord(), segments: 12, readings: 12,
                                   ranges: ranges, now: now)

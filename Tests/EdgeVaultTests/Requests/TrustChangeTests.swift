@@ -135,15 +135,15 @@ struct TrustChangeTests {
         } catch let e as VaultError {
             #expect(e.code == .pendingChanged)
         }
-        #expect(try await vault.store.org(keyId: org.keyId)?.trust == "pinned", "nothing changed")
+        #expect(try await vault.store.org(keyId: org.keyId)?.trust == .pinned, "nothing changed")
         let blocked = try await vault.store.applyTrustChange(block, jws: [4], denials: [.init(id: "r1", reason: nil), .init(id: "r2", reason: "no")], now: now + 4)
         #expect(blocked.kind == .orgBlocked && blocked.denied.map(\.id) == ["r1", "r2"])
-        #expect(try await vault.store.requests(status: "denied", now: now + 5).map(\.id).sorted() == ["r1", "r2"])
+        #expect(try await vault.store.requests(status: .denied, now: now + 5).map(\.id).sorted() == ["r1", "r2"])
         #expect(try await vault.store.orgKey(keyId: org.keyId)?.isBlocked == true, "the signature check's cache follows")
         let unblock = try await Self.change(vault, org.keyId, .unblock, at: now + 5)
         #expect(try await vault.store.applyTrustChange(unblock, jws: [5], denials: [], now: now + 5).kind == .orgUnblocked)
         let after = try await vault.store.org(keyId: org.keyId)
-        #expect(after?.trust == "pinned" && after?.pinnedName == "Acme Health")
+        #expect(after?.trust == .pinned && after?.pinnedName == "Acme Health")
         let types = try await vault.store.read("t") { db in try String.fetchAll(db, sql: "SELECT type FROM ledger_leaf WHERE org = ? ORDER BY idx", arguments: [org.keyId]) }
         #expect(types == ["org.seen", "request.received", "request.received", "org.pinned", "org.renamed", "org.blocked",
                           "request.denied", "request.denied", "org.unblocked"])
@@ -162,7 +162,7 @@ struct TrustChangeTests {
         }
         let r = try await vault.store.applyTrustChange(block, jws: [1], denials: [.init(id: "listed", reason: nil)], keepArrivals: true, now: now)
         #expect(r.denied.map(\.id) == ["listed"] && r.leftPending == ["late"])
-        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id) == ["late"])
+        #expect(try await vault.store.requests(status: .pending, now: now).map(\.id) == ["late"])
         let leaf = try await vault.store.read("t") { db in try Data.fetchOne(db, sql: "SELECT data FROM ledger_leaf WHERE type = 'org.blocked'") }
         let json = try LedgerLeaf(bytes: [UInt8](try #require(leaf))).json
         #expect(json["denied"]?.numberText == "1" && json["leftPending"]?.numberText == "1")
@@ -179,7 +179,7 @@ struct TrustChangeTests {
         await #expect(throws: VaultError.self) {
             try await vault.store.applyTrustChange(block, jws: [1], denials: [], keepArrivals: true, now: now)
         }
-        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id) == ["old"])
+        #expect(try await vault.store.requests(status: .pending, now: now).map(\.id) == ["old"])
         #expect(try await vault.store.org(keyId: org.keyId)?.isBlocked == false)
     }
 
@@ -202,7 +202,7 @@ struct TrustChangeTests {
         let vault = try TestVault()
         let org = OrgKeys.generate()
         let now = Timestamp.now()
-        try await vault.store.setTrust(keyId: org.keyId, trust: "pinned", name: "Dr. Alvarez", now: now)
+        try await vault.store.setTrust(keyId: org.keyId, trust: .pinned, name: "Dr. Alvarez", now: now)
         #expect(try await vault.store.signedPins().isEmpty)
         let confirm = try await Self.change(vault, org.keyId, .pin, name: "Dr. Alvarez", at: now)
         #expect(try await vault.store.applyTrustChange(confirm, jws: [1], denials: [], now: now).kind == .orgPinned)
@@ -219,11 +219,11 @@ struct TrustChangeTests {
         let now = Timestamp.now()
         let access = AccessRequest(vault: "edgevault.local/x", id: "r1", orgName: "Dr. Alvarez (cardiology)", orgContact: "", streams: ["a/b"],
                                    from: 0, to: 1000, purpose: "p", deliveryKey: keys.delivery.publicKey, expires: now + 60_000, created: now)
-        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "r1", status: "pending", streams: ["a/b"], from: "", to: "", expires: "",
+        let summary = AdminAPI.RequestSummary(org: keys.keyId, id: "r1", status: .pending, streams: ["a/b"], from: "", to: "", expires: "",
                                               received: "", reason: nil, jws: "")
         func screen(pinSigned: Bool) -> String {
             let org = AdminAPI.Org(keyId: keys.keyId, fingerprint: "F", name: "Dr. Alvarez (cardiology)", pinnedName: "Dr. Alvarez",
-                                   contact: "", trust: "pinned", firstSeen: nil, pinSigned: pinSigned)
+                                   contact: "", trust: .pinned, firstSeen: nil, pinSigned: pinSigned)
             return ReviewScreen(request: summary, access: access, org: org, record: TrackRecord(), segments: 0, readings: 0,
                                 ranges: access.streams.map { .init(stream: $0, start: 0, end: 1000) }, now: now).render()
         }
@@ -239,7 +239,7 @@ struct TrustChangeTests {
         let now = Timestamp.now()
         _ = try await vault.store.applyTrustChange(try await Self.change(vault, stranger.keyId, .block, at: now), jws: [1], denials: [], now: now)
         _ = try await vault.store.applyTrustChange(try await Self.change(vault, stranger.keyId, .unblock, at: now + 1), jws: [2], denials: [], now: now + 1)
-        #expect(try await vault.store.org(keyId: stranger.keyId)?.trust == "seen")
+        #expect(try await vault.store.org(keyId: stranger.keyId)?.trust == .seen)
         let closed = RequestLimits(allowUnknownOrgs: false)
         do {
             try await Self.submit(vault.store, keys: stranger, id: "s1", now: now + 2, limits: closed)
@@ -260,9 +260,9 @@ struct TrustChangeTests {
         await #expect(throws: VaultError.self) {
             try await vault.store.denyPending(org: org.keyId, denials: [.init(id: "a", reason: nil), .init(id: "zzz", reason: nil)], now: now)
         }
-        #expect(try await vault.store.requests(status: "pending", now: now).map(\.id).sorted() == ["a", "c"], "nothing changed")
+        #expect(try await vault.store.requests(status: .pending, now: now).map(\.id).sorted() == ["a", "c"], "nothing changed")
         let r = try await vault.store.denyPending(org: org.keyId, denials: ["a", "b", "c"].map { .init(id: $0, reason: nil) }, now: now)
         #expect(r.denied.map(\.id) == ["a", "c"] && r.skipped == ["b"])
-        #expect(try await vault.store.requests(status: "pending", now: now).isEmpty)
+        #expect(try await vault.store.requests(status: .pending, now: now).isEmpty)
     }
 }

@@ -22,14 +22,14 @@ struct HotLookupTests {
         #expect(try await vault.store.orgKey(keyId: keys.keyId) == nil, "a key never seen")
 
         // Pinned by id before any contact: known, no key yet, not blocked.
-        try await vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: "Acme", now: now)
+        try await vault.store.setTrust(keyId: keys.keyId, trust: .pinned, name: "Acme", now: now)
         #expect(try await vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: nil, isBlocked: false))
         // First contact stores the key: the cached "no key yet" must not survive it.
         try await Self.submit(vault.store, keys: keys, id: "r1", expires: now + 60_000, now: now)
         #expect(try await vault.store.orgKey(keyId: keys.keyId) == OrgKey(publicKey: keys.signing.publicKey.bytes, isBlocked: false))
-        try await vault.store.setTrust(keyId: keys.keyId, trust: "blocked", name: nil, now: now)
+        try await vault.store.setTrust(keyId: keys.keyId, trust: .blocked, name: nil, now: now)
         #expect(try await vault.store.orgKey(keyId: keys.keyId)?.isBlocked == true)
-        try await vault.store.setTrust(keyId: keys.keyId, trust: "pinned", name: nil, now: now)
+        try await vault.store.setTrust(keyId: keys.keyId, trust: .pinned, name: nil, now: now)
         #expect(try await vault.store.orgKey(keyId: keys.keyId)?.isBlocked == false)
     }
 

@@ -28,8 +28,8 @@ struct PendingLimitTests {
             try await Self.submit(vault.store, keys: genuine, id: "g1", now: now, limits: limits)
         }
         // Blocked without denying (as before signed blocks existed): still pending, no longer counted.
-        for k in flood { try await vault.store.setTrust(keyId: k.keyId, trust: "blocked", name: nil, now: now) }
-        #expect(try await vault.store.requests(status: "pending", now: now).count == 4)
+        for k in flood { try await vault.store.setTrust(keyId: k.keyId, trust: .blocked, name: nil, now: now) }
+        #expect(try await vault.store.requests(status: .pending, now: now).count == 4)
         try await Self.submit(vault.store, keys: genuine, id: "g1", now: now, limits: limits)
         try await Self.submit(vault.store, keys: genuine, id: "g2", now: now, limits: limits)
         await #expect(throws: VaultError.self, "the per-organization limit stays") {

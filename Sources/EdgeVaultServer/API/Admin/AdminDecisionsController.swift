@@ -27,7 +27,7 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
         guard let stored = try await store.request(org: input.org, id: input.id, now: now) else {
             throw Problem(code: .notFound, detail: "no request \(input.id) from \(input.org)")
         }
-        guard stored.status == "pending" else { throw Problem(code: .notPending, detail: "request \(input.id) is \(stored.status)") }
+        guard stored.status == .pending else { throw Problem(code: .notPending, detail: "request \(input.id) is \(stored.status)") }
         let vault = ledger.vault
         let checked: Decision.Checked
         let decided: JWS

@@ -31,7 +31,7 @@ struct AdminOrgsController<Context: RequestContext>: Sendable {
     static func info(_ o: OrgRecord, signedPins: Set<String>) -> AdminAPI.Org {
         AdminAPI.Org(keyId: o.keyId, fingerprint: Fingerprint.of(thumbprint: o.keyId) ?? "?", name: o.name, pinnedName: o.pinnedName,
                      contact: o.contact, trust: o.trust, firstSeen: o.firstSeen.map { Timestamp.rfc3339(milliseconds: $0) },
-                     pinSigned: o.trust == "pinned" ? signedPins.contains(o.keyId) : nil)
+                     pinSigned: o.trust == .pinned ? signedPins.contains(o.keyId) : nil)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Orgs> {

@@ -30,13 +30,14 @@ struct AdminRequestsController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.Requests> {
-        let status = request.uri.queryParameters["status"].map(String.init)
-        if let status, !["pending", "granted", "denied", "withdrawn", "expired"].contains(status) {
-            throw Problem(code: .badRequest, detail: "status must be pending, granted, denied, withdrawn or expired")
+        let text = request.uri.queryParameters["status"].map(String.init)
+        let status = text.flatMap(RequestStatus.init(rawValue:))
+        if text != nil, status == nil {
+            throw Problem(code: .badRequest, detail: "status must be " + RequestStatus.allCases.map(\.rawValue).joined(separator: ", "))
         }
         let rows = try await store.requests(status: status, now: Timestamp.now())
         return JSONBody(AdminAPI.Requests(requests: rows.map { r in
-            AdminAPI.RequestSummary(org: r.org, id: r.id, status: r.status, streams: r.streams.split(separator: "\n").map(String.init),
+            AdminAPI.RequestSummary(org: r.org, id: r.id, status: r.status, streams: r.streamList,
                                     from: Timestamp.rfc3339(milliseconds: r.fromTime), to: Timestamp.rfc3339(milliseconds: r.toTime),
                                     expires: Timestamp.rfc3339(milliseconds: r.expires), received: Timestamp.rfc3339(milliseconds: r.receivedAt),
                                     reason: r.reason, jws: String(decoding: r.jws, as: UTF8.self))

@@ -43,8 +43,8 @@ struct AdminRevocationsController<Context: RequestContext>: Sendable {
         return JSONBody(AdminAPI.Grants(grants: zip(rows, releases).map { g, released in
             let signedName = (try? JWS(json: [UInt8](g.jws))).flatMap { try? JSONValue.parse($0.payload) }?["org"]?["name"]?.stringValue
             return AdminAPI.GrantSummary(
-                org: g.org, name: signedName, id: g.id, status: g.expires <= Timestamp.now() && g.status == "live" ? "expired" : g.status,
-                streams: g.streams.split(separator: "\n").map(String.init),
+                org: g.org, name: signedName, id: g.id, status: g.status.effective(expires: g.expires, now: Timestamp.now()),
+                streams: g.streamList,
                 from: Timestamp.rfc3339(milliseconds: g.fromTime), to: Timestamp.rfc3339(milliseconds: g.toTime),
                 expires: Timestamp.rfc3339(milliseconds: g.expires), issued: Timestamp.rfc3339(milliseconds: g.issuedAt),
                 revoked: g.revokedAt.map { Timestamp.rfc3339(milliseconds: $0) }, releases: released.pages, readingsReleased: released.readings,

@@ -37,7 +37,7 @@ struct GrantsController: Sendable {
             throw Problem(code: .storageUnavailable, detail: "grant \(id) is not anchored in a checkpoint yet; retry shortly")
         }
         if !allowDead {
-            if grant.status == "revoked" {
+            if grant.status == .revoked {
                 await violations.record(org: grant.org, kind: "fetch-after-revocation", detail: "fetch under revoked grant \(id)")
                 throw Problem(code: .grantRevoked, detail: "grant \(id) was revoked by the person")
             }
