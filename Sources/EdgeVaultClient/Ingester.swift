@@ -18,11 +18,7 @@ public struct Ingester: Sendable {
         let status = try await client.status()
         guard !status.settings.autoCreateStreams else { return }
         let known = Set(status.streams.map(\.name))
-        for (index, name) in batch.streams.enumerated() where !known.contains(name) {
-            let line = batch.entries.first { $0.stream == Int32(index) }.map { Int($0.line) } ?? 0
-            throw VaultError(.unknownStream,
-                "line \(line): unknown stream \"\(name)\" (automatic stream creation is off: add it with `vault-cli stream add \(name)`); nothing was stored")
-        }
+        if let refusal = batch.unknownStream(known: known.contains) { throw refusal }
     }
 
     /// Sends everything; on a failure reports how much was already stored.

@@ -164,3 +164,16 @@ public enum StreamName {
         return nil
     }
 }
+
+extension ReadingBatch {
+    /// The refusal of a batch naming a stream the vault does not have while automatic stream
+    /// creation is off: the first such stream, with the line it is named on (nil when all known).
+    public func unknownStream(known: (String) -> Bool) -> VaultError? {
+        for (index, name) in streams.enumerated() where !known(name) {
+            let line = entries.first { $0.stream == Int32(index) }.map { Int($0.line) } ?? 0
+            return VaultError(.unknownStream,
+                "line \(line): unknown stream \"\(name)\" (automatic stream creation is off: add it with `vault-cli stream add \(name)`); nothing was stored")
+        }
+        return nil
+    }
+}

@@ -156,15 +156,13 @@ public actor SegmentManager {
         guard !shuttingDown else { throw VaultError(.storageUnavailable, "vaultd is shutting down") }
         var resolved: [StreamRecord] = []
         resolved.reserveCapacity(batch.streams.count)
-        for (index, name) in batch.streams.enumerated() {
+        for name in batch.streams {
             if let s = streams[name] {
                 resolved.append(s)
                 continue
             }
             guard settings.autoCreateStreams else {
-                let line = batch.entries.first { $0.stream == Int32(index) }.map { Int($0.line) } ?? 0
-                throw VaultError(.unknownStream,
-                    "line \(line): unknown stream \"\(name)\" (automatic stream creation is off: add it with `vault-cli stream add \(name)`)")
+                throw batch.unknownStream { streams[$0] != nil } ?? VaultError(.unknownStream, "unknown stream \"\(name)\"")
             }
             resolved.append(try await createIfMissing(name))
         }

@@ -8,9 +8,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `POST /v1/revocations` (admin socket): the person's signed revocation. From the moment it
+/// The person's grants on the admin socket: `GET /v1/grants` lists them with what each released;
+/// `POST /v1/revocations` takes the person's signed revocation. From the moment it
 /// is recorded, fetches answer `grant_revoked` and no new segment is sealed to the grant.
-struct AdminRevocationsController<Context: RequestContext>: Sendable {
+struct AdminGrantsController<Context: RequestContext>: Sendable {
     let store: VaultStore
     let ledger: LedgerService
     let manager: SegmentManager
