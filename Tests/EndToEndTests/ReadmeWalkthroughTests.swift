@@ -469,7 +469,7 @@ final class Walk: @unchecked Sendable {
     init() throws {
         let root = FileManager.default.temporaryDirectory.path + "/ev-readme-" + UUID().uuidString.prefix(8).lowercased()
         (self.root, home, checkout) = (root, root + "/home", root + "/checkout")
-        port = try Walk.freePort()
+        port = try freePort()
         let fm = FileManager.default
         try fm.createDirectory(atPath: home, withIntermediateDirectories: true)
         try fm.createDirectory(atPath: checkout + "/.build", withIntermediateDirectories: true)
@@ -552,22 +552,6 @@ final class Walk: @unchecked Sendable {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 3 && pid_t(fields[3]) == sid ? pid : nil
         }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw HarnessError("no free port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 
