@@ -74,11 +74,7 @@ public struct OrgClient: Sendable {
         JWS.sign(payload: request.payload(), header: JWS.orgHeader(publicKey: keys.signing.publicKey.bytes), keyPair: keys.signing)
     }
 
-    public struct Status: Codable, Sendable, Equatable {
-        public var id: String
-        public var status: String
-        public var reason: String?
-    }
+    public typealias Status = OrgAPI.RequestState
 
     static func decode(_ r: HTTPClient.Response) throws -> Status {
         guard (200..<300).contains(r.status) else { throw AdminClient.problemError(r) }

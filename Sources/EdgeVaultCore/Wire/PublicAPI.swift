@@ -17,6 +17,21 @@ public struct PublicVaultInfo: Codable, Sendable, Equatable {
 
 /// Bodies of the organization-facing fetch endpoints (docs/PROTOCOL.md §"Fetch", MUST).
 public enum OrgAPI {
+    /// `POST /v1/requests`, `GET /v1/requests/{id}`, `DELETE /v1/requests/{id}`: where an
+    /// organization's request stands (`pending`, `granted`, `denied`, `withdrawn`, `expired`, or
+    /// for a granted one what became of its grant: `revoked`, `expired`), with the person's reason.
+    public struct RequestState: Codable, Sendable, Equatable {
+        public var id: String
+        public var status: String
+        public var reason: String?
+
+        package init(id: String, status: String, reason: String? = nil) {
+            self.id = id
+            self.status = status
+            self.reason = reason
+        }
+    }
+
     public struct Segment: Codable, Sendable, Equatable {
         public var id: String
         public var stream: String

@@ -11,11 +11,7 @@ struct RequestsController: Sendable {
     let notifier: RequestNotifier
     let violations: ViolationRecorder
 
-    struct Status: Codable, Sendable, Equatable {
-        var id: String
-        var status: String
-        var reason: String?
-    }
+    typealias Status = OrgAPI.RequestState
 
     func addRoutes(to group: RouterGroup<OrgRequestContext>) {
         group.post("", use: submit)
@@ -60,7 +56,7 @@ struct RequestsController: Sendable {
                                 limits: limits, now: now)
         await ledger.appended()
         await notifier.bump()
-        return JSONBody(Status(id: access.id, status: "pending"), status: .accepted)
+        return JSONBody(Status(id: access.id, status: RequestStatus.pending.rawValue), status: .accepted)
     }
 
     @Sendable func status(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<Status> {
@@ -79,7 +75,7 @@ struct RequestsController: Sendable {
             throw await notYours(id, context)
         }
         await ledger.appended()
-        return JSONBody(Status(id: id, status: "withdrawn"))
+        return JSONBody(Status(id: id, status: RequestStatus.withdrawn.rawValue))
     }
 
     /// 404 for an id the caller does not hold; asking for one is also an `org.violation`
