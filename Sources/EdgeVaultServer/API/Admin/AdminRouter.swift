@@ -16,7 +16,16 @@ import Glibc
 /// serves them.
 public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
                              mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics) -> Router<BasicRequestContext> {
-    let adminRouter = Router(context: BasicRequestContext.self)
+    buildAdminRouter(context: BasicRequestContext.self, store: store, ledger: ledger, manager: manager, configuration: configuration,
+                     mqtt: mqtt, notifier: notifier, metrics: metrics)
+}
+
+/// The same routes for any request context: tests drive them in-process (no socket).
+public func buildAdminRouter<Context: RequestContext>(
+    context: Context.Type, store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
+    mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics
+) -> Router<Context> {
+    let adminRouter = Router(context: Context.self)
     // Outermost: every request is counted and timed by route template, with the status it got.
     adminRouter.add(middleware: MetricsMiddleware())
     let routes = RouteTable()
