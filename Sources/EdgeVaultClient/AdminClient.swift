@@ -84,6 +84,21 @@ public struct AdminClient: Sendable {
         try await post("/v1/deletions", body: Array(try JSONEncoder().encode(input)), contentType: "application/json", as: AdminAPI.DeletionResult.self)
     }
 
+    /// Every chunk of a segment, page by page, in order. A page cursor that does not move on is
+    /// refused: a lying daemon cannot keep the caller looping.
+    public func forEachChunk(segment: String, _ body: (AdminAPI.Chunk) async throws -> Void) async throws {
+        var after: Int64 = -1
+        while true {
+            let page = try await chunks(segment: segment, after: after)
+            for chunk in page.chunks { try await body(chunk) }
+            guard let next = page.next else { return }
+            guard next > after, !page.chunks.isEmpty else {
+                throw VaultError(.protocolError, "the chunk pages of segment \(segment) do not advance")
+            }
+            after = next
+        }
+    }
+
     /// Sends the person's signed key upgrade (`KeyUpgrade`).
     public func upgradeKeys(_ jws: JWS) async throws -> AdminAPI.KeyUpgradeResult {
         try await post("/v1/segments/keys", body: jws.serialized(), contentType: "application/jose+json", as: AdminAPI.KeyUpgradeResult.self)

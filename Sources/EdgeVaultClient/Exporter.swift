@@ -152,22 +152,16 @@ public struct Exporter {
             progress?.advance(by: segment.chunks)
             return
         }
-        var after: Int64 = -1
-        while true {
-            let page = try await client.chunks(segment: segment.id, after: after)
-            for chunk in page.chunks {
-                summary.chunks += 1
-                progress?.advance(by: 1)
-                do {
-                    for r in try chunk.readings(dek: dek, segmentId: segment.id) where r.t >= from && r.t < to {
-                        items.append(Item(t: r.t, value: r.value))
-                    }
-                } catch {
-                    summary.failures.append(ChunkFailure(segment: segment.id, seq: chunk.seq, reason: "failed authentication (tampered or corrupt); its readings are not in the output"))
+        try await client.forEachChunk(segment: segment.id) { chunk in
+            summary.chunks += 1
+            progress?.advance(by: 1)
+            do {
+                for r in try chunk.readings(dek: dek, segmentId: segment.id) where r.t >= from && r.t < to {
+                    items.append(Item(t: r.t, value: r.value))
                 }
+            } catch {
+                summary.failures.append(ChunkFailure(segment: segment.id, seq: chunk.seq, reason: "failed authentication (tampered or corrupt); its readings are not in the output"))
             }
-            guard let next = page.next else { break }
-            after = next
         }
     }
 }

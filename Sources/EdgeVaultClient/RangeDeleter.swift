@@ -181,11 +181,9 @@ public struct RangeDeleter {
             throw VaultError(.scopeViolation, "the key listed for segment \(s.id) is bound to \(bound); nothing was deleted")
         }
         var items: [Exporter.Item] = []
-        var after: Int64 = -1
         var expected: Int64 = 0
-        while true {
-            let page = try await client.chunks(segment: s.id, after: after)
-            for chunk in page.chunks {
+        do {
+            try await client.forEachChunk(segment: s.id) { chunk in
                 guard chunk.seq == expected, expected < s.chunks else {
                     throw VaultError(.scopeViolation, "segment \(s.id) lists chunk \(chunk.seq) where \(expected) of \(s.chunks) belongs; nothing was deleted")
                 }
@@ -197,11 +195,8 @@ public struct RangeDeleter {
                 items.append(contentsOf: readings.map { Exporter.Item(t: $0.t, value: $0.value) })
                 progress?.advance(by: 1)
             }
-            guard let next = page.next else { break }
-            guard next > after, !page.chunks.isEmpty else {
-                throw VaultError(.protocolError, "the chunk pages of segment \(s.id) do not advance; nothing was deleted")
-            }
-            after = next
+        } catch let e as VaultError where e.code == .protocolError {
+            throw VaultError(.protocolError, e.message + "; nothing was deleted")
         }
         guard expected == s.chunks else {
             throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.chunks) chunks but \(expected) came; nothing was deleted")

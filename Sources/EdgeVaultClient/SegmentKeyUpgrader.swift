@@ -60,18 +60,19 @@ public struct SegmentKeyUpgrader {
     /// opens under `dek` with the listed segment id and holds readings of that bucket only.
     private func matches(_ segment: AdminAPI.Segment, dek: SecureBytes, bucketMs: Int64?) async throws -> Bool {
         guard let bucketMs, bucketMs > 0, segment.endMs - segment.startMs == bucketMs, segment.startMs % bucketMs == 0 else { return false }
-        var after: Int64 = -1
+        struct Mismatch: Error {}
         var chunks = 0
-        while true {
-            let page = try await client.chunks(segment: segment.id, after: after)
-            for chunk in page.chunks {
+        do {
+            try await client.forEachChunk(segment: segment.id) { chunk in
                 guard let readings = try? chunk.readings(dek: dek, segmentId: segment.id),
                       readings.allSatisfy({ $0.t >= segment.startMs && $0.t < segment.endMs })
-                else { return false }
+                else { throw Mismatch() }
                 chunks += 1
             }
-            guard let next = page.next, next > after else { break }
-            after = next
+        } catch is Mismatch {
+            return false
+        } catch let e as VaultError where e.code == .protocolError {
+            return false  // pages that do not advance: the key stays unbound
         }
         return chunks > 0
     }
