@@ -173,34 +173,34 @@ int main(void) {
         *(double *)ev_list_push(&c->v) = v;
     }
 
-    /* The samples: the times at which the target and every feature have a numeric reading. */
+    /* The samples: the times at which the target and every feature have a numeric reading.
+     * The target's own list marks them: a target value stays numeric only where every other
+     * used stream has a numeric value at the same t. */
     series *target = &s[role_stream[0]];
-    ev_list times;
-    ev_list_init(&times, sizeof(int64_t), "sample times");
-    for (size_t k = 0; k < target->t.n; k++)
-        if (!isnan(V(&target->v, k))) *(int64_t *)ev_list_push(&times) = T(&target->t, k);
-    n = times.n;
     for (size_t i = 0; i < h.nstreams; i++) {
         if (!s[i].used || &s[i] == target) continue;
-        size_t kept = 0, a = 0;
-        for (size_t k = 0; k < n; k++) {
-            int64_t t = T(&times, k);
+        for (size_t k = 0, a = 0; k < target->t.n; k++) {
+            if (isnan(V(&target->v, k))) continue;
+            int64_t t = T(&target->t, k);
             while (a < s[i].t.n && T(&s[i].t, a) < t) a++;
-            if (a < s[i].t.n && T(&s[i].t, a) == t && !isnan(V(&s[i].v, a))) T(&times, kept++) = t;
+            if (a == s[i].t.n || T(&s[i].t, a) != t || isnan(V(&s[i].v, a))) V(&target->v, k) = NAN;
         }
-        n = kept;
     }
-    /* Each used stream's values at the sample times, in place (sample k is at or before its reading). */
-    for (size_t i = 0; i < h.nstreams; i++) {
-        if (!s[i].used) continue;
-        for (size_t k = 0, a = 0; k < n; k++) {
-            while (T(&s[i].t, a) < T(&times, k)) a++;
-            V(&s[i].v, k) = V(&s[i].v, a);
+    /* Each used stream's values at the sample times, in place (the k-th sample is at or before
+     * its reading in every list); the target last, its times being the samples'. */
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < h.nstreams; i++) {
+            if (!s[i].used || (&s[i] == target) != (pass == 1)) continue;
+            n = 0;
+            for (size_t k = 0, a = 0; k < target->t.n; k++) {
+                if (isnan(V(&target->v, k))) continue;
+                while (T(&s[i].t, a) < T(&target->t, k)) a++;
+                V(&s[i].v, n++) = V(&s[i].v, a);
+            }
+            ev_list_truncate(&s[i].v, n);
+            if (&s[i] != target) ev_list_free(&s[i].t);
         }
-        ev_list_truncate(&s[i].v, n);
-        ev_list_free(&s[i].t);
     }
-    ev_list_free(&times);
     for (size_t i = 0; i <= nfeatures; i++) x[i] = &s[role_stream[i]].v;
 
     double lossBefore = 0, lossAfter = 0;
