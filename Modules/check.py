@@ -23,9 +23,11 @@ FAILURES = []
 
 
 def run(name, stdin):
-    """(exit status, stdout, stderr) of Modules/<name>.wasm with `stdin` (bytes or str)."""
+    """(exit status, stdout, stderr) of Modules/<name>.wasm (or of the file `name` when it ends
+    in .wasm) with `stdin` (bytes or str)."""
     if name not in MODULES:
-        MODULES[name] = wasmtime.Module.from_file(ENGINE, os.path.join(HERE, name + ".wasm"))
+        path = name if name.endswith(".wasm") else os.path.join(HERE, name + ".wasm")
+        MODULES[name] = wasmtime.Module.from_file(ENGINE, path)
     if isinstance(stdin, str):
         stdin = stdin.encode()
     store = wasmtime.Store(ENGINE)
@@ -383,4 +385,12 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "run":
+        status, out, err = run(sys.argv[2], sys.stdin.buffer.read())
+        sys.stdout.buffer.write(out)
+        sys.stderr.buffer.write(err)
+        sys.exit(status)
+    if len(sys.argv) != 1:
+        sys.exit("usage: check.py            (check the standard modules)\n"
+                 "       check.py run FILE.wasm < job.jsonl")
     main()
