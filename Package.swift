@@ -27,6 +27,9 @@ let package = Package(
         .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient"]),
         .executable(name: "vaultd", targets: ["vaultd"]),
         .executable(name: "vault-cli", targets: ["vault-cli"]),
+        // The compute sandbox (docs/SECURITY.md, "The compute sandbox"): vault-cli and vaultd
+        // start it, one process per job; installed beside them.
+        .executable(name: "edgevault-sandbox", targets: ["edgevault-sandbox"]),
         .executable(name: "edgevault-bench", targets: ["EdgeVaultBenchmarks"]),
         .executable(name: "bare-hummingbird", targets: ["BareHummingbird"]),
     ],
@@ -53,6 +56,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         // /metrics in Prometheus text (Foundation-free; swift-metrics and swift-atomics only).
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        // Organizations' WebAssembly jobs (docs/SECURITY.md, "The compute sandbox"). `traits: []`:
+        // none of the default FileSystem (modules from files), MultiThread (the sandbox runs one
+        // guest on one thread) and Disassembler; vaultd links only its WasmParser.
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -122,6 +129,36 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The compute sandbox's frames, shared by the runner and the sandbox itself: no
+        // dependency, so the process that parses an organization's module links little else.
+        .target(name: "EdgeVaultSandboxFrame"),
+        // Compute jobs on the person's side: module checks (WasmParser only) and the runner
+        // that starts `edgevault-sandbox`; vaultd and vault-cli both link it.
+        .target(
+            name: "EdgeVaultCompute",
+            dependencies: [
+                "EdgeVaultCore",
+                "EdgeVaultSandboxFrame",
+                "CHardening",
+                .product(name: "WasmParser", package: "WasmKit"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // seccomp-BPF and prctl for the sandbox (Swift cannot call variadic prctl, nor build
+        // a BPF program from <linux/filter.h> macros).
+        .target(name: "CSandbox"),
+        // One organization's module, run once: stdin frame in, outcome frame out.
+        .executableTarget(
+            name: "edgevault-sandbox",
+            dependencies: [
+                "EdgeVaultSandboxFrame",
+                "CSandbox",
+                "CSodium",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WASI", package: "WasmKit"),
+                .product(name: "WasmKitWASI", package: "WasmKit"),
+            ]
+        ),
         // vault-cli's terminal: passphrase prompt, progress bar, the review screen (a library
         // of its own so unit tests reach it; vaultd does not link it).
         .target(
@@ -152,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeVaultBenchmarks",
             dependencies: [
-                "EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient",
+                "EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultCompute",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"
@@ -174,7 +211,7 @@ let package = Package(
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(
             name: "EdgeVaultTests",
-            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "CSodium", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "EdgeVaultCompute", "CSodium", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "WAT", package: "WasmKit")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

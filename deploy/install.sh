@@ -9,7 +9,7 @@
 #
 # Options for packagers and tests:
 #   --root DIR       install under DIR instead of / (no user, no systemctl)
-#   --binaries DIR   install vaultd and vault-cli from DIR instead of building
+#   --binaries DIR   install vaultd, vault-cli and edgevault-sandbox from DIR instead of building
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,7 @@ if ((uninstall)); then
   if [[ -z $root ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     systemctl disable --now vaultd.service 2>/dev/null || true
   fi
-  rm -f "$bin/vaultd" "$bin/vault-cli" "$unitdir/vaultd.service" "$sysusers/edgevault.conf" "$tmpfiles/edgevault.conf"
+  rm -f "$bin/vaultd" "$bin/vault-cli" "$bin/edgevault-sandbox" "$unitdir/vaultd.service" "$sysusers/edgevault.conf" "$tmpfiles/edgevault.conf"
   rm -rf "$doc"
   rm -f "$etc/vaultd.toml"
   rmdir "$etc" 2>/dev/null || true
@@ -56,13 +56,16 @@ if [[ -z $binaries ]]; then
   scripts/build-release >/dev/null
   binaries="$(scripts/build-release --show-bin-path)"
 fi
-for b in vaultd vault-cli; do
+for b in vaultd vault-cli edgevault-sandbox; do
   [[ -x "$binaries/$b" ]] || { echo "install.sh: $binaries/$b is missing" >&2; exit 1; }
 done
 
 install -d -m 0755 "$bin" "$unitdir" "$sysusers" "$tmpfiles" "$doc"
 install -m 0755 "$binaries/vaultd" "$bin/vaultd"
 install -m 0755 "$binaries/vault-cli" "$bin/vault-cli"
+# The compute sandbox (docs/SECURITY.md, "The compute sandbox"): vaultd and vault-cli start it
+# from their own directory.
+install -m 0755 "$binaries/edgevault-sandbox" "$bin/edgevault-sandbox"
 install -m 0644 deploy/systemd/vaultd.service "$unitdir/vaultd.service"
 install -m 0644 deploy/systemd/edgevault.sysusers.conf "$sysusers/edgevault.conf"
 install -m 0644 deploy/systemd/edgevault.tmpfiles.conf "$tmpfiles/edgevault.conf"

@@ -15,12 +15,17 @@ struct Bench {
         var calls = 20_000
         var messages = 200_000
         var connections = 200, seconds = 60
+        var runs = 200
         if let i = args.firstIndex(of: "--connections"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 250 {
             connections = n
             args.removeSubrange(i...(i + 1))
         }
         if let i = args.firstIndex(of: "--seconds"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 3600 {
             seconds = n
+            args.removeSubrange(i...(i + 1))
+        }
+        if let i = args.firstIndex(of: "--runs"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0 {
+            runs = n
             args.removeSubrange(i...(i + 1))
         }
         if let i = args.firstIndex(of: "--messages"), i + 1 < args.count, let n = Int(args[i + 1]) {
@@ -40,9 +45,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N]")
             exit(2)
         }
         printMachine()
@@ -63,6 +68,9 @@ struct Bench {
         }
         if which == "mqtt" || which == "all" {
             try await MQTTBenchmark(messages: messages).run()
+        }
+        if which == "compute" || which == "all" {
+            try await ComputeBenchmark(runs: runs).run()
         }
         if which == "load" || which == "all" {
             try await LoadBenchmark(connections: connections, seconds: seconds).run()

@@ -16,7 +16,7 @@ struct InstallTests {
         let script = repo.appendingPathComponent("deploy/install.sh").path
         let install = try await run("/bin/bash", [script, "--root", root, "--binaries", Binaries.directory])
         #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
-        for path in ["/usr/local/bin/vaultd", "/usr/local/bin/vault-cli", "/etc/edgevault/vaultd.toml", "/etc/systemd/system/vaultd.service",
+        for path in ["/usr/local/bin/vaultd", "/usr/local/bin/vault-cli", "/usr/local/bin/edgevault-sandbox", "/etc/edgevault/vaultd.toml", "/etc/systemd/system/vaultd.service",
                      "/etc/sysusers.d/edgevault.conf", "/etc/tmpfiles.d/edgevault.conf", "/var/lib/edgevault"] {
             #expect(FileManager.default.fileExists(atPath: root + path), "\(path)")
         }
@@ -53,6 +53,7 @@ struct InstallTests {
         let uninstall = try await run("/bin/bash", [script, "--root", root, "--uninstall"])
         #expect(uninstall.status == 0 && uninstall.stdout.contains("data stays"))
         #expect(!FileManager.default.fileExists(atPath: root + "/usr/local/bin/vaultd"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/usr/local/bin/edgevault-sandbox"))
         #expect(!FileManager.default.fileExists(atPath: root + "/etc/systemd/system/vaultd.service"))
         #expect(FileManager.default.fileExists(atPath: root + "/var/lib/edgevault/vault/vault.db"))
         #expect(try await run("/bin/bash", [script, "--root", root, "--uninstall", "--purge"]).status == 0)
