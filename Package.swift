@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "EdgeVaultCore",
                 "EdgeVaultStore",
+                "EdgeVaultCompute",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -123,6 +124,7 @@ let package = Package(
             dependencies: [
                 "EdgeVaultCore",
                 "EdgeVaultStore",
+                "EdgeVaultCompute",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -163,7 +165,7 @@ let package = Package(
         // of its own so unit tests reach it; vaultd does not link it).
         .target(
             name: "EdgeVaultTerminal",
-            dependencies: ["EdgeVaultCore", "EdgeVaultClient"]
+            dependencies: ["EdgeVaultCore", "EdgeVaultClient", "EdgeVaultCompute"]
         ),
         .executableTarget(
             name: "vaultd",
@@ -182,6 +184,7 @@ let package = Package(
                 "EdgeVaultServer",
                 "EdgeVaultClient",
                 "EdgeVaultTerminal",
+                "EdgeVaultCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: compactLinking
@@ -216,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "CPseudoTerminal", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultCompute", "CPseudoTerminal", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -50,10 +50,20 @@ public struct DecisionMaker {
         var skipped = 0
         if kind == .grant {
             let access = try AccessRequest(payload: jws.payload, origin: vault.origin, now: nil)
+            if access.isCompute {
+                // A compute grant never carries a segment key (docs/PROTOCOL.md §"Compute jobs").
+                return try await send(jws: jws, request: request, kind: kind, reason: reason, now: now, sealedKeys: [], skipped: 0)
+            }
             let offered = try await client.segments(streams: [], from: access.from, to: access.to)
                 .filter { access.scope.covers(stream: $0.stream, bucketStart: $0.startMs, bucketEnd: $0.endMs) }
             (sealedKeys, skipped) = try Self.reseal(offered, for: access, keys: keys)
         }
+        return try await send(jws: jws, request: request, kind: kind, reason: reason, now: now, sealedKeys: sealedKeys, skipped: skipped)
+    }
+
+    func send(jws: JWS, request: AdminAPI.RequestSummary, kind: Decision.Kind, reason: String?, now: Int64,
+              sealedKeys: [AdminAPI.SealedSegmentKey], skipped: Int) async throws -> AdminAPI.DecisionResult {
+        var jws = jws
         jws.appendSignature(header: Decision.header(kind: kind, userKeyId: keys.publicKeys.keyId, iat: now / 1000, reason: reason,
                                                     segments: kind == .grant ? sealedKeys.count : nil),
                             keyPair: keys.signing)

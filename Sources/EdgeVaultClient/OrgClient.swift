@@ -22,11 +22,12 @@ public struct OrgClient: Sendable {
     /// (when there is a body) covered, a fresh nonce, `created` now.
     /// Sends a signed call; a `429` is retried after its `Retry-After` (at most 5 times, each
     /// with a fresh signature and nonce).
-    public func send(_ method: HTTPMethod, _ target: String, body: [UInt8]? = nil, contentType: String? = nil) async throws -> HTTPClient.Response {
+    public func send(_ method: HTTPMethod, _ target: String, body: [UInt8]? = nil, contentType: String? = nil,
+                     headers extra: [(String, String)] = []) async throws -> HTTPClient.Response {
         var attempt = 0
         while true {
             let r = try await send(method, target, body: body, contentType: contentType, created: Timestamp.now() / 1000,
-                                   nonce: Encoding.base64url(Sodium.randomBytes(16)))
+                                   nonce: Encoding.base64url(Sodium.randomBytes(16)), headers: extra)
             guard r.status == 429, attempt < 5 else { return r }
             attempt += 1
             let wait = min(30, max(1, Int(r.header("Retry-After") ?? "") ?? 1))
@@ -36,8 +37,8 @@ public struct OrgClient: Sendable {
 
     /// Sends one signed call with the given `created` and `nonce`.
     public func send(_ method: HTTPMethod, _ target: String, body: [UInt8]? = nil, contentType: String? = nil,
-                     created: Int64, nonce: String) async throws -> HTTPClient.Response {
-        var headers: [(String, String)] = []
+                     created: Int64, nonce: String, headers extra: [(String, String)] = []) async throws -> HTTPClient.Response {
+        var headers: [(String, String)] = extra
         if let contentType { headers.append(("Content-Type", contentType)) }
         var components = ["@method", "@path"]
         let path: String, query: String?

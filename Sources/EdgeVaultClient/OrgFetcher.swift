@@ -99,17 +99,7 @@ public struct OrgFetcher: Sendable {
               verified.leaf.json["payloadSha256"]?.stringValue == Encoding.base64(Hash.sha256(jws.payload))
         else { throw Self.fail("the receipt's ledger entry is not this grant") }
         let cp = verified.checkpoint
-        if let p = pins, let oldRoot = Encoding.fromBase64(p.checkpointRoot) {
-            if cp.size < p.checkpointSize { throw Self.fail("the vault's log is shorter (\(cp.size)) than when you last saw it (\(p.checkpointSize))") }
-            if cp.size == p.checkpointSize, cp.root != oldRoot { throw Self.fail("the vault's log forked: same size, another root") }
-            if cp.size > p.checkpointSize {
-                let (proof, _) = try await get("/v1/log/proof/consistency?from=\(p.checkpointSize)&to=\(cp.size)", as: AdminAPI.ConsistencyProof.self)
-                do {
-                    try Merkle.verifyConsistency(first: p.checkpointSize, second: cp.size, proof: proof.hashes.compactMap { Encoding.fromBase64($0) },
-                                                 firstRoot: oldRoot, secondRoot: cp.root)
-                } catch { throw Self.fail("the vault's log is not consistent with the checkpoint you saw before") }
-            }
-        }
+        try await checkConsistency(of: cp, with: pins)
         pins = Pins(origin: info.origin, userKeyId: info.userKeyId, userKey: info.userKey, logKey: info.logKey,
                     checkpointSize: cp.size, checkpointRoot: Encoding.base64(cp.root))
         try savePins(pins!)
@@ -200,6 +190,21 @@ public struct OrgFetcher: Sendable {
             after = next
         }
         return (slot, lines, chunks, readings, last)
+    }
+
+    /// A checkpoint must extend the last one seen from this vault: never shorter, the same root
+    /// at the same size, and a verified consistency proof when longer.
+    func checkConsistency(of cp: Checkpoint, with pins: Pins?) async throws {
+        guard let p = pins, let oldRoot = Encoding.fromBase64(p.checkpointRoot) else { return }
+        if cp.size < p.checkpointSize { throw Self.fail("the vault's log is shorter (\(cp.size)) than when you last saw it (\(p.checkpointSize))") }
+        if cp.size == p.checkpointSize, cp.root != oldRoot { throw Self.fail("the vault's log forked: same size, another root") }
+        if cp.size > p.checkpointSize {
+            let (proof, _) = try await get("/v1/log/proof/consistency?from=\(p.checkpointSize)&to=\(cp.size)", as: AdminAPI.ConsistencyProof.self)
+            do {
+                try Merkle.verifyConsistency(first: p.checkpointSize, second: cp.size, proof: proof.hashes.compactMap { Encoding.fromBase64($0) },
+                                             firstRoot: oldRoot, secondRoot: cp.root)
+            } catch { throw Self.fail("the vault's log is not consistent with the checkpoint you saw before") }
+        }
     }
 
     func loadPins() throws -> Pins? {

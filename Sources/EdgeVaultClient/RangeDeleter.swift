@@ -94,7 +94,7 @@ public struct RangeDeleter {
                 plan.last = max(plan.last ?? .min, s.maxTime ?? (s.endMs - 1))
                 continue
             }
-            let items = try await decryptAll(s, keys: keys, progress: progress)
+            let items = try await client.readAll(s, keys: keys, progress: progress)
             let gone = items.filter { $0.t >= from && $0.t < to }
             let kept = items.filter { $0.t < from || $0.t >= to }
             guard Int64(items.count) == s.readings, items.allSatisfy({ $0.t >= s.startMs && $0.t < s.endMs }) else {
@@ -161,47 +161,11 @@ public struct RangeDeleter {
                   d.kind == .grant, (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == g.org,
                   let access = try? AccessRequest(payload: decided.payload, origin: origin, now: nil), access.expires > now
             else { throw tampered }
+            // A compute grant holds no segment key: nothing to re-seal to it.
+            if access.isCompute { continue }
             out.append(LiveGrant(org: g.org, access: access))
         }
         return out
-    }
-
-    /// Every reading of a segment the range cuts through. Its key must be bound to it (an
-    /// unbound key could be one a daemon made up to plant readings), and its chunks must be
-    /// `seq` 0, 1, … as many as listed: none dropped, none twice.
-    func decryptAll(_ s: AdminAPI.Segment, keys: UserKeys, progress: (any WorkProgress)?) async throws -> [Exporter.Item] {
-        guard let sealed = Encoding.fromBase64(s.sealedKey), let opened = try? SegmentKeySeal.open(sealed, keyPair: keys.box) else {
-            throw VaultError(.scopeViolation, "the key of segment \(s.id) does not open with your key; nothing was deleted")
-        }
-        guard case .bound(let bound, _) = opened else {
-            throw VaultError(.scopeViolation, "the key of segment \(s.id) is not bound to its segment (an older key the upgrade could not bind); "
-                             + "a segment that cannot be checked cannot be rewritten; nothing was deleted")
-        }
-        guard bound == .init(segment: s.id, stream: s.stream, start: s.startMs, end: s.endMs) else {
-            throw VaultError(.scopeViolation, "the key listed for segment \(s.id) is bound to \(bound); nothing was deleted")
-        }
-        var items: [Exporter.Item] = []
-        var expected: Int64 = 0
-        do {
-            try await client.forEachChunk(segment: s.id) { chunk in
-                guard chunk.seq == expected, expected < s.chunks else {
-                    throw VaultError(.scopeViolation, "segment \(s.id) lists chunk \(chunk.seq) where \(expected) of \(s.chunks) belongs; nothing was deleted")
-                }
-                expected += 1
-                guard let readings = try? chunk.readings(dek: opened.dek, segmentId: s.id) else {
-                    throw VaultError(.scopeViolation, "segment \(s.id) chunk \(chunk.seq) fails authentication (tampered or corrupt): "
-                                     + "a segment that cannot be read cannot be rewritten; nothing was deleted")
-                }
-                items.append(contentsOf: readings.map { Exporter.Item(t: $0.t, value: $0.value) })
-                progress?.advance(by: 1)
-            }
-        } catch let e as VaultError where e.code == .protocolError {
-            throw VaultError(.protocolError, e.message + "; nothing was deleted")
-        }
-        guard expected == s.chunks else {
-            throw VaultError(.scopeViolation, "segment \(s.id) is listed with \(s.chunks) chunks but \(expected) came; nothing was deleted")
-        }
-        return items
     }
 
     /// The kept readings under a fresh key, in chunks of at most `ChunkFormat.maxPlaintextBytes`.

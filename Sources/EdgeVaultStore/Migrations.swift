@@ -222,6 +222,42 @@ enum Migrations {
                 DROP TABLE release_leaf;
                 """)
         }
+        migrator.registerMigration("v11-compute") { db in
+            // Compute grants (docs/PROTOCOL.md §"Compute jobs"): the job of each such grant, the
+            // modules organizations uploaded, and every run with its outcome.
+            try db.execute(sql: """
+                ALTER TABLE grant_record ADD COLUMN job TEXT;
+                CREATE TABLE wasm_module (
+                    name TEXT PRIMARY KEY,
+                    bytes BLOB NOT NULL,
+                    size INTEGER NOT NULL,
+                    org TEXT NOT NULL,
+                    firstSeen INTEGER NOT NULL
+                );
+                CREATE INDEX wasm_module_by_org ON wasm_module(org);
+                CREATE TABLE compute_run (
+                    org TEXT NOT NULL,
+                    grantId TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    module TEXT NOT NULL,
+                    input TEXT NOT NULL,
+                    readings INTEGER NOT NULL,
+                    output TEXT,
+                    fuel INTEGER NOT NULL,
+                    exit INTEGER,
+                    reason TEXT,
+                    segment TEXT,
+                    heldOutput BLOB,
+                    heldStderr BLOB,
+                    sealedOutput BLOB,
+                    leafIndex INTEGER,
+                    ranAt INTEGER NOT NULL,
+                    PRIMARY KEY (org, grantId, seq)
+                );
+                CREATE INDEX compute_run_pending ON compute_run(status) WHERE status = 'pending';
+                """)
+        }
         return migrator
     }
 }

@@ -22,8 +22,11 @@ public struct GrantRecord: Codable, Sendable, Equatable {
     public var leafIndex: Int64
     /// The person's signed revocation, once revoked.
     public var revocation: Data?
+    /// A compute grant's job (the request's `job` member, compact JSON); nil for a raw grant,
+    /// which is the only kind any segment key is ever sealed to (docs/PROTOCOL.md §"Compute jobs").
+    public var job: String?
 
-    package init(org: String, id: String, jws: Data, deliveryKey: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, status: GrantStatus, issuedAt: Int64, revokedAt: Int64? = nil, leafIndex: Int64, revocation: Data? = nil) {
+    package init(org: String, id: String, jws: Data, deliveryKey: Data, streams: String, fromTime: Int64, toTime: Int64, expires: Int64, status: GrantStatus, issuedAt: Int64, revokedAt: Int64? = nil, leafIndex: Int64, revocation: Data? = nil, job: String? = nil) {
         self.org = org
         self.id = id
         self.jws = jws
@@ -37,6 +40,7 @@ public struct GrantRecord: Codable, Sendable, Equatable {
         self.revokedAt = revokedAt
         self.leafIndex = leafIndex
         self.revocation = revocation
+        self.job = job
     }
 }
 
@@ -95,7 +99,11 @@ extension VaultStore {
                 let index = try Self.appendLeaf(leaf, in: db)
                 try GrantRecord(org: org, id: id, jws: Data(decided), deliveryKey: Data(access.deliveryKey), streams: request.streams,
                                 fromTime: access.from, toTime: access.to, expires: access.expires, status: .live, issuedAt: now,
-                                revokedAt: nil, leafIndex: index, revocation: nil).insert(db)
+                                revokedAt: nil, leafIndex: index, revocation: nil,
+                                job: access.job.map { String(decoding: $0.json.serialized(), as: UTF8.self) }).insert(db)
+                guard access.job == nil || sealedKeys.isEmpty else {
+                    throw VaultError(.decisionInvalid, "a compute grant never carries a segment key")
+                }
                 let insert = try db.cachedStatement(sql: "INSERT INTO grant_key (org, grantId, segment, sealedKey) VALUES (?, ?, ?, ?)")
                 for (segment, key) in sealedKeys.sorted(by: { $0.key < $1.key }) {
                     try insert.execute(arguments: [org, id, segment, Data(key)])

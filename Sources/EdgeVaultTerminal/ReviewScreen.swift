@@ -41,6 +41,37 @@ public struct ReviewScreen: Sendable {
         }
     }
 
+    /// For a compute request: the module the organization's job runs (docs/PROTOCOL.md
+    /// §"Compute jobs"), as this vault knows it.
+    public struct ComputeInfo: Sendable, Equatable {
+        public var module: String
+        public var size: Int
+        public var firstSeen: String?
+        /// Other requests (`org/id`) that named the same module, and grants that use it.
+        public var otherRequests: [String]
+        public var otherGrants: [String]
+        /// `module.name (kind)` of each import, and the exports by name.
+        public var imports: [String]
+        public var exports: [String]
+
+        public init(module: String, size: Int, firstSeen: String?, otherRequests: [String], otherGrants: [String],
+                    imports: [String], exports: [String]) {
+            self.module = module
+            self.size = size
+            self.firstSeen = firstSeen
+            self.otherRequests = otherRequests
+            self.otherGrants = otherGrants
+            self.imports = imports
+            self.exports = exports
+        }
+
+        /// `sha256:1a2b3c4d…` (the first 8 hex digits).
+        public var shortName: String { String(module.prefix(15)) + "…" }
+
+        public var sizeText: String { size < 1024 ? "\(size) bytes" : "\((size + 1023) / 1024) KiB" }
+    }
+
+    public var compute: ComputeInfo?
     public var request: AdminAPI.RequestSummary
     public var access: AccessRequest
     public var org: AdminAPI.Org?
@@ -56,7 +87,9 @@ public struct ReviewScreen: Sendable {
     public var bucketEnd: Int64 { ranges.map(\.end).max() ?? access.to }
 
     public init(request: AdminAPI.RequestSummary, access: AccessRequest, org: AdminAPI.Org?, record: TrackRecord,
-                history: NameHistory = .init(), segments: Int, readings: Int64, ranges: [StreamRange], now: Int64) {
+                history: NameHistory = .init(), segments: Int, readings: Int64, ranges: [StreamRange], now: Int64,
+                compute: ComputeInfo? = nil) {
+        self.compute = compute
         self.request = request
         self.access = access
         self.org = org
@@ -113,6 +146,7 @@ public struct ReviewScreen: Sendable {
     public var meaning: String {
         let who = (isSignedPin ? org?.pinnedName : nil).map { "\(TerminalText.escape($0)) (your name for this key; it calls itself \"\(claimedName)\")" }
             ?? "\(claimedName) (name not verified)"
+        if let job = access.job { return computeMeaning(who: who, job: job) }
         var s = "\(who) will be able to decrypt and keep \(readings) reading\(readings == 1 ? "" : "s") of \(streamList)"
         if isOngoing {
             let until = min(bucketEnd, access.expires)
@@ -121,6 +155,25 @@ public struct ReviewScreen: Sendable {
             s += " from \(Self.day(bucketStart)) to \(Self.day(bucketEnd)), and readings added later for those times."
         }
         s += " It may fetch them until \(Self.day(access.expires)). Revoking stops future access; what was fetched stays with them."
+        return s
+    }
+
+    /// What approving a compute request means: the readings stay, the program runs here, and
+    /// when its output leaves.
+    func computeMeaning(who: String, job: ComputeJob) -> String {
+        let program = "Its program (\(compute.map { "\($0.shortName), \($0.sizeText)" + ($0.firstSeen.map { ", first seen \(Self.day(Timestamp.parseRFC3339($0) ?? 0))" } ?? "") } ?? job.module))"
+        var s = "\(who) will NOT receive your readings. \(program) will run on this gateway"
+        switch job.schedule {
+        case .once:
+            s += " once, now, over \(readings) reading\(readings == 1 ? "" : "s") of \(streamList); you will see its output before anything is sent."
+        case .perSegment:
+            let until = min(bucketEnd, access.expires)
+            s += " each time a segment of \(streamList) closes (the \(readings) reading\(readings == 1 ? "" : "s") there are now, and new ones until \(Self.day(until)))"
+            s += job.release == .review
+                ? "; you will see each output (vault-cli results) before anything is sent."
+                : "; each output is sent to it at once, WITHOUT you seeing it first."
+        }
+        s += " Each run is limited to \(job.limits.outputBytes) bytes of output, \(job.limits.wallMs / 1000) s and \(job.limits.memoryPages / 16) MiB of memory. Revoking stops future runs; outputs already sent stay with them."
         return s
     }
 
@@ -151,6 +204,10 @@ public struct ReviewScreen: Sendable {
         }
         for f in history.sameName { w.append("ANOTHER KEY (\(f)) has used the name \"\(claimedName)\" with your vault: names are not verified.") }
         for f in history.sameContact { w.append("ANOTHER KEY (\(f)) gave the same contact: it may not be who it says.") }
+        if let job = access.job {
+            if job.release == .auto { w.append("AUTOMATIC RELEASE: every output leaves without you seeing it first.") }
+            if let c = compute, c.otherGrants.isEmpty { w.append("NEW PROGRAM: this module has never run on your vault.") }
+        }
         if !history.earlierNames.isEmpty {
             let names = history.earlierNames.map { "\"\(TerminalText.escape($0))\"" }.joined(separator: ", ")
             w.append("RENAMED: this key called itself \(names) before.")
@@ -210,6 +267,23 @@ public struct ReviewScreen: Sendable {
         }
         if isOngoing { out.append("               " + warn("ongoing: new readings keep flowing until it expires")) }
         out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
+        if let job = access.job {
+            out.append("  access       " + bold("compute: their program runs here, only its output leaves"))
+            out.append("  program      \(job.module)")
+            if let c = compute {
+                out.append("               \(c.sizeText)" + (c.firstSeen.map { ", first uploaded \($0)" } ?? "")
+                           + ", imports \(c.imports.count) WASI function\(c.imports.count == 1 ? "" : "s") ([v]iew lists them)")
+                let used = c.otherGrants.isEmpty ? "never granted on this vault before"
+                    : "used by \(c.otherGrants.count) grant\(c.otherGrants.count == 1 ? "" : "s") before: " + c.otherGrants.prefix(3).map { TerminalText.escape($0) }.joined(separator: ", ")
+                out.append(contentsOf: Self.wrap(used, width: 78, indent: "               ", first: "               "))
+            }
+            out.append("  runs         " + (job.schedule == .once ? "once, when you approve" : "as each segment in range closes"))
+            out.append("  release      " + (job.release == .review ? "after you review each output" : warn("automatic: outputs leave unseen")))
+            out.append("  limits       \(job.limits.fuel) fuel, \(job.limits.memoryPages) pages (\(job.limits.memoryPages / 16) MiB), \(job.limits.outputBytes) bytes out, \(job.limits.wallMs) ms")
+            let params = String(decoding: job.params.serialized(), as: UTF8.self)
+            out.append(contentsOf: Self.wrap(TerminalText.escape(params.count > 200 ? String(params.prefix(200)) + " …" : params),
+                                             width: 78, indent: "               ", first: "  params       (theirs) ").prefix(4))
+        }
         var purpose: [String] = []
         // Paragraphs as written, but never more than one empty line in a row (text stored
         // before the input rules could hold a wall of them).

@@ -1,5 +1,6 @@
 import EdgeVaultCore
 import EdgeVaultClient
+import EdgeVaultCompute
 /// Gathers what the review prompt shows for a pending request: the organization, its track
 /// record from the ledger, what other keys and its own earlier requests say about its name, the
 /// whole-bucket range and what it covers today.
@@ -24,7 +25,25 @@ public struct Reviewer {
         let history = Self.history(of: request.org, claiming: access, orgs: orgs, requests: try await client.requests(status: nil),
                                    leaves: leaves)
         return ReviewScreen(request: request, access: access, org: org, record: TrackRecord.compute(leaves), history: history,
-                            segments: inScope.count, readings: inScope.reduce(0) { $0 + $1.readings }, ranges: ranges, now: now)
+                            segments: inScope.count, readings: inScope.reduce(0) { $0 + $1.readings }, ranges: ranges, now: now,
+                            compute: try await computeInfo(access, request: request))
+    }
+
+    /// The module of a compute request as this vault knows it: its size, when it was first
+    /// uploaded, which other requests and grants name it, and its imports and exports (read
+    /// from the bytes, which are checked against the name).
+    func computeInfo(_ access: AccessRequest, request: AdminAPI.RequestSummary) async throws -> ReviewScreen.ComputeInfo? {
+        guard let job = access.job else { return nil }
+        let me = "\(request.org)/\(request.id)"
+        let known = try await client.modules().first { $0.name == job.module }
+        var imports: [String] = [], exports: [String] = []
+        if let bytes = try? await client.module(job.module), let info = try? WasmModuleInfo.inspect(bytes) {
+            imports = info.imports.map { "\($0.module).\($0.name) (\($0.kind))" }
+            exports = info.exports.map { "\($0.name) (\($0.kind))" }
+        }
+        return .init(module: job.module, size: known?.size ?? 0, firstSeen: known?.firstSeen,
+                     otherRequests: (known?.requests ?? []).filter { $0 != me }, otherGrants: (known?.grants ?? []).filter { $0 != me },
+                     imports: imports, exports: exports)
     }
 
     /// The whole buckets of each requested stream inside `[from, to)`: streams may have

@@ -39,6 +39,16 @@ struct ApproveCommand: VaultCommand {
     @Flag(help: "Do not ask to confirm on a terminal (what approving means is still printed).")
     var yes = false
 
+    @Flag(help: "A compute request run once: release its output without asking (scripts).")
+    var release = false
+
+    @Flag(help: "A compute request run once: withhold its output without asking (scripts).")
+    var withhold = false
+
+    func validate() throws {
+        if release && withhold { throw ValidationError("give --release or --withhold, not both") }
+    }
+
     func execute() async throws {
         let client = try global.client()
         // Cheap checks (daemon up, request pending) before the passphrase.
@@ -57,9 +67,11 @@ struct ApproveCommand: VaultCommand {
             for line in screen.warnings { print("! " + line) }
             print("Approving: " + screen.meaning)
         }
-        let maker = DecisionMaker(client: client, keys: try await global.unlock(passphraseFile: passphraseFile, for: client))
-        let r = try await maker.decide(request, kind: .grant)
-        print(grantedLine(r))
+        let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
+        let r = try await DecisionMaker(client: client, keys: keys).decide(request, kind: .grant)
+        print(grantedLine(r, compute: screen.access.isCompute))
+        try await runOnceJob(screen.access, org: request.org, client: client, keys: keys,
+                             choice: release ? .release : withhold ? .withhold : .ask, input: input)
     }
 }
 
@@ -159,7 +171,10 @@ struct DenyCommand: VaultCommand {
 
 /// What a grant did, as `approve` and the review prompt say it: the keys the person re-sealed
 /// and signed for, the ledger entry, and any older segment left out.
-func grantedLine(_ r: AdminAPI.DecisionResult) -> String {
+func grantedLine(_ r: AdminAPI.DecisionResult, compute: Bool = false) -> String {
+    if compute {
+        return "granted \(r.id): a compute grant signed by you (no key and no reading leaves); ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)"
+    }
     var line = "granted \(r.id): \(r.segments) segment key(s) re-sealed to the organization and signed by you; "
         + "ledger entry #\(r.leafIndex) in checkpoint \(r.checkpointSize)"
     if let skipped = r.unboundSkipped, skipped > 0 {

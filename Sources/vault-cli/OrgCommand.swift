@@ -10,7 +10,7 @@ struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org",
         abstract: "The organization's side: keys, signed access requests, status.",
-        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self, Fetch.self])
+        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self, Fetch.self, Module.self, Results.self, Combine.self])
 
     struct OrgOptions: ParsableArguments {
         @Option(help: "The vault's public API, https://host:port (or http:// on a trusted network).")
@@ -77,7 +77,43 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(help: "The request id (default: a new random one).")
         var id: String?
 
+        @Option(help: "Ask to run this module (sha256:<hex>, from `org module push`) instead of receiving readings.")
+        var compute: String?
+
+        @Option(help: "With --compute: the job's parameters, as JSON (at most 4 KiB).")
+        var params: String = "null"
+
+        @Option(help: "With --compute: once (when approved) or per-segment (as each segment closes).")
+        var schedule: String = "once"
+
+        @Option(help: "With --compute: review (the person sees each output first) or auto (per-segment only).")
+        var release: String = "review"
+
+        @Option(help: "With --compute: limits per run (fuel, memory pages of 64 KiB, output bytes, wall-clock ms).")
+        var fuel: UInt64 = ComputeJob.defaultLimits.fuel
+        @Option(help: .hidden) var memoryPages: Int = ComputeJob.defaultLimits.memoryPages
+        @Option(help: .hidden) var outputBytes: Int = ComputeJob.defaultLimits.outputBytes
+        @Option(help: .hidden) var wallMs: Int = ComputeJob.defaultLimits.wallMs
+
+        /// The job, checked as the vault will check it.
+        func job() throws -> ComputeJob? {
+            guard let compute else { return nil }
+            guard let params = try? JSONValue.parse(Array(params.utf8)) else { throw ValidationError("--params: not JSON") }
+            let value = JSONValue.object([
+                "module": .string(compute), "abi": .string(ComputeJob.abi), "params": params, "schedule": .string(schedule),
+                "release": .string(release),
+                "limits": .object(["fuel": .number("\(fuel)"), "memoryPages": .number("\(memoryPages)"),
+                                   "outputBytes": .number("\(outputBytes)"), "wallMs": .number("\(wallMs)")]),
+            ])
+            do {
+                return try ComputeJob(json: value)
+            } catch {
+                throw ValidationError(error.detail)
+            }
+        }
+
         func validate() throws {
+            _ = try job()
             if stream.isEmpty { throw ValidationError("name at least one --stream") }
             for (label, value) in [("--from", from), ("--to", to)] where Timestamp.parseFlexible(value) == nil {
                 throw ValidationError("\(label): not a time: \(value)")
@@ -102,7 +138,8 @@ struct OrgCommand: AsyncParsableCommand {
             let request = AccessRequest(
                 vault: origin, id: id ?? "req-" + Encoding.base32(Sodium.randomBytes(8), lowercase: true), orgName: name, orgContact: contact,
                 streams: stream, from: Timestamp.parseFlexible(from)!, to: Timestamp.parseFlexible(to)!, purpose: purpose,
-                deliveryKey: client.keys.delivery.publicKey, expires: expiry(now: now)!, created: now)
+                deliveryKey: client.keys.delivery.publicKey, expires: expiry(now: now)!, created: now,
+                access: compute == nil ? "raw" : "compute", job: try job())
             let status = try await client.submit(request)
             print("\(status.id) \(status.status)")
         }
@@ -182,6 +219,93 @@ struct OrgCommand: AsyncParsableCommand {
         func execute() async throws {
             let s = try await org.client().withdraw(id: requestId)
             print("\(s.id) \(s.status)")
+        }
+    }
+
+    struct Module: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload WebAssembly modules for compute requests.",
+            subcommands: [Push.self])
+
+        struct Push: VaultCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Upload a module (a WASI command, wasi-p1-stdio/1) to a vault; prints its name for --compute.",
+                discussion: "docs/MODULES.md says how to write one.\n\nExample: vault-cli org module push Modules/aggregate.wasm --vault https://gateway.example:8443 --key acme.key")
+
+            @OptionGroup(visibility: .hidden) var global: GlobalOptions
+            @OptionGroup var org: OrgOptions
+
+            @Argument(help: "The .wasm file.")
+            var file: String
+
+            func execute() async throws {
+                let bytes = try FileIO.read(FileIO.absolute(file), limit: ComputeJob.maxModuleBytes + 1)
+                guard bytes.count <= ComputeJob.maxModuleBytes else {
+                    throw VaultError(.tooLarge, "\(file) is larger than a vault takes (\(ComputeJob.maxModuleBytes) bytes)")
+                }
+                let (name, created) = try await org.client().pushModule(bytes)
+                print("\(name) " + (created ? "uploaded" : "already on the vault") + " (\(bytes.count) bytes)")
+            }
+        }
+    }
+
+    struct Results: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify and fetch the results of a compute grant into a directory.",
+            discussion: """
+                Checks the grant as `org fetch` does, then each result: its receipt (inclusion in a \
+                checkpoint signed by the vault's log key, consistent with what you saw before), \
+                that its ledger entry is of your grant, and that the opened output's SHA-256 is the \
+                one recorded. Writes SEQ.out, SEQ.leaf.json and SEQ.receipt.json per run; run it \
+                again to fetch only new results.
+
+                Example: vault-cli org results req-abc123 --vault https://gateway.example:8443 --key acme.key --out results/
+                """)
+
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
+        @OptionGroup var org: OrgOptions
+
+        @Argument(help: "The grant id (your request id).")
+        var grantId: String
+
+        @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "The directory for the results.")
+        var out: String
+
+        @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")
+        var logKey: String?
+
+        @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
+        var pins: String?
+
+        func execute() async throws {
+            let client = try org.client()
+            let origin = try await client.origin()
+            let pinsPath = pins.map(FileIO.absolute)
+                ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + FileIO.fileName(forOrigin: origin) + ".json")
+            let s = try await OrgResultsFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, directory: FileIO.absolute(out))
+            print("verified grant \(grantId); \(count(s.released, "output")) released, \(s.withheld) withheld, \(s.failed) failed"
+                  + (s.known > 0 ? " (\(s.known) already here)" : ""))
+        }
+    }
+
+    struct Combine: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Average linreg-sgd updates from several vaults, weighted by their sample counts (federated averaging).",
+            discussion: "Example: vault-cli org combine results/alice results/bob --out model.json   (then: --params \"$(cat model.json)\" for the next round)")
+
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
+
+        @Argument(help: "Result directories written by `org results`.")
+        var directories: [String]
+
+        @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the combined model.")
+        var out: String
+
+        func execute() async throws {
+            guard !directories.isEmpty else { throw ValidationError("name at least one result directory") }
+            let model = try ModelCombiner.combine(directories: directories.map(FileIO.absolute))
+            try FileIO.replace(FileIO.absolute(out), ModelCombiner.document(model), mode: 0o644)
+            print("combined \(count(model.updates, "update")) over \(count(model.samples, "sample")) into \(out)")
         }
     }
 }

@@ -68,7 +68,8 @@ struct ReviewCommand: VaultCommand {
                             continue decision
                         }
                         let r = try await maker.decide(request, kind: .grant)
-                        print(grantedLine(r))
+                        print(grantedLine(r, compute: screen.access.isCompute))
+                        try await runOnceJob(screen.access, org: request.org, client: client, keys: keys, choice: .ask, input: input)
                         break decision
                     case "d", "deny":
                         let reason = input.ask("reason (optional, shown to the organization) › ", fresh: false) ?? ""
@@ -84,6 +85,12 @@ struct ReviewCommand: VaultCommand {
                         break decision
                     case "v", "view", "details":
                         print(details(request, vault: try? await client.vault()))
+                        if let c = screen.compute {
+                            print("program      \(c.module), \(c.sizeText)")
+                            print("  imports    " + (c.imports.isEmpty ? "none" : c.imports.joined(separator: ", ")))
+                            print("  exports    " + (c.exports.isEmpty ? "none" : c.exports.joined(separator: ", ")))
+                            print("  other requests naming it: " + (c.otherRequests.isEmpty ? "none" : c.otherRequests.joined(separator: ", ")))
+                        }
                         print("([r]aw shows the JWS exactly as received)")
                     case "r", "raw":
                         print(request.jws)

@@ -193,7 +193,7 @@ struct RequestsEndToEndTests {
             for path in Set(routes.map(\.1)) {
                 let allow = routes.filter { $0.1 == path }.map(\.0).sorted().joined(separator: ", ")
                 let concrete = path.replacingOccurrences(of: "{id}", with: "x1").replacingOccurrences(of: "{segment}", with: "x2")
-                    .replacingOccurrences(of: "{keyId}", with: "x3")
+                    .replacingOccurrences(of: "{keyId}", with: "x3").replacingOccurrences(of: "{name}", with: "x4")
                 let r = isPublic ? try await v.publicRequest("PATCH", concrete) : try await v.request("PATCH", concrete)
                 #expect(problem(r) == (405, "method_not_allowed") && r.header("Allow") == allow, "PATCH \(concrete): \(r.status) \(r.header("Allow") ?? "")")
             }
@@ -223,7 +223,8 @@ struct RequestsEndToEndTests {
         let served = try await v.publicRequest("GET", "/v1/openapi.yaml")
         #expect(served.status == 200 && served.body == [UInt8](file))
         for op in OpenAPIDocument.operations {
-            let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{segment}", with: "y"))
+            let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{segment}", with: "y")
+                .replacingOccurrences(of: "{name}", with: "z"))
             #expect(!String(decoding: r.body, as: UTF8.self).contains("no such endpoint"), "\(op) is routed")
         }
         try await v.stopDaemon()

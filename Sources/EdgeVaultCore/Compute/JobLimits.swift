@@ -2,13 +2,13 @@
 ///
 /// What one run of an organization's module may use; the sandbox enforces each one
 /// (docs/SECURITY.md §"The compute sandbox").
-package struct JobLimits: Codable, Sendable, Equatable {
-    package var fuel: UInt64        // ~one unit per Wasm instruction
-    package var memoryPages: Int    // 64 KiB pages
-    package var outputBytes: Int    // stdout cap; more is a failed run
-    package var wallMs: Int         // wall-clock cap; the child is killed
+public struct JobLimits: Codable, Sendable, Equatable {
+    public var fuel: UInt64        // ~one unit per Wasm instruction
+    public var memoryPages: Int    // 64 KiB pages
+    public var outputBytes: Int    // stdout cap; more is a failed run
+    public var wallMs: Int         // wall-clock cap; the child is killed
 
-    package init(fuel: UInt64, memoryPages: Int, outputBytes: Int, wallMs: Int) {
+    public init(fuel: UInt64, memoryPages: Int, outputBytes: Int, wallMs: Int) {
         self.fuel = fuel
         self.memoryPages = memoryPages
         self.outputBytes = outputBytes
@@ -22,4 +22,18 @@ package struct JobLimits: Codable, Sendable, Equatable {
 /// the sandbox's memory cgroup killed it); `wall`: killed at `wallMs` (or its CPU-time
 /// limit); `trap`: a Wasm trap, a host error or a sandbox that died; `output`: stdout past
 /// `outputBytes`; `exit`: `proc_exit` with a non-zero status.
-package enum JobFailure: String, Codable, Sendable { case fuel, memory, wall, trap, output, exit }
+public enum JobFailure: String, Codable, Sendable, CaseIterable {
+    case fuel, memory, wall, trap, output, exit
+
+    /// In plain words, for the person.
+    public var explanation: String {
+        switch self {
+        case .fuel: "it used up its fuel (instruction budget)"
+        case .memory: "it needed more memory than the request allows"
+        case .wall: "it ran longer than the request's time limit"
+        case .trap: "it crashed (a WebAssembly trap)"
+        case .output: "its output was larger than the request allows"
+        case .exit: "it exited with a non-zero status"
+        }
+    }
+}

@@ -22,12 +22,35 @@ public enum SealedBox {
         return out
     }
 
+    /// Seals ordinary bytes (a job's output), empty included.
+    public static func seal(bytes message: [UInt8], to publicKey: [UInt8]) throws -> [UInt8] {
+        guard publicKey.count == Int(crypto_box_publickeybytes()) else { throw CryptoError.invalidKey }
+        Sodium.ensureInitialized()
+        var out = [UInt8](repeating: 0, count: message.count + overhead)
+        let padded = message + [0]  // a valid pointer even for an empty message
+        let rc = crypto_box_seal(&out, padded, UInt64(message.count), publicKey)
+        guard rc == 0 else { throw CryptoError.primitiveFailed("crypto_box_seal") }
+        return out
+    }
+
+    /// Opens a box of ordinary bytes (a job's output), empty included.
+    public static func openBytes(_ sealed: [UInt8], keyPair: BoxKeyPair) throws -> [UInt8] {
+        guard sealed.count >= overhead else { throw CryptoError.authenticationFailed }
+        var out = [UInt8](repeating: 0, count: sealed.count - overhead + 1)
+        let rc = keyPair.secretKey.withUnsafeBytes { sk in
+            crypto_box_seal_open(&out, sealed, UInt64(sealed.count), keyPair.publicKey, sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        out.removeLast()
+        return out
+    }
+
     /// Opens a sealed box with the recipient's key pair; the result stays in guarded memory.
     ///
     /// Only person-side (`vault-cli`) and organization-side code calls this: the daemon holds
     /// no box secret key (see docs/SECURITY.md).
     public static func open(_ sealed: [UInt8], keyPair: BoxKeyPair) throws -> SecureBytes {
-        guard sealed.count > overhead else { throw CryptoError.authenticationFailed }
+        guard sealed.count >= overhead else { throw CryptoError.authenticationFailed }
         let out = SecureBytes(count: sealed.count - overhead)
         let rc = out.withUnsafeMutableBytes { o in
             keyPair.secretKey.withUnsafeBytes { sk in

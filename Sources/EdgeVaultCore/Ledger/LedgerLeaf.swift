@@ -22,6 +22,10 @@ public struct LedgerLeaf: Sendable, Equatable {
         case orgRenamed = "org.renamed"
         case orgBlocked = "org.blocked"
         case orgUnblocked = "org.unblocked"
+        // Runs of a compute grant's job (docs/PROTOCOL.md §"Compute results").
+        case computeReleased = "compute.released"
+        case computeFailed = "compute.failed"
+        case computeWithheld = "compute.withheld"
     }
 
     public static let maxBytes = 64 * 1024

@@ -15,9 +15,15 @@ public struct AccessRequest: Sendable, Equatable {
     public var deliveryKey: [UInt8]
     public var expires: Int64
     public var created: Int64
+    /// The job of a compute request (`access: "compute"`, docs/PROTOCOL.md §"Compute jobs"); nil for raw.
+    public var job: ComputeJob?
+
+    /// A compute grant: the organization's module runs here, only its output leaves, and no
+    /// segment key is ever sealed to the organization.
+    public var isCompute: Bool { job != nil }
 
     public init(vault: String, id: String, orgName: String, orgContact: String, streams: [String], from: Int64, to: Int64,
-                purpose: String, deliveryKey: [UInt8], expires: Int64, created: Int64, access: String = "raw") {
+                purpose: String, deliveryKey: [UInt8], expires: Int64, created: Int64, access: String = "raw", job: ComputeJob? = nil) {
         self.vault = vault
         self.id = id
         self.orgName = orgName
@@ -30,18 +36,21 @@ public struct AccessRequest: Sendable, Equatable {
         self.deliveryKey = deliveryKey
         self.expires = expires
         self.created = created
+        self.job = job
     }
 
     /// The payload bytes (compact JSON, keys sorted).
     public func payload() -> [UInt8] {
-        JSONValue.object([
+        var o: [String: JSONValue] = [
             "type": .string(Self.type), "vault": .string(vault), "id": .string(id),
             "org": .object(["name": .string(orgName), "contact": .string(orgContact)]),
             "streams": .array(streams.map { .string($0) }),
             "from": .string(Timestamp.rfc3339(milliseconds: from)), "to": .string(Timestamp.rfc3339(milliseconds: to)),
             "purpose": .string(purpose), "access": .string(access), "deliveryKey": .string(Encoding.base64url(deliveryKey)),
             "expires": .string(Timestamp.rfc3339(milliseconds: expires)), "created": .string(Timestamp.rfc3339(milliseconds: created)),
-        ]).serialized()
+        ]
+        if let job { o["job"] = job.json }
+        return JSONValue.object(o).serialized()
     }
 
     public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
@@ -51,7 +60,7 @@ public struct AccessRequest: Sendable, Equatable {
         public let detail: String
     }
 
-    static func bad(_ d: String) -> Invalid { Invalid(kind: .request, detail: d) }
+    package static func bad(_ d: String) -> Invalid { Invalid(kind: .request, detail: d) }
 
     /// Parses and validates a payload; `origin` is this vault's, `now` the current time
     /// (nil: a stored request read back later, whose times were checked on arrival).
@@ -107,11 +116,20 @@ public struct AccessRequest: Sendable, Equatable {
             }
         }
         let access = try string("access", max: 32)
-        guard access == "raw" else { throw Self.bad("access must be \"raw\" (the only kind this vault grants)") }
+        var job: ComputeJob?
+        switch access {
+        case "raw":
+            guard o["job"] == nil else { throw Self.bad("job is only allowed with access \"compute\"") }
+        case "compute":
+            guard let j = o["job"] else { throw Self.bad("access \"compute\" needs a job member") }
+            job = try ComputeJob(json: j)
+        default:
+            throw Self.bad("access must be \"raw\" or \"compute\"")
+        }
         guard let dk = Encoding.fromBase64url(try string("deliveryKey", max: 64)), BoxKeyPair.isValidPublicKey(dk) else {
             throw Self.bad("deliveryKey must be a base64url X25519 public key")
         }
         self.init(vault: vault, id: id, orgName: name, orgContact: contact, streams: streams, from: from, to: to,
-                  purpose: purpose, deliveryKey: dk, expires: expires, created: created, access: access)
+                  purpose: purpose, deliveryKey: dk, expires: expires, created: created, access: access, job: job)
     }
 }

@@ -64,6 +64,11 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         // The person's range deletions (docs/PROTOCOL.md §"Deleting a range")
         case deletionInvalid = "deletion_invalid"
         case streamChanged = "stream_changed"
+        // Compute grants (docs/PROTOCOL.md §"Compute jobs")
+        case moduleInvalid = "module_invalid"
+        case moduleMissing = "module_missing"
+        case computeOnly = "compute_only"
+        case resultInvalid = "result_invalid"
 
         public var description: String { rawValue }
     }

@@ -63,25 +63,28 @@ extension VaultError.Code {
         switch self {
         // The request is malformed or asks for something that cannot be: fix it and send it again.
         case .badRequest, .invalidReading, .invalidStream, .unknownStream, .digestMismatch, .jwsInvalid, .requestInvalid,
-             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid:
+             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid:
             return 400
         // The call is not authenticated (RFC 9421 signature, nonce, key).
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey:
             return 401
         // Authenticated, and refused.
-        case .orgBlocked, .grantRevoked, .grantExpired:
+        case .orgBlocked, .grantRevoked, .grantExpired, .computeOnly:
             return 403
         case .notFound:
             return 404
         case .methodNotAllowed:
             return 405
         // Conflicts with the vault's current state: look again, then retry.
-        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged:
+        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing:
             return 409
         case .tooLarge:
             return 413
         case .unsupportedMediaType:
             return 415
+        // Understood, and not acceptable: a module that does not parse or asks for more than it may.
+        case .moduleInvalid:
+            return 422
         case .rateLimited, .tooManyPending:
             return 429
         case .internalError:

@@ -75,7 +75,13 @@ public actor SegmentManager {
     }
 
     var streams: [String: StreamRecord] = [:]
+    /// Live raw grants: the only ones a new segment's key is sealed to.
     var grants: [LiveGrant] = []
+    /// Live `per-segment` compute grants: a closing segment they cover goes to `compute`.
+    var computeGrants: [LiveGrant] = []
+    var compute: ComputeService?
+    /// Segments closed in the commit under way, with their keys, for `compute`.
+    var closedForCompute: [ComputeService.ClosedSegment] = []
     /// Bumped by each `reloadGrants`: a reload that a later one overtook keeps its older list to itself.
     var grantsGeneration = 0
     var open: [Key: OpenSegment] = [:]
@@ -103,28 +109,7 @@ public actor SegmentManager {
         }
         self.nextOrdinal = try await store.nextSegmentOrdinal()
         for s in try await store.streams() { streams[s.name] = s }
-        self.grants = try await Self.loadGrants(store)
-    }
-
-    static func loadGrants(_ store: VaultStore) async throws -> [LiveGrant] {
-        try await store.liveGrants(now: Timestamp.now()).map {
-            LiveGrant(org: $0.org, id: $0.id, scope: $0.scope, expires: $0.expires, deliveryKey: [UInt8]($0.deliveryKey))
-        }
-    }
-
-    /// Re-reads the live grants after a grant or a revocation.
-    public func reloadGrants() async {
-        grantsGeneration += 1
-        let generation = grantsGeneration
-        do {
-            let loaded = try await Self.loadGrants(store)
-            guard generation == grantsGeneration else { return }
-            grants = loaded
-        } catch {
-            guard generation == grantsGeneration else { return }
-            logger.error("cannot reload grants; new segments are sealed to none until the next reload", metadata: ["error": "\(error)"])
-            grants = []
-        }
+        (self.grants, self.computeGrants) = try await Self.loadGrants(store)
     }
 
     // MARK: Streams
@@ -275,6 +260,11 @@ public actor SegmentManager {
                 let inserted = Set(work.newSegments.compactMap(\.ordinal))
                 for seg in open.values where inserted.contains(seg.ordinal) { seg.persisted = true }
                 counters.chunksWritten += Int64(work.chunks.count)
+                if let compute, !closedForCompute.isEmpty {
+                    let closed = closedForCompute
+                    closedForCompute = []
+                    for c in closed { await compute.enqueue(c) }
+                }
                 current.complete(.success(()))
             } catch {
                 counters.commitsFailed += 1
@@ -285,6 +275,7 @@ public actor SegmentManager {
                 round = CommitRound()
                 roundHasWaiters = false
                 discardOpenSegments()
+                closedForCompute = []
                 current.complete(.failure(error))
                 next.complete(.failure(error))
                 break
@@ -298,6 +289,15 @@ public actor SegmentManager {
         for seg in open.values where !seg.buffer.isEmpty { sealChunk(seg) }
         for (key, seg) in open where closeAll || closeRequested.contains(key) || seg.bucketEnd + settings.graceMilliseconds <= now {
             pending.closes.append(seg.ordinal)
+            let covering = computeGrants.filter {
+                $0.expires > now && $0.scope.covers(stream: seg.stream.name, bucketStart: seg.bucketStart, bucketEnd: seg.bucketEnd)
+            }
+            if compute != nil, !covering.isEmpty, seg.readings > 0 {
+                // The key goes to the compute service, which wipes it once it has read the
+                // segment's chunks (docs/PROTOCOL.md §"Compute jobs": per-segment runs).
+                closedForCompute.append(.init(id: seg.id, ordinal: seg.ordinal, stream: seg.stream.name, bucketStart: seg.bucketStart,
+                                              bucketEnd: seg.bucketEnd, dek: seg.dek, grants: covering.map { ($0.org, $0.id) }))
+            }
             open[key] = nil  // the DEK is wiped when the last reference goes
         }
         closeRequested.removeAll()

@@ -53,7 +53,14 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
                 // vault) cannot be granted.
                 throw Problem(code: .decisionInvalid, detail: "request \(input.id) cannot be granted: \(error.detail)")
             }
-            let scope = try await store.segmentsInScope(access.scope)
+            if access.isCompute {
+                // Only the job's output ever leaves under a compute grant: no segment key,
+                // neither re-sealed by the person nor sealed here (docs/PROTOCOL.md §"Compute jobs").
+                guard input.sealedKeys.isEmpty else {
+                    throw Problem(code: .decisionInvalid, detail: "a compute grant never carries a segment key; \(input.sealedKeys.count) came with it")
+                }
+            }
+            let scope = access.isCompute ? [] : try await store.segmentsInScope(access.scope)
             let byId = Dictionary(uniqueKeysWithValues: scope.map { ($0.id, $0) })
             for key in input.sealedKeys {
                 guard let seg = byId[key.segment] else {

@@ -39,6 +39,7 @@ public func buildAdminRouter<Context: RequestContext>(
     AdminGrantsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminKeysController(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
+    AdminComputeController<Context>(store: store, ledger: ledger).addRoutes(to: adminRouter)
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in
         // Streamed from a consistent copy in the data directory: memory stays flat however

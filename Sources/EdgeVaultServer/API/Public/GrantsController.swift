@@ -20,6 +20,39 @@ struct GrantsController: Sendable {
         group.get("{id}", use: grant)
         group.get("{id}/segments", use: segments)
         group.get("{id}/segments/{segment}/chunks", use: chunks)
+        group.get("{id}/results", use: results)
+    }
+
+    /// A raw grant, for the segment and chunk endpoints: under a compute grant only results
+    /// leave (docs/PROTOCOL.md §"Compute jobs").
+    func liveRawGrant(_ context: OrgRequestContext) async throws -> GrantRecord {
+        let grant = try await liveGrant(context)
+        guard grant.job == nil else {
+            throw Problem(code: .computeOnly, detail: "grant \(grant.id) is a compute grant: your program runs on the vault and only its results leave (GET /v1/grants/\(grant.id)/results)")
+        }
+        return grant
+    }
+
+    /// `GET /v1/grants/{id}/results?after=N` (docs/PROTOCOL.md §"Compute results", a MUST): the
+    /// decided runs with `seq > N`, each with its leaf, its receipt and (released runs) the
+    /// output sealed to the delivery key. Results stay listed after revocation or expiry (they
+    /// were released while the grant was live); a run whose leaf is not yet in a checkpoint is
+    /// not listed yet.
+    @Sendable func results(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.ComputeResults> {
+        let grant = try await liveGrant(context, allowDead: true)
+        guard grant.job != nil else { throw Problem(code: .notFound, detail: "grant \(grant.id) is a raw grant; it has no results") }
+        var after: Int64 = -1
+        if let text = request.uri.queryParameters.get("after") {
+            guard let n = Int64(text), n >= 0 else { throw Problem(code: .badRequest, detail: "after must be a non-negative integer") }
+            after = n
+        }
+        let anchored = await ledger.latestCheckpoint()?.size ?? 0
+        var out: [OrgAPI.ComputeResult] = []
+        for run in try await store.decidedRuns(org: grant.org, grant: grant.id, after: after, limit: 64) where run.leafIndex < anchored {
+            let receipt = try await ledger.receipt(index: run.leafIndex)
+            out.append(OrgAPI.ComputeResult(seq: run.seq, leaf: receipt.leaf, sealedOutput: run.sealedOutput.map(Encoding.base64), receipt: receipt))
+        }
+        return JSONBody(OrgAPI.ComputeResults(results: out))
     }
 
     /// The caller's grant, refusing one that is not yet anchored, revoked or expired.
@@ -60,7 +93,7 @@ struct GrantsController: Sendable {
     }
 
     @Sendable func segments(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Segments> {
-        let grant = try await liveGrant(context)
+        let grant = try await liveRawGrant(context)
         let rows = try await store.grantSegments(org: grant.org, id: grant.id)
         return JSONBody(OrgAPI.Segments(segments: rows.map { r in
             OrgAPI.Segment(id: r.segment.id, stream: r.stream, start: Timestamp.rfc3339(milliseconds: r.segment.bucketStart),
@@ -70,7 +103,7 @@ struct GrantsController: Sendable {
     }
 
     @Sendable func chunks(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.Chunks> {
-        let grant = try await liveGrant(context)
+        let grant = try await liveRawGrant(context)
         let segmentId = try context.parameters.require("segment")
         let rows = try await store.grantSegments(org: grant.org, id: grant.id)
         guard let segment = rows.first(where: { $0.segment.id == segmentId })?.segment else {

@@ -1,5 +1,6 @@
 import EdgeVaultCore
 import EdgeVaultStore
+import EdgeVaultCompute
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -68,6 +69,13 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         .add(middleware: signatureMiddleware)
         .group(context: OrgRequestContext.self)
     GrantsController(store: store, ledger: ledger, violations: violations).addRoutes(to: grants)
+    // The same middleware (nonces, rate), with room for a module's bytes.
+    var moduleSignatures = signatureMiddleware
+    moduleSignatures.maxBody = WasmModuleInfo.maxModuleBytes
+    let modules = router.group("/v1/modules")
+        .add(middleware: moduleSignatures)
+        .group(context: OrgRequestContext.self)
+    ModulesController(store: store, allowUnknownOrgs: configuration.allowUnknownOrgs).addRoutes(to: modules)
     routes.load(from: router)
     return router
 }

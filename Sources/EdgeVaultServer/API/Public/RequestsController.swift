@@ -1,5 +1,6 @@
 import EdgeVaultCore
 import EdgeVaultStore
+import EdgeVaultCompute
 import Hummingbird
 import NIOCore
 
@@ -50,6 +51,17 @@ struct RequestsController: Sendable {
             switch error.kind {
             case .wrongVault: throw Problem(code: .wrongVault, detail: error.detail)
             case .request: throw Problem(code: .requestInvalid, detail: error.detail)
+            }
+        }
+        if let job = access.job {
+            // The module must be here, and fit the limits the person will be asked to approve.
+            guard let module = try await store.module(name: job.module) else {
+                throw Problem(code: .moduleMissing, detail: "this vault does not hold module \(job.module); upload it first (PUT /v1/modules/\(job.module))")
+            }
+            do {
+                try WasmModuleInfo.inspect(module).check(against: job.limits)
+            } catch {
+                throw Problem(code: .moduleInvalid, detail: error.reason)
             }
         }
         try await store.submitRequest(orgKeyId: kid, orgPublicKey: key.bytes, request: access, payload: jws.payload, jws: context.body,

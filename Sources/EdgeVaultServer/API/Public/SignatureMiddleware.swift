@@ -3,6 +3,7 @@ import EdgeVaultStore
 import Hummingbird
 import Synchronization
 import NIOCore
+import HTTPTypes
 
 /// Verifies the RFC 9421 signature of every organization call (docs/PROTOCOL.md §"HTTP Message Signatures"): covered
 /// components, `created` within ±300 s, a nonce never seen before (kept on disk), the
@@ -16,6 +17,9 @@ struct SignatureMiddleware: RouterMiddleware {
     static let window: Int64 = 300
     static let maxBody = 64 * 1024
 
+    /// The largest body a route behind this middleware takes (64 KiB; modules 4 MiB).
+    var maxBody = Self.maxBody
+
     let store: VaultStore
     let nonces: NonceStore
     let limiter: RateLimiter
@@ -23,7 +27,7 @@ struct SignatureMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let buffer = try await request.body.collect(upTo: Self.maxBody)
+        let buffer = try await request.body.collect(upTo: maxBody)
         let body = Array(buffer.readableBytesView)
         let parts = HTTPMessageSignature.RequestParts(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query,
@@ -98,6 +102,8 @@ struct SignatureMiddleware: RouterMiddleware {
     static let refusal = Problem(code: .signatureInvalid,
                                  detail: "the signature does not verify with a key this vault accepts calls from")
 
+    static let orgKeyHeader = HTTPField.Name("EdgeVault-Org-Key")!
+
     /// Stands in for keys this vault does not know, so refusing one costs a real verify.
     static let dummyKey = SigningKeyPair.generate().publicKey
 
@@ -120,6 +126,14 @@ struct SignatureMiddleware: RouterMiddleware {
         // A first request whose JWS this vault will not read (crit, an unprotected header)
         // cannot introduce its key: it gets the one answer unknown and blocked keys get (saying
         // more would tell a blocked key from an unknown one).
+        // Before its first request an organization uploads the module that request names
+        // (docs/PROTOCOL.md §"Compute jobs"): `PUT /v1/modules/…` may carry the key in
+        // `EdgeVault-Org-Key` (base64url Ed25519), accepted when its thumbprint is the keyid.
+        if known?.isBlocked != true, request.method == .put, request.uri.path.hasPrefix("/v1/modules/"),
+           let header = request.headers[values: Self.orgKeyHeader].first, let raw = Encoding.fromBase64url(header), raw.count == 32,
+           JWKThumbprint.ed25519(raw) == keyId, let key = try? SigningPublicKey(bytes: raw) {
+            return Identity(key: key, org: AuthenticatedOrg(keyId: keyId, publicKey: key, isNew: true))
+        }
         guard known?.isBlocked != true, request.method == .post, request.uri.path == "/v1/requests",
               let jws = try? JWS(json: body), let first = jws.signatures.first,
               case .object(let jwk)? = first.header["jwk"], let x = jwk["x"]?.stringValue,

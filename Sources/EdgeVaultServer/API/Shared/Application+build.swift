@@ -1,5 +1,6 @@
 import EdgeVaultCore
 import EdgeVaultStore
+import EdgeVaultCompute
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -49,6 +50,11 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         settings: .init(autoCreateStreams: configuration.autoCreateStreams, defaultBucketSeconds: configuration.defaultBucketSeconds,
                         graceMilliseconds: configuration.segmentGraceSeconds * 1000),
         logger: logger)
+    // Per-segment compute jobs (docs/PROTOCOL.md §"Compute jobs"): each run in an
+    // edgevault-sandbox process beside vaultd.
+    let compute = ComputeService(store: store, ledger: ledger, runner: SandboxRunner(), userBoxKey: [UInt8](ledger.vault.userBoxKey),
+                                 logger: logger)
+    await manager.attach(compute: compute)
     try AdminSocket.prepare(path: configuration.adminSocket)
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
     let metricsListen = try configuration.metricsListen.map { text -> ListenAddress in
