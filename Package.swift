@@ -201,7 +201,7 @@ let package = Package(
         // `edgevault-fuzz replay` runs the stored corpora and regressions.
         .executableTarget(
             name: "edgevault-fuzz",
-            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultCompute", "EdgeVaultSandboxFrame", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/Sources"
         ),
         .executableTarget(

@@ -2,6 +2,8 @@ import EdgeVaultCore
 import EdgeVaultStore
 import EdgeVaultServer
 import EdgeVaultClient
+import EdgeVaultCompute
+import EdgeVaultSandboxFrame
 import Foundation
 import NIOCore
 
@@ -19,6 +21,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case signedNote = "signed-note"
     case receipt
     case config
+    case wasmModule = "wasm-module"
+    case sandboxOutcome = "sandbox-outcome"
 
     func run(_ data: [UInt8]) {
         switch self {
@@ -40,6 +44,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .signedNote: Ledger.signedNote(data)
         case .receipt: Ledger.receipt(data)
         case .config: ConfigTarget.run(data)
+        case .wasmModule: ComputeTargets.module(data)
+        case .sandboxOutcome: ComputeTargets.outcome(data)
         }
     }
 }
@@ -247,5 +253,23 @@ extension String {
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// An organization's module as vaultd reads it at upload, and a sandbox's outcome frame as
+/// the runner reads it (docs/SECURITY.md §"The compute sandbox").
+enum ComputeTargets {
+    static func module(_ data: [UInt8]) {
+        guard let info = try? WasmModuleInfo.inspect(data) else { return }
+        require(info.size == data.count, "size is the module's length")
+        _ = try? info.validateForUpload()
+        _ = try? info.check(against: JobLimits(fuel: 1, memoryPages: 16, outputBytes: 0, wallMs: 1))
+    }
+
+    /// What decodes re-encodes to the same bytes, within the caps it was decoded under.
+    static func outcome(_ data: [UInt8]) {
+        guard let frame = try? SandboxOutcomeFrame.decode(data, outputBytes: 4096) else { return }
+        require(frame.stdout.count <= 4096 && frame.stderr.count <= SandboxFrame.stderrCap, "caps hold")
+        require(frame.encoded() == data, "an outcome round-trips")
     }
 }

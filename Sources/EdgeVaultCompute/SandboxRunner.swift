@@ -28,9 +28,16 @@ package struct SandboxRunner: Sendable {
 
     /// The name installed beside `vaultd` and `vault-cli`.
     package static let executableName = "edgevault-sandbox"
-    /// What a sandbox process holds besides the guest's pages (runtime, WasmKit, the
-    /// translated module), for `memory.max`; the request's module and stdin come on top.
+    /// What a sandbox process holds besides the guest's pages and the request's sizes (the
+    /// runtime and WasmKit: about 15 MB for hello world), for `memory.max`.
     package static let cgroupOverheadBytes = 64 << 20
+
+    /// `memory.max` of one run: the guest's pages, the overhead, stdin and stdout twice (the
+    /// request and the guest's copy; the captured output and the outcome frame), the module
+    /// 16 times (its bytes, parsed and translated forms).
+    static func cgroupMemoryMax(limits: JobLimits, stdinBytes: Int, moduleBytes: Int) -> Int {
+        limits.memoryPages * 65536 + cgroupOverheadBytes + 2 * (stdinBytes + limits.outputBytes) + 16 * moduleBytes
+    }
 
     /// - Parameter executable: default: `edgevault-sandbox` in the directory of the running
     ///   executable (/proc/self/exe), which is where `swift build` and deploy/install.sh put it
@@ -62,7 +69,7 @@ package struct SandboxRunner: Sendable {
 
         let path = executable.string
         let outputCap = SandboxFrame.outcomeHeaderSize + limits.outputBytes + SandboxFrame.stderrCap + SandboxFrame.maxDetailBytes
-        let memoryMax = limits.memoryPages * 65536 + Self.cgroupOverheadBytes + 2 * stdin.count + 16 * module.count
+        let memoryMax = Self.cgroupMemoryMax(limits: limits, stdinBytes: stdin.count, moduleBytes: module.count)
         let parentCgroup = cgroup, onSpawn = onSpawn
         let joined = Mutex<JobCgroup?>(nil)
         defer { joined.withLock { $0?.remove() } }

@@ -5,25 +5,21 @@ extension WasmModuleInfo {
     /// The `wasi_snapshot_preview1` functions a job may import (docs/SECURITY.md §"The
     /// compute sandbox"): arguments and environment (both empty), stdio, clocks and random
     /// (both deterministic), its own exit and `sched_yield`. No files, sockets or polling.
-    package static let allowedImports: Set<String> = JobImports.allowed
-
-    /// The most elements a table may declare: a runaway `call_indirect` table is memory the
-    /// memory limit does not see (8 bytes an element in WasmKit).
-    package static let maxTableElements: UInt64 = 100_000
+    package static let allowedImports: Set<String> = JobPolicy.allowedImports
 
     /// The checks made when an organization uploads a module (422 `module_invalid`,
     /// docs/PROTOCOL.md §"Compute jobs"): a WASI command (`_start`) importing only allowed
     /// functions, one 32-bit unshared memory of at most 4 GiB, small 32-bit tables.
     package func validateForUpload() throws(ModuleInvalid) {
         for i in imports {
-            guard i.module == JobImports.module else {
-                throw ModuleInvalid("imports from module \"\(Self.printable(i.module))\"; only \(JobImports.module) is provided")
+            guard i.module == JobPolicy.importModule else {
+                throw ModuleInvalid("imports from module \"\(Self.printable(i.module))\"; only \(JobPolicy.importModule) is provided")
             }
             guard i.kind == "function" else {
                 throw ModuleInvalid("imports a \(i.kind) (\(Self.printable(i.name))); only functions may be imported")
             }
             guard Self.allowedImports.contains(i.name) else {
-                throw ModuleInvalid("imports \(JobImports.module).\(Self.printable(i.name)), which jobs may not use")
+                throw ModuleInvalid("imports \(JobPolicy.importModule).\(Self.printable(i.name)), which jobs may not use")
             }
         }
         guard exports.contains(where: { $0.name == "_start" && $0.kind == "function" }) else {
@@ -35,8 +31,8 @@ extension WasmModuleInfo {
         if let min = memoryMinPages, let max = memoryMaxPages, max < min { throw ModuleInvalid("declares a memory whose maximum is below its minimum") }
         for table in tables {
             guard !table.isTable64 else { throw ModuleInvalid("declares a 64-bit table") }
-            guard table.min <= Self.maxTableElements else {
-                throw ModuleInvalid("declares a table of more than \(Self.maxTableElements) elements")
+            guard table.min <= UInt64(JobPolicy.maxTableElements) else {
+                throw ModuleInvalid("declares a table of more than \(JobPolicy.maxTableElements) elements")
             }
         }
     }
@@ -52,8 +48,9 @@ extension WasmModuleInfo {
         }
     }
 
-    /// At most 64 characters of printable ASCII from an organization's name.
+    /// An import's name, as the organization wrote it, cut to 64 characters and escaped
+    /// (TerminalText, docs/SECURITY.md: every output of outside text goes through it).
     static func printable(_ text: String) -> String {
-        String(decoding: text.utf8.prefix(64).map { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+        TerminalText.escape(String(text.prefix(64)))
     }
 }

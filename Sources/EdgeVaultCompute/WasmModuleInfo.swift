@@ -46,8 +46,8 @@ package struct WasmModuleInfo: Sendable {
         package var isTable64: Bool
     }
 
-    /// Modules are at most 4 MiB.
-    package static let maxModuleBytes = 4 << 20
+    /// Modules are at most 4 MiB (what the sandbox's request frame carries).
+    package static let maxModuleBytes = SandboxFrame.maxModuleBytes
 
     /// Parses the module's sections. Throws, never traps, on any input: too large, a wrong
     /// header, a truncated or malformed section.
@@ -57,7 +57,9 @@ package struct WasmModuleInfo: Sendable {
         guard bytes[0..<4].elementsEqual([0x00, 0x61, 0x73, 0x6D]) else { throw ModuleInvalid("not a WebAssembly module (no \\0asm header)") }
         guard bytes[4..<8].elementsEqual([0x01, 0x00, 0x00, 0x00]) else { throw ModuleInvalid("not a version 1 WebAssembly module (a component?)") }
         var info = WasmModuleInfo(imports: [], exports: [], memoryMinPages: nil, memoryMaxPages: nil, size: bytes.count)
-        var parser = Parser(bytes: bytes, features: sandboxFeatures)
+        // WasmKit's default features, as the sandbox parses with: reference types and
+        // exception handling; no threads, memory64, multi-memory or GC.
+        var parser = Parser(bytes: bytes)
         var functionCount = 0
         var codeCount = -1
         do {
@@ -90,10 +92,6 @@ package struct WasmModuleInfo: Sendable {
         guard functionCount == max(codeCount, 0) else { throw ModuleInvalid("not a valid WebAssembly module (function and code sections differ)") }
         return info
     }
-
-    /// What the sandbox parses with: WasmKit's defaults (reference types, exception handling),
-    /// no threads, memory64, multi-memory or GC.
-    package static let sandboxFeatures: WasmFeatureSet = .default
 
     private static func kind(of descriptor: ImportDescriptor) -> String {
         switch descriptor {

@@ -144,7 +144,7 @@ package struct SandboxRequest: Sendable, Equatable {
 ///   8     1   failure              0 none, 1 fuel, 2 memory, 3 wall, 4 trap, 5 output, 6 exit
 ///   9     1   flags                bit 0: exit status present; bit 1: stderr truncated
 ///  10     2   reserved             0
-///  12     4   exit status          i32 (0 unless bit 0)
+///  12     4   exit status          i32 (0 unless bit 0 is set)
 ///  16     8   fuel used            u64
 ///  24     4   stdout length        u32, ≤ the request's output bytes
 ///  28     4   stderr length        u32, ≤ 64 KiB
@@ -202,6 +202,7 @@ package struct SandboxOutcomeFrame: Sendable, Equatable {
         guard flags & ~3 == 0, bytes.readLE(UInt16.self, at: 10) == 0, bytes.readLE(UInt32.self, at: 36) == 0 else {
             throw SandboxFrameError("reserved outcome bits are not zero")
         }
+        guard flags & 1 != 0 || bytes.readLE(UInt32.self, at: 12) == 0 else { throw SandboxFrameError("exit status without its flag") }
         let failure: SandboxFailureCode?
         if code == 0 { failure = nil } else if let f = SandboxFailureCode(rawValue: code) { failure = f } else {
             throw SandboxFrameError("unknown failure code")

@@ -29,13 +29,11 @@ final class JobLimiter: ResourceLimiter, @unchecked Sendable {
 enum GuestRun {
     /// The interpreter's own stack (Wasm frames and locals): deep recursion traps here.
     static let stackBytes = 1 << 20
-    /// The most elements a table may grow to.
-    static let maxTableElements = 100_000
 
     static func run(_ request: SandboxRequest) -> SandboxOutcomeFrame {
         let stdout = GuestOutput(cap: request.outputBytes, endsRunWhenFull: true)
         let stderr = GuestOutput(cap: SandboxFrame.stderrCap, endsRunWhenFull: false)
-        let limiter = JobLimiter(memoryPages: request.memoryPages, maxTableElements: maxTableElements)
+        let limiter = JobLimiter(memoryPages: request.memoryPages, maxTableElements: JobPolicy.maxTableElements)
         let engine = Engine(configuration: EngineConfiguration(stackSize: stackBytes, fuelMetering: true))
         let store = Store(engine: engine)
         store.resourceLimiter = limiter
@@ -55,7 +53,7 @@ enum GuestRun {
             return outcome(.trap, exit: nil, "module does not parse")
         }
         for i in module.imports {
-            guard i.module == JobImports.module, case .function = i.descriptor, JobImports.allowed.contains(i.name) else {
+            guard i.module == JobPolicy.importModule, case .function = i.descriptor, JobPolicy.allowedImports.contains(i.name) else {
                 return outcome(.trap, exit: nil, "module imports something jobs may not use")
             }
         }
@@ -95,7 +93,7 @@ enum GuestRun {
     /// `clock_time_get` answers `clockNanos` for every clock id (WASI's own answers ENOTSUP
     /// for the CPU-time clocks); `sched_yield` does nothing (one thread, nothing to yield to).
     private static func defineDeterministicOverrides(_ imports: inout Imports, store: Store, clockNanos: UInt64) {
-        imports.define(module: JobImports.module, name: "clock_time_get",
+        imports.define(module: JobPolicy.importModule, name: "clock_time_get",
                        Function(store: store, parameters: [.i32, .i64, .i32], results: [.i32]) { caller, args in
             guard case .memory(let memory) = caller.instance?.export("memory") else { return [.i32(8)] }  // EBADF
             let offset = Int(args[2].i32)
@@ -104,7 +102,7 @@ enum GuestRun {
             withUnsafeBytes(of: &value) { bytes in memory.withUnsafeMutableBufferPointer(offset: UInt(offset), count: 8) { $0.copyMemory(from: bytes) } }
             return [.i32(0)]
         })
-        imports.define(module: JobImports.module, name: "sched_yield",
+        imports.define(module: JobPolicy.importModule, name: "sched_yield",
                        Function(store: store, parameters: [], results: [.i32]) { _, _ in [.i32(0)] })
     }
 

@@ -43,14 +43,14 @@ struct JobRandom: RandomBufferGenerator {
         guard let base = buffer.baseAddress else { return }
         let nonce = [UInt8](repeating: 0, count: Int(crypto_stream_xchacha20_noncebytes()))
         var done = 0
-        // In pieces, each starting at the 64-byte block that holds `position`: the block
-        // counter is where the stream resumes, the offset inside the block is skipped.
-        var scratch = [UInt8](repeating: 0, count: 64 + 65536)
+        // In pieces of at most 64 KiB, each starting at the 64-byte block that holds
+        // `position`: the block counter is where the stream resumes, the offset inside the
+        // block is skipped.
         while done < buffer.count {
             let skip = Int(position % 64)
             let take = min(buffer.count - done, 65536)
+            var scratch = [UInt8](repeating: 0, count: skip + take)
             scratch.withUnsafeMutableBufferPointer { s in
-                s.update(repeating: 0)
                 _ = crypto_stream_xchacha20_xor_ic(s.baseAddress!, s.baseAddress!, UInt64(skip + take), nonce, position / 64, key)
                 (base + done).update(from: s.baseAddress! + skip, count: take)
             }

@@ -19,14 +19,18 @@ struct ComputeDeterminismTests {
     @Test("random_get: the XChaCha20 keystream under SHA-256(label ‖ stdin), the same per stdin, continued across calls")
     func random() async throws {
         let stdinA = Array("readings of one day".utf8), stdinB = Array("readings of another day".utf8)
-        let a1 = try await runner.run(module: GuestModules.random, stdin: stdinA, limits: .test(), clockNanos: testClockNanos)
-        let a2 = try await runner.run(module: GuestModules.random, stdin: stdinA, limits: .test(), clockNanos: 1)
-        let b = try await runner.run(module: GuestModules.random, stdin: stdinB, limits: .test(), clockNanos: testClockNanos)
+        let module = GuestModules.random(37, 100)
+        let a1 = try await runner.run(module: module, stdin: stdinA, limits: .test(), clockNanos: testClockNanos)
+        let a2 = try await runner.run(module: module, stdin: stdinA, limits: .test(), clockNanos: 1)
+        let b = try await runner.run(module: module, stdin: stdinB, limits: .test(), clockNanos: testClockNanos)
         #expect(a1.failure == nil && a1.stdout.count == 137)
         #expect(a1.stdout == a2.stdout)
         #expect(a1.stdout != b.stdout)
         #expect(a1.stdout == Self.keystream(stdin: stdinA, count: 137))
         #expect(b.stdout == Self.keystream(stdin: stdinB, count: 137))
+        // Past one 64 KiB piece of the generator, from inside a block.
+        let long = try await runner.run(module: GuestModules.random(5, 70_000), stdin: stdinA, limits: .test(), clockNanos: 0)
+        #expect(long.failure == nil && long.stdout == Self.keystream(stdin: stdinA, count: 70_005))
     }
 
     /// The oracle, straight from libsodium: crypto_stream_xchacha20 with an all-zero nonce.

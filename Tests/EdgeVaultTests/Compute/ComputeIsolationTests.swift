@@ -57,7 +57,7 @@ struct ComputeIsolationTests {
         // A plain directory stands in for a delegated cgroup here: the files are as written,
         // and it is not removed (only an empty real cgroup is).
         let sub = "\(dir.path)/edgevault-job-\(pid)"
-        let memoryMax = 10 * 65536 + SandboxRunner.cgroupOverheadBytes + 2 * 3 + 16 * GuestModules.hello.count
+        let memoryMax = 10 * 65536 + SandboxRunner.cgroupOverheadBytes + 2 * (3 + (1 << 20)) + 16 * GuestModules.hello.count
         #expect(try String(contentsOfFile: sub + "/memory.max", encoding: .utf8) == "\(memoryMax)\n")
         #expect(try String(contentsOfFile: sub + "/cgroup.procs", encoding: .utf8) == "\(pid)\n")
         let missing = SandboxRunner(cgroup: "/nonexistent/cgroup")

@@ -31,6 +31,14 @@ struct ComputeModuleCheckTests {
             #expect(throws: ModuleInvalid.self) { try info.validateForUpload() }
         }
         #expect(WasmModuleInfo.allowedImports.count == 13 && !WasmModuleInfo.allowedImports.contains("path_open"))
+        // The organization's names reach the reason escaped, on one line.
+        let hostile = try WasmModuleInfo.inspect(GuestModules.importing(module: #"env\1b[2J\0a"#, name: "x"))
+        do {
+            try hostile.validateForUpload()
+            Issue.record("a foreign module name accepted")
+        } catch {
+            #expect(error.reason.contains("env\\u{1B}[2J") && !error.reason.contains("\u{1B}") && !error.reason.contains("\n"))
+        }
     }
 
     @Test("No _start, or _start that is not a function, is refused")

@@ -89,17 +89,19 @@ enum GuestModules {
             \(writeOut("(i32.const 100)", "(i32.const 32)"))))
         """)
 
-    /// random_get of 37 bytes, then of 100 more (the second starts inside a 64-byte block);
-    /// the 137 bytes to stdout.
-    static let random = compile("""
-        (module
-          (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
-          \(fdWrite) (memory (export "memory") 1)
-          (func (export "_start")
-            (drop (call $random (i32.const 100) (i32.const 37)))
-            (drop (call $random (i32.const 137) (i32.const 100)))
-            \(writeOut("(i32.const 100)", "(i32.const 137)"))))
-        """)
+    /// random_get of `first` bytes, then of `second` more (starting inside a 64-byte block
+    /// unless `first` is a multiple of 64); all of them to stdout.
+    static func random(_ first: Int, _ second: Int) -> [UInt8] {
+        compile("""
+            (module
+              (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+              \(fdWrite) (memory (export "memory") \((100 + first + second) / 65536 + 1))
+              (func (export "_start")
+                (drop (call $random (i32.const 100) (i32.const \(first))))
+                (drop (call $random (i32.const \(100 + first)) (i32.const \(second))))
+                \(writeOut("(i32.const 100)", "(i32.const \(first + second))"))))
+            """)
+    }
 
     /// fd_write with an iovec pointing past the end of memory.
     static let badPointer = compile("""

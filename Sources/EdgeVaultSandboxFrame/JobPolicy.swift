@@ -1,0 +1,20 @@
+/// What an organization's module may import and declare (docs/SECURITY.md §"The compute
+/// sandbox"): checked at upload (`WasmModuleInfo.validateForUpload`) and again inside the
+/// sandbox, so both read it from here.
+package enum JobPolicy {
+    /// The only module name a job may import from.
+    package static let importModule = "wasi_snapshot_preview1"
+
+    /// The functions of `importModule` a job may import: arguments and environment (both
+    /// empty), stdio, clocks and random bytes (both fixed by the request), its own exit and
+    /// `sched_yield`. No files, sockets or polling.
+    package static let allowedImports: Set<String> = [
+        "args_get", "args_sizes_get", "environ_get", "environ_sizes_get",
+        "fd_read", "fd_write", "fd_close", "fd_fdstat_get", "fd_seek",
+        "clock_time_get", "random_get", "proc_exit", "sched_yield",
+    ]
+
+    /// The most elements a table may declare or grow to: table memory is not what
+    /// `memoryPages` counts (8 bytes an element in WasmKit).
+    package static let maxTableElements = 100_000
+}
