@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-/// README.md's two walkthroughs, read from the README when the test runs (an edit that breaks
+/// README.md's walkthroughs (the person's, the organization's and usage rights), read from the README when the test runs (an edit that breaks
 /// a command fails here) and typed, line by line, into a real interactive bash on a real
 /// pseudo-terminal, as a person would: in a fresh `$HOME`, as an unprivileged user (the test
 /// drops to `nobody` when it runs as root), with the passphrase and "yes" typed at their prompts.
@@ -28,9 +28,10 @@ struct ReadmeWalkthroughTests {
         #expect(person.count == 3, "the person's walkthrough is three blocks (before the request, the decision, after the fetch)")
         #expect(org.count == 2, "the organization's walkthrough is two blocks (the request, the fetch)")
         let commands = (person + org).flatMap { $0 }
+        let usage = try readme.blocks(Readme.usage).flatMap { $0 }
 
         // One address: the vault's public listener on loopback, the same in every command.
-        for c in commands {
+        for c in commands + usage {
             for address in c.matches(of: #/\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}:[0-9]+\b|https?://[^\s'"/]+/#) {
                 let text = String(address.output)
                 #expect(text == Readme.address || text == "http://" + Readme.address, "\(c): \(text) is not \(Readme.address)")
@@ -43,8 +44,8 @@ struct ReadmeWalkthroughTests {
         #expect(commands.contains { $0.hasPrefix("vaultd ") && $0.contains("--listen " + Readme.address) }, "vaultd listens where the organization calls")
 
         // Every file the commands read is in the repository; every relative link resolves.
-        for c in commands {
-            for word in c.words where ["docs/", "scripts/", "deploy/"].contains(where: word.hasPrefix) {
+        for c in commands + usage {
+            for word in c.words where ["docs/", "scripts/", "deploy/", "Modules/"].contains(where: word.hasPrefix) {
                 #expect(FileManager.default.fileExists(atPath: repositoryRoot.path + "/" + word), "\(c): \(word) does not exist")
             }
         }
@@ -94,7 +95,8 @@ struct ReadmeWalkthroughTests {
         try #require(person.count == 3 && org.count == 2, "the README's blocks changed: see examplesAgree")
         // The order the README's prose gives: the person until the request is needed, the
         // organization asks, the person decides, the organization fetches, the person again.
-        let script = person[0] + org[0] + person[1] + org[1] + person[2]
+        // Then the usage-rights walkthrough, which continues in the same terminal.
+        let script = person[0] + org[0] + person[1] + org[1] + person[2] + (try readme.blocks(Readme.usage)).flatMap { $0 }
         let samples = try SampleReadings.load()
 
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
@@ -195,6 +197,27 @@ struct ReadmeWalkthroughTests {
             state.orgFingerprint = out.firstLine(after: "fingerprint:")
             #expect(FileManager.default.fileExists(atPath: walk.expand(command.options("-o")[0])))
             state.checked.insert("org keygen")
+        } else if command.hasPrefix("vault-cli org module push ") {
+            expectOut("uploaded (", "module push")
+        } else if command.hasPrefix("vault-cli org request ") && command.contains("--compute") {
+            expectOut("\(command.options("--id")[0]) pending", "compute request")
+        } else if command.hasPrefix("vault-cli approve ") {
+            // A compute request: the screen, yes, the passphrase, the output, r.
+            #expect(r.prompts.filter { $0 != .nextPage } == [.approveConfirmation, .passphrase, .releaseChoice], "approve: \(r.prompts)")
+            expectOut("will NOT receive your readings", "approve compute")
+            expectOut("\"stream\": \"home/bedroom/temperature\"", "approve compute")
+            expectOut("run 0 of \(command.words[2]) released to the organization", "approve compute")
+        } else if command.hasPrefix("vault-cli modules") {
+            expectOut("grants:   ", "modules")
+        } else if command.hasPrefix("vault-cli org results ") {
+            expectOut("verified grant \(command.words[3]); 1 output released", "org results")
+        } else if command.hasPrefix("cat ") && command.hasSuffix("/0.out") {
+            // The daily statistics, as the program computed them from the sample night.
+            let temperatures = samples.readings.filter { $0.stream == "home/bedroom/temperature" }
+            expectOut("\"type\":\"edgevault.aggregate/v1\"", "result output")
+            #expect(out.contains("\"count\":\(temperatures.filter { $0.t < Timestamp.parseFlexible("2026-11-24")! }.count)"), "\(out)")
+        } else if command.hasPrefix("vault-cli log show --type compute.released") {
+            expectOut("nightly-stats", "log show compute")  // the compute.released entry names its grant
         } else if command.hasPrefix("vault-cli org request ") {
             state.request = command
             expectOut("\(command.options("--id")[0]) pending", "org request")
@@ -281,6 +304,7 @@ struct ReadmeWalkthroughTests {
 struct Readme {
     static let person = "## Walkthrough: as the person"
     static let organization = "## Walkthrough: as an organization"
+    static let usage = "## Usage rights: a program instead of a copy"
     /// The public listener every walkthrough command uses (the test replaces its port).
     static let address = "127.0.0.1:8080"
     /// The one line the test does not run.
@@ -433,6 +457,7 @@ private struct WalkState {
         "init", "vaultd", "stream add", "ingest stdin", "ingest file", "ingest skip", "ingest seconds", "status", "export", "export all",
         "org keygen", "org request", "org status", "review", "grants", "trust list", "org fetch", "grants after fetch", "checkpoint",
         "consistency", "openapi", "log show", "log verify", "log key", "backup", "restore", "retention", "revoke", "stop",
+        "module push", "compute request", "approve compute", "modules", "org results", "result output", "log show compute",
     ]
     var checked: Set<String> = []
     var origin: String?
@@ -444,7 +469,7 @@ private struct WalkState {
 }
 
 enum Prompt: Equatable, CustomStringConvertible {
-    case newPassphrase, repeatPassphrase, passphrase, reviewChoice, approveConfirmation, retentionConfirmation
+    case newPassphrase, repeatPassphrase, passphrase, reviewChoice, approveConfirmation, retentionConfirmation, releaseChoice, nextPage
 
     var description: String { "\(self)" }
 }
@@ -580,6 +605,8 @@ final class Shell: @unchecked Sendable {
             ("[q]uit › ", .reviewChoice, "a"),
             ("Type yes to approve, anything else to go back › ", .approveConfirmation, "yes"),
             ("Type yes to go on › ", .retentionConfirmation, "yes"),
+            ("[r]elease  [w]ithhold › ", .releaseChoice, "r"),
+            ("Enter for the next page, s to skip to the end › ", .nextPage, ""),
         ]
         while ContinuousClock.now < deadline {
             let bytes = session.output.bytes
