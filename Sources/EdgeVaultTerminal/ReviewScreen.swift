@@ -269,10 +269,13 @@ public struct ReviewScreen: Sendable {
         out.append("  covers today \(segments) segment\(segments == 1 ? "" : "s"), \(readings) reading\(readings == 1 ? "" : "s")")
         if let job = access.job {
             out.append("  access       " + bold("compute: their program runs here, only its output leaves"))
-            out.append("  program      \(job.module)")
+            // The whole name, in two halves (80 columns): what the organization signed for.
+            out.append("  program      \(job.module.prefix(39))")
+            out.append("               \(job.module.dropFirst(39))")
             if let c = compute {
-                out.append("               \(c.sizeText)" + (c.firstSeen.map { ", first uploaded \($0)" } ?? "")
-                           + ", imports \(c.imports.count) WASI function\(c.imports.count == 1 ? "" : "s") ([v]iew lists them)")
+                out.append(contentsOf: Self.wrap(c.sizeText + (c.firstSeen.map { ", first uploaded \($0)" } ?? "")
+                                                 + ", imports \(c.imports.count) WASI function\(c.imports.count == 1 ? "" : "s") ([v]iew lists them)",
+                                                 width: 78, indent: "               ", first: "               "))
                 let used = c.otherGrants.isEmpty ? "never granted on this vault before"
                     : "used by \(c.otherGrants.count) grant\(c.otherGrants.count == 1 ? "" : "s") before: " + c.otherGrants.prefix(3).map { TerminalText.escape($0) }.joined(separator: ", ")
                 out.append(contentsOf: Self.wrap(used, width: 78, indent: "               ", first: "               "))

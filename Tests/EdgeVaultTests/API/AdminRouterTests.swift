@@ -35,6 +35,11 @@ struct AdminRouterTests {
         Case(method: .post, path: "/v1/segments/close", body: "{}", status: 400, code: "bad_request"),
         Case(method: .post, path: "/v1/deletions", body: "{\"readings\":5}", status: 400, code: "deletion_invalid"),
         Case(method: .get, path: "/v1/requests?status=lost", status: 400, code: "bad_request"),
+        Case(method: .post, path: "/v1/compute/decisions", body: "{}", status: 400, code: "bad_request"),
+        Case(method: .post, path: "/v1/compute/decisions", body: "{\"org\":\"o\",\"grant\":\"g\",\"jws\":\"{}\"}", status: 400, code: "result_invalid"),
+        Case(method: .post, path: "/v1/compute/decisions", body: String(repeating: "x", count: 9 * 1024 * 1024), status: 413, code: "too_large"),
+        Case(method: .get, path: "/v1/modules/sha256:nothere", status: 404, code: "not_found"),
+        Case(method: .delete, path: "/v1/compute/pending", status: 405, code: "method_not_allowed"),
         Case(method: .delete, path: "/v1/ingest", status: 405, code: "method_not_allowed"),
         Case(method: .get, path: "/v1/nothing-here", status: 404, code: "not_found"),
     ]
