@@ -204,7 +204,7 @@ struct ComputeEndToEndTests {
         }
     }
 
-    @Test("per-segment runs in vaultd as each in-scope segment closes: a review run waits sealed to the person until vault-cli release, an auto run is released at once, a failing run is a compute.failed leaf with its reason, and ingest goes on throughout")
+    @Test("per-segment runs in vaultd as each in-scope segment closes: a review run waits sealed to the person until vault-cli release, an auto run is released at once, a failing run is a compute.failed leaf with its reason")
     func perSegment() async throws {
         let v = try VaultFixture()
         try await v.initVault()
@@ -332,6 +332,61 @@ struct ComputeEndToEndTests {
         #expect(problem(forged) == (400, "result_invalid"))
         let none = try await v.cli(["release", "nothing", "0", "--yes", "--passphrase-file", v.passphraseFile])
         #expect(none.status == 1 && none.stderr.contains("no output of grant nothing run 0 waits for you"), "\(none.stderr)")
+        _ = try await v.stopDaemon()
+    }
+
+    @Test("a per-segment job that spins until its wall limit stalls neither ingest nor the daemon: readings are stored while its sandbox runs, and the run is recorded as failed with reason wall")
+    func spinningJobDoesNotStall() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon(environment: ["EDGEVAULT_SEGMENT_GRACE_SECONDS": "0"])
+        #expect(try await v.cli(["stream", "add", "live/spin", "--bucket", "1"]).status == 0)
+        let wat = v.root + "/spin.wat"
+        try Data(#"(module (memory (export "memory") 1 1) (func (export "_start") (loop (br 0))))"#.utf8).write(to: URL(fileURLWithPath: wat))
+        #expect(try await run("/usr/bin/wat2wasm", [wat, "-o", v.root + "/spin.wasm"]).status == 0)
+        let orgKey = v.root + "/acme.key"
+        try OrgKeys.generate().write(to: orgKey, deliverySeed: SecureBytes.random(count: 32))
+        #expect(try await v.cli(["org", "module", "push", v.root + "/spin.wasm"] + orgArgs(v, key: orgKey)).status == 0)
+        let now = Timestamp.now()
+        let name = ComputeJob.name(of: [UInt8](try Data(contentsOf: URL(fileURLWithPath: v.root + "/spin.wasm"))))
+        let r = try await v.cli(["org", "request", "--id", "spin", "--compute", name, "--schedule", "per-segment", "--release", "auto",
+                                 "--fuel", "1000000000000", "--wall-ms", "8000", "--stream", "live/spin",
+                                 "--from", Timestamp.rfc3339(milliseconds: now - 3_600_000), "--to", Timestamp.rfc3339(milliseconds: now + 3_600_000),
+                                 "--expires", "1d", "--name", "Spinner", "--purpose", "spin"] + orgArgs(v, key: orgKey))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try await v.cli(["approve", "spin", "--yes", "--passphrase-file", v.passphraseFile]).status == 0)
+        let t = Timestamp.now() / 1000 * 1000 + 1000
+        #expect(try await v.cli(["ingest"], stdin: Array("{\"stream\":\"live/spin\",\"t\":\(t),\"v\":1}\n".utf8)).status == 0)
+        // Wait (bounded) until vaultd's sandbox child runs the spinning job.
+        let daemon = try #require(v.daemon?.processIdentifier)
+        func sandboxRunning() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { pid in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                      let close = stat.range(of: ") ", options: .backwards) else { return false }
+                let fields = stat[close.upperBound...].split(separator: " ")
+                return stat.contains("(edgevault-sandb") && fields.count > 1 && Int32(fields[1]) == daemon
+            }
+        }
+        var seen = false
+        for _ in 0..<100 where !seen {  // at most 20 s
+            seen = sandboxRunning()
+            if !seen { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(seen, "the sandbox ran as a child of vaultd")
+        // While it spins: ingest, and the daemon answers.
+        let lines = (0..<100).map { "{\"stream\":\"other/s\",\"t\":\(now - Int64($0) * 1000),\"v\":\($0)}\n" }.joined()
+        let ingest = try await v.cli(["ingest"], stdin: Array(lines.utf8))
+        #expect(ingest.status == 0 && ingest.stdout.contains("stored 100 readings"), "\(ingest.stdout)\(ingest.stderr)")
+        #expect(try await v.cli(["status"]).status == 0)
+        #expect(sandboxRunning(), "ingest and status were answered while the job still ran")
+        var leaves: [LedgerLeaf] = []
+        for _ in 0..<100 where leaves.isEmpty {  // at most 20 s more
+            leaves = try await computeLeaves(v)
+            if leaves.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(leaves.count == 1 && leaves.first?.type == "compute.failed" && leaves.first?.json["reason"]?.stringValue == "wall",
+                "\(leaves.map { String(decoding: $0.bytes, as: UTF8.self) })")
+        #expect(!sandboxRunning(), "the sandbox was killed and reaped")
         _ = try await v.stopDaemon()
     }
 }
