@@ -89,11 +89,14 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(help: "With --compute: review (the person sees each output first) or auto (per-segment only).")
         var release: String = "review"
 
-        @Option(help: "With --compute: limits per run (fuel, memory pages of 64 KiB, output bytes, wall-clock ms).")
+        @Option(help: "With --compute: fuel per run (about one unit per Wasm instruction).")
         var fuel: UInt64 = ComputeJob.defaultLimits.fuel
-        @Option(help: .hidden) var memoryPages: Int = ComputeJob.defaultLimits.memoryPages
-        @Option(help: .hidden) var outputBytes: Int = ComputeJob.defaultLimits.outputBytes
-        @Option(help: .hidden) var wallMs: Int = ComputeJob.defaultLimits.wallMs
+        @Option(help: "With --compute: memory per run, in 64 KiB pages (at least the module's declared maximum).")
+        var memoryPages: Int = ComputeJob.defaultLimits.memoryPages
+        @Option(help: "With --compute: the largest output a run may write, in bytes.")
+        var outputBytes: Int = ComputeJob.defaultLimits.outputBytes
+        @Option(help: "With --compute: wall-clock time per run, in milliseconds.")
+        var wallMs: Int = ComputeJob.defaultLimits.wallMs
 
         /// The job, checked as the vault will check it.
         func job() throws -> ComputeJob? {
