@@ -52,6 +52,11 @@ public struct Configuration: Sendable, Equatable {
     /// Signed calls per organization per minute.
     public var requestsPerMinute = 1200
 
+    /// A cgroup v2 directory delegated to vaultd: each compute run gets a sub-cgroup there with
+    /// `memory.max` (docs/SECURITY.md §"The compute sandbox"). None: runs are bounded by
+    /// their Wasm memory limit and the service's own `MemoryMax`.
+    public var computeCgroup: String?
+
     /// MQTT ingest from a local broker (off unless `mqtt.broker` is set).
     public var mqtt = MQTTConfiguration()
 
@@ -227,6 +232,7 @@ public struct Configuration: Sendable, Equatable {
         integer("ingest.max_body_bytes", env: "EDGEVAULT_MAX_INGEST_BODY_BYTES", 65_536...1_073_741_824, \.maxIngestBodyBytes),
         integer("ingest.retention_sweep_seconds", env: "EDGEVAULT_RETENTION_SWEEP_SECONDS", 1...86_400, \.retentionSweepSeconds),
         boolean("requests.allow_unknown_orgs", env: "EDGEVAULT_ALLOW_UNKNOWN_ORGS", \.allowUnknownOrgs),
+        path("compute.cgroup", env: "EDGEVAULT_COMPUTE_CGROUP") { $0.computeCgroup = $1 },
         integer("requests.max_pending_per_org", env: "EDGEVAULT_MAX_PENDING_PER_ORG", 1...10_000, \.maxPendingPerOrg),
         integer("requests.max_pending_total", env: "EDGEVAULT_MAX_PENDING_TOTAL", 1...100_000, \.maxPendingTotal),
         integer("requests.per_minute", env: "EDGEVAULT_REQUESTS_PER_MINUTE", 1...1_000_000, \.requestsPerMinute),

@@ -1,6 +1,7 @@
 import EdgeVaultCore
 import EdgeVaultStore
 import EdgeVaultCompute
+import SystemPackage
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -52,7 +53,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         logger: logger)
     // Per-segment compute jobs (docs/PROTOCOL.md §"Compute jobs"): each run in an
     // edgevault-sandbox process beside vaultd.
-    let compute = ComputeService(store: store, ledger: ledger, runner: SandboxRunner(), userBoxKey: [UInt8](ledger.vault.userBoxKey),
+    let compute = ComputeService(store: store, ledger: ledger, runner: SandboxRunner(cgroup: configuration.computeCgroup.map { FilePath($0) }), userBoxKey: [UInt8](ledger.vault.userBoxKey),
                                  logger: logger)
     await manager.attach(compute: compute)
     try AdminSocket.prepare(path: configuration.adminSocket)
