@@ -27,6 +27,21 @@ struct OrgCommand: AsyncParsableCommand {
         }
     }
 
+    /// What `fetch` and `results` verify a grant against: the vault's log key and the pins.
+    struct VerifyOptions: ParsableArguments {
+        @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")
+        var logKey: String?
+
+        @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
+        var pins: String?
+
+        /// The pins file of the vault at `origin` for the organization whose key file is `key`.
+        func pinsPath(key: String, origin: String) -> String {
+            pins.map(FileIO.absolute)
+                ?? (FileIO.parentDirectory(FileIO.absolute(key)) + "/vault-pins/" + FileIO.fileName(forOrigin: origin) + ".json")
+        }
+    }
+
     struct Keygen: VaultCommand {
         static let configuration = CommandConfiguration(abstract: "Create an Ed25519 signing key and an X25519 delivery key (file mode 0600).", discussion: "Example: vault-cli org keygen -o acme.key")
 
@@ -190,19 +205,13 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "Where to write the readings (NDJSON).")
         var out: String
 
-        @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")
-        var logKey: String?
-
-        @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
-        var pins: String?
+        @OptionGroup var verify: VerifyOptions
 
         func execute() async throws {
             let client = try org.client()
-            let origin = try await client.origin()
-            let pinsPath = pins.map(FileIO.absolute)
-                ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + FileIO.fileName(forOrigin: origin) + ".json")
+            let pinsPath = verify.pinsPath(key: org.key, origin: try await client.origin())
             let progress = ProgressBar(label: "fetch", total: 0, unit: "chunks")
-            let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, output: FileIO.absolute(out), progress: progress)
+            let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: verify.logKey, output: FileIO.absolute(out), progress: progress)
             progress.finish()
             print("verified grant \(grantId); fetched \(count(s.readings, "new reading")) from \(count(s.segments, "segment")) (\(count(s.chunks, "chunk")))"
                   + (s.skipped > 0 ? "; \(count(s.skipped, "segment")) had nothing new" : ""))
@@ -274,18 +283,12 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")], help: "The directory for the results.")
         var out: String
 
-        @Option(help: "The vault's log verifier key, when you have it from the person (else pinned on first contact).")
-        var logKey: String?
-
-        @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
-        var pins: String?
+        @OptionGroup var verify: VerifyOptions
 
         func execute() async throws {
             let client = try org.client()
-            let origin = try await client.origin()
-            let pinsPath = pins.map(FileIO.absolute)
-                ?? (FileIO.parentDirectory(FileIO.absolute(org.key)) + "/vault-pins/" + FileIO.fileName(forOrigin: origin) + ".json")
-            let s = try await OrgResultsFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: logKey, directory: FileIO.absolute(out))
+            let pinsPath = verify.pinsPath(key: org.key, origin: try await client.origin())
+            let s = try await OrgResultsFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: verify.logKey, directory: FileIO.absolute(out))
             print("verified grant \(grantId); \(count(s.released, "output")) released, \(s.withheld) withheld, \(s.failed) failed"
                   + (s.known > 0 ? " (\(s.known) already here)" : ""))
         }
