@@ -23,7 +23,18 @@ extension AdminClient {
         return response.body
     }
 
+    /// Runs waiting for the person, without their outputs.
     public func pendingRuns() async throws -> [AdminAPI.PendingRun] { try await get("/v1/compute/pending", as: AdminAPI.PendingRuns.self).runs }
+
+    /// One waiting run with its output and stderr (sealed to the person), checked to be the one asked for.
+    public func pendingRun(_ summary: AdminAPI.PendingRun) async throws -> AdminAPI.PendingRun {
+        let run = try await get("/v1/compute/pending/\(Self.percentEncode(summary.org))/\(Self.percentEncode(summary.grant))/\(summary.seq)",
+                                as: AdminAPI.PendingRun.self)
+        guard run.org == summary.org, run.grant == summary.grant, run.seq == summary.seq, run.output == summary.output else {
+            throw VaultError(.scopeViolation, "vaultd sent another run than run \(summary.seq) of grant \(summary.grant); nothing was sent")
+        }
+        return run
+    }
 
     public func decideRun(_ input: AdminAPI.ComputeDecisionInput) async throws -> AdminAPI.ComputeDecisionResult {
         try await post("/v1/compute/decisions", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
@@ -67,6 +78,14 @@ public struct ComputeJobs {
     /// Runs `job` over `input` in the sandbox; the clock the job sees is the request's `created`.
     package func run(_ job: ComputeJob, input: JobInput, created: Int64, runner: SandboxRunner = SandboxRunner()) async throws -> SandboxOutcome {
         let module = try await client.module(job.module)
+        // Checked again on this side: the daemon that stored it is not trusted to have.
+        do {
+            let info = try WasmModuleInfo.inspect(module)
+            try info.validateForUpload()
+            try info.check(against: job.limits)
+        } catch {
+            throw VaultError(.scopeViolation, "module \(job.module) is not one a vault may run (\(error.reason)); nothing was run")
+        }
         return try await runner.run(module: module, stdin: input.bytes, limits: job.limits, clockNanos: UInt64(max(0, created)) * 1_000_000)
     }
 
@@ -86,8 +105,8 @@ public struct ComputeJobs {
     /// Opens a held run's output and stderr (sealed to the person's box key by the daemon) and
     /// checks the output against the hash the run was recorded with.
     public func open(_ pending: AdminAPI.PendingRun) throws -> (output: [UInt8], stderr: [UInt8]) {
-        guard let o = Encoding.fromBase64(pending.sealedOutput), let output = try? SealedBox.openBytes(o, keyPair: keys.box),
-              let e = Encoding.fromBase64(pending.sealedStderr), let stderr = try? SealedBox.openBytes(e, keyPair: keys.box) else {
+        guard let o = pending.sealedOutput.flatMap(Encoding.fromBase64), let output = try? SealedBox.openBytes(o, keyPair: keys.box),
+              let e = pending.sealedStderr.flatMap(Encoding.fromBase64), let stderr = try? SealedBox.openBytes(e, keyPair: keys.box) else {
             throw VaultError(.scopeViolation, "run \(pending.seq) of grant \(pending.grant): its output does not open with your key")
         }
         guard JobInput.digest(output) == pending.output else {

@@ -29,6 +29,9 @@ extension WasmModuleInfo {
         guard !hasMemory64OrShared else { throw ModuleInvalid("declares a 64-bit or shared memory") }
         if let min = memoryMinPages, min > 65536 { throw ModuleInvalid("declares a memory of more than 65536 pages") }
         if let min = memoryMinPages, let max = memoryMaxPages, max < min { throw ModuleInvalid("declares a memory whose maximum is below its minimum") }
+        guard tables.count <= JobPolicy.maxTables else {
+            throw ModuleInvalid("declares \(tables.count) tables; at most \(JobPolicy.maxTables) (tables are memory outside the job's pages)")
+        }
         for table in tables {
             guard !table.isTable64 else { throw ModuleInvalid("declares a 64-bit table") }
             guard table.min <= UInt64(JobPolicy.maxTableElements) else {

@@ -17,4 +17,8 @@ package enum JobPolicy {
     /// The most elements a table may declare or grow to: table memory is not what
     /// `memoryPages` counts (8 bytes an element in WasmKit).
     package static let maxTableElements = 100_000
+
+    /// The most tables a module may declare: with `maxTableElements` each, tables stay a few
+    /// MB however the module fills them (many small tables once took the sandbox past 1 GB).
+    package static let maxTables = 4
 }

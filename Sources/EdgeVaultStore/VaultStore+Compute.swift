@@ -23,6 +23,9 @@ extension VaultStore {
     /// share this much, all together: fresh keys cost nothing to make.
     public static let maxModulesOfUnknownOrgs = 8
     public static let maxModuleBytesOfUnknownOrgs: Int64 = 32 << 20
+    /// All modules together, whoever brought them.
+    public static let maxModulesInAll = 64
+    public static let maxModuleBytesInAll: Int64 = 256 << 20
 
     /// Stores a module under its name (`sha256:<hex>` of `bytes`, checked by the caller);
     /// returns false when it was already held (by whichever organization brought it first).
@@ -34,6 +37,10 @@ extension VaultStore {
                    Self.maxModulesPerOrg, Self.maxModuleBytesPerOrg)
                 : ("SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM wasm_module WHERE org NOT IN (SELECT keyId FROM org) OR org = ?",
                    Self.maxModulesOfUnknownOrgs, Self.maxModuleBytesOfUnknownOrgs)
+            let all = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM wasm_module")
+            guard (all?["n"] ?? 0) < Self.maxModulesInAll, (all?["bytes"] ?? 0) + Int64(bytes.count) <= Self.maxModuleBytesInAll else {
+                throw VaultError(.tooLarge, "this vault holds as many modules as it takes (\(Self.maxModulesInAll), \(Self.maxModuleBytesInAll) bytes); try again later")
+            }
             let row = try Row.fetchOne(db, sql: sql, arguments: [org])
             let count: Int = row?["n"] ?? 0, total: Int64 = row?["bytes"] ?? 0
             guard count < maxCount, total + Int64(bytes.count) <= maxBytes else {
@@ -143,28 +150,59 @@ extension VaultStore {
         }
     }
 
-    /// Runs waiting for the person.
+    /// Runs waiting for the person, without their sealed output (`run(org:grant:seq:)` has it).
     public func pendingRuns() async throws -> [AdminAPI.PendingRun] {
         try await read("read pending runs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM compute_run WHERE status = 'pending' ORDER BY ranAt, org, grantId, seq").map { row in
-                let fuel: Int64 = row["fuel"]
-                return AdminAPI.PendingRun(org: row["org"], grant: row["grantId"], seq: row["seq"], module: row["module"], input: row["input"],
-                                           readings: row["readings"], output: row["output"] ?? "", fuel: UInt64(bitPattern: fuel),
-                                           exit: row["exit"], segment: row["segment"],
-                                           sealedOutput: Encoding.base64([UInt8](row["heldOutput"] as Data? ?? Data())),
-                                           sealedStderr: Encoding.base64([UInt8](row["heldStderr"] as Data? ?? Data())),
-                                           ran: Timestamp.rfc3339(milliseconds: row["ranAt"]))
-            }
+            try Row.fetchAll(db, sql: """
+                SELECT org, grantId, seq, module, input, readings, output, fuel, exit, segment, length(heldOutput) AS size, ranAt
+                FROM compute_run WHERE status = 'pending' ORDER BY ranAt, org, grantId, seq
+                """).map { Self.pending($0, bodies: false) }
         }
     }
 
-    /// A grant's decided runs with `seq > after`, oldest first, at most `limit`.
-    public func decidedRuns(org: String, grant: String, after: Int64, limit: Int) async throws -> [(seq: Int64, leafIndex: Int64, sealedOutput: [UInt8]?)] {
+    /// One run waiting for the person, with its output and stderr sealed to the person.
+    public func pendingRun(org: String, grant: String, seq: Int64) async throws -> AdminAPI.PendingRun? {
+        try await read("read a pending run") { db in
+            try Row.fetchOne(db, sql: """
+                SELECT *, length(heldOutput) AS size FROM compute_run WHERE status = 'pending' AND org = ? AND grantId = ? AND seq = ?
+                """, arguments: [org, grant, seq]).map { Self.pending($0, bodies: true) }
+        }
+    }
+
+    /// How many runs wait for the person, for one grant and in all, and their sealed bytes.
+    public func heldRuns(org: String, grant: String) async throws -> (grant: Int, all: Int, bytes: Int64) {
+        try await read("count held runs") { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS n, coalesce(sum(length(heldOutput) + length(heldStderr)), 0) AS bytes,
+                       coalesce(sum(org = ? AND grantId = ?), 0) AS mine
+                FROM compute_run WHERE status = 'pending'
+                """, arguments: [org, grant])
+            return (row?["mine"] ?? 0, row?["n"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
+    static func pending(_ row: Row, bodies: Bool) -> AdminAPI.PendingRun {
+        let fuel: Int64 = row["fuel"]
+        return AdminAPI.PendingRun(org: row["org"], grant: row["grantId"], seq: row["seq"], module: row["module"], input: row["input"],
+                                   readings: row["readings"], output: row["output"] ?? "", fuel: UInt64(bitPattern: fuel),
+                                   exit: row["exit"], segment: row["segment"],
+                                   sealedOutput: bodies ? Encoding.base64([UInt8](row["heldOutput"] as Data? ?? Data())) : nil,
+                                   sealedStderr: bodies ? Encoding.base64([UInt8](row["heldStderr"] as Data? ?? Data())) : nil,
+                                   size: row["size"] ?? 0, ran: Timestamp.rfc3339(milliseconds: row["ranAt"]))
+    }
+
+    /// A grant's runs the organization may see, with `seq > after`, oldest first, at most
+    /// `limit`: released runs, and failed ones when `failed` (an `auto` grant). A withheld run,
+    /// or a failed run of a `review` grant, is the person's alone: its leaf names the output's
+    /// hash, the exit status and the fuel, which the person did not agree to send.
+    public func visibleRuns(org: String, grant: String, after: Int64, limit: Int, failed: Bool) async throws -> [(seq: Int64, leafIndex: Int64, sealedOutput: [UInt8]?)] {
         try await read("read results") { db in
             try Row.fetchAll(db, sql: """
                 SELECT seq, leafIndex, sealedOutput FROM compute_run
-                WHERE org = ? AND grantId = ? AND seq > ? AND leafIndex IS NOT NULL ORDER BY seq LIMIT ?
-                """, arguments: [org, grant, after, limit]).map { row in
+                WHERE org = ? AND grantId = ? AND seq > ? AND leafIndex IS NOT NULL
+                  AND (status = 'released' OR (? AND status = 'failed'))
+                ORDER BY seq LIMIT ?
+                """, arguments: [org, grant, after, failed, limit]).map { row in
                 (row["seq"], row["leafIndex"], (row["sealedOutput"] as Data?).map { [UInt8]($0) })
             }
         }

@@ -191,6 +191,33 @@ public struct ReviewScreen: Sendable {
         return text
     }
 
+    /// The params lines shown on the screen at most; `approve` prints the rest, `[v]iew` all.
+    public static let paramsLines = 8
+
+    /// The job's params as the organization sent them (compact JSON, escaped), wrapped to 78
+    /// columns; with `limit`, cut there with a line saying how much more there is. The params
+    /// steer what the program computes: the person must be able to read every character.
+    public func paramsLines(limit: Int?) -> [String] {
+        guard let job = access.job else { return [] }
+        let text = TerminalText.escape(String(decoding: job.params.serialized(), as: UTF8.self))
+        var lines: [String] = []
+        var rest = Substring(text)
+        var first = true
+        while !rest.isEmpty || first {
+            let prefix = first ? "  params       (theirs) " : "               "
+            let take = rest.prefix(78 - prefix.count)
+            lines.append(prefix + take)
+            rest = rest.dropFirst(take.count)
+            first = false
+        }
+        guard let limit, lines.count > limit else { return lines }
+        let hidden = lines.dropFirst(limit - 1).reduce(0) { $0 + $1.count - 15 }
+        return Array(lines.prefix(limit - 1)) + ["               (\(hidden) more characters of params: [v]iew shows them all)"]
+    }
+
+    /// Whether the screen shows only part of the params.
+    public var paramsCut: Bool { paramsLines(limit: nil).count > Self.paramsLines }
+
     /// The purpose lines shown on the screen at most; the rest is behind `[v]iew`.
     public static let purposeLines = 8
 
@@ -283,9 +310,7 @@ public struct ReviewScreen: Sendable {
             out.append("  runs         " + (job.schedule == .once ? "once, when you approve" : "as each segment in range closes"))
             out.append("  release      " + (job.release == .review ? "after you review each output" : warn("automatic: outputs leave unseen")))
             out.append("  limits       \(job.limits.fuel) fuel, \(job.limits.memoryPages) pages (\(job.limits.memoryPages / 16) MiB), \(job.limits.outputBytes) bytes out, \(job.limits.wallMs) ms")
-            let params = String(decoding: job.params.serialized(), as: UTF8.self)
-            out.append(contentsOf: Self.wrap(TerminalText.escape(params.count > 200 ? String(params.prefix(200)) + " …" : params),
-                                             width: 78, indent: "               ", first: "  params       (theirs) ").prefix(4))
+            out.append(contentsOf: paramsLines(limit: Self.paramsLines))
         }
         var purpose: [String] = []
         // Paragraphs as written, but never more than one empty line in a row (text stored

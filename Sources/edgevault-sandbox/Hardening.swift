@@ -11,8 +11,12 @@ enum Hardening {
 
     /// - Parameter cpuSeconds: RLIMIT_CPU (soft; the hard limit is one second more):
     ///   ceil(wallMs / 1000) + 1, a backstop behind the runner's wall-clock kill.
-    static func apply(cpuSeconds: Int) throws(Failed) {
+    static func apply(cpuSeconds: Int, parent: pid_t) throws(Failed) {
         guard ev_sandbox_seccomp_supported() == 1 else { throw Failed(step: "seccomp (unsupported architecture)") }
+        // Killed with the runner's thread; a runner already gone (the signal was set too late
+        // to fire) means nobody waits for this run.
+        guard ev_sandbox_die_with_parent() == 0 else { throw Failed(step: "prctl(PR_SET_PDEATHSIG)") }
+        guard getppid() == parent else { throw Failed(step: "the runner is gone") }
         guard ev_sandbox_no_new_privs() == 0 else { throw Failed(step: "prctl(PR_SET_NO_NEW_PRIVS)") }
         guard ev_sandbox_not_dumpable() == 0 else { throw Failed(step: "prctl(PR_SET_DUMPABLE, 0)") }
         let cpu = rlim_t(cpuSeconds)

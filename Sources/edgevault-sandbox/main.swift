@@ -14,6 +14,9 @@ func refuse(_ detail: String, status: Int32) -> Never {
     exit(status)
 }
 
+// The runner that started this process (checked again once the death signal is set).
+let parent = getppid()
+
 // 1. The whole request, before anything else: every length bounded by its header.
 let request: SandboxRequest
 do {
@@ -26,7 +29,7 @@ do {
 //    first (it may read the CPU's features; the filter would not let it open anything).
 guard sodium_init() >= 0 else { refuse("sandbox could not start libsodium", status: 3) }
 do {
-    try Hardening.apply(cpuSeconds: (request.wallMs + 999) / 1000 + 1)
+    try Hardening.apply(cpuSeconds: (request.wallMs + 999) / 1000 + 1, parent: parent)
 } catch {
     refuse("sandbox could not harden itself: \(error.step)", status: 3)
 }

@@ -127,7 +127,7 @@ struct ResultsCommand: VaultCommand {
         let grants = try await client.grants()
         for r in runs {
             guard let grant = try grantAccess(r, grants: grants, vault: try await client.vault(), keys: keys) else { continue }
-            let (output, stderr) = try jobs.open(r)
+            let (output, stderr) = try jobs.open(try await client.pendingRun(r))
             writeRaw(String(repeating: "─", count: 78) + "\n")
             print("grant \(r.grant) (\(Fingerprint.of(thumbprint: r.org) ?? r.org)), run \(r.seq): \(count(r.readings, "reading")) of segment \(r.segment ?? "?"), ran \(r.ran)")
             showRun(output: output, stderr: stderr, fuel: r.fuel, exit: r.exit, failure: nil, detail: "", input: input)
@@ -148,6 +148,8 @@ struct ResultsCommand: VaultCommand {
 /// The grant a pending run belongs to, read from the request the person co-signed (its
 /// delivery key is where a released output goes).
 func grantAccess(_ run: AdminAPI.PendingRun, grants: [AdminAPI.GrantSummary], vault: AdminAPI.VaultInfo, keys: UserKeys) throws -> AccessRequest? {
+    // The co-signed request decides where an output goes: the organization that signed it
+    // must be the run's, and its id the run's grant (a daemon could list another grant here).
     guard let g = grants.first(where: { $0.org == run.org && $0.id == run.grant }), let text = g.jws,
           let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else {
         throw VaultError(.scopeViolation, "grant \(run.grant) does not carry your co-signature (the daemon's records look tampered); nothing was sent")
@@ -156,7 +158,9 @@ func grantAccess(_ run: AdminAPI.PendingRun, grants: [AdminAPI.GrantSummary], va
     stored.signatures = [decided.signatures[0]]
     guard let d = try? Decision.check(decided, stored: stored, userKeyId: keys.publicKeys.keyId,
                                       userKey: try SigningPublicKey(bytes: keys.publicKeys.signingKey)), d.kind == .grant,
-          let access = try? AccessRequest(payload: decided.payload, origin: vault.origin, now: nil), access.job?.module == run.module else {
+          (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == run.org,
+          let access = try? AccessRequest(payload: decided.payload, origin: vault.origin, now: nil),
+          access.id == run.grant, access.job?.module == run.module else {
         throw VaultError(.scopeViolation, "grant \(run.grant) does not carry your valid co-signature for this module; nothing was sent")
     }
     return access
@@ -206,7 +210,7 @@ func decideOne(global: GlobalOptions, grant: String, seq: Int64, outcome: Comput
     let keys = try await global.unlock(passphraseFile: passphraseFile, for: client)
     let jobs = ComputeJobs(client: client, keys: keys)
     guard let access = try grantAccess(run, grants: try await client.grants(), vault: try await client.vault(), keys: keys) else { return }
-    let (output, stderr) = try jobs.open(run)
+    let (output, stderr) = try jobs.open(try await client.pendingRun(run))
     let input = TerminalInput()
     if outcome == .released {
         showRun(output: output, stderr: stderr, fuel: run.fuel, exit: run.exit, failure: nil, detail: "", input: input)

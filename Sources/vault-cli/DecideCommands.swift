@@ -59,6 +59,10 @@ struct ApproveCommand: VaultCommand {
         let (bold, warn) = emphasis()
         if input.isTerminal && !yes {
             writeRaw(screen.render(bold: bold, warn: warn))
+            if screen.paramsCut {
+                // No [v]iew here: the whole params before the question.
+                writeRaw("The whole params of the job (theirs, escaped):\n" + screen.paramsLines(limit: nil).joined(separator: "\n") + "\n")
+            }
             await input.settleAfterDrawing()
             guard input.ask(screen.confirmation(bold: bold, warn: warn))?.lowercased() == "yes" else {
                 throw VaultError(.badRequest, "not approved; nothing was signed")

@@ -218,7 +218,8 @@ struct ComputeEndToEndTests {
         let range = ["--stream", "live/steps", "--from", Timestamp.rfc3339(milliseconds: now - 3_600_000), "--to",
                      Timestamp.rfc3339(milliseconds: now + 3_600_000), "--expires", "1d", "--name", "Acme", "--purpose", "step statistics"]
         for (id, release, params) in [("reviewed", "review", "{\"stats\":[\"count\",\"sum\"]}"), ("automatic", "auto", "{\"stats\":[\"count\"]}"),
-                                      ("broken", "auto", "{\"stats\":[\"no-such-stat\"]}")] {
+                                      ("broken", "auto", "{\"stats\":[\"no-such-stat\"]}"), ("hidden", "review", "{\"stats\":[\"max\"]}"),
+                                      ("quiet", "review", "{\"stats\":[\"no-such-stat\"]}")] {
             let r = try await v.cli(["org", "request", "--id", id, "--compute", name, "--params", params, "--schedule", "per-segment",
                                      "--release", release] + range + orgArgs(v, key: orgKey))
             #expect(r.status == 0, "\(r.stderr)")
@@ -232,18 +233,22 @@ struct ComputeEndToEndTests {
         var leaves: [LedgerLeaf] = []
         for _ in 0..<120 {  // at most 60 s
             leaves = try await computeLeaves(v)
-            if leaves.count >= 2 { break }
+            if leaves.count >= 3 { break }
             try await Task.sleep(for: .milliseconds(500))
         }
-        let failed = leaves.first { $0.type == "compute.failed" }
+        let failed = leaves.first { $0.type == "compute.failed" && $0.json["grant"]?.stringValue == "broken" }
         #expect(failed?.json["grant"]?.stringValue == "broken" && failed?.json["reason"]?.stringValue == "exit" && failed?.json["exit"]?.numberText == "2",
                 "\(leaves.map { String(decoding: $0.bytes, as: UTF8.self) })")
         #expect(failed?.json["output"] == nil)
         let released = leaves.first { $0.type == "compute.released" }
         #expect(released?.json["grant"]?.stringValue == "automatic" && released?.json["readings"]?.numberText == "5")
         // The review run waits for the person.
+        #expect(leaves.contains { $0.type == "compute.failed" && $0.json["grant"]?.stringValue == "quiet" }, "a failed review run is in the person's ledger")
         let listed = try await v.cli(["results"])
-        #expect(listed.status == 0 && listed.stdout.contains("reviewed  run 0  5 readings"), "\(listed.stdout)\(listed.stderr)")
+        #expect(listed.status == 0 && listed.stdout.contains("reviewed  run 0  5 readings") && listed.stdout.contains("hidden  run 0  5 readings"),
+                "\(listed.stdout)\(listed.stderr)")
+        let withheld = try await v.cli(["withhold", "hidden", "0", "--passphrase-file", v.passphraseFile])
+        #expect(withheld.status == 0 && withheld.stdout.contains("run 0 of hidden withheld: nothing was sent"), "\(withheld.stdout)\(withheld.stderr)")
         #expect(!leaves.contains { $0.json["grant"]?.stringValue == "reviewed" })
         let release = try await v.cli(["release", "reviewed", "0", "--yes", "--passphrase-file", v.passphraseFile])
         #expect(release.status == 0 && release.stdout.contains("run 0 of reviewed released"), "\(release.stdout)\(release.stderr)")
@@ -261,7 +266,13 @@ struct ComputeEndToEndTests {
             #expect(again.status == 0 && again.stdout.contains("0 outputs released") && again.stdout.contains("(1 already here)"), "\(again.stdout)")
         }
         let broken = try await v.cli(["org", "results", "broken", "--out", v.root + "/broken"] + orgArgs(v, key: orgKey))
-        #expect(broken.status == 0 && broken.stdout.contains("1 failed"), "\(broken.stdout)\(broken.stderr)")
+        #expect(broken.status == 0 && broken.stdout.contains("1 failed"), "an auto grant's failed run is the organization's to see: \(broken.stdout)\(broken.stderr)")
+        // What the person did not agree to send stays theirs: a withheld run (its leaf names the
+        // output's hash) and a review grant's failed run (exit status, fuel) are not listed.
+        for id in ["hidden", "quiet"] {
+            let r = try await v.cli(["org", "results", id, "--out", v.root + "/" + id] + orgArgs(v, key: orgKey))
+            #expect(r.status == 0 && r.stdout.contains("0 outputs released, 0 withheld, 0 failed"), "\(id): \(r.stdout)\(r.stderr)")
+        }
         #expect(try await v.cli(["log", "verify"]).status == 0)
         _ = try await v.stopDaemon()
     }

@@ -8,6 +8,10 @@
 /// prctl(PR_SET_NO_NEW_PRIVS, 1): no exec can gain privileges; seccomp needs it.
 int ev_sandbox_no_new_privs(void);
 
+/// prctl(PR_SET_PDEATHSIG, SIGKILL): the sandbox dies with the thread that started it (a
+/// vaultd that stops, or crashes, leaves no job running).
+int ev_sandbox_die_with_parent(void);
+
 /// prctl(PR_SET_DUMPABLE, 0): no core dump, no ptrace by same-user processes.
 int ev_sandbox_not_dumpable(void);
 

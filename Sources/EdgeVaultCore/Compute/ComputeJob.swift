@@ -75,6 +75,9 @@ public struct ComputeJob: Sendable, Equatable {
             throw AccessRequest.bad("job.release \"auto\" is only allowed with schedule \"per-segment\"")
         }
         guard case .object(let l)? = o["limits"] else { throw AccessRequest.bad("job.limits must be an object") }
+        guard Set(l.keys).isSubset(of: ["fuel", "memoryPages", "outputBytes", "wallMs"]) else {
+            throw AccessRequest.bad("job.limits may only have fuel, memoryPages, outputBytes and wallMs")
+        }
         func bounded(_ key: String, _ max: UInt64) throws(AccessRequest.Invalid) -> UInt64 {
             guard let text = l[key]?.numberText, let n = UInt64(text), n >= 1, n <= max else {
                 throw AccessRequest.bad("job.limits.\(key) must be an integer from 1 to \(max)")

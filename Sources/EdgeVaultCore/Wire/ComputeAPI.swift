@@ -97,8 +97,9 @@ extension AdminAPI {
         }
     }
 
-    /// A `per-segment` run waiting for the person (`GET /v1/compute/pending`): what ran, and the
-    /// output and stderr sealed to the person's box key (the daemon keeps no plaintext).
+    /// A `per-segment` run waiting for the person: what ran (`GET /v1/compute/pending` lists
+    /// these), and with `GET /v1/compute/pending/{org}/{grant}/{seq}` the output and stderr
+    /// sealed to the person's box key (the daemon keeps no plaintext).
     public struct PendingRun: Codable, Sendable, Equatable {
         public var org: String
         public var grant: String
@@ -110,12 +111,14 @@ extension AdminAPI {
         public var fuel: UInt64
         public var exit: Int32?
         public var segment: String?
-        public var sealedOutput: String
-        public var sealedStderr: String
+        public var sealedOutput: String?
+        public var sealedStderr: String?
+        /// Bytes of the sealed output.
+        public var size: Int
         public var ran: String
 
         package init(org: String, grant: String, seq: Int64, module: String, input: String, readings: Int64, output: String, fuel: UInt64,
-                     exit: Int32?, segment: String?, sealedOutput: String, sealedStderr: String, ran: String) {
+                     exit: Int32?, segment: String?, sealedOutput: String?, sealedStderr: String?, size: Int, ran: String) {
             self.org = org
             self.grant = grant
             self.seq = seq
@@ -128,6 +131,7 @@ extension AdminAPI {
             self.segment = segment
             self.sealedOutput = sealedOutput
             self.sealedStderr = sealedStderr
+            self.size = size
             self.ran = ran
         }
 

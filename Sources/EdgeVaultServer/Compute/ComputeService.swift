@@ -25,8 +25,11 @@ public actor ComputeService {
         public var grants: [(org: String, id: String)]
     }
 
-    /// At most this many closed segments wait for their runs; more are recorded as not run.
+    /// At most this many closed segments wait for their runs; more are not run (logged).
     public static let maxQueued = 256
+    /// Held `review` outputs: per grant, and their sealed bytes in all.
+    public static let maxHeldPerGrant = 32
+    public static let maxHeldBytes: Int64 = 128 << 20
 
     let store: VaultStore
     let ledger: LedgerService
@@ -111,6 +114,17 @@ public actor ComputeService {
         guard let module = try await store.module(name: job.module) else {
             logger.error("a compute grant's module is gone", metadata: ["grant": "\(grant.id)"])
             return
+        }
+        if job.release == .review {
+            // Outputs waiting for the person are bounded: until they decide, a grant's further
+            // runs are skipped (and logged), so held outputs can neither fill the disk nor
+            // make the person's list too large to read (docs/PROTOCOL.md §"Where it runs").
+            let held = try await store.heldRuns(org: grant.org, grant: grant.id)
+            guard held.grant < Self.maxHeldPerGrant, held.bytes < Self.maxHeldBytes else {
+                logger.warning("outputs wait for the person; this segment's run of the grant is skipped",
+                               metadata: ["grant": "\(grant.id)", "segment": "\(segment)", "held": "\(held.grant)"])
+                return
+            }
         }
         let created = (try? AccessRequest(payload: Self.payload(of: grant), origin: ledger.origin, now: nil).created) ?? grant.issuedAt
         let outcome: SandboxOutcome

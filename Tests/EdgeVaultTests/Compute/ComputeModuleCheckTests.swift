@@ -102,6 +102,16 @@ struct ComputeModuleCheckTests {
             if let info = try? WasmModuleInfo.inspect(bytes) { _ = try? info.validateForUpload() }
         }
     }
+
+    @Test("More than four tables are refused: many tables filled cheaply once took the sandbox past 1 GB")
+    func refusesManyTables() throws {
+        let tables = { (n: Int) in
+            GuestModules.compile("(module " + (0..<n).map { _ in "(table 100000 funcref)" }.joined() + #" (func (export "_start")))"#)
+        }
+        try WasmModuleInfo.inspect(tables(4)).validateForUpload()
+        #expect(throws: ModuleInvalid.self) { try WasmModuleInfo.inspect(tables(5)).validateForUpload() }
+    }
+
 }
 
 /// A small deterministic generator for mutation loops.

@@ -25,6 +25,13 @@ struct AdminComputeController<Context: RequestContext>: Sendable {
         router.get("/v1/modules") { _, _ in JSONBody(AdminAPI.Modules(modules: try await store.modules())) }
         router.get("/v1/modules/{name}", use: module)
         router.get("/v1/compute/pending") { _, _ in JSONBody(AdminAPI.PendingRuns(runs: try await store.pendingRuns())) }
+        router.get("/v1/compute/pending/{org}/{grant}/{seq}") { _, context -> JSONBody<AdminAPI.PendingRun> in
+            let (org, grant, seqText) = (try context.parameters.require("org"), try context.parameters.require("grant"), try context.parameters.require("seq"))
+            guard let seq = Int64(seqText), let run = try await store.pendingRun(org: org, grant: grant, seq: seq) else {
+                throw Problem(code: .notFound, detail: "no run \(seqText.prefix(20)) of grant \(grant.prefix(64)) waits for your decision")
+            }
+            return JSONBody(run)
+        }
         router.post("/v1/compute/decisions", use: decide)
     }
 

@@ -34,8 +34,9 @@ struct GrantsController: Sendable {
     }
 
     /// `GET /v1/grants/{id}/results?after=N` (docs/PROTOCOL.md §"Compute results", a MUST): the
-    /// decided runs with `seq > N`, each with its leaf, its receipt and (released runs) the
-    /// output sealed to the delivery key. Results stay listed after revocation or expiry (they
+    /// runs with `seq > N` the organization may see (released ones; failed ones too under
+    /// `auto` release), each with its leaf, its receipt and (released runs) the output sealed
+    /// to the delivery key. Results stay listed after revocation or expiry (they
     /// were released while the grant was live); a run whose leaf is not yet in a checkpoint is
     /// not listed yet.
     @Sendable func results(_ request: Request, context: OrgRequestContext) async throws -> JSONBody<OrgAPI.ComputeResults> {
@@ -48,7 +49,9 @@ struct GrantsController: Sendable {
         }
         let anchored = await ledger.latestCheckpoint()?.size ?? 0
         var out: [OrgAPI.ComputeResult] = []
-        for run in try await store.decidedRuns(org: grant.org, grant: grant.id, after: after, limit: 64) where run.leafIndex < anchored {
+        let failedToo = grant.computeJob?.release == .auto
+        for run in try await store.visibleRuns(org: grant.org, grant: grant.id, after: after, limit: 64, failed: failedToo)
+        where run.leafIndex < anchored {
             let receipt = try await ledger.receipt(index: run.leafIndex)
             out.append(OrgAPI.ComputeResult(seq: run.seq, leaf: receipt.leaf, sealedOutput: run.sealedOutput.map(Encoding.base64), receipt: receipt))
         }

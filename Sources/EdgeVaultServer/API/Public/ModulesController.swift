@@ -25,7 +25,8 @@ struct ModulesController: Sendable {
         guard let digest = ComputeJob.digest(of: name) else {
             throw Problem(code: .badRequest, detail: "the path names a module as sha256: and 64 lowercase hex digits")
         }
-        guard request.headers[.contentType]?.hasPrefix("application/wasm") == true else {
+        let type = request.headers[.contentType].map { String($0.prefix { $0 != ";" }).filter { !$0.isWhitespace }.lowercased() }
+        guard type == "application/wasm" else {
             throw Problem(code: .unsupportedMediaType, detail: "send the module as application/wasm")
         }
         let body = context.body
