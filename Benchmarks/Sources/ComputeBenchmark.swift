@@ -26,26 +26,84 @@ struct ComputeBenchmark {
     }
 
     func run() async throws {
-        print("\ncompute: \(runs) runs of an empty module, then a loop of ~10M instructions")
+        print("\ncompute: \(runs) runs of an empty module against spawning /bin/true; aggregate over 100,000 readings in the sandbox against the same C built natively")
         let runner = SandboxRunner()
-        let limits = JobLimits(fuel: 1 << 40, memoryPages: 16, outputBytes: 1 << 16, wallMs: 60_000)
+        let limits = JobLimits(fuel: 1 << 40, memoryPages: 256, outputBytes: 1 << 20, wallMs: 120_000)
         _ = try await runner.run(module: Self.empty, stdin: [], limits: limits, clockNanos: 0)
-        var times: [Double] = []
+        var times: [Double] = [], baseline: [Double] = []
         for _ in 0..<runs {
             times.append(try await measureSeconds {
                 let outcome = try await runner.run(module: Self.empty, stdin: [], limits: limits, clockNanos: 0)
                 precondition(outcome.failure == nil, "empty run failed: \(outcome.detail)")
             })
+            baseline.append(try measureProcess("/bin/true", [], stdin: []).seconds)
         }
         times.sort()
-        print(String(format: "  one run, spawn to reaped: median %.2f ms, p90 %.2f ms", times[times.count / 2] * 1000, times[times.count * 9 / 10] * 1000))
+        baseline.sort()
+        var figures = [Figure(name: "one run, spawn to reaped (ms, median)", ours: times[times.count / 2] * 1000,
+                              baseline: baseline[baseline.count / 2] * 1000, baselineName: "posix_spawn /bin/true", goal: "—", format: "%.2f")]
+
+        // The standard aggregate module over a job input of 100,000 readings, against the same
+        // C sources compiled for this machine (clang -O2): what the interpreter and the
+        // sandbox cost on real work.
+        let stdin = Self.aggregateInput(readings: 100_000)
+        let module = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "Modules/aggregate.wasm")))
         var outcome: SandboxOutcome?
-        let loop = Self.countingLoop(iterations: 1_250_000)
-        let seconds = try await measureSeconds {
-            outcome = try await runner.run(module: loop, stdin: [], limits: limits, clockNanos: 0)
+        let ours = try await measureSeconds {
+            outcome = try await runner.run(module: module, stdin: stdin, limits: limits, clockNanos: 0)
         }
-        guard let outcome, outcome.failure == nil else { print("  loop failed: \(outcome?.detail ?? "")"); return }
-        print(String(format: "  10M-instruction loop: %.3f s, fuel %llu (%.1f M fuel/s after the spawn)", seconds, outcome.fuelUsed,
-                     Double(outcome.fuelUsed) / max(seconds - times[times.count / 2], 1e-6) / 1e6))
+        guard let outcome, outcome.failure == nil else { print("  aggregate failed: \(outcome?.detail ?? "")"); return }
+        if let native = try? Self.buildNativeAggregate() {
+            let base = try measureProcess(native, [], stdin: stdin)
+            precondition(base.stdout == outcome.stdout, "the native aggregate and the module disagree")
+            figures.append(Figure(name: "aggregate, 100k readings (readings/s)", ours: 100_000 / ours, baseline: 100_000 / base.seconds,
+                                  baselineName: "native clang -O2", goal: "—"))
+        }
+        printTable("compute results", figures)
+        print(String(format: "  aggregate used %llu fuel: %.0f per reading (a request's fuel limit should allow for it)",
+                     outcome.fuelUsed, Double(outcome.fuelUsed) / 100_000))
+    }
+
+    /// A job input of `readings` readings of one stream (docs/PROTOCOL.md §"Compute jobs").
+    static func aggregateInput(readings: Int) -> [UInt8] {
+        var input = JobInput(grant: "bench", params: .object(["stats": .array(["count", "sum", "mean", "min", "max", "p50", "p99"].map { .string($0) }),
+                                                              "window": .number("3600")]),
+                             streams: ["home/temperature"], from: 1_800_000_000_000, to: 1_800_000_000_000 + Int64(readings) * 1000)
+        for i in 0..<readings {
+            input.append(stream: "home/temperature", t: 1_800_000_000_000 + Int64(i) * 1000, value: Array("\(Double(180 + (i * 37) % 90) / 10)".utf8))
+        }
+        return input.bytes
+    }
+
+    /// Modules/aggregate's C sources built for this machine.
+    static func buildNativeAggregate() throws -> String {
+        let out = FileManager.default.temporaryDirectory.path + "/edgevault-aggregate-native"
+        let sources = ["Modules/aggregate/aggregate.c", "Modules/common/evinput.c", "Modules/common/evjson.c", "Modules/common/evlist.c"]
+        let r = try measureProcess("/usr/bin/clang-14", ["-O2", "-o", out] + sources + ["-lm"], stdin: [])
+        guard r.status == 0 else { throw CocoaError(.executableLoad) }
+        return out
+    }
+
+    /// Runs a program with `stdin`, returning its wall time, status and stdout.
+    static func measureProcess(_ path: String, _ arguments: [String], stdin: [UInt8]) throws -> (seconds: Double, status: Int32, stdout: [UInt8]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        let start = ContinuousClock.now
+        try p.run()
+        let writer = Thread { try? input.fileHandleForWriting.write(contentsOf: Data(stdin)); try? input.fileHandleForWriting.close() }
+        writer.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let d = ContinuousClock.now - start
+        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, p.terminationStatus, [UInt8](data))
+    }
+
+    func measureProcess(_ path: String, _ arguments: [String], stdin: [UInt8]) throws -> (seconds: Double, status: Int32, stdout: [UInt8]) {
+        try Self.measureProcess(path, arguments, stdin: stdin)
     }
 }
