@@ -29,6 +29,15 @@ extension WasmModuleInfo {
         guard !hasMemory64OrShared else { throw ModuleInvalid("declares a 64-bit or shared memory") }
         if let min = memoryMinPages, min > 65536 { throw ModuleInvalid("declares a memory of more than 65536 pages") }
         if let min = memoryMinPages, let max = memoryMaxPages, max < min { throw ModuleInvalid("declares a memory whose maximum is below its minimum") }
+        // What instantiation builds outside the job's pages, bounded (a 4 MiB module of
+        // element segments once took the sandbox to 445 MB at 0 fuel).
+        guard elementEntries <= JobPolicy.maxTableElements else {
+            throw ModuleInvalid("declares \(elementEntries) table elements in its element segments; at most \(JobPolicy.maxTableElements)")
+        }
+        guard globalCount <= JobPolicy.maxGlobals else { throw ModuleInvalid("declares \(globalCount) globals; at most \(JobPolicy.maxGlobals)") }
+        guard functionCount <= JobPolicy.maxFunctions else {
+            throw ModuleInvalid("declares \(functionCount) functions; at most \(JobPolicy.maxFunctions)")
+        }
         guard tables.count <= JobPolicy.maxTables else {
             throw ModuleInvalid("declares \(tables.count) tables; at most \(JobPolicy.maxTables) (tables are memory outside the job's pages)")
         }

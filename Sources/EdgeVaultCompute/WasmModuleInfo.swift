@@ -39,6 +39,11 @@ package struct WasmModuleInfo: Sendable {
     package var hasMemory64OrShared = false
     /// The tables the module defines.
     package var tables: [Table] = []
+    /// Elements of all element segments, globals and functions the module defines: each costs
+    /// the sandbox memory outside the job's pages at instantiation, before any fuel is spent.
+    package var elementEntries = 0
+    package var globalCount = 0
+    package var functionCount = 0
 
     package struct Table: Sendable, Equatable {
         package var min: UInt64
@@ -71,6 +76,11 @@ package struct WasmModuleInfo: Sendable {
                     info.exports = exports.map { Export(name: $0.name, kind: kind(of: $0.descriptor)) }
                 case .functionSection(let types):
                     functionCount = types.count
+                    info.functionCount = types.count
+                case .elementSection(let segments):
+                    info.elementEntries = segments.reduce(0) { $0 + $1.initializer.count }
+                case .globalSection(let globals):
+                    info.globalCount = globals.count
                 case .codeSection(let codes):
                     codeCount = codes.count
                 case .memorySection(let memories):

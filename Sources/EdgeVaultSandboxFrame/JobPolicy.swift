@@ -21,4 +21,9 @@ package enum JobPolicy {
     /// The most tables a module may declare: with `maxTableElements` each, tables stay a few
     /// MB however the module fills them (many small tables once took the sandbox past 1 GB).
     package static let maxTables = 4
+
+    /// The most globals and functions a module may define (clang's modules have hundreds to a
+    /// few thousand functions): each costs the interpreter memory the job's pages do not count.
+    package static let maxGlobals = 10_000
+    package static let maxFunctions = 50_000
 }

@@ -169,15 +169,17 @@ extension VaultStore {
         }
     }
 
-    /// How many runs wait for the person, for one grant and in all, and their sealed bytes.
-    public func heldRuns(org: String, grant: String) async throws -> (grant: Int, all: Int, bytes: Int64) {
+    /// How many runs of one grant wait for the person, and the sealed bytes waiting: the
+    /// organization's and everyone's.
+    public func heldRuns(org: String, grant: String) async throws -> (grant: Int, orgBytes: Int64, bytes: Int64) {
         try await read("count held runs") { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT count(*) AS n, coalesce(sum(length(heldOutput) + length(heldStderr)), 0) AS bytes,
+                SELECT coalesce(sum(length(heldOutput) + length(heldStderr)), 0) AS bytes,
+                       coalesce(sum(CASE WHEN org = ? THEN length(heldOutput) + length(heldStderr) ELSE 0 END), 0) AS orgBytes,
                        coalesce(sum(org = ? AND grantId = ?), 0) AS mine
                 FROM compute_run WHERE status = 'pending'
-                """, arguments: [org, grant])
-            return (row?["mine"] ?? 0, row?["n"] ?? 0, row?["bytes"] ?? 0)
+                """, arguments: [org, org, grant])
+            return (row?["mine"] ?? 0, row?["orgBytes"] ?? 0, row?["bytes"] ?? 0)
         }
     }
 

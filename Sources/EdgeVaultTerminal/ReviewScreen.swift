@@ -71,6 +71,14 @@ public struct ReviewScreen: Sendable {
         public var sizeText: String { size < 1024 ? "\(size) bytes" : "\((size + 1023) / 1024) KiB" }
     }
 
+    /// A job's wall-clock limit in words.
+    public static func wallText(ms: Int) -> String { ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms" }
+
+    /// A job's memory limit in words: pages are 64 KiB.
+    public static func memoryText(pages: Int) -> String {
+        pages % 16 == 0 ? "\(pages / 16) MiB" : "\(pages * 64) KiB"
+    }
+
     public var compute: ComputeInfo?
     public var request: AdminAPI.RequestSummary
     public var access: AccessRequest
@@ -173,7 +181,7 @@ public struct ReviewScreen: Sendable {
                 ? "; you will see each output (vault-cli results) before anything is sent."
                 : "; each output is sent to it at once, WITHOUT you seeing it first."
         }
-        s += " Each run is limited to \(job.limits.outputBytes) bytes of output, \(job.limits.wallMs / 1000) s and \(job.limits.memoryPages / 16) MiB of memory. Revoking stops future runs; outputs already sent stay with them."
+        s += " Each run is limited to \(job.limits.outputBytes) bytes of output, \(Self.wallText(ms: job.limits.wallMs)) and \(Self.memoryText(pages: job.limits.memoryPages)) of memory. Revoking stops future runs; outputs already sent stay with them."
         return s
     }
 
@@ -309,7 +317,7 @@ public struct ReviewScreen: Sendable {
             }
             out.append("  runs         " + (job.schedule == .once ? "once, when you approve" : "as each segment in range closes"))
             out.append("  release      " + (job.release == .review ? "after you review each output" : warn("automatic: outputs leave unseen")))
-            out.append("  limits       \(job.limits.fuel) fuel, \(job.limits.memoryPages) pages (\(job.limits.memoryPages / 16) MiB), \(job.limits.outputBytes) bytes out, \(job.limits.wallMs) ms")
+            out.append("  limits       \(job.limits.fuel) fuel, \(job.limits.memoryPages) pages (\(Self.memoryText(pages: job.limits.memoryPages))), \(job.limits.outputBytes) bytes out, \(job.limits.wallMs) ms")
             out.append(contentsOf: paramsLines(limit: Self.paramsLines))
         }
         var purpose: [String] = []

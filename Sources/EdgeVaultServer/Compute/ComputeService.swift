@@ -30,6 +30,8 @@ public actor ComputeService {
     /// Held `review` outputs: per grant, and their sealed bytes in all.
     public static let maxHeldPerGrant = 32
     public static let maxHeldBytes: Int64 = 128 << 20
+    /// One organization's share of it: one cannot make the others' runs be skipped.
+    public static let maxHeldBytesPerOrg: Int64 = 32 << 20
 
     let store: VaultStore
     let ledger: LedgerService
@@ -120,7 +122,7 @@ public actor ComputeService {
             // runs are skipped (and logged), so held outputs can neither fill the disk nor
             // make the person's list too large to read (docs/PROTOCOL.md §"Where it runs").
             let held = try await store.heldRuns(org: grant.org, grant: grant.id)
-            guard held.grant < Self.maxHeldPerGrant, held.bytes < Self.maxHeldBytes else {
+            guard held.grant < Self.maxHeldPerGrant, held.orgBytes < Self.maxHeldBytesPerOrg, held.bytes < Self.maxHeldBytes else {
                 logger.warning("outputs wait for the person; this segment's run of the grant is skipped",
                                metadata: ["grant": "\(grant.id)", "segment": "\(segment)", "held": "\(held.grant)"])
                 return

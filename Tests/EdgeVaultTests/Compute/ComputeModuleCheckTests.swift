@@ -112,6 +112,15 @@ struct ComputeModuleCheckTests {
         #expect(throws: ModuleInvalid.self) { try WasmModuleInfo.inspect(tables(5)).validateForUpload() }
     }
 
+
+    @Test("What instantiation builds outside the job's pages is bounded: element segments past 100,000 entries are refused (4 MiB of them once took the sandbox to 445 MB at 0 fuel)")
+    func refusesHugeElementSegments() throws {
+        let module = { (n: Int) in
+            GuestModules.compile("(module (table 1 funcref) (func $f) (elem declare func " + String(repeating: "$f ", count: n) + #") (func (export "_start")))"#)
+        }
+        try WasmModuleInfo.inspect(module(100_000)).validateForUpload()
+        #expect(throws: ModuleInvalid.self) { try WasmModuleInfo.inspect(module(100_001)).validateForUpload() }
+    }
 }
 
 /// A small deterministic generator for mutation loops.
