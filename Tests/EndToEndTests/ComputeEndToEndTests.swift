@@ -361,7 +361,7 @@ struct ComputeEndToEndTests {
         let now = Timestamp.now()
         let name = ComputeJob.name(of: [UInt8](try Data(contentsOf: URL(fileURLWithPath: v.root + "/spin.wasm"))))
         let r = try await v.cli(["org", "request", "--id", "spin", "--compute", name, "--schedule", "per-segment", "--release", "auto",
-                                 "--fuel", "1000000000000", "--wall-ms", "8000", "--stream", "live/spin",
+                                 "--fuel", "1000000000000", "--wall-ms", "5000", "--stream", "live/spin",
                                  "--from", Timestamp.rfc3339(milliseconds: now - 3_600_000), "--to", Timestamp.rfc3339(milliseconds: now + 3_600_000),
                                  "--expires", "1d", "--name", "Spinner", "--purpose", "spin"] + orgArgs(v, key: orgKey))
         #expect(r.status == 0, "\(r.stderr)")

@@ -101,11 +101,13 @@ struct SlowlorisEndToEndTests {
 
         // Every stalled connection is closed: those beyond the per-address share at once, the
         // admitted ones by the header deadline (10 s), none left open after 20 s.
-        let closed = closeTimes(attackers, since: start, until: start + .seconds(20), known: early)
+        // Watched at least once more even when a loaded machine made the genuine client's calls
+        // outlast the 20 s (connections vaultd closed meanwhile read as closed at once).
+        let closed = closeTimes(attackers, since: start, until: max(start + .seconds(20), ContinuousClock.now + .seconds(3)), known: early)
         let open = closed.filter { $0 == nil }.count
         let byDeadline = closed.compactMap { $0 }.filter { $0 >= .seconds(9) }.count
         let atOnce = closed.compactMap { $0 }.filter { $0 < .seconds(9) }.count
-        #expect(open == 0, "\(open) stalled connections still open after 20 s")
+        #expect(open == 0, "\(open) stalled connections still open after 20 s (or after the genuine client, when it took longer)")
         #expect(byDeadline > 0 && byDeadline <= 16, "closed by the request deadline: \(byDeadline) (at most the /24's share, 16)")
         #expect(atOnce == 256 - byDeadline - open)
         // Still serving afterwards.
