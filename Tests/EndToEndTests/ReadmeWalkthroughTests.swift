@@ -111,6 +111,9 @@ struct ReadmeWalkthroughTests {
         for command in script {
             if command == Readme.buildLine { continue }  // the binaries under test are already built
             let typed = command.replacingOccurrences(of: Readme.address, with: "127.0.0.1:\(walk.port)")
+            // A background line's log may already say "vaultd ready" from an earlier start.
+            let readyBefore = command.hasSuffix("&") ? command.redirectTarget.map(walk.expand).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+                .map { $0.components(separatedBy: "vaultd ready").count - 1 } ?? 0 : 0
             let r = try await shell.run(typed)
             let out = r.output
             // Every line succeeds; ingest --skip-invalid says it skipped lines with status 2
@@ -123,7 +126,7 @@ struct ReadmeWalkthroughTests {
             }
             if command.hasSuffix("&") {
                 let log = try #require(command.redirectTarget.map(walk.expand), "\(command): a background line names its log")
-                #expect(await walk.waitForFile(log, toContain: "vaultd ready"), "\(command): vaultd did not become ready\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                #expect(await walk.waitForFile(log, toContain: "vaultd ready", moreThan: readyBefore), "\(command): vaultd did not become ready\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
             try await check(command, r, walk: walk, samples: samples, state: &state)
         }
@@ -550,10 +553,12 @@ final class Walk: @unchecked Sendable {
     }
 
     /// Waits (at most `timeout`) until the file at `path` contains `text`.
-    func waitForFile(_ path: String, toContain text: String, timeout: Duration = .seconds(60)) async -> Bool {
+    /// Waits until `path` holds `text` more than `times` times (a log appended to by a second
+    /// start already holds the first start's line).
+    func waitForFile(_ path: String, toContain text: String, moreThan times: Int = 0, timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let content = try? String(contentsOfFile: path, encoding: .utf8), content.contains(text) { return true }
+            if let content = try? String(contentsOfFile: path, encoding: .utf8), content.components(separatedBy: text).count - 1 > times { return true }
             try? await Task.sleep(for: .milliseconds(100))
         }
         return false
