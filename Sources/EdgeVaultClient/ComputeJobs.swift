@@ -24,6 +24,12 @@ extension AdminClient {
     }
 
     /// Runs waiting for the person, without their outputs.
+    /// Removes a module no live grant or pending request names (`409 module_in_use` otherwise).
+    public func removeModule(_ name: String) async throws {
+        let response = try await http.send(method: .DELETE, path: "/v1/modules/\(name)")
+        guard response.status == 200 else { throw Self.problemError(response) }
+    }
+
     public func pendingRuns() async throws -> [AdminAPI.PendingRun] { try await get("/v1/compute/pending", as: AdminAPI.PendingRuns.self).runs }
 
     /// One waiting run with its output and stderr (sealed to the person), checked to be the one asked for.

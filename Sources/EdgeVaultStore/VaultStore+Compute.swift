@@ -54,6 +54,26 @@ extension VaultStore {
         }
     }
 
+    /// Removes a module no live grant and no pending request names (the person's
+    /// `vault-cli modules rm`; docs/PROTOCOL.md §"Compute results"). Returns false when there was none.
+    public func removeModule(name: String, now: Int64) async throws -> Bool {
+        try await write("remove the module") { db in
+            try Self.expireRequests(in: db, now: now)
+            let users = try Row.fetchAll(db, sql: """
+                SELECT r.org, r.id, r.status, g.status AS grantStatus, g.expires FROM access_request r
+                LEFT JOIN grant_record g ON g.org = r.org AND g.id = r.id
+                WHERE json_valid(CAST(r.payload AS TEXT)) AND json_extract(CAST(r.payload AS TEXT), '$.job.module') = ?
+                """, arguments: [name]).filter { row in
+                (row["status"] as String) == "pending" || ((row["grantStatus"] as String?) == "live" && (row["expires"] as Int64? ?? 0) > now)
+            }
+            if let first = users.first {
+                throw VaultError(.moduleInUse, "module \(name) is named by \(users.count) live grant(s) or pending request(s), first \(first["id"] as String); revoke or deny them first")
+            }
+            try db.execute(sql: "DELETE FROM wasm_module WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
     public func module(name: String) async throws -> [UInt8]? {
         try await read("read the module") { db in
             try Data.fetchOne(db, sql: "SELECT bytes FROM wasm_module WHERE name = ?", arguments: [name]).map { [UInt8]($0) }

@@ -225,12 +225,21 @@ func decideOne(global: GlobalOptions, grant: String, seq: Int64, outcome: Comput
     print(decisionLine(r, grant: grant))
 }
 
-/// `vault-cli modules`: the programs organizations brought.
-struct ModulesCommand: VaultCommand {
+/// `vault-cli modules`: the programs organizations brought; `modules rm NAME` removes one.
+struct ModulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modules",
-        abstract: "List the WebAssembly modules organizations uploaded, who brought each and which grants use it.",
-        discussion: "Example: vault-cli modules")
+        abstract: "The WebAssembly modules organizations uploaded: list them, or remove one no grant uses.",
+        discussion: "Example: vault-cli modules   or   vault-cli modules rm sha256:1a2b…",
+        subcommands: [ModulesList.self, ModulesRemove.self],
+        defaultSubcommand: ModulesList.self)
+}
+
+struct ModulesList: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the modules, who brought each and which requests and grants name it.",
+        discussion: "Example: vault-cli modules list")
 
     @OptionGroup var global: GlobalOptions
 
@@ -245,5 +254,45 @@ struct ModulesCommand: VaultCommand {
             print("  requests: \(m.requests.isEmpty ? "none" : m.requests.joined(separator: ", "))")
             print("  grants:   \(m.grants.isEmpty ? "none" : m.grants.joined(separator: ", "))")
         }
+    }
+}
+
+struct ModulesRemove: VaultCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Remove a module that no live grant and no pending request names (frees its upload quota).",
+        discussion: """
+            Organizations' uploads share quotas (docs/PROTOCOL.md, compute jobs): removing \
+            modules nobody uses makes room. A module a live grant or a pending request names is \
+            refused: revoke or deny those first. The organization can upload it again.
+
+            Example: vault-cli modules rm sha256:1a2b…
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The module's name (sha256:<hex>, as vault-cli modules lists it).")
+    var name: String
+
+    @Flag(help: "Do not ask to confirm.")
+    var yes = false
+
+    func validate() throws {
+        guard ComputeJob.digest(of: name) != nil else { throw ValidationError("a module's name is sha256: and 64 lowercase hex digits") }
+    }
+
+    func execute() async throws {
+        let client = try global.client()
+        guard let module = try await client.modules().first(where: { $0.name == name }) else {
+            throw VaultError(.notFound, "no module \(name) on this vault")
+        }
+        if !yes {
+            guard isatty(0) != 0 else { throw VaultError(.badRequest, "refusing to remove a module without confirmation: run it in a terminal or pass --yes") }
+            eprint("Remove \(name) (\(module.size) bytes, from \(Fingerprint.of(thumbprint: module.org) ?? module.org))? [y/N] ")
+            let answer = String((readLine(strippingNewline: true) ?? "").filter { !$0.isWhitespace }).lowercased()
+            guard answer == "y" || answer == "yes" else { throw VaultError(.badRequest, "not confirmed; nothing was removed") }
+        }
+        try await client.removeModule(name)
+        print("removed \(name) (\(module.size) bytes)")
     }
 }

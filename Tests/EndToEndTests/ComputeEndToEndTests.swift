@@ -277,7 +277,7 @@ struct ComputeEndToEndTests {
         _ = try await v.stopDaemon()
     }
 
-    @Test("hostile modules and requests get clear refusals and store nothing: garbage, a forbidden import, a wrong hash, a wrong type, more than 4 MiB, a missing module, too little memory for the module, a job on a raw request, a forged decision")
+    @Test("hostile modules and requests get clear refusals and store nothing: garbage, a forbidden import, a wrong hash, a wrong type, more than 4 MiB, a missing module, too little memory for the module, a job on a raw request, a forged decision; a module still named cannot be removed, an unused one can")
     func badInput() async throws {
         let v = try VaultFixture()
         try await v.initVault()
@@ -337,6 +337,16 @@ struct ComputeEndToEndTests {
         #expect(try await request(job(ComputeJob.name(of: aggregate), release: "auto")) == (400, "request_invalid"), "auto needs per-segment")
         #expect(try await request(nil) == (400, "request_invalid"), "compute needs a job")
         #expect(try await request(job(ComputeJob.name(of: aggregate))) == (202, ""))
+
+        // The person removes a module only when nothing live names it; then its quota is free.
+        let name = ComputeJob.name(of: aggregate)
+        let inUse = try await v.cli(["modules", "rm", name, "--yes"])
+        #expect(inUse.status == 1 && inUse.stderr.contains("named by 1 live grant(s) or pending request(s)"), "\(inUse.stderr)")
+        #expect(try await v.cli(["deny", "--org", o.keys.keyId, "--all", "--yes", "--passphrase-file", v.passphraseFile]).status == 0)
+        let removed = try await v.cli(["modules", "rm", name, "--yes"])
+        #expect(removed.status == 0 && removed.stdout.contains("removed \(name)"), "\(removed.stdout)\(removed.stderr)")
+        #expect(try await v.cli(["modules"]).stdout.contains("no modules"))
+        #expect(try await put(aggregate) == (201, ""), "uploaded anew")
 
         // A decision not signed by the person is refused on the admin socket.
         let forged = try await v.request("POST", "/v1/compute/decisions", body: Array(#"{"org":"x","grant":"y","jws":"{}"}"#.utf8))

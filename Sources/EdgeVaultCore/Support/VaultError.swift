@@ -67,6 +67,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         // Compute grants (docs/PROTOCOL.md §"Compute jobs")
         case moduleInvalid = "module_invalid"
         case moduleMissing = "module_missing"
+        case moduleInUse = "module_in_use"
         case computeOnly = "compute_only"
         case resultInvalid = "result_invalid"
 

@@ -76,7 +76,7 @@ extension VaultError.Code {
         case .methodNotAllowed:
             return 405
         // Conflicts with the vault's current state: look again, then retry.
-        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing:
+        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing, .moduleInUse:
             return 409
         case .tooLarge:
             return 413

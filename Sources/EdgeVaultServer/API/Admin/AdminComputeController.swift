@@ -24,6 +24,14 @@ struct AdminComputeController<Context: RequestContext>: Sendable {
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/modules") { _, _ in JSONBody(AdminAPI.Modules(modules: try await store.modules())) }
         router.get("/v1/modules/{name}", use: module)
+        router.delete("/v1/modules/{name}") { _, context -> JSONBody<OrgAPI.ModuleStored> in
+            let name = try context.parameters.require("name")
+            guard ComputeJob.digest(of: name) != nil, let bytes = try await store.module(name: name) else {
+                throw Problem(code: .notFound, detail: "no module \(name.prefix(80)) here")
+            }
+            guard try await store.removeModule(name: name, now: Timestamp.now()) else { throw Problem(code: .notFound, detail: "no module \(name) here") }
+            return JSONBody(OrgAPI.ModuleStored(module: name, size: bytes.count))
+        }
         router.get("/v1/compute/pending") { _, _ in JSONBody(AdminAPI.PendingRuns(runs: try await store.pendingRuns())) }
         router.get("/v1/compute/pending/{org}/{grant}/{seq}") { _, context -> JSONBody<AdminAPI.PendingRun> in
             let (org, grant, seqText) = (try context.parameters.require("org"), try context.parameters.require("grant"), try context.parameters.require("seq"))
