@@ -109,3 +109,20 @@ public struct DecisionMaker {
         return (out, skipped)
     }
 }
+
+extension AdminAPI.GrantSummary {
+    /// The request this grant carries, when its JWS holds this organization's signature and
+    /// the person's grant decision over it (checked against the person's own key): what the
+    /// person's CLI trusts before it seals anything to a grant's delivery key. Nil when the
+    /// daemon's record does not check out (missing, tampered, another organization's).
+    public func coSignedRequest(origin: String, keys: UserKeys) -> AccessRequest? {
+        guard let text = jws, let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else { return nil }
+        var stored = decided
+        stored.signatures = [decided.signatures[0]]
+        guard let userKey = try? SigningPublicKey(bytes: keys.publicKeys.signingKey),
+              let d = try? Decision.check(decided, stored: stored, userKeyId: keys.publicKeys.keyId, userKey: userKey), d.kind == .grant,
+              (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == org
+        else { return nil }
+        return try? AccessRequest(payload: decided.payload, origin: origin, now: nil)
+    }
+}

@@ -153,14 +153,7 @@ public struct RangeDeleter {
         var out: [LiveGrant] = []
         for g in try await client.grants() where g.status == .live && !revoked.contains("\(g.org)\n\(g.id)") {
             let tampered = VaultError(.scopeViolation, "grant \(g.id) of \(g.org) does not carry your valid co-signature (the daemon's records look tampered); nothing was deleted")
-            guard let text = g.jws, let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else { throw tampered }
-            var stored = decided
-            stored.signatures = [decided.signatures[0]]
-            guard let d = try? Decision.check(decided, stored: stored, userKeyId: keys.publicKeys.keyId,
-                                              userKey: try SigningPublicKey(bytes: keys.publicKeys.signingKey)),
-                  d.kind == .grant, (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == g.org,
-                  let access = try? AccessRequest(payload: decided.payload, origin: origin, now: nil), access.expires > now
-            else { throw tampered }
+            guard let access = g.coSignedRequest(origin: origin, keys: keys), access.expires > now else { throw tampered }
             // A compute grant holds no segment key: nothing to re-seal to it.
             if access.isCompute { continue }
             out.append(LiveGrant(org: g.org, access: access))

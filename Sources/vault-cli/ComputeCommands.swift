@@ -150,17 +150,10 @@ struct ResultsCommand: VaultCommand {
 func grantAccess(_ run: AdminAPI.PendingRun, grants: [AdminAPI.GrantSummary], vault: AdminAPI.VaultInfo, keys: UserKeys) throws -> AccessRequest? {
     // The co-signed request decides where an output goes: the organization that signed it
     // must be the run's, and its id the run's grant (a daemon could list another grant here).
-    guard let g = grants.first(where: { $0.org == run.org && $0.id == run.grant }), let text = g.jws,
-          let decided = try? JWS(json: Array(text.utf8)), decided.signatures.count == 2 else {
+    guard let g = grants.first(where: { $0.org == run.org && $0.id == run.grant }), g.jws != nil else {
         throw VaultError(.scopeViolation, "grant \(run.grant) does not carry your co-signature (the daemon's records look tampered); nothing was sent")
     }
-    var stored = decided
-    stored.signatures = [decided.signatures[0]]
-    guard let d = try? Decision.check(decided, stored: stored, userKeyId: keys.publicKeys.keyId,
-                                      userKey: try SigningPublicKey(bytes: keys.publicKeys.signingKey)), d.kind == .grant,
-          (try? decided.verifyOrgSignature(decided.signatures[0]).keyId) == run.org,
-          let access = try? AccessRequest(payload: decided.payload, origin: vault.origin, now: nil),
-          access.id == run.grant, access.job?.module == run.module else {
+    guard let access = g.coSignedRequest(origin: vault.origin, keys: keys), access.id == run.grant, access.job?.module == run.module else {
         throw VaultError(.scopeViolation, "grant \(run.grant) does not carry your valid co-signature for this module; nothing was sent")
     }
     return access
