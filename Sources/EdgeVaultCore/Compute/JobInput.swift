@@ -41,5 +41,6 @@ public struct JobInput: Sendable {
     /// `sha256:<hex>` of the bytes: the leaf's `input`.
     public var digest: String { JobInput.digest(bytes) }
 
-    public static func digest(_ bytes: [UInt8]) -> String { "sha256:" + Encoding.hex(Hash.sha256(bytes)) }
+    /// `sha256:<hex>` of any bytes: a leaf's `input` and `output`, a module's name.
+    public static func digest(_ bytes: [UInt8]) -> String { ComputeJob.name(of: bytes) }
 }

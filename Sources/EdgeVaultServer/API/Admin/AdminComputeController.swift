@@ -86,18 +86,12 @@ struct AdminComputeController<Context: RequestContext>: Sendable {
         }
         let digest = Hash.sha256(jws.serialized())
         let now = Timestamp.now()
-        let index: Int64
-        do {
-            if job.schedule == .once {
-                index = try await store.recordRun(org: input.org, run: checked.run, outcome: checked.outcome, sealedOutput: sealed,
-                                                  decisionSha256: digest, now: now)
-            } else {
-                index = try await store.decideHeldRun(org: input.org, run: checked.run, outcome: checked.outcome, sealedOutput: sealed,
-                                                      decisionSha256: digest, now: now)
-            }
-        } catch let e as VaultError {
-            throw Problem(code: e.code, detail: e.message)
-        }
+        // A VaultError from the store keeps its code (ProblemMiddleware).
+        let index = job.schedule == .once
+            ? try await store.recordRun(org: input.org, run: checked.run, outcome: checked.outcome, sealedOutput: sealed,
+                                        decisionSha256: digest, now: now)
+            : try await store.decideHeldRun(org: input.org, run: checked.run, outcome: checked.outcome, sealedOutput: sealed,
+                                            decisionSha256: digest, now: now)
         let checkpoint: VaultStore.StoredCheckpoint
         do {
             checkpoint = try await ledger.anchor(index: index)
