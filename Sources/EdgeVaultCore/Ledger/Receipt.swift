@@ -21,19 +21,12 @@ public struct Receipt: Codable, Sendable, Equatable {
         public var leaf: LedgerLeaf
     }
 
-    /// Checks the checkpoint's signature with the vault's log key and the leaf's inclusion.
-    public func verify(logKey: SignedNote.Verifier) throws -> Verified {
-        let cp = try Checkpoint.open(checkpoint, verifier: logKey)
-        guard let bytes = Encoding.fromBase64(leaf) else { throw VaultError(.protocolError, "receipt leaf is not base64") }
-        let hashes = try proof.map { text -> Merkle.Hash in
-            guard let h = Encoding.fromBase64(text), h.count == 32 else { throw Merkle.ProofError.invalid }
-            return h
-        }
-        do {
-            try Merkle.verifyInclusion(leafHash: Merkle.leafHash(bytes), index: index, size: cp.size, proof: hashes, root: cp.root)
-        } catch {
-            throw VaultError(.protocolError, "the receipt's inclusion proof does not verify against checkpoint \(cp.size)")
-        }
+    /// Checks the checkpoint's signature with the vault's log key (and its cosignatures against
+    /// `policy`, when given) and the leaf's inclusion: the receipt read as a tlog-proof.
+    public func verify(logKey: SignedNote.Verifier, policy: TlogPolicy? = nil) throws -> Verified {
+        let p = try tlogProof
+        let bytes = p.extra ?? []
+        let cp = try p.verify(leafHash: Merkle.leafHash(bytes), logKey: logKey, policy: policy)
         return Verified(checkpoint: cp, leaf: try LedgerLeaf(bytes: bytes))
     }
 }
