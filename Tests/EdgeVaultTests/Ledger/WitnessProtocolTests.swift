@@ -4,11 +4,12 @@ import Testing
 
 /// A log of `n` random leaves with its signed checkpoints, for the add-checkpoint error paths.
 struct TestLog {
-    let origin = "edgevault.local/witness-test"
+    let origin: String
     let key = SigningKeyPair.generate()
     var reader = ArrayHashReader(leafHashes: [])
 
-    init(size: Int) {
+    init(size: Int, origin: String = "edgevault.local/witness-test") {
+        self.origin = origin
         for _ in 0..<size { reader.append(Merkle.leafHash(Sodium.randomBytes(8))) }
     }
 
@@ -36,7 +37,11 @@ struct WitnessProtocolTests {
         WitnessCore.evaluate(body: body, lookup: { $0 == log.origin ? (log.witnessLog, stored) : nil }, cosigner: cosigner, now: now)
     }
 
-    @Test("litewitness's nine sigsum requests, replayed in order, get litewitness's statuses (404 for the unknown origin, as the spec says)")
+    /// Two statuses differ from litewitness's, on purpose: the unknown origin is 404 (the spec's
+    /// MUST; litewitness answers 403), and the second request's signature line ends `…6gx=`,
+    /// base64 with non-zero padding bits that Go decodes leniently (then the signature fails:
+    /// 403) and EdgeVault's strict decoding refuses as a malformed note (400).
+    @Test("litewitness's nine sigsum requests, replayed in order, get litewitness's statuses but 400 for non-canonical base64 and 404 for the unknown origin")
     func litewitnessSequence() throws {
         let v = try C2SPVectors.section("addCheckpoint")
         let origin = v["sigsumOrigin"] as! String
@@ -64,7 +69,10 @@ struct WitnessProtocolTests {
             }
         }
         let expected = (v["requests"] as! [[String: Any]]).map { $0["litewitnessStatus"] as! Int }
-        #expect(statuses == expected.enumerated().map { $0.offset == 2 ? 404 : $0.element })
+        #expect(expected[1] == 403 && expected[2] == 403)
+        #expect((v["requests"] as! [[String: Any]])[1]["body"].map { ($0 as! String).contains("x6gx=\n") } == true)
+        #expect(Encoding.fromBase64("6gx=") == nil && Encoding.fromBase64("6go=") != nil)
+        #expect(statuses == [expected[0], 400, 404] + expected[3...])
         #expect(conflicts == ["3\n", "5\n"])
         #expect(stored?.size == 5)
     }
@@ -137,7 +145,7 @@ struct WitnessProtocolTests {
     @Test("Unknown origin is 404; a signature by an untrusted key is 403; a trusted key's bad signature is 403")
     func originAndSignature() {
         let log = TestLog(size: 4)
-        let other = TestLog(size: 4)
+        let other = TestLog(size: 4, origin: "edgevault.local/another-log")
         #expect(run(log, other.body(old: 0, new: 4), stored: nil).status == 404)
         #expect(run(log, log.body(old: 0, new: 4, note: log.note(4, signer: .generate())), stored: nil).status == 403)
         let forged = log.note(4).replacingOccurrences(of: "\n\n\u{2014} \(log.origin) ", with: "\n\n\u{2014} \(log.origin) AAAA")
