@@ -77,6 +77,10 @@ let package = Package(
                 "CSodium",
                 "CHardening",
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The HTTP client every side uses (vault-cli to vaultd, organizations to vaults,
+                // a vault to its witnesses).
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
                 .product(name: "SystemPackage", package: "swift-system"),

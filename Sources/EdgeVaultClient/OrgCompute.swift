@@ -37,16 +37,17 @@ public struct OrgResultsFetcher: Sendable {
 
     let fetcher: OrgFetcher
 
-    public init(client: OrgClient, pinsPath: String) {
-        fetcher = OrgFetcher(client: client, pinsPath: pinsPath)
+    public init(client: OrgClient, pinsPath: String, policy: TlogPolicy? = nil) {
+        fetcher = OrgFetcher(client: client, pinsPath: pinsPath, policy: policy)
     }
 
     public func fetch(id: String, logKey: String?, directory: String) async throws -> Summary {
         try await fetcher.requireGrantedOrEnded(id: id)
-        let (_, access, pins) = try await fetcher.verify(id: id, logKey: logKey)
+        let (_, access, pins, grantReceipt) = try await fetcher.verifyWithReceipt(id: id, logKey: logKey)
         guard access.isCompute else { throw VaultError(.notGranted, "grant \(id) is a raw grant: use vault-cli org fetch") }
         let verifier = try SignedNote.Verifier(pins.logKey)
         try FileIO.makeDirectories(directory, mode: 0o700)
+        try OrgFetcher.writeProof(grantReceipt, to: "\(directory)/grant.tlog-proof")
         var summary = Summary()
         // Resume after the longest run of results already kept (0, 1, … without a gap).
         var after: Int64 = -1
@@ -59,7 +60,7 @@ public struct OrgResultsFetcher: Sendable {
             guard !page.results.isEmpty else { break }
             for r in page.results {
                 guard r.seq > after else { throw VaultError(.protocolError, "the vault listed run \(r.seq) after \(after)") }
-                let verified = try r.receipt.verify(logKey: verifier)
+                let verified = try fetcher.check(r.receipt, logKey: verifier)
                 try await fetcher.checkConsistency(of: verified.checkpoint, with: latest)
                 latest.checkpointSize = verified.checkpoint.size
                 latest.checkpointRoot = Encoding.base64(verified.checkpoint.root)
@@ -84,6 +85,7 @@ public struct OrgResultsFetcher: Sendable {
                     summary.failed += 1
                 }
                 try FileIO.replace("\(directory)/\(r.seq).receipt.json", Array(try JSONEncoder().encode(r.receipt)), mode: 0o600)
+                try OrgFetcher.writeProof(r.receipt, to: "\(directory)/\(r.seq).tlog-proof")
                 try FileIO.replace(leafPath, verified.leaf.bytes, mode: 0o600)
                 after = r.seq
             }

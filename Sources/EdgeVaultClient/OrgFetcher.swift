@@ -29,10 +29,27 @@ public struct OrgFetcher: Sendable {
 
     let client: OrgClient
     let pinsPath: String
+    /// The organization's C2SP tlog-policy: every receipt's checkpoint must carry its quorum of
+    /// cosignatures (docs/PROTOCOL.md §"Witnesses").
+    let policy: TlogPolicy?
+    /// How long a grant whose checkpoint is not cosigned to the policy's quorum yet is asked
+    /// for again (witnesses cosign within about a second of a checkpoint).
+    static let quorumWait: Duration = .seconds(15)
 
-    public init(client: OrgClient, pinsPath: String) {
+    public init(client: OrgClient, pinsPath: String, policy: TlogPolicy? = nil) {
         self.client = client
         self.pinsPath = pinsPath
+        self.policy = policy
+    }
+
+    /// Checks `receipt` against the vault's log key and, when the organization has a policy,
+    /// its checkpoint's cosignatures.
+    func check(_ receipt: Receipt, logKey: SignedNote.Verifier) throws -> Receipt.Verified {
+        do {
+            return try receipt.verify(logKey: logKey, policy: policy)
+        } catch let e as VaultError where e.code == .verificationFailed {
+            throw Self.fail("the receipt's checkpoint does not satisfy your policy: \(e.message)")
+        }
     }
 
     static func fail(_ m: String) -> VaultError { VaultError(.verificationFailed, "refusing the grant: " + m) }
@@ -60,8 +77,26 @@ public struct OrgFetcher: Sendable {
         }
     }
 
-    /// Verifies grant `id` and returns it with the pins (new or confirmed).
+    /// Verifies grant `id` and returns it with the pins (new or confirmed) and its receipt.
+    /// With a policy, a grant whose checkpoint lacks the quorum is asked for again for up to
+    /// `quorumWait` before it is refused.
     public func verify(id: String, logKey: String?) async throws -> (JWS, AccessRequest, Pins) {
+        let (jws, access, pins, _) = try await verifyWithReceipt(id: id, logKey: logKey)
+        return (jws, access, pins)
+    }
+
+    public func verifyWithReceipt(id: String, logKey: String?) async throws -> (JWS, AccessRequest, Pins, Receipt) {
+        let deadline = ContinuousClock.now + Self.quorumWait
+        while true {
+            do {
+                return try await verifyOnce(id: id, logKey: logKey)
+            } catch let e as VaultError where policy != nil && e.message.contains("does not satisfy your policy") && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    func verifyOnce(id: String, logKey: String?) async throws -> (JWS, AccessRequest, Pins, Receipt) {
         let info = try JSONDecoder().decode(PublicVaultInfo.self, from: Data(try await client.http.send(method: .GET, path: "/v1/vault").body))
         var pins = try loadPins()
         if let logKey, logKey != info.logKey { throw Self.fail("the vault's log key is \(info.logKey), not the one you gave") }
@@ -93,7 +128,7 @@ public struct OrgFetcher: Sendable {
         let access: AccessRequest
         do { access = try AccessRequest(payload: jws.payload, origin: info.origin, now: nil) } catch { throw Self.fail(error.detail) }
 
-        let verified = try receipt.verify(logKey: logVerifier)
+        let verified = try check(receipt, logKey: logVerifier)
         guard verified.leaf.type == LedgerLeaf.Kind.grantIssued.rawValue, verified.leaf.org == client.keys.keyId,
               verified.leaf.json["id"]?.stringValue == access.id,
               verified.leaf.json["payloadSha256"]?.stringValue == Encoding.base64(Hash.sha256(jws.payload))
@@ -103,7 +138,13 @@ public struct OrgFetcher: Sendable {
         pins = Pins(origin: info.origin, userKeyId: info.userKeyId, userKey: info.userKey, logKey: info.logKey,
                     checkpointSize: cp.size, checkpointRoot: Encoding.base64(cp.root))
         try savePins(pins!)
-        return (jws, access, pins!)
+        return (jws, access, pins!, receipt)
+    }
+
+    /// Writes `receipt` as a c2sp.org/tlog-proof@v1 file (the leaf's bytes in `extra`), which
+    /// `vault-cli log verify-proof` checks offline.
+    public static func writeProof(_ receipt: Receipt, to path: String) throws {
+        try FileIO.replace(path, Array(try receipt.tlogProof.text.utf8), mode: 0o600)
     }
 
     /// Fetches and decrypts what the grant covers into NDJSON `{"stream","t","v"}` lines,
@@ -113,7 +154,8 @@ public struct OrgFetcher: Sendable {
     /// is new: nothing is downloaded (nor released and counted by the vault) twice.
     public func fetch(id: String, logKey: String?, output: String, progress: (any WorkProgress)?) async throws -> Summary {
         try await requireGranted(id: id)
-        _ = try await verify(id: id, logKey: logKey)
+        let (_, _, _, receipt) = try await verifyWithReceipt(id: id, logKey: logKey)
+        try Self.writeProof(receipt, to: output + ".grant.tlog-proof")
         let (list, _) = try await get("/v1/grants/\(AdminClient.percentEncode(id))/segments", as: OrgAPI.Segments.self)
         let statePath = output + ".fetch-state"
         let stateText = (try? FileIO.read(statePath, limit: 16 << 20)).map { String(decoding: $0, as: UTF8.self) }

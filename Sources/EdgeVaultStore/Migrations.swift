@@ -258,6 +258,54 @@ enum Migrations {
                 CREATE INDEX compute_run_pending ON compute_run(status) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("v12-witnesses") { db in
+            // Peers and witnesses (docs/PROTOCOL.md §"Peers" and §"Witnesses"): the logs this vault
+            // witnesses with their state, the person's peers, the cosignatures its own checkpoints
+            // collected, each outside witness's progress, and the evidence of refusals.
+            try db.execute(sql: WitnessTables.sql)
+            try db.execute(sql: """
+                CREATE TABLE peer (
+                    name TEXT PRIMARY KEY,
+                    origin TEXT NOT NULL UNIQUE,
+                    logKey TEXT NOT NULL,
+                    witnessKey TEXT,
+                    url TEXT,
+                    leafIndex INTEGER NOT NULL,
+                    signedAt INTEGER NOT NULL
+                );
+                CREATE TABLE peer_change (
+                    leafIndex INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                CREATE TABLE witness_target (
+                    key TEXT PRIMARY KEY,
+                    cosignedSize INTEGER NOT NULL DEFAULT 0,
+                    lastSuccess INTEGER,
+                    lastAttempt INTEGER,
+                    lastError TEXT,
+                    failures INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE cosignature (
+                    size INTEGER NOT NULL,
+                    key TEXT NOT NULL,
+                    line TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    PRIMARY KEY (size, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE witness_alarm (
+                    id INTEGER PRIMARY KEY,
+                    key TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    status INTEGER NOT NULL,
+                    detail TEXT NOT NULL,
+                    checkpoint TEXT NOT NULL,
+                    response TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

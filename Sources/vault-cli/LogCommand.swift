@@ -14,7 +14,7 @@ struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "The vault's ledger: show it, verify all of it, print its verifier key.",
-        subcommands: [Show.self, Verify.self, Key.self])
+        subcommands: [Show.self, Verify.self, VerifyProof.self, Key.self])
 
     struct Show: VaultCommand {
         static let configuration = CommandConfiguration(
@@ -132,7 +132,11 @@ struct LogCommand: AsyncParsableCommand {
         @Option(help: "Where to remember the last verified checkpoint (default: in your config directory).")
         var state: String?
 
+        @Option(help: "A C2SP tlog-policy file: the served checkpoint must also carry its quorum of witness cosignatures.")
+        var policy: String?
+
         func execute() async throws {
+            let policy = try self.policy.map { try TlogPolicy.load(path: FileIO.absolute($0)) }
             let client = try global.client()
             let key = try await client.logKey()
             let statePath = state.map(FileIO.absolute) ?? LogVerifier.defaultStatePath(origin: key.origin)
@@ -145,6 +149,48 @@ struct LogCommand: AsyncParsableCommand {
                 print("consistent with the checkpoint verified on \(p.verifiedAt) (size \(p.size))")
             } else {
                 print("first verification: remembered in \(statePath)")
+            }
+            if let policy {
+                let q = try await QuorumCheck.served(client: client, policy: policy, logKey: try SignedNote.Verifier(key.verifierKey),
+                                                     verified: report.latest)
+                print("checkpoint \(q.checkpoint.size) is cosigned to the policy's quorum by \(q.cosigners.keys.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct VerifyProof: VaultCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-proof",
+            abstract: "Check c2sp.org/tlog-proof@v1 files offline: the log's signature, the policy's quorum and each entry's inclusion.",
+            discussion: """
+                Receipts are written as .tlog-proof files by `org fetch` and `org results`. Several files of one log are                 also checked against each other: two different checkpoints of the same size prove the log forked.                 Needs no network.
+
+                Example: vault-cli log verify-proof results/grant.tlog-proof results/0.tlog-proof --log-key "$(cat vault-log.vkey)" --policy policy.txt
+                """)
+
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
+
+        @Argument(help: "The .tlog-proof files.")
+        var files: [String]
+
+        @Option(help: "The log's verifier key (C2SP signed-note Ed25519 key).")
+        var logKey: String
+
+        @Option(help: "A C2SP tlog-policy file the checkpoints' cosignatures must satisfy.")
+        var policy: String?
+
+        func validate() throws {
+            guard !files.isEmpty else { throw ValidationError("give at least one .tlog-proof file") }
+            guard files.count <= 10_000 else { throw ValidationError("at most 10000 files at once") }
+            if let problem = PeerChange.logKeyProblem(logKey) { throw ValidationError("--log-key: \(problem)") }
+        }
+
+        func execute() async throws {
+            let policy = try self.policy.map { try TlogPolicy.load(path: FileIO.absolute($0)) }
+            let reports = try QuorumCheck.verifyProofs(paths: files.map(FileIO.absolute), logKey: try SignedNote.Verifier(logKey), policy: policy)
+            for r in reports {
+                print("\(r.path): entry #\(r.index) (\(r.leaf.type)) is in checkpoint \(r.checkpoint.size)"
+                      + (policy == nil ? "" : ", cosigned to the policy's quorum"))
             }
         }
     }

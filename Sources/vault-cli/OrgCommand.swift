@@ -10,7 +10,7 @@ struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org",
         abstract: "The organization's side: keys, signed access requests, status.",
-        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self, Fetch.self, Module.self, Results.self, Combine.self])
+        subcommands: [Keygen.self, Request.self, Status.self, Withdraw.self, Fetch.self, Module.self, Results.self, Combine.self, OrgWitnessCommand.self])
 
     struct OrgOptions: ParsableArguments {
         @Option(help: "The vault's public API, https://host:port (or http:// on a trusted network).")
@@ -34,6 +34,13 @@ struct OrgCommand: AsyncParsableCommand {
 
         @Option(help: "Where to keep what you pinned about vaults (default: beside your key file).")
         var pins: String?
+
+        @Option(help: "A C2SP tlog-policy file: the receipt's checkpoint must carry its quorum of witness cosignatures.")
+        var policy: String?
+
+        func loadPolicy() throws -> TlogPolicy? {
+            try policy.map { try TlogPolicy.load(path: FileIO.absolute($0)) }
+        }
 
         /// The pins file of the vault at `origin` for the organization whose key file is `key`.
         func pinsPath(key: String, origin: String) -> String {
@@ -211,7 +218,7 @@ struct OrgCommand: AsyncParsableCommand {
             let client = try org.client()
             let pinsPath = verify.pinsPath(key: org.key, origin: try await client.origin())
             let progress = ProgressBar(label: "fetch", total: 0, unit: "chunks")
-            let s = try await OrgFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: verify.logKey, output: FileIO.absolute(out), progress: progress)
+            let s = try await OrgFetcher(client: client, pinsPath: pinsPath, policy: try verify.loadPolicy()).fetch(id: grantId, logKey: verify.logKey, output: FileIO.absolute(out), progress: progress)
             progress.finish()
             print("verified grant \(grantId); fetched \(count(s.readings, "new reading")) from \(count(s.segments, "segment")) (\(count(s.chunks, "chunk")))"
                   + (s.skipped > 0 ? "; \(count(s.skipped, "segment")) had nothing new" : ""))
@@ -288,7 +295,7 @@ struct OrgCommand: AsyncParsableCommand {
         func execute() async throws {
             let client = try org.client()
             let pinsPath = verify.pinsPath(key: org.key, origin: try await client.origin())
-            let s = try await OrgResultsFetcher(client: client, pinsPath: pinsPath).fetch(id: grantId, logKey: verify.logKey, directory: FileIO.absolute(out))
+            let s = try await OrgResultsFetcher(client: client, pinsPath: pinsPath, policy: try verify.loadPolicy()).fetch(id: grantId, logKey: verify.logKey, directory: FileIO.absolute(out))
             print("verified grant \(grantId); \(count(s.released, "output")) released, \(s.withheld) withheld, \(s.failed) failed"
                   + (s.known > 0 ? " (\(s.known) already here)" : ""))
         }

@@ -47,6 +47,7 @@ struct StatusCommand: VaultCommand {
             print("  \(seg.stream) [\(Timestamp.rfc3339(milliseconds: seg.bucketStart)), \(Timestamp.rfc3339(milliseconds: seg.bucketEnd))) \(seg.readings) readings")
         }
         printMQTT(s.mqtt)
+        printWitnesses(try await client.peers())
     }
 
     func printMQTT(_ m: MQTTMonitor.Snapshot) {

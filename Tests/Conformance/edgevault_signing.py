@@ -9,6 +9,11 @@ Covered components follow docs/PROTOCOL.md "HTTP Message Signatures": "@method" 
 "content-digest" (RFC 9530 sha-256) when there is a body; parameters created, keyid, nonce, alg.
 A call schemathesis sends without the `Signature` header (to see it refused) stays unsigned.
 
+POST /v1/witness/add-checkpoint: every other generated body is replaced by a valid submission
+of the empty checkpoint of a C2SP log the vault witnesses (EDGEVAULT_WITNESS_LOG_SEED, hex, and
+EDGEVAULT_WITNESS_LOG_ORIGIN; `vault-cli witness add-log` adds it): `old 0`, no proof, the note
+signed as a C2SP signed note; the others are sent as generated (and refused).
+
 POST /v1/requests: a generated body that fits the schema (a JWS object) is replaced by a real
 access request (docs/PROTOCOL.md "Access request") for home/t with a fresh id, signed with the
 same key, so that submissions get past the JWS checks and are stored; the vault's origin comes
@@ -123,14 +128,39 @@ def wasm_serializer(ctx, value):
     return json.dumps(value).encode("utf-8")
 
 
+_LOG_SEED = bytes.fromhex(os.environ["EDGEVAULT_WITNESS_LOG_SEED"]) if os.environ.get("EDGEVAULT_WITNESS_LOG_SEED") else None
+_LOG_ORIGIN = os.environ.get("EDGEVAULT_WITNESS_LOG_ORIGIN", "")
+_submissions = 0
+
+
+def empty_checkpoint_submission():
+    """`old 0`, no proof, and the log's checkpoint of size 0 (root: SHA-256 of nothing),
+    signed as a C2SP signed note (Ed25519, key type 0x01)."""
+    key = nacl.signing.SigningKey(_LOG_SEED)
+    public = bytes(key.verify_key)
+    key_hash = hashlib.sha256(_LOG_ORIGIN.encode() + b"\n\x01" + public).digest()[:4]
+    text = f"{_LOG_ORIGIN}\n0\n{base64.b64encode(hashlib.sha256(b'').digest()).decode()}\n"
+    signature = key.sign(text.encode()).signature
+    note = text + "\n\u2014 " + _LOG_ORIGIN + " " + base64.b64encode(key_hash + signature).decode() + "\n"
+    return "old 0\n\n" + note
+
+
 @schemathesis.hook("map_case")
 def map_module_case(context, case):
     """PUT /v1/modules/{name}: a generated binary body becomes a real module (EDGEVAULT_MODULE)
     under its own name, so that uploads can get past the hash and validation checks; other
-    bodies are sent as generated (and refused)."""
+    bodies are sent as generated (and refused). POST /v1/witness/add-checkpoint: every other
+    string body becomes a valid submission."""
+    global _submissions
     if _is_module_upload(context) and isinstance(case.body, (bytes, bytearray, str)):
         case.body = _MODULE
         case.path_parameters = {**(case.path_parameters or {}), "name": _MODULE_NAME}
+    operation = context.operation
+    if (operation is not None and operation.method.upper() == "POST" and operation.path == "/v1/witness/add-checkpoint"
+            and _LOG_SEED and isinstance(case.body, str)):
+        _submissions += 1
+        if _submissions % 2 == 1:
+            case.body = empty_checkpoint_submission()
     return case
 
 

@@ -171,10 +171,14 @@ struct RequestsEndToEndTests {
         let manager = try await SegmentManager(store: store, settings: .init(), logger: .init(label: "t"))
         let configuration = Configuration()
         let mqtt = MQTTMonitor(configuration: configuration.mqtt)
+        let witnessing = try await Witnessing.make(store: store, ledger: ledger, dataDir: v.dataDir, configuration: configuration.witnessing,
+                                                   logger: .init(label: "t"))
         let admin = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration, mqtt: mqtt,
-                                     notifier: RequestNotifier(), metrics: Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqtt))
+                                     notifier: RequestNotifier(), metrics: Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqtt),
+                                     witnessing: witnessing)
             .routes.map { ($0.method.rawValue, $0.path.description) }
-        let publicRoutes = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
+        let publicRoutes = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: RequestNotifier(),
+                                                       witnessing: witnessing)
             .routes.map { ($0.method.rawValue, $0.path.description) }
         try await v.startDaemon()
 
@@ -212,7 +216,9 @@ struct RequestsEndToEndTests {
         try await v.initVault()
         let store = try VaultStore.open(dataDir: v.dataDir)
         let ledger = try await LedgerService(store: store, dataDir: v.dataDir, logger: .init(label: "t"))
-        let router = try await buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier())
+        let witnessing = try await Witnessing.make(store: store, ledger: ledger, dataDir: v.dataDir, configuration: .init(), logger: .init(label: "t"))
+        let router = try await buildPublicRouter(store: store, ledger: ledger, configuration: Configuration(), notifier: RequestNotifier(),
+                                                 witnessing: witnessing)
         let routed = Set(router.routes.map { route in
             "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
                 .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")

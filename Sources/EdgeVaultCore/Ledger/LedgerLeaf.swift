@@ -26,6 +26,9 @@ public struct LedgerLeaf: Sendable, Equatable {
         case computeReleased = "compute.released"
         case computeFailed = "compute.failed"
         case computeWithheld = "compute.withheld"
+        // The person's signed peer changes (docs/PROTOCOL.md §"Peers").
+        case peerAdded = "peer.added"
+        case peerRemoved = "peer.removed"
     }
 
     public static let maxBytes = 64 * 1024

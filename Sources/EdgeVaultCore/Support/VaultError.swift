@@ -70,6 +70,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case moduleInUse = "module_in_use"
         case computeOnly = "compute_only"
         case resultInvalid = "result_invalid"
+        // Peers and witnesses (docs/PROTOCOL.md §"Peers")
+        case peerChangeInvalid = "peer_change_invalid"
+        case peerConflict = "peer_conflict"
+        case witnessQuorum = "witness_quorum"
 
         public var description: String { rawValue }
     }

@@ -63,7 +63,7 @@ extension VaultError.Code {
         switch self {
         // The request is malformed or asks for something that cannot be: fix it and send it again.
         case .badRequest, .invalidReading, .invalidStream, .unknownStream, .digestMismatch, .jwsInvalid, .requestInvalid,
-             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid:
+             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid, .peerChangeInvalid:
             return 400
         // The call is not authenticated (RFC 9421 signature, nonce, key).
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey:
@@ -76,7 +76,8 @@ extension VaultError.Code {
         case .methodNotAllowed:
             return 405
         // Conflicts with the vault's current state: look again, then retry.
-        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing, .moduleInUse:
+        case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing, .moduleInUse,
+             .peerConflict:
             return 409
         case .tooLarge:
             return 413
@@ -89,7 +90,7 @@ extension VaultError.Code {
             return 429
         case .internalError:
             return 500
-        case .storageUnavailable:
+        case .storageUnavailable, .witnessQuorum:
             return 503
         // Raised by vault-cli and the client library on the person's or the organization's side
         // (or by vaultd while it starts), never in answer to a call: if one ever reached a

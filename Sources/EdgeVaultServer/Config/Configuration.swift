@@ -60,6 +60,9 @@ public struct Configuration: Sendable, Equatable {
     /// MQTT ingest from a local broker (off unless `mqtt.broker` is set).
     public var mqtt = MQTTConfiguration()
 
+    /// Outside witnesses and the quorum setting (`[[witness]]`, `[quorum]`).
+    public var witnessing = WitnessConfiguration()
+
     public init() {}
 
     /// One setting: its TOML key, environment variable and command-line flag, the type of value
@@ -203,7 +206,9 @@ public struct Configuration: Sendable, Equatable {
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
-    static let settings: [Setting] = [
+    static let settings: [Setting] = coreSettings + witnessSettings
+
+    static let coreSettings: [Setting] = [
         path("data_dir", env: "EDGEVAULT_DATA_DIR", flag: "--data-dir") { $0.dataDir = $1 },
         path("admin_socket", env: "EDGEVAULT_ADMIN_SOCKET", flag: "--admin-socket") { $0.adminSocket = $1 },
         string("listen", env: "EDGEVAULT_LISTEN", flag: "--listen", check: {

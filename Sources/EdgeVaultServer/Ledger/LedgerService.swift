@@ -23,6 +23,10 @@ public actor LedgerService {
     let logger: Logger
     var latest: VaultStore.StoredCheckpoint?
     var scheduled: Task<Void, Never>?
+    /// Told of every new checkpoint (the cosignature collector submits it to the witnesses).
+    var observer: (@Sendable (VaultStore.StoredCheckpoint) -> Void)?
+    /// Set when `quorum.required` is on: what grants and releases wait for.
+    var quorum: (@Sendable (Int64) async throws -> Void)?
 
     /// Loads the log key from the data directory and checks it against the vault record.
     public init(store: VaultStore, dataDir: String, interval: Duration = .milliseconds(250), logger: Logger) async throws {
@@ -57,8 +61,36 @@ public actor LedgerService {
         let now = Timestamp.now()
         try await store.saveCheckpoint(cp, note: note, at: now)
         let stored = VaultStore.StoredCheckpoint(size: cp.size, root: cp.root, note: note, createdAt: now)
-        if stored.size > (latest?.size ?? 0) { latest = stored }
+        advance(stored)
         return stored
+    }
+
+    /// Keeps `stored` as the latest checkpoint when it is newer, and tells the observer.
+    private func advance(_ stored: VaultStore.StoredCheckpoint) {
+        guard stored.size > (latest?.size ?? 0) else { return }
+        latest = stored
+        observer?(stored)
+    }
+
+    /// Sets who is told of every new checkpoint (once, at start-up).
+    public func observe(_ observer: @escaping @Sendable (VaultStore.StoredCheckpoint) -> Void) {
+        self.observer = observer
+        if let latest { observer(latest) }
+    }
+
+    /// Makes `anchorWitnessed` wait for `wait(size)`: the witnesses' quorum on a checkpoint of
+    /// at least that size (`quorum.required`, docs/PROTOCOL.md §"Witnesses").
+    public func requireQuorum(_ wait: @escaping @Sendable (Int64) async throws -> Void) {
+        quorum = wait
+    }
+
+    /// `anchor(index:)`, then, when `quorum.required` is on, the witnesses' quorum on a
+    /// checkpoint that includes the leaf: for grants and releases, which must not leave the
+    /// vault on a checkpoint only the vault vouches for. Throws `witness_quorum` on timeout.
+    public func anchorWitnessed(index: Int64) async throws -> VaultStore.StoredCheckpoint {
+        let cp = try await anchor(index: index)
+        if let quorum { try await quorum(index + 1) }
+        return cp
     }
 
     /// Appends `leaf` and signs a checkpoint that includes it, in one durable transaction:
@@ -70,7 +102,7 @@ public actor LedgerService {
             let cp = Checkpoint(origin: origin, size: head.size, root: head.root)
             return (cp, SignedNote.sign(text: cp.text, name: origin, keyPair: signer), now)
         }
-        if stored.size > (latest?.size ?? 0) { latest = stored }
+        advance(stored)
         return stored
     }
 
@@ -103,12 +135,25 @@ public actor LedgerService {
 
     public func latestCheckpoint() -> VaultStore.StoredCheckpoint? { latest }
 
-    /// Everything needed to check leaf `index` offline, against the latest checkpoint.
+    /// Everything needed to check leaf `index` offline: against the checkpoint that covers it
+    /// with the most cosignatures (docs/PROTOCOL.md §"Witnesses"), those lines included, or
+    /// the latest checkpoint when none is cosigned.
     public func receipt(index: Int64) async throws -> Receipt {
-        let cp = try await anchor(index: index)
+        var cp = try await anchor(index: index)
+        var note = cp.note
+        if let (cosigned, lines) = try await store.bestCosignedCheckpoint(covering: index) {
+            cp = cosigned
+            note = cosigned.note + lines.joined()
+        }
         guard let leaf = try await store.leaf(at: index) else { throw VaultError(.notFound, "no leaf \(index)") }
         let proof = try await store.inclusionProof(index: index, size: cp.size)
-        return Receipt(index: index, leaf: Encoding.base64(leaf), proof: proof.map(Encoding.base64), checkpoint: cp.note)
+        return Receipt(index: index, leaf: Encoding.base64(leaf), proof: proof.map(Encoding.base64), checkpoint: note)
+    }
+
+    /// The latest checkpoint with every cosignature it has collected so far.
+    public func latestCosigned() async throws -> String? {
+        guard let latest else { return nil }
+        return latest.note + (try await store.cosignatures(size: latest.size).map(\.line).joined())
     }
 }
 
@@ -117,13 +162,17 @@ public actor LedgerService {
 /// `LedgerService.appended()` and `anchor(index:)`.
 public struct LedgerCheckpointService: Service {
     let ledger: LedgerService
+    /// Started here, once the checkpoint of anything appended before a crash is signed.
+    let collector: CosignatureCollector?
 
-    public init(ledger: LedgerService) {
+    public init(ledger: LedgerService, collector: CosignatureCollector? = nil) {
         self.ledger = ledger
+        self.collector = collector
     }
 
     public func run() async throws {
         try await ledger.checkpointNow()
+        try await collector?.start()
         try? await gracefulShutdown()
         try await ledger.checkpointNow()
     }

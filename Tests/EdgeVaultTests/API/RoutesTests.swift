@@ -24,9 +24,13 @@ struct RoutesTests {
         let manager = try await SegmentManager(store: vault.store, settings: .init(), logger: Logger(label: "test"))
         let configuration = Configuration()
         let mqtt = MQTTMonitor(configuration: configuration.mqtt)
+        let witnessing = try await Witnessing.make(store: vault.store, ledger: ledger, dataDir: vault.dataDir, configuration: configuration.witnessing,
+                                                   logger: .init(label: "t"))
         let admin = buildAdminRouter(store: vault.store, ledger: ledger, manager: manager, configuration: configuration, mqtt: mqtt,
-                                     notifier: RequestNotifier(), metrics: Metrics(store: vault.store, manager: manager, ledger: ledger, mqtt: mqtt))
-        let publicRouter = try await buildPublicRouter(store: vault.store, ledger: ledger, configuration: configuration, notifier: RequestNotifier())
+                                     notifier: RequestNotifier(), metrics: Metrics(store: vault.store, manager: manager, ledger: ledger, mqtt: mqtt),
+                                     witnessing: witnessing)
+        let publicRouter = try await buildPublicRouter(store: vault.store, ledger: ledger, configuration: configuration, notifier: RequestNotifier(),
+                                                       witnessing: witnessing)
         let adminTable = RouteTable(), publicTable = RouteTable()
         adminTable.load(from: admin)
         publicTable.load(from: publicRouter)

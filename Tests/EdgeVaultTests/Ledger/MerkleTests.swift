@@ -7,30 +7,7 @@ import Testing
 @testable import EdgeVaultTerminal
 
 /// Stored hashes in memory, as the store keeps them: built by appending leaf hashes.
-struct ArrayHashReader: MerkleHashReader {
-    var stored: [Merkle.NodeID: Merkle.Hash] = [:]
-    var size: Int64 = 0
-    var reads = 0
-
-    init(leafHashes: [Merkle.Hash]) {
-        for h in leafHashes { append(h) }
-    }
-
-    mutating func append(_ leafHash: Merkle.Hash) {
-        let current = stored
-        for (id, h) in Merkle.hashesToStore(index: size, leafHash: leafHash, left: { current[$0]! }) {
-            stored[id] = h
-        }
-        size += 1
-    }
-
-    func hashes(_ ids: [Merkle.NodeID]) throws -> [Merkle.Hash] {
-        try ids.map { id in
-            guard let h = stored[id] else { throw Merkle.ProofError(message: "missing \(id)") }
-            return h
-        }
-    }
-}
+typealias ArrayHashReader = MemoryMerkleLog
 
 private func hexes(_ a: Any?) -> [[UInt8]] { (a as! [String]).map { hex($0) } }
 

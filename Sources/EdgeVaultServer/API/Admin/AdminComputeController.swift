@@ -94,7 +94,10 @@ struct AdminComputeController<Context: RequestContext>: Sendable {
                                             decisionSha256: digest, now: now)
         let checkpoint: VaultStore.StoredCheckpoint
         do {
-            checkpoint = try await ledger.anchor(index: index)
+            checkpoint = try await ledger.anchorWitnessed(index: index)
+        } catch let e as VaultError where e.code == .witnessQuorum {
+            throw Problem(code: .witnessQuorum, detail: "the decision is recorded, but \(e.message); "
+                + "the output leaves only once they do (vault-cli peer list shows them)")
         } catch {
             throw Problem(code: .storageUnavailable,
                           detail: "the decision is recorded but its checkpoint could not be signed; the output leaves once one is")

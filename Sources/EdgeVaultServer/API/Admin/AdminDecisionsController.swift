@@ -86,7 +86,10 @@ struct AdminDecisionsController<Context: RequestContext>: Sendable {
         if checked.kind == .grant { await manager.reloadGrants() }
         let checkpoint: VaultStore.StoredCheckpoint
         do {
-            checkpoint = try await ledger.anchor(index: index)
+            checkpoint = try await ledger.anchorWitnessed(index: index)
+        } catch let e as VaultError where e.code == .witnessQuorum {
+            throw Problem(code: .witnessQuorum, detail: "the decision is recorded, but \(e.message); "
+                + "the organization gets nothing until they do (vault-cli peer list shows them)")
         } catch {
             throw Problem(code: .storageUnavailable,
                           detail: "the decision is recorded but its checkpoint could not be signed; it takes effect once one is (\(error))")

@@ -52,6 +52,8 @@ struct GrantsController: Sendable {
         let failedToo = grant.computeJob?.release == .auto
         for run in try await store.visibleRuns(org: grant.org, grant: grant.id, after: after, limit: 64, failed: failedToo)
         where run.leafIndex < anchored {
+            // With quorum.required, a result leaves only on a witnessed checkpoint.
+            do { _ = try await ledger.anchorWitnessed(index: run.leafIndex) } catch let e as VaultError where e.code == .witnessQuorum { break }
             let receipt = try await ledger.receipt(index: run.leafIndex)
             out.append(OrgAPI.ComputeResult(seq: run.seq, leaf: receipt.leaf, sealedOutput: run.sealedOutput.map(Encoding.base64), receipt: receipt))
         }
@@ -87,6 +89,8 @@ struct GrantsController: Sendable {
 
     @Sendable func grant(_ request: Request, context: OrgRequestContext) async throws -> Response {
         let grant = try await liveGrant(context, allowDead: true)
+        // With quorum.required, a grant is served only on a checkpoint its witnesses cosigned.
+        _ = try await ledger.anchorWitnessed(index: grant.leafIndex)
         let receipt = try await ledger.receipt(index: grant.leafIndex)
         var body = Array("{\"grant\":".utf8) + [UInt8](grant.jws) + Array(",\"receipt\":".utf8)
         let encoder = JSONEncoder()
@@ -118,7 +122,11 @@ struct GrantsController: Sendable {
         if !page.isEmpty {
             // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {
-                _ = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
+                let cp = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
+                // With quorum.required, only once the witnesses cosigned the release.
+                _ = try await ledger.anchorWitnessed(index: cp.size - 1)
+            } catch let e as VaultError where e.code == .witnessQuorum {
+                throw Problem(code: .witnessQuorum, detail: "the release is recorded, but \(e.message); retry later")
             } catch {
                 throw Problem(code: .storageUnavailable, detail: "the release could not be anchored in the log; retry later")
             }

@@ -35,7 +35,7 @@ func publicServer(_ http1: HTTPServerBuilder, configuration: Configuration) thro
 
 /// The public API's routes (organizations and the log), exactly as the daemon serves them.
 public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configuration: Configuration,
-                              notifier: RequestNotifier) async throws -> Router<PublicRequestContext> {
+                              notifier: RequestNotifier, witnessing: Witnessing?) async throws -> Router<PublicRequestContext> {
     let router = Router(context: PublicRequestContext.self)
     // Outermost: every request is counted and timed by route template (never its path, which
     // holds request and segment ids), with the status it got; shown on the admin socket only.
@@ -50,6 +50,8 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: document))
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
+    // The C2SP tlog-witness endpoint for the peers' logs (docs/PROTOCOL.md §"Witnesses").
+    if let witnessing { WitnessController<PublicRequestContext>(witness: witnessing.witness).addRoutes(to: router) }
     router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
         let v = ledger.vault
         return JSONBody(PublicVaultInfo(origin: v.origin, userKeyId: v.userKeyId, userKey: Encoding.base64url([UInt8](v.userSigningKey)),

@@ -56,6 +56,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     let compute = ComputeService(store: store, ledger: ledger, runner: SandboxRunner(cgroup: configuration.computeCgroup.map { FilePath($0) }), userBoxKey: [UInt8](ledger.vault.userBoxKey),
                                  logger: logger)
     await manager.attach(compute: compute)
+    let witnessing = try await Witnessing.make(store: store, ledger: ledger, dataDir: configuration.dataDir,
+                                               configuration: configuration.witnessing, logger: logger)
     try AdminSocket.prepare(path: configuration.adminSocket)
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
     let metricsListen = try configuration.metricsListen.map { text -> ListenAddress in
@@ -70,12 +72,12 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
 
     let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
     let adminRouter = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration,
-                                       mqtt: mqttMonitor, notifier: notifier, metrics: metrics)
+                                       mqtt: mqttMonitor, notifier: notifier, metrics: metrics, witnessing: witnessing)
     let socketPath = configuration.adminSocket
     let admin = ListenerService(name: "admin", application: Application(
         router: adminRouter,
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
-        services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger),
+        services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger, collector: witnessing.collector),
                    RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)
@@ -84,7 +86,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         eventLoopGroupProvider: .shared(group),
         logger: logger))
 
-    let publicRouter = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier)
+    let publicRouter = try await buildPublicRouter(store: store, ledger: ledger, configuration: configuration, notifier: notifier,
+                                                   witnessing: witnessing)
     // Server limits for the network-facing listener: headers at most 16 KiB in 100 fields,
     // idle connections closed after 30 s, at most `max_connections` connections at once, at
     // most `max_connections_per_address` from one address, and a complete request head within

@@ -21,11 +21,11 @@ struct LogController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func checkpoint(_ request: Request, context: Context) async throws -> Response {
-        guard let cp = await ledger.latestCheckpoint() else {
+        guard let note = try await ledger.latestCosigned() else {
             throw Problem(code: .notFound, detail: "the log has no checkpoint yet")
         }
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-cache"],
-                        body: .init(byteBuffer: ByteBuffer(string: cp.note)))
+                        body: .init(byteBuffer: ByteBuffer(string: note)))
     }
 
     /// A non-negative integer query parameter, with a problem for anything else.

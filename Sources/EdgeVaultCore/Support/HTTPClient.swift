@@ -1,5 +1,3 @@
-import EdgeVaultCore
-import EdgeVaultStore
 import NIOCore
 import NIOHTTP1
 import NIOPosix

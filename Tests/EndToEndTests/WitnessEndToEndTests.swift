@@ -1,0 +1,276 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultServer
+import EdgeVaultClient
+import Foundation
+import Testing
+
+/// One vault of a circle: its fixture and what its peers need to add it.
+struct CircleMember {
+    let v: VaultFixture
+    let name: String
+    let logKey: String
+    let witnessKey: String
+    var url: String { "http://127.0.0.1:\(v.publicPort)" }
+}
+
+/// Starts `count` vaults and has each add every other as a peer (`vault-cli peer add`).
+func makeCircle(_ count: Int) async throws -> [CircleMember] {
+    var members: [CircleMember] = []
+    for i in 0..<count {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let witness = try await v.cli(["peer", "key"])
+        let log = try await v.cli(["log", "key"])
+        guard witness.status == 0, log.status == 0 else { throw HarnessError("peer key: \(witness.stderr) \(log.stderr)") }
+        members.append(CircleMember(v: v, name: "house-\(i)", logKey: log.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                                    witnessKey: witness.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+    for a in members {
+        for b in members where b.name != a.name {
+            let r = try await a.v.cli(["peer", "add", b.url, "--log-key", b.logKey, "--witness-key", b.witnessKey, "--name", b.name,
+                                       "--passphrase-file", a.v.passphraseFile])
+            guard r.status == 0 else { throw HarnessError("peer add: \(r.stderr)") }
+        }
+    }
+    return members
+}
+
+/// The served checkpoint of `v` and which of `witnesses` validly cosigned it.
+func servedCheckpoint(_ v: VaultFixture, witnesses: [String]) async throws -> (Checkpoint, Int, String) {
+    let note = String(decoding: try await v.publicRequest("GET", "/v1/log/checkpoint").body, as: UTF8.self)
+    let parsed = try SignedNote.parse(note)
+    let cp = try Checkpoint(text: parsed.text)
+    var cosigned = 0
+    for key in witnesses where !(try CosignatureVerifier(key).verify(parsed)).isEmpty { cosigned += 1 }
+    return (cp, cosigned, note)
+}
+
+/// Waits (at most `timeout`) until `v` serves a checkpoint larger than `size` with every one of
+/// `witnesses`' cosignatures; returns it and when it was first seen so (ms since the epoch).
+func awaitCosigned(_ v: VaultFixture, after size: Int64, witnesses: [String], timeout: Duration = .seconds(20)) async throws -> (Checkpoint, Int64) {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let (cp, n, _) = try await servedCheckpoint(v, witnesses: witnesses)
+        if cp.size > size, n == witnesses.count { return (cp, Timestamp.now()) }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    throw HarnessError("no checkpoint after \(size) with \(witnesses.count) cosignatures within \(timeout)")
+}
+
+/// When vaultd signed the checkpoint of `size` (ms since the epoch).
+func signedAt(_ v: VaultFixture, size: Int64) async throws -> Int64 {
+    let r = try await v.request("GET", "/v1/log/checkpoints?from=\(size)&limit=1")
+    let list = try JSONDecoder().decode(AdminAPI.Checkpoints.self, from: Data(r.body))
+    guard let cp = list.checkpoints.first, cp.size == size, let t = Timestamp.parseRFC3339(cp.createdAt) else {
+        throw HarnessError("no checkpoint of size \(size)")
+    }
+    return t
+}
+
+func policyText(log: String, witnesses: [(String, String)], threshold: Int) -> String {
+    "log \(log)\n" + witnesses.map { "witness \($0.0) \($0.1)\n" }.joined()
+        + "group circle \(threshold) \(witnesses.map(\.0).joined(separator: " "))\nquorum circle\n"
+}
+
+@Suite("Witnesses: three vaults on loopback cosign each other's checkpoints (C2SP tlog-witness)", .serialized)
+struct WitnessEndToEndTests {
+    @Test("Each new checkpoint carries both peers' cosignatures within a second (median of 100); log verify --policy passes 2-of-2 and fails with a witness's key replaced")
+    func circleOfThree() async throws {
+        let circle = try await makeCircle(3)
+        let a = circle[0]
+        let witnessesOfA = [circle[1].witnessKey, circle[2].witnessKey]
+        let org = TestOrg(v: a.v)
+        var size = try await awaitCosigned(a.v, after: 0, witnesses: witnessesOfA).0.size
+        var latencies: [Int64] = []
+        for i in 0..<100 {
+            // One ledger entry at a time: a request, then its withdrawal.
+            if i % 2 == 0 {
+                _ = try await org.client.submit(try await org.request(id: "w-\(i)"))
+            } else {
+                _ = try await org.client.withdraw(id: "w-\(i - 1)")
+            }
+            let (cp, seen) = try await awaitCosigned(a.v, after: size, witnesses: witnessesOfA)
+            latencies.append(seen - (try await signedAt(a.v, size: cp.size)))
+            size = cp.size
+        }
+        let sorted = latencies.sorted()
+        let median = sorted[sorted.count / 2], p99 = sorted[sorted.count * 99 / 100]
+        print("witness cosignatures: 100 checkpoints, median \(median) ms, p99 \(p99) ms, max \(sorted.last!) ms from signing to two cosignatures")
+        try recordReliability("witnesses: two cosignatures per checkpoint, median \(median) ms, p99 \(p99) ms over 100 checkpoints")
+        #expect(median <= 1000, "median \(median) ms")
+
+        // The other two vaults' checkpoints are cosigned by their two peers as well.
+        for (i, m) in circle.enumerated().dropFirst() {
+            let others = circle.enumerated().filter { $0.offset != i }.map(\.element.witnessKey)
+            let before = try await servedCheckpoint(m.v, witnesses: others).0.size
+            _ = try await TestOrg(v: m.v).client.submit(try await TestOrg(v: m.v).request(id: "other-\(i)"))
+            _ = try await awaitCosigned(m.v, after: before, witnesses: others)
+        }
+
+        // log verify --policy: 2 of 2 passes; with C's key replaced by another witness's, fails.
+        let good = a.v.root + "/policy.txt", bad = a.v.root + "/policy-bad.txt"
+        try policyText(log: a.logKey, witnesses: [("b", circle[1].witnessKey), ("c", circle[2].witnessKey)], threshold: 2)
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let stranger = try Cosigner(name: circle[2].witnessKey.split(separator: "+")[0].description, keyPair: SigningKeyPair.generate())
+        try policyText(log: a.logKey, witnesses: [("b", circle[1].witnessKey), ("c", stranger.verifier.text)], threshold: 2)
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let pass = try await a.v.cli(["log", "verify", "--policy", good])
+        #expect(pass.status == 0, "\(pass.stderr)")
+        #expect(pass.stdout.contains("cosigned to the policy's quorum by b, c"), "\(pass.stdout)")
+        let fail = try await a.v.cli(["log", "verify", "--policy", bad, "--state", a.v.root + "/state2.json"])
+        #expect(fail.status != 0)
+        #expect(fail.stderr.contains("2 of 2 needed in group circle: only b cosigned"), "\(fail.stderr)")
+
+        // Each vault lists its peers with what it cosigned of their logs.
+        let list = try await circle[1].v.cli(["peer", "list"])
+        #expect(list.status == 0 && list.stdout.contains("house-0") && list.stdout.contains("house-2"), "\(list.stdout)")
+        #expect(!list.stdout.contains("ALARM"))
+        for m in circle { _ = try await m.v.stopDaemon() }
+    }
+
+    @Test("Bad add-checkpoint input gets the spec's status (404, 403, 422, 400, 413, 409) and stores nothing; the witness keeps cosigning")
+    func badInput() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        try await v.startDaemon()
+        let witnessKey = try CosignatureVerifier(try await v.cli(["peer", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        // A C2SP log played by the test, which the person adds with `witness add-log`.
+        let signer = SigningKeyPair.generate(), origin = "example.org/test-log"
+        let added = try await v.cli(["witness", "add-log", NoteKeys.verifierKey(name: origin, publicKey: signer.publicKey.bytes),
+                                     "--passphrase-file", v.passphraseFile])
+        #expect(added.status == 0, "\(added.stderr)")
+        var log = MemoryMerkleLog()
+        for _ in 0..<20 { log.append(Merkle.leafHash(Sodium.randomBytes(8))) }
+        func note(_ size: Int64, origin: String = origin, key: SigningKeyPair = signer) throws -> String {
+            SignedNote.sign(text: Checkpoint(origin: origin, size: size, root: try log.root(size)).text, name: origin, keyPair: key)
+        }
+        func body(_ old: Int64, _ new: Int64, proof: [Merkle.Hash]? = nil, note: String? = nil) throws -> [UInt8] {
+            Array(("old \(old)\n" + (try proof ?? log.consistency(old, new)).map { Encoding.base64($0) + "\n" }.joined() + "\n"
+                   + (try note ?? noteOf(new))).utf8)
+        }
+        func noteOf(_ size: Int64) throws -> String { try note(size) }
+        func post(_ body: [UInt8]) async throws -> HTTPClient.Response {
+            try await v.publicRequest("POST", "/v1/witness/add-checkpoint", body: body, headers: [("Content-Type", "text/plain")])
+        }
+
+        let first = try await post(try body(0, 10))
+        #expect(first.status == 200)
+        let line = String(decoding: first.body, as: UTF8.self)
+        #expect((try? witnessKey.verify(line: line, checkpointText: Checkpoint(origin: origin, size: 10, root: try log.root(10)).text)) != nil,
+                "the answer is a cosignature by the vault's witness key: \(line)")
+
+        var flipped = try log.consistency(10, 15)
+        flipped[0][0] ^= 1
+        let cases: [(String, [UInt8], Int)] = [
+            ("an origin nobody added", try body(10, 15, note: try note(15, origin: "example.org/other")), 404),
+            ("a signature by another key", try body(10, 15, note: try note(15, key: SigningKeyPair.generate())), 403),
+            ("a consistency proof that does not verify", try body(10, 15, proof: flipped), 422),
+            ("old past the checkpoint's size", try body(16, 12, proof: []), 400),
+            ("garbage", Array("hello witness\n".utf8), 400),
+            ("64 proof lines", try body(10, 15, proof: Array(repeating: [UInt8](repeating: 7, count: 32), count: 64)), 400),
+            ("a body over the limit", [UInt8](repeating: 0x41, count: AddCheckpointRequest.maxBodyBytes + 1), 413),
+            ("a rollback to an older size", try body(0, 5), 409),
+        ]
+        for (what, bytes, status) in cases {
+            let r = try await post(bytes)
+            #expect(r.status == status, "\(what): \(r.status) \(String(decoding: r.body.prefix(200), as: UTF8.self))")
+        }
+        // The 409 names the size the witness holds, as text/x.tlog.size.
+        let conflict = try await post(try body(3, 15))
+        #expect(conflict.status == 409 && String(decoding: conflict.body, as: UTF8.self) == "10\n")
+        #expect(conflict.header("Content-Type") == "text/x.tlog.size")
+        // Nothing was stored: the witness still holds size 10, and cosigns 10 → 20.
+        let peers = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await v.request("GET", "/v1/peers").body))
+        #expect(peers.peers.first { $0.origin == origin }?.witnessedSize == 10)
+        #expect(try await post(try body(10, 20)).status == 200)
+        _ = try await v.stopDaemon()
+    }
+
+    @Test("A vault restored from an old backup that appends other entries is refused by its peers (409/422) and reports the fork; an organization's receipts prove it offline")
+    func fork() async throws {
+        let circle = try await makeCircle(3)
+        let a = circle[0], b = circle[1]
+        let witnesses = [circle[1].witnessKey, circle[2].witnessKey]
+        let policy = a.v.root + "/org-policy.txt"
+        try policyText(log: a.logKey, witnesses: [("b", circle[1].witnessKey), ("c", circle[2].witnessKey)], threshold: 2)
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        // An organization with a grant on vault A.
+        let org = TestOrg(v: a.v)
+        _ = try await org.client.submit(try await org.request(id: "study"))
+        let approved = try await a.v.cli(["approve", "study", "--passphrase-file", a.v.passphraseFile])
+        #expect(approved.status == 0, "\(approved.stderr)")
+        // A's data directory as an old backup would hold it.
+        _ = try await a.v.stopDaemon()
+        let backup = a.v.root + "/old-backup"
+        try FileManager.default.copyItem(atPath: a.v.dataDir, toPath: backup)
+        try await a.v.startDaemon()
+        for i in 0..<6 {
+            if i % 2 == 0 { _ = try await org.client.submit(try await org.request(id: "later-\(i)")) } else { _ = try await org.client.withdraw(id: "later-\(i - 1)") }
+        }
+        let genuine = try await awaitCosigned(a.v, after: try await treeSize(a.v) - 1, witnesses: witnesses).0
+        // The organization keeps its grant's receipt: a checkpoint both peers cosigned.
+        let fetcher = OrgFetcher(client: org.client, pinsPath: a.v.root + "/pins.json", policy: try TlogPolicy.load(path: policy))
+        let (_, _, _, receipt) = try await fetcher.verifyWithReceipt(id: "study", logKey: nil)
+        let kept = a.v.root + "/study.tlog-proof"
+        try OrgFetcher.writeProof(receipt, to: kept)
+        let keptSize = try Checkpoint(text: try SignedNote.parse(receipt.checkpoint).text).size
+        let bHolds = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await b.v.request("GET", "/v1/peers").body))
+            .peers.first { $0.name == a.name }?.witnessedSize
+        #expect(bHolds == genuine.size)
+
+        // A's database is restored from the old backup; it appends other entries, signed with its real log key.
+        _ = try await a.v.stopDaemon()
+        try FileManager.default.removeItem(atPath: a.v.dataDir)
+        try FileManager.default.copyItem(atPath: backup, toPath: a.v.dataDir)
+        try await a.v.startDaemon()
+        var n = 0
+        while try await treeSize(a.v) < keptSize {
+            _ = try await org.client.submit(try await org.request(id: "forked-\(n)"))
+            n += 1
+        }
+        #expect(try await treeSize(a.v) == keptSize, "one entry per request: the forked log reaches the kept receipt's size exactly")
+
+        // Its peers refuse it; A records the alarm and says so.
+        var alarms: [AdminAPI.WitnessAlarmInfo] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while alarms.isEmpty, ContinuousClock.now < deadline {
+            alarms = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await a.v.request("GET", "/v1/peers").body)).alarms
+            if alarms.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(!alarms.isEmpty)
+        #expect(alarms.allSatisfy { [0, 409, 422].contains($0.status) && ($0.detail.contains("forked") || $0.detail.contains("rolled back")) },
+                "\(alarms)")
+        let status = try await a.v.cli(["status"])
+        #expect(status.stdout.contains("ALARM: witnesses refused this vault's log"), "\(status.stdout)")
+        #expect(a.v.daemonLog?.text.contains("critical") == true)
+        let bStill = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await b.v.request("GET", "/v1/peers").body))
+            .peers.first { $0.name == a.name }?.witnessedSize
+        #expect(bStill == bHolds, "the peer still holds the genuine size")
+
+        // Offline, the organization holds two checkpoints of one size signed by A's log key: a fork.
+        // (A signs the checkpoint of its new head within its batching interval.)
+        var forkedNote: String?
+        let signedBy = ContinuousClock.now + .seconds(10)
+        while forkedNote == nil, ContinuousClock.now < signedBy {
+            forkedNote = try JSONDecoder().decode(AdminAPI.Checkpoints.self,
+                                                  from: Data(try await a.v.request("GET", "/v1/log/checkpoints?from=\(keptSize)&limit=1").body))
+                .checkpoints.first { $0.size == keptSize }?.note
+            if forkedNote == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let inclusion = try JSONDecoder().decode(AdminAPI.InclusionProof.self, from: Data(
+            try await a.v.publicRequest("GET", "/v1/log/proof/inclusion?index=\(receipt.index)&size=\(keptSize)").body))
+        let forked = a.v.root + "/study-forked.tlog-proof"
+        try TlogProof(extra: Encoding.fromBase64(receipt.leaf), index: receipt.index,
+                      proof: inclusion.hashes.compactMap { Encoding.fromBase64($0) }, checkpoint: try #require(forkedNote)).text
+            .write(toFile: forked, atomically: true, encoding: .utf8)
+        let both = try await a.v.cli(["log", "verify-proof", kept, forked, "--log-key", a.logKey])
+        #expect(both.status != 0 && both.stderr.contains("the log forked"), "\(both.stderr)")
+        let quorum = try await a.v.cli(["log", "verify-proof", forked, "--log-key", a.logKey, "--policy", policy])
+        #expect(quorum.status != 0 && quorum.stderr.contains("quorum not met"), "\(quorum.stderr)")
+        let genuineProof = try await a.v.cli(["log", "verify-proof", kept, "--log-key", a.logKey, "--policy", policy])
+        #expect(genuineProof.status == 0, "\(genuineProof.stderr)")
+        for m in circle { _ = try await m.v.stopDaemon() }
+    }
+}
