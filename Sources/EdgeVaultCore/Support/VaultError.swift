@@ -70,6 +70,9 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case moduleInUse = "module_in_use"
         case computeOnly = "compute_only"
         case resultInvalid = "result_invalid"
+        // Fragments on peers and key recovery (docs/PROTOCOL.md §"Fragments", §"Key recovery")
+        case fragmentInvalid = "fragment_invalid"
+        case recoveryInvalid = "recovery_invalid"
 
         public var description: String { rawValue }
     }
