@@ -24,7 +24,7 @@ let package = Package(
     name: "EdgeVault",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultFragments", "EdgeVaultServer", "EdgeVaultClient"]),
+        .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultFragments", "EdgeVaultRecovery", "EdgeVaultServer", "EdgeVaultClient"]),
         .executable(name: "vaultd", targets: ["vaultd"]),
         .executable(name: "vault-cli", targets: ["vault-cli"]),
         // The compute sandbox (docs/SECURITY.md, "The compute sandbox"): vault-cli and vaultd
@@ -99,6 +99,8 @@ let package = Package(
         ),
         // Fragments: k-of-n erasure coding of sealed bytes for peers (ISA-L Reed–Solomon).
         .target(name: "EdgeVaultFragments", dependencies: ["EdgeVaultCore", "CISAL"]),
+        // Recovery: SLIP-0039 mnemonic shares of the person's root secret.
+        .target(name: "EdgeVaultRecovery", dependencies: ["EdgeVaultCore", "CSodium"]),
         // Server: vaultd's routers, ingest, MQTT, configuration and ledger service.
         .target(
             name: "EdgeVaultServer",
@@ -222,7 +224,7 @@ let package = Package(
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(
             name: "EdgeVaultTests",
-            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "EdgeVaultCompute", "EdgeVaultFragments", "CSodium", "CISAL", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "EdgeVaultCompute", "EdgeVaultFragments", "EdgeVaultRecovery", "CSodium", "CISAL", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "WAT", package: "WasmKit")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
