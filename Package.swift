@@ -24,7 +24,7 @@ let package = Package(
     name: "EdgeVault",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient"]),
+        .library(name: "EdgeVault", targets: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultFragments", "EdgeVaultRecovery", "EdgeVaultServer", "EdgeVaultClient"]),
         .executable(name: "vaultd", targets: ["vaultd"]),
         .executable(name: "vault-cli", targets: ["vault-cli"]),
         // The compute sandbox (docs/SECURITY.md, "The compute sandbox"): vault-cli and vaultd
@@ -67,6 +67,12 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // Intel ISA-L's Reed–Solomon erasure code (docs/PROTOCOL.md §"Fragments").
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         // prctl(2) for both binaries' process hardening (Swift cannot call a variadic function).
         .target(name: "CHardening"),
         // The library, in layers; a target imports only those before it (README, Layout).
@@ -95,6 +101,10 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // Fragments: k-of-n erasure coding of sealed bytes for peers (ISA-L Reed–Solomon).
+        .target(name: "EdgeVaultFragments", dependencies: ["EdgeVaultCore", "CISAL"]),
+        // Recovery: SLIP-0039 mnemonic shares of the person's root secret.
+        .target(name: "EdgeVaultRecovery", dependencies: ["EdgeVaultCore", "CSodium"]),
         // Server: vaultd's routers, ingest, MQTT, configuration and ledger service.
         .target(
             name: "EdgeVaultServer",
@@ -218,7 +228,7 @@ let package = Package(
         .target(name: "CPseudoTerminal", path: "Tests/CPseudoTerminal"),
         .testTarget(
             name: "EdgeVaultTests",
-            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "EdgeVaultCompute", "CSodium", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "WAT", package: "WasmKit")],
+            dependencies: ["EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultTerminal", "EdgeVaultCompute", "EdgeVaultFragments", "EdgeVaultRecovery", "CSodium", "CISAL", .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "WAT", package: "WasmKit")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -74,6 +74,9 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case peerChangeInvalid = "peer_change_invalid"
         case peerConflict = "peer_conflict"
         case witnessQuorum = "witness_quorum"
+        // Fragments on peers and key recovery (docs/PROTOCOL.md §"Fragments", §"Key recovery")
+        case fragmentInvalid = "fragment_invalid"
+        case recoveryInvalid = "recovery_invalid"
 
         public var description: String { rawValue }
     }

@@ -97,7 +97,7 @@ extension VaultError.Code {
         // client it would be vaultd's own failure.
         case .daemonUnreachable, .protocolError, .keyFileMissing, .keyFileInvalid, .keyFileExists, .wrongPassphrase,
              .passphraseUnavailable, .vaultExists, .vaultMissing, .keyMismatch, .config, .scopeViolation,
-             .verificationFailed, .notGranted, .logInvalid:
+             .verificationFailed, .notGranted, .logInvalid, .fragmentInvalid, .recoveryInvalid:
             return 500
         }
     }
