@@ -306,6 +306,26 @@ enum Migrations {
                 );
                 """)
         }
+        // Fragments (docs/PROTOCOL.md §"Fragments"): shares this vault holds for its peers (the
+        // bytes are files under shares/, never in this database, so a backup does not carry
+        // them).
+        migrator.registerMigration("v14-fragments") { db in
+            try db.execute(sql: """
+                CREATE TABLE held_share (
+                    storageIndex TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    sender TEXT NOT NULL,
+                    k INTEGER NOT NULL,
+                    total INTEGER NOT NULL,
+                    setSize INTEGER NOT NULL,
+                    length INTEGER NOT NULL,
+                    sha256 BLOB NOT NULL,
+                    storedAt INTEGER NOT NULL,
+                    PRIMARY KEY (storageIndex, n)
+                ) WITHOUT ROWID;
+                CREATE INDEX held_share_sender ON held_share (sender);
+                """)
+        }
         return migrator
     }
 }

@@ -231,7 +231,8 @@ struct RequestsEndToEndTests {
         #expect(served.status == 200 && served.body == [UInt8](file))
         for op in OpenAPIDocument.operations {
             let r = try await v.publicRequest(op.method, op.path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{segment}", with: "y")
-                .replacingOccurrences(of: "{name}", with: "z"))
+                .replacingOccurrences(of: "{name}", with: "z").replacingOccurrences(of: "{storageIndex}", with: "0123456789abcdef-01")
+                .replacingOccurrences(of: "{n}", with: "0"))
             #expect(!String(decoding: r.body, as: UTF8.self).contains("no such endpoint"), "\(op) is routed")
         }
         try await v.stopDaemon()

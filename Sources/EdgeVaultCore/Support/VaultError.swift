@@ -76,6 +76,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case witnessQuorum = "witness_quorum"
         // Fragments on peers and key recovery (docs/PROTOCOL.md §"Fragments", §"Key recovery")
         case fragmentInvalid = "fragment_invalid"
+        case shareInvalid = "share_invalid"
+        case storageIndexForeign = "storage_index_foreign"
+        case quotaExceeded = "quota_exceeded"
+        case tooFewPeers = "too_few_peers"
         case recoveryInvalid = "recovery_invalid"
 
         public var description: String { rawValue }

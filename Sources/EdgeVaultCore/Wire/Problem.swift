@@ -47,6 +47,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         case 415: return "Unsupported Media Type"
         case 429: return "Too Many Requests"
         case 503: return "Service Unavailable"
+        case 507: return "Insufficient Storage"
         default: return status >= 500 ? "Internal Server Error" : "Error"
         }
     }
@@ -63,13 +64,13 @@ extension VaultError.Code {
         switch self {
         // The request is malformed or asks for something that cannot be: fix it and send it again.
         case .badRequest, .invalidReading, .invalidStream, .unknownStream, .digestMismatch, .jwsInvalid, .requestInvalid,
-             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid, .peerChangeInvalid:
+             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid, .peerChangeInvalid, .shareInvalid:
             return 400
         // The call is not authenticated (RFC 9421 signature, nonce, key).
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey:
             return 401
         // Authenticated, and refused.
-        case .orgBlocked, .grantRevoked, .grantExpired, .computeOnly:
+        case .orgBlocked, .grantRevoked, .grantExpired, .computeOnly, .storageIndexForeign:
             return 403
         case .notFound:
             return 404
@@ -77,7 +78,7 @@ extension VaultError.Code {
             return 405
         // Conflicts with the vault's current state: look again, then retry.
         case .streamExists, .duplicateId, .notPending, .trustChangeStale, .trustConflict, .pendingChanged, .streamChanged, .moduleMissing, .moduleInUse,
-             .peerConflict:
+             .peerConflict, .tooFewPeers:
             return 409
         case .tooLarge:
             return 413
@@ -92,6 +93,9 @@ extension VaultError.Code {
             return 500
         case .storageUnavailable, .witnessQuorum:
             return 503
+        // A peer keeps no more of one vault's shares than its quota (docs/PROTOCOL.md §"Fragments").
+        case .quotaExceeded:
+            return 507
         // Raised by vault-cli and the client library on the person's or the organization's side
         // (or by vaultd while it starts), never in answer to a call: if one ever reached a
         // client it would be vaultd's own failure.

@@ -63,6 +63,9 @@ public struct Configuration: Sendable, Equatable {
     /// Outside witnesses and the quorum setting (`[[witness]]`, `[quorum]`).
     public var witnessing = WitnessConfiguration()
 
+    /// The shares kept for peers (`[fragments]`).
+    public var shareLimits = ShareLimits()
+
     public init() {}
 
     /// One setting: its TOML key, environment variable and command-line flag, the type of value
@@ -206,7 +209,12 @@ public struct Configuration: Sendable, Equatable {
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
-    static let settings: [Setting] = coreSettings + witnessSettings
+    static let settings: [Setting] = coreSettings + witnessSettings + fragmentSettings
+
+    static let fragmentSettings: [Setting] = [
+        integer("fragments.max_bytes_per_peer", env: "EDGEVAULT_FRAGMENTS_MAX_BYTES_PER_PEER", 0...(1 << 50), \.shareLimits.maxBytesPerPeer),
+        integer("fragments.max_share_bytes", env: "EDGEVAULT_FRAGMENTS_MAX_SHARE_BYTES", 1...(1 << 30), \.shareLimits.maxShareBytes),
+    ]
 
     static let coreSettings: [Setting] = [
         path("data_dir", env: "EDGEVAULT_DATA_DIR", flag: "--data-dir") { $0.dataDir = $1 },

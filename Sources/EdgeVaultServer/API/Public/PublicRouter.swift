@@ -61,7 +61,8 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
                                allowUnknownOrgs: configuration.allowUnknownOrgs)
     // One middleware (one nonce store, one rate limiter) for every organization-facing route.
     let violations = ViolationRecorder(store: store, ledger: ledger)
-    let signatureMiddleware = SignatureMiddleware(store: store, nonces: try await NonceStore(store: store),
+    let nonces = try await NonceStore(store: store)
+    let signatureMiddleware = SignatureMiddleware(store: store, nonces: nonces,
                                                   limiter: RateLimiter(perMinute: configuration.requestsPerMinute), violations: violations)
     let signed = router.group("/v1/requests")
         .add(middleware: signatureMiddleware)
@@ -78,6 +79,10 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         .add(middleware: moduleSignatures)
         .group(context: OrgRequestContext.self)
     ModulesController(store: store, allowUnknownOrgs: configuration.allowUnknownOrgs).addRoutes(to: modules)
+    // Shares kept for the peers the person added (docs/PROTOCOL.md §"Fragments").
+    PeerSharesController<PublicRequestContext>(store: store, authenticator: PeerAuthenticator(store: store, nonces: nonces),
+                                               files: ShareFiles(dataDir: configuration.dataDir), limits: configuration.shareLimits)
+        .addRoutes(to: router)
     routes.load(from: router)
     return router
 }

@@ -1,0 +1,57 @@
+/// The share store between peers (docs/PROTOCOL.md §"Fragments"): the paths, headers and
+/// storage-index rule that the sending vault and the holding peer share, so they cannot drift.
+public enum PeerShareProtocol {
+    /// The set's `k` (shares needed to decode), on `PUT`.
+    public static let kHeader = "edgevault-share-k"
+    /// The set's `n` (shares in all), on `PUT`.
+    public static let nHeader = "edgevault-share-n"
+    /// The set's size in bytes (the ciphertext the shares encode), on `PUT`.
+    public static let sizeHeader = "edgevault-set-size"
+    /// Every share is `ceil(size / k)` bytes.
+    public static func shareLength(size: Int, k: Int) -> Int { k > 0 ? (size + k - 1) / k : 0 }
+
+    /// The first characters of every storage index a vault names: 16 lowercase hex digits of
+    /// SHA-256(its log's origin). A peer takes from a vault only indexes that begin with its own
+    /// prefix, so one peer's vault can never overwrite, read or audit another's shares.
+    public static func senderPrefix(origin: String) -> String {
+        String(Encoding.hex(Hash.sha256(Array(origin.utf8))).prefix(16))
+    }
+
+    /// A new storage index for a vault: `<prefix>-<32 random hex digits>`.
+    public static func newStorageIndex(origin: String) -> String {
+        senderPrefix(origin: origin) + "-" + Encoding.hex(Sodium.randomBytes(16))
+    }
+
+    /// Whether `index` has the form of a storage index (prefix, dash, 1…64 hex digits).
+    public static func isWellFormed(_ index: String) -> Bool {
+        let parts = index.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 16, (1...64).contains(parts[1].utf8.count) else { return false }
+        return index.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }
+    }
+
+    /// `/v1/peer/shares/{storageIndex}/{n}`.
+    public static func path(storageIndex: String, n: Int) -> String { "/v1/peer/shares/\(storageIndex)/\(n)" }
+
+    /// The answer to an audit: SHA-256(nonce ‖ share).
+    public static func auditProof(nonce: [UInt8], share: [UInt8]) -> [UInt8] { Hash.sha256(nonce + share) }
+
+    /// The headers of a signed peer call (RFC 9421, `ed25519`): `Signature-Input` and
+    /// `Signature` over `@method`, `@path`, the share headers present and `content-digest`
+    /// (on every call but a `GET`, even with an empty body), with `keyid` the sender's log origin and a fresh nonce. The key
+    /// is the sender's witness key (the peer knows its verifier key from `peer add`).
+    public static func signedHeaders(method: String, path: String, authority: String, headers: [(String, String)], body: [UInt8],
+                                     origin: String, keyPair: SigningKeyPair, now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
+        var all = headers
+        var components = ["@method", "@path"]
+        components += headers.map { $0.0.lowercased() }
+        if !body.isEmpty || method != "GET" {
+            all.append(("Content-Digest", HTTPMessageSignature.contentDigest(body)))
+            components.append("content-digest")
+        }
+        let parts = HTTPMessageSignature.RequestParts(method: method, path: path, query: nil, authority: authority, headers: all)
+        let parameters = HTTPMessageSignature.Parameters(components: components, created: now, nonce: Encoding.base64url(Sodium.randomBytes(16)),
+                                                         keyId: origin, alg: "ed25519")
+        let (input, signature) = try HTTPMessageSignature.sign(parts, parameters: parameters, keyPair: keyPair)
+        return all + [("Signature-Input", input), ("Signature", signature)]
+    }
+}

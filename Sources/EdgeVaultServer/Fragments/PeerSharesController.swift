@@ -1,0 +1,129 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// The limits a vault sets on the shares it keeps for its peers (`[fragments]` settings).
+public struct ShareLimits: Sendable, Equatable {
+    /// Bytes of shares kept for one peer vault in all (`fragments.max_bytes_per_peer`).
+    public var maxBytesPerPeer: Int64 = 2 << 30
+    /// The longest single share (`fragments.max_share_bytes`).
+    public var maxShareBytes = 64 << 20
+
+    public init() {}
+}
+
+/// `PUT`/`GET /v1/peer/shares/{storageIndex}/{n}` and `POST …/{n}/audit` on the public
+/// listener (docs/PROTOCOL.md §"Fragments"): the shares this vault keeps for the peers the
+/// person added, each call signed with the sending vault's witness key.
+struct PeerSharesController<Context: RequestContext>: Sendable {
+    let store: VaultStore
+    let authenticator: PeerAuthenticator
+    let files: ShareFiles
+    let limits: ShareLimits
+
+    static var template: String { "/v1/peer/shares/{storageIndex}/{n}" }
+
+    func addRoutes(to router: Router<Context>) {
+        router.put(RouterPath(Self.template), use: put)
+        router.get(RouterPath(Self.template), use: get)
+        router.post(RouterPath(Self.template + "/audit"), use: audit)
+    }
+
+    struct Stored: Codable, Sendable {
+        var storageIndex: String
+        var n: Int
+        var sha256: String
+    }
+
+    struct AuditProof: Codable, Sendable {
+        /// Base64 of SHA-256(nonce ‖ share).
+        var sha256: String
+    }
+
+    /// The storage index and share number of the path, and the peer calling, whose prefix the
+    /// index must carry.
+    func address(_ request: Request, context: Context, peer: AuthenticatedPeer) throws -> (String, Int) {
+        let index = try context.parameters.require("storageIndex")
+        guard PeerShareProtocol.isWellFormed(index), let n = Int(try context.parameters.require("n")), (0..<255).contains(n) else {
+            throw Problem(code: .shareInvalid, detail: "a share's path is /v1/peer/shares/<16 hex digits>-<hex digits>/<0…254>")
+        }
+        guard index.hasPrefix(PeerShareProtocol.senderPrefix(origin: peer.origin) + "-") else {
+            throw Problem(code: .storageIndexForeign,
+                          detail: "storage index \(index) is not yours: a vault's indexes begin with \(PeerShareProtocol.senderPrefix(origin: peer.origin))- (16 hex digits of SHA-256 of its origin)")
+        }
+        return (index, n)
+    }
+
+    func header(_ request: Request, _ name: String) throws -> Int {
+        guard let text = request.headers[HTTPField.Name(name)!], let value = Int(text), value >= 0 else {
+            throw Problem(code: .shareInvalid, detail: "\(name) must be a non-negative integer")
+        }
+        return value
+    }
+
+    @Sendable func put(_ request: Request, context: Context) async throws -> Response {
+        let peer = try await authenticator.authenticate(
+            request, covering: [PeerShareProtocol.kHeader, PeerShareProtocol.nHeader, PeerShareProtocol.sizeHeader], hasBody: true)
+        let (index, n) = try address(request, context: context, peer: peer)
+        let k = try header(request, PeerShareProtocol.kHeader), total = try header(request, PeerShareProtocol.nHeader)
+        let size = try header(request, PeerShareProtocol.sizeHeader)
+        guard k >= 1, k < total, total <= 255, n < total else {
+            throw Problem(code: .shareInvalid, detail: "a set is k-of-n with 1 ≤ k < n ≤ 255 and shares 0…n−1 (got \(k)-of-\(total), share \(n))")
+        }
+        let length = PeerShareProtocol.shareLength(size: size, k: k)
+        guard length <= limits.maxShareBytes else {
+            throw Problem(code: .tooLarge, detail: "a share of \(length) bytes is over this peer's limit of \(limits.maxShareBytes) (send smaller segments)")
+        }
+        let body: [UInt8]
+        do {
+            body = Array(try await request.body.collect(upTo: max(length, 1)).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Problem(code: .shareInvalid, detail: "the share is longer than ceil(size / k) = \(length) bytes")
+        }
+        guard body.count == length else {
+            throw Problem(code: .shareInvalid, detail: "the share is \(body.count) bytes; a share of a \(size)-byte set with k = \(k) is \(length)")
+        }
+        try authenticator.checkDigest(request, body: body)
+        let digest = Hash.sha256(body)
+        let staged = try files.stage(body)
+        let held = HeldShare(storageIndex: index, n: n, sender: peer.origin, k: k, total: total, setSize: size, length: length,
+                             sha256: digest, storedAt: Timestamp.now())
+        let outcome: VaultStore.Admission
+        do {
+            outcome = try await store.admitShare(held, quota: limits.maxBytesPerPeer) { [files] in
+                try files.install(staged, storageIndex: index, n: n)
+            }
+        } catch {
+            files.discard(staged)
+            throw error
+        }
+        if outcome == .unchanged { files.discard(staged) }
+        let stored = Stored(storageIndex: index, n: n, sha256: Encoding.base64(digest))
+        return try JSONBody(stored, status: outcome == .stored ? .created : .ok).response(from: request, context: context)
+    }
+
+    func held(_ request: Request, context: Context, peer: AuthenticatedPeer) async throws -> [UInt8] {
+        let (index, n) = try address(request, context: context, peer: peer)
+        guard let share = try await store.heldShare(storageIndex: index, n: n), share.sender == peer.origin else {
+            throw Problem(code: .notFound, detail: "this peer holds no share \(n) of \(index)")
+        }
+        return try files.read(storageIndex: index, n: n, length: share.length)
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let peer = try await authenticator.authenticate(request, covering: [], hasBody: false)
+        let bytes = try await held(request, context: context, peer: peer)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func audit(_ request: Request, context: Context) async throws -> JSONBody<AuditProof> {
+        let peer = try await authenticator.authenticate(request, covering: [], hasBody: true)
+        let nonce = Array(try await request.body.collect(upTo: 64).readableBytesView)
+        guard nonce.count == 32 else { throw Problem(code: .shareInvalid, detail: "an audit's body is a 32-byte random nonce") }
+        try authenticator.checkDigest(request, body: nonce)
+        let bytes = try await held(request, context: context, peer: peer)
+        return JSONBody(AuditProof(sha256: Encoding.base64(PeerShareProtocol.auditProof(nonce: nonce, share: bytes))))
+    }
+}
