@@ -181,6 +181,17 @@ public struct AdminClient: Sendable {
         return try download.finish()
     }
 
+    /// Fragments on peers (docs/PROTOCOL.md §"Fragments"): the daemon makes a backup, encodes
+    /// it and places it on the peers; this waits for the whole push.
+    public func pushFragments(_ input: AdminAPI.FragmentsPushInput) async throws -> AdminAPI.FragmentsPushResult {
+        var client = http
+        client.timeout = .hours(2)
+        return try decode(AdminAPI.FragmentsPushResult.self, try await client.send(
+            method: .POST, path: "/v1/fragments/push", headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(input))))
+    }
+
+    public func fragments() async throws -> AdminAPI.FragmentsStatus { try await get("/v1/fragments", as: AdminAPI.FragmentsStatus.self) }
+
     public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }
 
     static func percentEncode(_ s: String) -> String {

@@ -308,7 +308,7 @@ enum Migrations {
         }
         // Fragments (docs/PROTOCOL.md §"Fragments"): shares this vault holds for its peers (the
         // bytes are files under shares/, never in this database, so a backup does not carry
-        // them).
+        // them), and the sets this vault placed on its peers with each share's last audit.
         migrator.registerMigration("v14-fragments") { db in
             try db.execute(sql: """
                 CREATE TABLE held_share (
@@ -324,6 +324,30 @@ enum Migrations {
                     PRIMARY KEY (storageIndex, n)
                 ) WITHOUT ROWID;
                 CREATE INDEX held_share_sender ON held_share (sender);
+                CREATE TABLE fragment_set (
+                    storageIndex TEXT PRIMARY KEY,
+                    leafIndex INTEGER NOT NULL,
+                    push TEXT NOT NULL,
+                    segment INTEGER NOT NULL,
+                    segments INTEGER NOT NULL,
+                    k INTEGER NOT NULL,
+                    n INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    placedAt INTEGER NOT NULL,
+                    replacedBy TEXT
+                );
+                CREATE TABLE fragment_share (
+                    storageIndex TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    peer TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    auditedAt INTEGER,
+                    healthy INTEGER,
+                    lastError TEXT,
+                    PRIMARY KEY (storageIndex, n)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

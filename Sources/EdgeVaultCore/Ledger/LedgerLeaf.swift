@@ -29,6 +29,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         // The person's signed peer changes (docs/PROTOCOL.md §"Peers").
         case peerAdded = "peer.added"
         case peerRemoved = "peer.removed"
+        /// Where every share of one fragment set is (docs/PROTOCOL.md §"Fragments").
+        case fragmentsPlaced = "fragments.placed"
     }
 
     public static let maxBytes = 64 * 1024

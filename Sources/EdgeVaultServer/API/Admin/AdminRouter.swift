@@ -15,15 +15,16 @@ import Glibc
 /// The admin API's routes (the person's tools, over the Unix socket), exactly as the daemon
 /// serves them.
 public func buildAdminRouter(store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
-                             mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics, witnessing: Witnessing?) -> Router<BasicRequestContext> {
+                             mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics, witnessing: Witnessing?,
+                             fragments: FragmentService? = nil) -> Router<BasicRequestContext> {
     buildAdminRouter(context: BasicRequestContext.self, store: store, ledger: ledger, manager: manager, configuration: configuration,
-                     mqtt: mqtt, notifier: notifier, metrics: metrics, witnessing: witnessing)
+                     mqtt: mqtt, notifier: notifier, metrics: metrics, witnessing: witnessing, fragments: fragments)
 }
 
 /// The same routes for any request context: tests drive them in-process (no socket).
 public func buildAdminRouter<Context: RequestContext>(
     context: Context.Type, store: VaultStore, ledger: LedgerService, manager: SegmentManager, configuration: Configuration,
-    mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics, witnessing: Witnessing? = nil
+    mqtt: MQTTMonitor, notifier: RequestNotifier, metrics: Metrics, witnessing: Witnessing? = nil, fragments: FragmentService? = nil
 ) -> Router<Context> {
     let adminRouter = Router(context: Context.self)
     // Outermost: every request is counted and timed by route template, with the status it got.
@@ -41,6 +42,7 @@ public func buildAdminRouter<Context: RequestContext>(
     AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminComputeController<Context>(store: store, ledger: ledger).addRoutes(to: adminRouter)
     if let witnessing { AdminPeersController<Context>(store: store, ledger: ledger, witnessing: witnessing).addRoutes(to: adminRouter) }
+    if let fragments { AdminFragmentsController<Context>(fragments: fragments).addRoutes(to: adminRouter) }
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in
         // Streamed from a consistent copy in the data directory: memory stays flat however

@@ -58,6 +58,10 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     await manager.attach(compute: compute)
     let witnessing = try await Witnessing.make(store: store, ledger: ledger, dataDir: configuration.dataDir,
                                                configuration: configuration.witnessing, logger: logger)
+    // The vault's encrypted backup as fragment sets on its peers, signed with the witness key
+    // they know (docs/PROTOCOL.md §"Fragments").
+    let fragments = FragmentService(store: store, ledger: ledger, dataDir: configuration.dataDir,
+                                    keyPair: witnessing.witness.cosigner.keyPair, logger: logger)
     try AdminSocket.prepare(path: configuration.adminSocket)
     guard let listen = ListenAddress(configuration.listen) else { throw VaultError(.config, "invalid listen address \(configuration.listen)") }
     let metricsListen = try configuration.metricsListen.map { text -> ListenAddress in
@@ -72,7 +76,7 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
 
     let metrics = Metrics(store: store, manager: manager, ledger: ledger, mqtt: mqttMonitor)
     let adminRouter = buildAdminRouter(store: store, ledger: ledger, manager: manager, configuration: configuration,
-                                       mqtt: mqttMonitor, notifier: notifier, metrics: metrics, witnessing: witnessing)
+                                       mqtt: mqttMonitor, notifier: notifier, metrics: metrics, witnessing: witnessing, fragments: fragments)
     let socketPath = configuration.adminSocket
     let admin = ListenerService(name: "admin", application: Application(
         router: adminRouter,

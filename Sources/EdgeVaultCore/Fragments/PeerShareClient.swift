@@ -1,0 +1,90 @@
+import NIOHTTP1
+
+/// Signed calls to one peer's share store (docs/PROTOCOL.md §"Fragments"), as the vault that
+/// owns the shares makes them: `keyid` its log origin, signed with its witness key.
+public struct PeerShareClient: Sendable {
+    /// The peer's public URL (`peer add URL`), possibly with a path prefix.
+    public let url: String
+    public let origin: String
+    public let keyPair: SigningKeyPair
+    public var timeout: Int64 = 120
+
+    public init(url: String, origin: String, keyPair: SigningKeyPair) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.origin = origin
+        self.keyPair = keyPair
+    }
+
+    /// A failed call: the HTTP status (0 when the peer did not answer) and what it said.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var status: Int
+        public var detail: String
+        public var description: String { status == 0 ? detail : "HTTP \(status): \(detail)" }
+        public init(status: Int, detail: String) {
+            self.status = status
+            self.detail = detail
+        }
+    }
+
+    func client() throws -> HTTPClient {
+        let base: String
+        if let schemeEnd = url.range(of: "://") {
+            let rest = url[schemeEnd.upperBound...]
+            base = String(url[..<schemeEnd.upperBound]) + (rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? "")
+        } else {
+            base = url
+        }
+        var client = try HTTPClient(url: base)
+        client.timeout = .seconds(timeout)
+        client.maxResponseBytes = 1 << 30
+        return client
+    }
+
+    /// The path prefix of the peer's URL (empty for a bare origin).
+    var prefix: String {
+        guard let schemeEnd = url.range(of: "://") else { return "" }
+        let rest = url[schemeEnd.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "" }
+        return String(rest[slash...])
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> HTTPClient.Response {
+        let client: HTTPClient
+        do { client = try self.client() } catch { throw Failure(status: 0, detail: "\(error)") }
+        let full = prefix + path
+        let signed = try PeerShareProtocol.signedHeaders(method: method.rawValue, path: full, authority: client.target.authority, headers: headers,
+                                                         body: body, origin: origin, keyPair: keyPair)
+        let response: HTTPClient.Response
+        do {
+            response = try await client.send(method: method, path: full, headers: signed, body: body.isEmpty ? nil : body)
+        } catch {
+            throw Failure(status: 0, detail: "\(error)")
+        }
+        guard (200..<300).contains(response.status) else {
+            let problem = try? JSONValue.parse(response.body)
+            throw Failure(status: response.status, detail: problem?["detail"]?.stringValue ?? String(decoding: response.body.prefix(200), as: UTF8.self))
+        }
+        return response
+    }
+
+    /// Sends share `n` of the set `storageIndex` (k-of-`total` over `size` bytes).
+    public func put(storageIndex: String, n: Int, k: Int, total: Int, size: Int, share: [UInt8]) async throws {
+        _ = try await call(.PUT, PeerShareProtocol.path(storageIndex: storageIndex, n: n), headers: [
+            ("EdgeVault-Share-K", "\(k)"), ("EdgeVault-Share-N", "\(total)"), ("EdgeVault-Set-Size", "\(size)"),
+        ], body: share)
+    }
+
+    /// The share's bytes as the peer keeps them.
+    public func get(storageIndex: String, n: Int) async throws -> [UInt8] {
+        try await call(.GET, PeerShareProtocol.path(storageIndex: storageIndex, n: n)).body
+    }
+
+    /// The peer's answer to an audit with `nonce`: SHA-256(nonce ‖ share) as it computes it.
+    public func audit(storageIndex: String, n: Int, nonce: [UInt8]) async throws -> [UInt8] {
+        let response = try await call(.POST, PeerShareProtocol.path(storageIndex: storageIndex, n: n) + "/audit", body: nonce)
+        guard let proof = (try? JSONValue.parse(response.body))?["sha256"]?.stringValue, let bytes = Encoding.fromBase64(proof), bytes.count == 32 else {
+            throw Failure(status: response.status, detail: "the audit answer is not {\"sha256\": <32 bytes base64>}")
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,88 @@
+/// Fragments on peers, on the admin socket (docs/PROTOCOL.md §"Fragments").
+extension AdminAPI {
+    /// `POST /v1/fragments/push`: encode a fresh backup k-of-n and place it on the peers.
+    public struct FragmentsPushInput: Codable, Sendable, Equatable {
+        public var k: Int
+        public var n: Int
+        /// Bytes per segment (one set each); nil: 64 MiB.
+        public var segmentBytes: Int?
+        public init(k: Int, n: Int, segmentBytes: Int? = nil) {
+            self.k = k
+            self.n = n
+            self.segmentBytes = segmentBytes
+        }
+    }
+
+    /// One share of a set, where it is and how it last answered an audit.
+    public struct FragmentShareInfo: Codable, Sendable, Equatable {
+        public var n: Int
+        public var peer: String
+        public var peerName: String?
+        public var sha256: String
+        public var auditedAt: String?
+        public var healthy: Bool?
+        public var lastError: String?
+        public init(n: Int, peer: String, peerName: String?, sha256: String, auditedAt: String?, healthy: Bool?, lastError: String?) {
+            self.n = n
+            self.peer = peer
+            self.peerName = peerName
+            self.sha256 = sha256
+            self.auditedAt = auditedAt
+            self.healthy = healthy
+            self.lastError = lastError
+        }
+    }
+
+    /// One fragment set (the leaf that records it, its shares and their health).
+    public struct FragmentSetInfo: Codable, Sendable, Equatable {
+        public var storageIndex: String
+        public var leafIndex: Int64
+        public var push: String
+        public var segment: Int
+        public var segments: Int
+        public var k: Int
+        public var n: Int
+        public var size: Int
+        public var sha256: String
+        public var placedAt: String
+        public var replacedBy: String?
+        public var shares: [FragmentShareInfo]
+        public init(storageIndex: String, leafIndex: Int64, push: String, segment: Int, segments: Int, k: Int, n: Int, size: Int, sha256: String,
+                    placedAt: String, replacedBy: String?, shares: [FragmentShareInfo]) {
+            self.storageIndex = storageIndex
+            self.leafIndex = leafIndex
+            self.push = push
+            self.segment = segment
+            self.segments = segments
+            self.k = k
+            self.n = n
+            self.size = size
+            self.sha256 = sha256
+            self.placedAt = placedAt
+            self.replacedBy = replacedBy
+            self.shares = shares
+        }
+
+        /// Shares whose last audit passed.
+        public var healthyShares: Int { shares.filter { $0.healthy == true }.count }
+    }
+
+    public struct FragmentsPushResult: Codable, Sendable, Equatable {
+        public var push: String
+        public var backupBytes: Int
+        public var sets: [FragmentSetInfo]
+        public var checkpointSize: Int64
+        public init(push: String, backupBytes: Int, sets: [FragmentSetInfo], checkpointSize: Int64) {
+            self.push = push
+            self.backupBytes = backupBytes
+            self.sets = sets
+            self.checkpointSize = checkpointSize
+        }
+    }
+
+    /// `GET /v1/fragments`: every set placed, newest push last.
+    public struct FragmentsStatus: Codable, Sendable, Equatable {
+        public var sets: [FragmentSetInfo]
+        public init(sets: [FragmentSetInfo]) { self.sets = sets }
+    }
+}

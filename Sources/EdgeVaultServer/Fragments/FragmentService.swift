@@ -1,0 +1,165 @@
+import EdgeVaultCore
+import EdgeVaultStore
+import EdgeVaultFragments
+import Logging
+
+/// Places the vault's encrypted backup on its peers as k-of-n fragment sets, audits them and
+/// repairs them (docs/PROTOCOL.md §"Fragments"). One operation at a time (an actor): a push
+/// and an audit never race over the same sets.
+public actor FragmentService {
+    public static let defaultSegmentBytes = 64 << 20
+
+    let store: VaultStore
+    let ledger: LedgerService
+    let dataDir: String
+    /// The vault's witness key: peers know it from `peer add --witness-key`.
+    let keyPair: SigningKeyPair
+    let logger: Logger
+
+    public init(store: VaultStore, ledger: LedgerService, dataDir: String, keyPair: SigningKeyPair, logger: Logger) {
+        self.store = store
+        self.ledger = ledger
+        self.dataDir = dataDir
+        self.keyPair = keyPair
+        self.logger = logger
+    }
+
+    /// A peer shares can go to: added with a URL and a witness key.
+    struct Holder: Sendable, Equatable {
+        var origin: String
+        var name: String
+        var url: String
+    }
+
+    func holders() async throws -> [Holder] {
+        try await store.peers().compactMap { p in
+            guard let url = p.url, p.witnessKey != nil else { return nil }
+            return Holder(origin: p.origin, name: p.name, url: url)
+        }
+    }
+
+    /// Peers needed so that none holds `k` shares of an `n`-share set: ceil(n / (k − 1)).
+    public static func peersNeeded(k: Int, n: Int) -> Int { k <= 1 ? Int.max : (n + k - 2) / (k - 1) }
+
+    func client(_ holder: Holder) -> PeerShareClient { PeerShareClient(url: holder.url, origin: ledger.origin, keyPair: keyPair) }
+
+    /// Makes a backup, cuts it into segments and places each as a set, one `fragments.placed`
+    /// leaf per set.
+    public func push(_ input: AdminAPI.FragmentsPushInput) async throws -> AdminAPI.FragmentsPushResult {
+        guard input.k >= 2 else { throw VaultError(.badRequest, "k must be at least 2: with k = 1 every peer would hold a whole copy") }
+        let coder = try ErasureCoder(k: input.k, n: input.n)
+        let segmentBytes = input.segmentBytes ?? Self.defaultSegmentBytes
+        guard (1...(1 << 30)).contains(segmentBytes) else { throw VaultError(.badRequest, "segmentBytes must be 1…2^30") }
+        let holders = try await holders()
+        let needed = Self.peersNeeded(k: input.k, n: input.n)
+        guard holders.count >= needed else {
+            throw VaultError(.tooFewPeers, "\(input.k)-of-\(input.n) needs at least \(needed) peers (so that none holds \(input.k) shares of a set); "
+                + "this vault has \(holders.count) with a URL and a witness key: add peers (vault-cli peer add) or lower n")
+        }
+        let backup = try await Backup.prepare(store: store, dataDir: dataDir)
+        let segments = max(1, (backup.totalBytes + segmentBytes - 1) / segmentBytes)
+        let push = Encoding.hex(Sodium.randomBytes(8))
+        var placed: [FragmentSet] = []
+        defer { backup.discard() }
+        // Read here rather than through `stream`'s closure: the actor's state stays on the actor.
+        var current = backup.head
+        let reader = try FileIO.Reader(backup.databasePath)
+        while true {
+            while current.count >= segmentBytes {
+                placed.append(try await place(Array(current.prefix(segmentBytes)), coder: coder, holders: holders, push: push,
+                                              segment: placed.count, segments: segments))
+                current.removeFirst(segmentBytes)
+            }
+            guard let chunk = try reader.next(1 << 20) else { break }
+            current += chunk
+        }
+        if !current.isEmpty || placed.isEmpty {
+            placed.append(try await place(current, coder: coder, holders: holders, push: push, segment: placed.count, segments: segments))
+        }
+        let checkpoint = try await ledger.anchorForAnswer(index: placed.last!.leafIndex,
+                                                          detail: "the fragments are placed and recorded but their checkpoint could not be signed yet")
+        let names = Dictionary(holders.map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return AdminAPI.FragmentsPushResult(push: push, backupBytes: backup.totalBytes, sets: placed.map { Self.info($0, names: names) },
+                                            checkpointSize: checkpoint.size)
+    }
+
+    /// Encodes `bytes` and sends share `i` to holder `(i + segment) mod P`; a share a peer
+    /// refuses goes to another peer that still holds fewer than `k − 1` shares of the set.
+    /// Records the set (leaf and rows) once every share is placed.
+    func place(_ bytes: [UInt8], coder: ErasureCoder, holders: [Holder], push: String, segment: Int, segments: Int,
+               replaces: String? = nil) async throws -> FragmentSet {
+        let shares = coder.encode(bytes)
+        let index = PeerShareProtocol.newStorageIndex(origin: ledger.origin)
+        var assigned = (0..<coder.n).map { holders[($0 + segment) % holders.count] }
+        var failed = try await send(shares, index: index, coder: coder, size: bytes.count, to: assigned)
+        var refused = Set(failed.map { assigned[$0.key].origin })
+        for j in failed.keys.sorted() {
+            let counts = Dictionary(assigned.enumerated().filter { failed[$0.offset] == nil }.map { ($0.element.origin, 1) }, uniquingKeysWith: +)
+            var placedShare = false
+            for other in holders where !refused.contains(other.origin) && (counts[other.origin] ?? 0) < coder.k - 1 {
+                let retry = try await send([j: shares[j]], index: index, coder: coder, size: bytes.count, to: assigned.enumerated().map { $0.offset == j ? other : $0.element })
+                if retry.isEmpty {
+                    assigned[j] = other
+                    failed[j] = nil
+                    placedShare = true
+                    break
+                }
+                refused.insert(other.origin)
+            }
+            guard placedShare else {
+                throw VaultError(.tooFewPeers, "share \(j) of segment \(segment + 1)/\(segments) could not be placed: \(assigned[j].name) answered \(failed[j]!), "
+                    + "and no other peer can take it without holding \(coder.k) shares of the set")
+            }
+        }
+        var set = FragmentSet(storageIndex: index, push: push, segment: segment, segments: segments, k: coder.k, n: coder.n, size: bytes.count,
+                              sha256: Encoding.base64(Hash.sha256(bytes)), placedAt: Timestamp.now(),
+                              shares: (0..<coder.n).map { FragmentSet.Share(n: $0, peer: assigned[$0].origin, url: assigned[$0].url,
+                                                                                   sha256: Encoding.base64(Hash.sha256(shares[$0]))) })
+        set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, now: set.placedAt)
+        logger.info("fragment set placed", metadata: ["storageIndex": "\(index)", "segment": "\(segment + 1)/\(segments)", "bytes": "\(bytes.count)"])
+        return set
+    }
+
+    /// Sends the shares of `which` (all when given the whole array as a dictionary) in
+    /// parallel; returns the ones that failed with why.
+    func send(_ shares: [Int: [UInt8]], index: String, coder: ErasureCoder, size: Int, to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
+        await withTaskGroup(of: (Int, PeerShareClient.Failure?).self) { group in
+            for (j, share) in shares {
+                let client = self.client(assigned[j])
+                group.addTask {
+                    do {
+                        try await client.put(storageIndex: index, n: j, k: coder.k, total: coder.n, size: size, share: share)
+                        return (j, nil)
+                    } catch let f as PeerShareClient.Failure {
+                        return (j, f)
+                    } catch {
+                        return (j, PeerShareClient.Failure(status: 0, detail: "\(error)"))
+                    }
+                }
+            }
+            var failed: [Int: PeerShareClient.Failure] = [:]
+            for await (j, f) in group { if let f { failed[j] = f } }
+            return failed
+        }
+    }
+
+    func send(_ shares: [[UInt8]], index: String, coder: ErasureCoder, size: Int, to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
+        try await send(Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, $0.element) }), index: index, coder: coder, size: size, to: assigned)
+    }
+
+    /// The sets as the admin API shows them.
+    public func status() async throws -> AdminAPI.FragmentsStatus {
+        let names = Dictionary(try await store.peers().map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return AdminAPI.FragmentsStatus(sets: try await store.fragmentSets().map { Self.info($0, names: names) })
+    }
+
+    static func info(_ set: FragmentSet, names: [String: String]) -> AdminAPI.FragmentSetInfo {
+        AdminAPI.FragmentSetInfo(
+            storageIndex: set.storageIndex, leafIndex: set.leafIndex, push: set.push, segment: set.segment, segments: set.segments, k: set.k, n: set.n,
+            size: set.size, sha256: set.sha256, placedAt: Timestamp.rfc3339(milliseconds: set.placedAt), replacedBy: set.replacedBy,
+            shares: set.shares.map {
+                AdminAPI.FragmentShareInfo(n: $0.n, peer: $0.peer, peerName: names[$0.peer], sha256: $0.sha256,
+                                           auditedAt: $0.auditedAt.map { Timestamp.rfc3339(milliseconds: $0) }, healthy: $0.healthy, lastError: $0.lastError)
+            })
+    }
+}

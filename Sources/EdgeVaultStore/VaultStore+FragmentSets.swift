@@ -1,0 +1,122 @@
+import EdgeVaultCore
+import GRDB
+
+/// A fragment set this vault placed on its peers (docs/PROTOCOL.md §"Fragments").
+public struct FragmentSet: Sendable, Equatable {
+    public struct Share: Sendable, Equatable {
+        public var n: Int
+        /// The holding peer's log origin.
+        public var peer: String
+        public var url: String
+        /// Base64 SHA-256 of the share.
+        public var sha256: String
+        public var auditedAt: Int64?
+        public var healthy: Bool?
+        public var lastError: String?
+
+        public init(n: Int, peer: String, url: String, sha256: String, auditedAt: Int64? = nil, healthy: Bool? = nil, lastError: String? = nil) {
+            self.n = n
+            self.peer = peer
+            self.url = url
+            self.sha256 = sha256
+            self.auditedAt = auditedAt
+            self.healthy = healthy
+            self.lastError = lastError
+        }
+    }
+
+    public var storageIndex: String
+    public var leafIndex: Int64
+    /// The push (one backup) the set belongs to, its segment and the push's segment count.
+    public var push: String
+    public var segment: Int
+    public var segments: Int
+    public var k: Int
+    public var n: Int
+    public var size: Int
+    /// Base64 SHA-256 of the set's bytes.
+    public var sha256: String
+    public var placedAt: Int64
+    /// The set that replaced this one after a repair, if any.
+    public var replacedBy: String?
+    public var shares: [Share]
+
+    public init(storageIndex: String, leafIndex: Int64 = 0, push: String, segment: Int, segments: Int, k: Int, n: Int, size: Int,
+                sha256: String, placedAt: Int64, replacedBy: String? = nil, shares: [Share]) {
+        self.storageIndex = storageIndex
+        self.leafIndex = leafIndex
+        self.push = push
+        self.segment = segment
+        self.segments = segments
+        self.k = k
+        self.n = n
+        self.size = size
+        self.sha256 = sha256
+        self.placedAt = placedAt
+        self.replacedBy = replacedBy
+        self.shares = shares
+    }
+
+    /// The `fragments.placed` leaf's members (the MUST ones and `push`, `segment`, `segments`,
+    /// each share's `url`, and `replaces` after a repair).
+    public func leafFields(codec: String, replaces: String?) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = [
+            "storageIndex": .string(storageIndex), "codec": .string(codec), "k": .number("\(k)"), "n": .number("\(n)"),
+            "size": .number("\(size)"), "sha256": .string(sha256), "push": .string(push), "segment": .number("\(segment)"),
+            "segments": .number("\(segments)"),
+            "shares": .array(shares.map { .object(["n": .number("\($0.n)"), "peer": .string($0.peer), "url": .string($0.url), "sha256": .string($0.sha256)]) }),
+        ]
+        if let replaces { fields["replaces"] = .string(replaces) }
+        return fields
+    }
+}
+
+extension VaultStore {
+    /// Records a set placed on the peers: its `fragments.placed` leaf and its rows, in one
+    /// transaction; a set that replaces another (a repair) marks that one replaced.
+    public func recordFragmentSet(_ set: FragmentSet, codec: String, replaces: String? = nil, now: Int64) async throws -> Int64 {
+        try await write("record a fragment set") { db in
+            let leaf = LedgerLeaf(kind: .fragmentsPlaced, fields: set.leafFields(codec: codec, replaces: replaces), time: now)
+            let index = try Self.appendLeaf(leaf, in: db)
+            try db.execute(sql: """
+                INSERT INTO fragment_set (storageIndex, leafIndex, push, segment, segments, k, n, size, sha256, placedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [set.storageIndex, index, set.push, set.segment, set.segments, set.k, set.n, set.size, set.sha256, now])
+            for s in set.shares {
+                try db.execute(sql: "INSERT INTO fragment_share (storageIndex, n, peer, url, sha256) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [set.storageIndex, s.n, s.peer, s.url, s.sha256])
+            }
+            if let replaces {
+                try db.execute(sql: "UPDATE fragment_set SET replacedBy = ? WHERE storageIndex = ?", arguments: [set.storageIndex, replaces])
+            }
+            return index
+        }
+    }
+
+    /// Every set placed, oldest first, with each share's last audit.
+    public func fragmentSets() async throws -> [FragmentSet] {
+        try await read("list fragment sets") { db in
+            let shares = try Row.fetchAll(db, sql: "SELECT storageIndex, n, peer, url, sha256, auditedAt, healthy, lastError FROM fragment_share ORDER BY storageIndex, n")
+            var byIndex: [String: [FragmentSet.Share]] = [:]
+            for r in shares {
+                byIndex[r[0], default: []].append(FragmentSet.Share(n: r[1], peer: r[2], url: r[3], sha256: r[4], auditedAt: r[5],
+                                                                     healthy: (r[6] as Int?).map { $0 != 0 }, lastError: r[7]))
+            }
+            return try Row.fetchAll(db, sql: """
+                SELECT storageIndex, leafIndex, push, segment, segments, k, n, size, sha256, placedAt, replacedBy
+                FROM fragment_set ORDER BY leafIndex
+                """).map { r in
+                FragmentSet(storageIndex: r[0], leafIndex: r[1], push: r[2], segment: r[3], segments: r[4], k: r[5], n: r[6], size: r[7],
+                            sha256: r[8], placedAt: r[9], replacedBy: r[10], shares: byIndex[r[0]] ?? [])
+            }
+        }
+    }
+
+    /// The outcome of one share's audit.
+    public func recordShareAudit(storageIndex: String, n: Int, healthy: Bool, error: String?, now: Int64) async throws {
+        try await write("record a share audit") { db in
+            try db.execute(sql: "UPDATE fragment_share SET auditedAt = ?, healthy = ?, lastError = ? WHERE storageIndex = ? AND n = ?",
+                           arguments: [now, healthy ? 1 : 0, error, storageIndex, n])
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import EdgeVaultCore
+import EdgeVaultClient
+
+/// `vault-cli fragments …` (docs/PROTOCOL.md §"Fragments"): the vault's encrypted backup kept
+/// as k-of-n fragment sets on the peers' gateways.
+struct FragmentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fragments",
+        abstract: "Keep your encrypted backup as fragments on your peers' gateways (any k of n shares give it back).",
+        discussion: """
+            vaultd makes a backup (ciphertext and your sealed log key only), cuts it into segments, \
+            encodes each k-of-n (Reed–Solomon, ISA-L) and sends each share to a peer, never k shares \
+            of a segment to one peer; a fragments.placed entry in your log records where every share is.
+
+            Example: vault-cli fragments push --k 3 --n 8
+            """,
+        subcommands: [Push.self, Status.self])
+
+    struct Push: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Back up the vault onto the peers as fragment sets (one log entry per set).",
+            discussion: "Needs at least ceil(n / (k − 1)) peers added with a URL and a witness key.\n\nExample: vault-cli fragments push --k 3 --n 8")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "Shares needed to rebuild a segment.")
+        var k = 3
+
+        @Option(help: "Shares made of each segment.")
+        var n = 8
+
+        @Option(help: "Bytes per segment (one set each).")
+        var segmentBytes = 64 << 20
+
+        func validate() throws {
+            guard k >= 2, n > k, n <= 255 else { throw ValidationError("--k and --n need 2 ≤ k < n ≤ 255") }
+            guard segmentBytes >= 1 else { throw ValidationError("--segment-bytes must be positive") }
+        }
+
+        func execute() async throws {
+            eprint("placing a fresh backup on your peers (\(k)-of-\(n))…\n")
+            let result = try await global.client().pushFragments(.init(k: k, n: n, segmentBytes: segmentBytes))
+            for set in result.sets {
+                let holders = Dictionary(grouping: set.shares, by: { $0.peerName ?? $0.peer }).map { "\($0.key)×\($0.value.count)" }.sorted()
+                print("set \(set.segment + 1)/\(set.segments) \(set.storageIndex): \(set.size) bytes, \(set.k)-of-\(set.n) on \(holders.joined(separator: ", ")) (log entry \(set.leafIndex))")
+            }
+            print("pushed \(result.backupBytes) backup bytes as \(result.sets.count) set(s); checkpoint size \(result.checkpointSize)")
+        }
+    }
+
+    struct Status: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Each fragment set's health: shares placed, shares that passed their last audit.",
+            discussion: "Example: vault-cli fragments status")
+
+        @OptionGroup var global: GlobalOptions
+
+        func execute() async throws {
+            let sets = try await global.client().fragments().sets
+            guard !sets.isEmpty else {
+                print("no fragments placed yet (vault-cli fragments push)")
+                return
+            }
+            for set in sets {
+                let audited = set.shares.compactMap(\.auditedAt).max()
+                let health = audited == nil ? "not audited yet" : "\(set.healthyShares)/\(set.n) healthy, last audit \(audited!)"
+                let state = set.replacedBy.map { "replaced by \($0)" } ?? (audited != nil && set.healthyShares <= set.k ? "AT RISK" : "ok")
+                print("\(set.storageIndex) push \(set.push) set \(set.segment + 1)/\(set.segments): \(set.size) bytes \(set.k)-of-\(set.n), \(health) [\(state)]")
+                for share in set.shares where share.healthy == false {
+                    print("  share \(share.n) on \(share.peerName ?? share.peer): \(share.lastError ?? "failed its audit")")
+                }
+            }
+        }
+    }
+}
