@@ -190,6 +190,12 @@ public struct AdminClient: Sendable {
             method: .POST, path: "/v1/fragments/push", headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(input))))
     }
 
+    public func auditFragments() async throws -> AdminAPI.FragmentsAuditResult {
+        var client = http
+        client.timeout = .hours(2)
+        return try decode(AdminAPI.FragmentsAuditResult.self, try await client.send(method: .POST, path: "/v1/fragments/audit"))
+    }
+
     public func fragments() async throws -> AdminAPI.FragmentsStatus { try await get("/v1/fragments", as: AdminAPI.FragmentsStatus.self) }
 
     public func grants() async throws -> [AdminAPI.GrantSummary] { try await get("/v1/grants", as: AdminAPI.Grants.self).grants }

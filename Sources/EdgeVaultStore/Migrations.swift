@@ -308,7 +308,8 @@ enum Migrations {
         }
         // Fragments (docs/PROTOCOL.md §"Fragments"): shares this vault holds for its peers (the
         // bytes are files under shares/, never in this database, so a backup does not carry
-        // them), and the sets this vault placed on its peers with each share's last audit.
+        // them), and the sets this vault placed on its peers with each share's last audit and
+        // audit challenges computed while the share's bytes were at hand.
         migrator.registerMigration("v14-fragments") { db in
             try db.execute(sql: """
                 CREATE TABLE held_share (
@@ -348,6 +349,14 @@ enum Migrations {
                     lastError TEXT,
                     PRIMARY KEY (storageIndex, n)
                 ) WITHOUT ROWID;
+                CREATE TABLE fragment_challenge (
+                    id INTEGER PRIMARY KEY,
+                    storageIndex TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    nonce BLOB NOT NULL,
+                    proof BLOB NOT NULL
+                );
+                CREATE INDEX fragment_challenge_share ON fragment_challenge (storageIndex, n);
                 """)
         }
         return migrator

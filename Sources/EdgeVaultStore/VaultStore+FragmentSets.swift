@@ -1,5 +1,10 @@
 import EdgeVaultCore
 import GRDB
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A fragment set this vault placed on its peers (docs/PROTOCOL.md §"Fragments").
 public struct FragmentSet: Sendable, Equatable {
@@ -74,7 +79,18 @@ public struct FragmentSet: Sendable, Equatable {
 extension VaultStore {
     /// Records a set placed on the peers: its `fragments.placed` leaf and its rows, in one
     /// transaction; a set that replaces another (a repair) marks that one replaced.
-    public func recordFragmentSet(_ set: FragmentSet, codec: String, replaces: String? = nil, now: Int64) async throws -> Int64 {
+    /// An audit question whose answer was computed from the share itself: SHA-256(nonce ‖ share).
+    public struct Challenge: Sendable, Equatable {
+        public var nonce: [UInt8]
+        public var proof: [UInt8]
+        public init(nonce: [UInt8], proof: [UInt8]) {
+            self.nonce = nonce
+            self.proof = proof
+        }
+    }
+
+    public func recordFragmentSet(_ set: FragmentSet, codec: String, replaces: String? = nil, challenges: [Int: [Challenge]] = [:],
+                                  now: Int64) async throws -> Int64 {
         try await write("record a fragment set") { db in
             let leaf = LedgerLeaf(kind: .fragmentsPlaced, fields: set.leafFields(codec: codec, replaces: replaces), time: now)
             let index = try Self.appendLeaf(leaf, in: db)
@@ -86,6 +102,7 @@ extension VaultStore {
                 try db.execute(sql: "INSERT INTO fragment_share (storageIndex, n, peer, url, sha256) VALUES (?, ?, ?, ?, ?)",
                                arguments: [set.storageIndex, s.n, s.peer, s.url, s.sha256])
             }
+            for (n, list) in challenges { try Self.insertChallenges(list, storageIndex: set.storageIndex, n: n, in: db) }
             if let replaces {
                 try db.execute(sql: "UPDATE fragment_set SET replacedBy = ? WHERE storageIndex = ?", arguments: [set.storageIndex, replaces])
             }
@@ -118,5 +135,28 @@ extension VaultStore {
             try db.execute(sql: "UPDATE fragment_share SET auditedAt = ?, healthy = ?, lastError = ? WHERE storageIndex = ? AND n = ?",
                            arguments: [now, healthy ? 1 : 0, error, storageIndex, n])
         }
+    }
+
+    static func insertChallenges(_ list: [Challenge], storageIndex: String, n: Int, in db: Database) throws {
+        for c in list {
+            try db.execute(sql: "INSERT INTO fragment_challenge (storageIndex, n, nonce, proof) VALUES (?, ?, ?, ?)",
+                           arguments: [storageIndex, n, Data(c.nonce), Data(c.proof)])
+        }
+    }
+
+    /// Takes one unused challenge of a share (each is asked once: a holder cannot replay an answer).
+    public func takeChallenge(storageIndex: String, n: Int) async throws -> Challenge? {
+        try await write("take an audit challenge") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, nonce, proof FROM fragment_challenge WHERE storageIndex = ? AND n = ? ORDER BY id LIMIT 1",
+                                             arguments: [storageIndex, n]) else { return nil }
+            try db.execute(sql: "DELETE FROM fragment_challenge WHERE id = ?", arguments: [row[0] as Int64])
+            let nonce: Data = row[1], proof: Data = row[2]
+            return Challenge(nonce: [UInt8](nonce), proof: [UInt8](proof))
+        }
+    }
+
+    /// New challenges for a share whose bytes were fetched and checked again.
+    public func addChallenges(_ list: [Challenge], storageIndex: String, n: Int) async throws {
+        try await write("store audit challenges") { db in try Self.insertChallenges(list, storageIndex: storageIndex, n: n, in: db) }
     }
 }

@@ -15,7 +15,7 @@ struct FragmentsCommand: AsyncParsableCommand {
 
             Example: vault-cli fragments push --k 3 --n 8
             """,
-        subcommands: [Push.self, Status.self])
+        subcommands: [Push.self, Status.self, Audit.self])
 
     struct Push: VaultCommand {
         static let configuration = CommandConfiguration(
@@ -71,6 +71,28 @@ struct FragmentsCommand: AsyncParsableCommand {
                     print("  share \(share.n) on \(share.peerName ?? share.peer): \(share.lastError ?? "failed its audit")")
                 }
             }
+        }
+    }
+
+    struct Audit: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Challenge every share now; re-encode a set left with fewer than k + 1 healthy shares onto the peers that answer.",
+            discussion: "vaultd also does this every fragments.audit_interval_seconds (daily).\n\nExample: vault-cli fragments audit")
+
+        @OptionGroup var global: GlobalOptions
+
+        func execute() async throws {
+            let r = try await global.client().auditFragments()
+            print("audited \(r.sets) set(s): \(r.healthy)/\(r.shares) shares healthy")
+            for f in r.failures { print("  failed: \(f)") }
+            for repair in r.repairs {
+                if let by = repair.by {
+                    print("  repaired: \(repair.replaced) re-encoded as \(by)")
+                } else {
+                    print("  NOT repaired: \(repair.replaced): \(repair.error ?? "unknown error")")
+                }
+            }
+            if r.repairs.contains(where: { $0.by == nil }) { throw ExitCode(1) }
         }
     }
 }

@@ -66,4 +66,63 @@ struct FragmentsEndToEndTests {
         #expect(try await gateway.v.cli(["log", "verify", "--state", gateway.v.root + "/state.json"]).status == 0)
         for m in circle { try await m.v.stopDaemon() }
     }
+
+    @Test("An audit finds a corrupted share, a peer answering with a wrong hash and a peer gone; the set left with k healthy shares is re-encoded onto the peers that answer and logged")
+    func auditDetectsAndRepairs() async throws {
+        let circle = try await makeCircle(5)
+        let gateway = circle[0], peers = Array(circle.dropFirst())
+        try await ingestReadings(gateway.v, batches: 4)
+        #expect(try await gateway.v.cli(["fragments", "push", "--segment-bytes", "65536"]).status == 0)
+        let leaves = try await placedLeaves(gateway.v)
+        let clean = try await gateway.v.cli(["fragments", "audit"])
+        #expect(clean.status == 0 && clean.stdout.contains("audited \(leaves.count) set(s): \(8 * leaves.count)/\(8 * leaves.count) shares healthy"), "\(clean.stdout)")
+
+        // Set 0: one share of its first holder altered, both shares of its second altered (that
+        // peer answers every audit with a wrong hash), its third holder gone: 3 = k healthy.
+        let first = leaves[0], index = first["storageIndex"] as! String
+        let shares = first["shares"] as! [[String: Any]]
+        let byOrigin = Dictionary(uniqueKeysWithValues: peers.map { (origin($0), $0) })
+        var holders: [String] = []
+        for s in shares where !holders.contains(s["peer"] as! String) { holders.append(s["peer"] as! String) }
+        func corrupt(_ peer: String, _ n: Int) throws {
+            let path = byOrigin[peer]!.v.dataDir + "/shares/\(index).\(n)"
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        let sharesOf = { (peer: String) in shares.filter { $0["peer"] as! String == peer }.map { $0["n"] as! Int } }
+        try corrupt(holders[0], sharesOf(holders[0])[0])
+        for n in sharesOf(holders[1]) { try corrupt(holders[1], n) }
+        try await byOrigin[holders[2]]!.v.stopDaemon()
+
+        let audit = try await gateway.v.cli(["fragments", "audit"])
+        #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
+        #expect(audit.stdout.contains("repaired: \(index) re-encoded as"), "\(audit.stdout)")
+        #expect(audit.stdout.components(separatedBy: "failed: \(index)/").count - 1 == 5, "three altered shares and two unreachable: \(audit.stdout)")
+        #expect(audit.stdout.contains("the audit answer is wrong"))
+
+        // The new set: logged with `replaces`, the same bytes, 3-of-6 on the three peers that answer, two each.
+        let after = try await placedLeaves(gateway.v)
+        let repaired = try #require(after.last)
+        #expect(after.count == leaves.count + 1)
+        #expect(repaired["replaces"] as? String == index && repaired["sha256"] as? String == first["sha256"] as? String)
+        #expect(repaired["k"] as? Int == 3 && repaired["n"] as? Int == 6)
+        var perPeer: [String: Int] = [:]
+        for s in repaired["shares"] as! [[String: Any]] {
+            let peer = s["peer"] as! String
+            #expect(peer != holders[2], "nothing placed on the peer that is gone")
+            perPeer[peer, default: 0] += 1
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: byOrigin[peer]!.v.dataDir + "/shares/\(repaired["storageIndex"] as! String).\(s["n"] as! Int)"))
+            #expect(Encoding.base64(Hash.sha256([UInt8](bytes))) == s["sha256"] as? String)
+        }
+        #expect(perPeer.count == 3 && perPeer.values.allSatisfy { $0 == 2 }, "\(perPeer)")
+
+        let again = try await gateway.v.cli(["fragments", "audit"])
+        #expect(again.status == 0 && !again.stdout.contains("repaired"), "\(again.stdout)")
+        #expect(!again.stdout.contains("failed: \(repaired["storageIndex"] as! String)"), "the new set is healthy")
+        let status = try await gateway.v.cli(["fragments", "status"])
+        #expect(status.stdout.contains("replaced by \(repaired["storageIndex"] as! String)"), "\(status.stdout)")
+        #expect(try await gateway.v.cli(["log", "verify", "--state", gateway.v.root + "/state.json"]).status == 0)
+        for m in circle { try await m.v.stopDaemon() }
+    }
 }

@@ -33,7 +33,12 @@ public enum PeerShareProtocol {
     public static func path(storageIndex: String, n: Int) -> String { "/v1/peer/shares/\(storageIndex)/\(n)" }
 
     /// The answer to an audit: SHA-256(nonce ‖ share).
-    public static func auditProof(nonce: [UInt8], share: [UInt8]) -> [UInt8] { Hash.sha256(nonce + share) }
+    public static func auditProof(nonce: [UInt8], share: [UInt8]) -> [UInt8] {
+        var hasher = SHA256Hasher()
+        hasher.update(nonce)
+        hasher.update(share)
+        return hasher.finalize()
+    }
 
     /// The headers of a signed peer call (RFC 9421, `ed25519`): `Signature-Input` and
     /// `Signature` over `@method`, `@path`, the share headers present and `content-digest`

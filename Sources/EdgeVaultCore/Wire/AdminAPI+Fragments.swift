@@ -86,3 +86,35 @@ extension AdminAPI {
         public init(sets: [FragmentSetInfo]) { self.sets = sets }
     }
 }
+
+extension AdminAPI {
+    /// `POST /v1/fragments/audit`: every live set's shares challenged now; sets left with fewer
+    /// than k + 1 healthy shares re-encoded onto the peers that answer.
+    public struct FragmentsAuditResult: Codable, Sendable, Equatable {
+        public struct Repair: Codable, Sendable, Equatable {
+            public var replaced: String
+            public var by: String?
+            /// Why the set could not be repaired, when it could not.
+            public var error: String?
+            public init(replaced: String, by: String?, error: String?) {
+                self.replaced = replaced
+                self.by = by
+                self.error = error
+            }
+        }
+
+        public var sets: Int
+        public var shares: Int
+        public var healthy: Int
+        /// "<storageIndex>/<n> on <peer>: <why>" for each share that failed.
+        public var failures: [String]
+        public var repairs: [Repair]
+        public init(sets: Int, shares: Int, healthy: Int, failures: [String], repairs: [Repair]) {
+            self.sets = sets
+            self.shares = shares
+            self.healthy = healthy
+            self.failures = failures
+            self.repairs = repairs
+        }
+    }
+}

@@ -65,6 +65,8 @@ public struct Configuration: Sendable, Equatable {
 
     /// The shares kept for peers (`[fragments]`).
     public var shareLimits = ShareLimits()
+    /// How often the sets this vault placed are audited (0: only `vault-cli fragments audit`).
+    public var fragmentAuditSeconds = 86_400
 
     public init() {}
 
@@ -214,6 +216,7 @@ public struct Configuration: Sendable, Equatable {
     static let fragmentSettings: [Setting] = [
         integer("fragments.max_bytes_per_peer", env: "EDGEVAULT_FRAGMENTS_MAX_BYTES_PER_PEER", 0...(1 << 50), \.shareLimits.maxBytesPerPeer),
         integer("fragments.max_share_bytes", env: "EDGEVAULT_FRAGMENTS_MAX_SHARE_BYTES", 1...(1 << 30), \.shareLimits.maxShareBytes),
+        integer("fragments.audit_interval_seconds", env: "EDGEVAULT_FRAGMENTS_AUDIT_INTERVAL_SECONDS", 0...31_622_400, \.fragmentAuditSeconds),
     ]
 
     static let coreSettings: [Setting] = [

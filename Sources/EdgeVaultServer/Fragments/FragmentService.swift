@@ -8,6 +8,16 @@ import Logging
 /// and an audit never race over the same sets.
 public actor FragmentService {
     public static let defaultSegmentBytes = 64 << 20
+    /// Audit questions computed per share while its bytes are at hand (more are made whenever
+    /// an audit has used them up and fetches the share to check it whole).
+    static let challengesPerShare = 4
+
+    static func challenges(for share: [UInt8]) -> [VaultStore.Challenge] {
+        (0..<challengesPerShare).map { _ in
+            let nonce = Sodium.randomBytes(32)
+            return VaultStore.Challenge(nonce: nonce, proof: PeerShareProtocol.auditProof(nonce: nonce, share: share))
+        }
+    }
 
     let store: VaultStore
     let ledger: LedgerService
@@ -115,7 +125,8 @@ public actor FragmentService {
                               sha256: Encoding.base64(Hash.sha256(bytes)), placedAt: Timestamp.now(),
                               shares: (0..<coder.n).map { FragmentSet.Share(n: $0, peer: assigned[$0].origin, url: assigned[$0].url,
                                                                                    sha256: Encoding.base64(Hash.sha256(shares[$0]))) })
-        set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, now: set.placedAt)
+        let challenges = Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, Self.challenges(for: $0.element)) })
+        set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, challenges: challenges, now: set.placedAt)
         logger.info("fragment set placed", metadata: ["storageIndex": "\(index)", "segment": "\(segment + 1)/\(segments)", "bytes": "\(bytes.count)"])
         return set
     }

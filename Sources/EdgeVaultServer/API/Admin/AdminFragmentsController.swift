@@ -10,6 +10,11 @@ struct AdminFragmentsController<Context: RequestContext>: Sendable {
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/fragments", use: status)
         router.post("/v1/fragments/push", use: push)
+        router.post("/v1/fragments/audit", use: audit)
+    }
+
+    @Sendable func audit(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.FragmentsAuditResult> {
+        JSONBody(try await fragments.audit())
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.FragmentsStatus> {

@@ -82,7 +82,8 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         router: adminRouter,
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
         services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger, collector: witnessing.collector),
-                   RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger)],
+                   RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
+                   FragmentAuditService(fragments: fragments, interval: .seconds(configuration.fragmentAuditSeconds), logger: logger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)
             await readiness.ready("admin_socket", socketPath)
