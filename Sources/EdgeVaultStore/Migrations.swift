@@ -308,7 +308,7 @@ enum Migrations {
         }
         // Fragments (docs/PROTOCOL.md §"Fragments"): shares this vault holds for its peers (the
         // bytes are files under shares/, never in this database, so a backup does not carry
-        // them), and the sets this vault placed on its peers with each share's last audit and
+        // them) with their owner's key and the leaves that place them, and the sets this vault placed on its peers with each share's last audit and
         // audit challenges computed while the share's bytes were at hand.
         migrator.registerMigration("v14-fragments") { db in
             try db.execute(sql: """
@@ -321,10 +321,18 @@ enum Migrations {
                     setSize INTEGER NOT NULL,
                     length INTEGER NOT NULL,
                     sha256 BLOB NOT NULL,
+                    owner BLOB NOT NULL,
                     storedAt INTEGER NOT NULL,
                     PRIMARY KEY (storageIndex, n)
                 ) WITHOUT ROWID;
                 CREATE INDEX held_share_sender ON held_share (sender);
+                CREATE TABLE held_set (
+                    storageIndex TEXT PRIMARY KEY,
+                    sender TEXT NOT NULL,
+                    leafIndex INTEGER NOT NULL,
+                    leaf BLOB NOT NULL,
+                    storedAt INTEGER NOT NULL
+                );
                 CREATE TABLE fragment_set (
                     storageIndex TEXT PRIMARY KEY,
                     leafIndex INTEGER NOT NULL,

@@ -160,3 +160,23 @@ extension VaultStore {
         try await write("store audit challenges") { db in try Self.insertChallenges(list, storageIndex: storageIndex, n: n, in: db) }
     }
 }
+
+extension VaultStore {
+    /// After a restore from fragments: appends the deposited leaves that continue the restored
+    /// log exactly (a leaf whose index is the log's size, then the next…), byte for byte, so the
+    /// log is again the one the witnesses cosigned. Returns how many were appended; stops at the
+    /// first gap.
+    public func replayLeaves(_ leaves: [(leafIndex: Int64, leaf: [UInt8])]) async throws -> Int {
+        try await write("replay the fragment leaves") { db in
+            var appended = 0
+            for (index, bytes) in leaves.sorted(by: { $0.leafIndex < $1.leafIndex }) {
+                let size = try Self.ledgerSize(in: db)
+                if index < size { continue }
+                guard index == size else { break }
+                try Self.appendLeaf(try LedgerLeaf(bytes: bytes), in: db)
+                appended += 1
+            }
+            return appended
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeVaultCore
 import EdgeVaultClient
+import EdgeVaultStore
 
 /// `vault-cli fragments …` (docs/PROTOCOL.md §"Fragments"): the vault's encrypted backup kept
 /// as k-of-n fragment sets on the peers' gateways.
@@ -15,7 +16,7 @@ struct FragmentsCommand: AsyncParsableCommand {
 
             Example: vault-cli fragments push --k 3 --n 8
             """,
-        subcommands: [Push.self, Status.self, Audit.self])
+        subcommands: [Push.self, Status.self, Audit.self, Restore.self])
 
     struct Push: VaultCommand {
         static let configuration = CommandConfiguration(
@@ -93,6 +94,37 @@ struct FragmentsCommand: AsyncParsableCommand {
                 }
             }
             if r.repairs.contains(where: { $0.by == nil }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Restore: VaultCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild your vault on a new gateway from the fragments on your peers (asks for your passphrase).",
+            discussion: """
+                Needs only your key file and one peer's URL: the peer lists the sets it keeps for you \
+                (signed with your key), any k shares of each are fetched from the peers named in \
+                their log entries, every share and segment is checked against its hash, and the \
+                backup they make is restored as `vault-cli restore` does. Start vaultd on the data \
+                directory afterwards, then `vault-cli log verify`.
+
+                Example: vault-cli fragments restore --from-peer http://bob.local:8443 --data-dir /var/lib/edgevault
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "The public URL of any peer holding your fragments.")
+        var fromPeer: String
+
+        @Option(help: "Read the passphrase from this file instead of asking.")
+        var passphraseFile: String?
+
+        func execute() async throws {
+            let config = try global.configuration()
+            try Backup.checkTarget(dataDir: config.dataDir)
+            let keys = try global.unlock(passphraseFile: passphraseFile)
+            let outcome = try await FragmentRestore.restore(fromPeer: fromPeer, dataDir: config.dataDir, keys: keys) { eprint("fetching \($0)\n") }
+            print("restored \(outcome.header.origin) (backup of \(outcome.header.created), push \(outcome.push), \(outcome.sets) set(s)) into \(config.dataDir); "
+                  + "\(outcome.replayedLeaves) log entries after the backup put back")
         }
     }
 }

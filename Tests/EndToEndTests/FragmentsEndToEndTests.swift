@@ -125,4 +125,41 @@ struct FragmentsEndToEndTests {
         #expect(try await gateway.v.cli(["log", "verify", "--state", gateway.v.root + "/state.json"]).status == 0)
         for m in circle { try await m.v.stopDaemon() }
     }
+
+    @Test("With two of four peers stopped and the gateway's data directory gone, fragments restore from one peer rebuilds the vault: export equals the original, log verify passes against the state seen before, and the log continues")
+    func restoreFromTheRemainingPeers() async throws {
+        let circle = try await makeCircle(5)
+        let gateway = circle[0], peers = Array(circle.dropFirst())
+        try await ingestReadings(gateway.v, batches: 10)
+        let original = try await gateway.v.cli(["export", "--passphrase-file", gateway.v.passphraseFile])
+        #expect(original.status == 0 && original.stdout.split(separator: "\n").count == 5000, "\(original.stderr)")
+        let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8", "--segment-bytes", "65536"])
+        #expect(push.status == 0, "\(push.stderr)")
+        let state = gateway.v.root + "/state.json"
+        #expect(try await gateway.v.cli(["log", "verify", "--state", state]).status == 0)
+        let sets = try await placedLeaves(gateway.v).count
+
+        try await gateway.v.stopDaemon()
+        try await peers[2].v.stopDaemon()
+        try await peers[3].v.stopDaemon()
+        try FileManager.default.removeItem(atPath: gateway.v.dataDir)
+
+        let restore = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("\(sets) set(s)") && restore.stdout.contains("\(sets) log entries after the backup put back"), "\(restore.stdout)")
+        let again = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        #expect(again.status == 1 && again.stderr.contains("refusing to overwrite"))
+
+        try await gateway.v.startDaemon()
+        let export = try await gateway.v.cli(["export", "--passphrase-file", gateway.v.passphraseFile])
+        #expect(export.status == 0 && export.stdout == original.stdout, "export equals the original exactly")
+        let verify = try await gateway.v.cli(["log", "verify", "--state", state])
+        #expect(verify.status == 0, "the restored log is consistent with the one seen before: \(verify.stderr)")
+        #expect(try await placedLeaves(gateway.v).count == sets)
+        // The log continues from where it was.
+        try await ingestReadings(gateway.v, batches: 1)
+        _ = try await TestOrg(v: gateway.v).client.submit(try await TestOrg(v: gateway.v).request(id: "after-restore"))
+        #expect(try await gateway.v.cli(["log", "verify", "--state", state]).status == 0)
+        for m in circle { try await m.v.stopDaemon() }
+    }
 }

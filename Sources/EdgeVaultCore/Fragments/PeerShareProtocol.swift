@@ -7,6 +7,14 @@ public enum PeerShareProtocol {
     public static let nHeader = "edgevault-share-n"
     /// The set's size in bytes (the ciphertext the shares encode), on `PUT`.
     public static let sizeHeader = "edgevault-set-size"
+    /// The person's Ed25519 key (base64url) on `PUT`: who may fetch the shares to restore.
+    public static let ownerHeader = "edgevault-owner-key"
+    /// The `keyid` of a call signed by the person (restoring): this prefix and the RFC 7638
+    /// thumbprint of their key.
+    public static let ownerKeyIdPrefix = "owner:"
+    /// `/v1/peer/sets`: the `fragments.placed` leaves of the sets a vault holds shares of.
+    public static let setsPath = "/v1/peer/sets"
+
     /// Every share is `ceil(size / k)` bytes.
     public static func shareLength(size: Int, k: Int) -> Int { k > 0 ? (size + k - 1) / k : 0 }
 
@@ -45,7 +53,7 @@ public enum PeerShareProtocol {
     /// (on every call but a `GET`, even with an empty body), with `keyid` the sender's log origin and a fresh nonce. The key
     /// is the sender's witness key (the peer knows its verifier key from `peer add`).
     public static func signedHeaders(method: String, path: String, authority: String, headers: [(String, String)], body: [UInt8],
-                                     origin: String, keyPair: SigningKeyPair, now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
+                                     origin keyId: String, keyPair: SigningKeyPair, now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
         var all = headers
         var components = ["@method", "@path"]
         components += headers.map { $0.0.lowercased() }
@@ -55,7 +63,7 @@ public enum PeerShareProtocol {
         }
         let parts = HTTPMessageSignature.RequestParts(method: method, path: path, query: nil, authority: authority, headers: all)
         let parameters = HTTPMessageSignature.Parameters(components: components, created: now, nonce: Encoding.base64url(Sodium.randomBytes(16)),
-                                                         keyId: origin, alg: "ed25519")
+                                                         keyId: keyId, alg: "ed25519")
         let (input, signature) = try HTTPMessageSignature.sign(parts, parameters: parameters, keyPair: keyPair)
         return all + [("Signature-Input", input), ("Signature", signature)]
     }

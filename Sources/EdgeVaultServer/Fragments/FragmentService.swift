@@ -127,19 +127,43 @@ public actor FragmentService {
                                                                                    sha256: Encoding.base64(Hash.sha256(shares[$0]))) })
         let challenges = Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, Self.challenges(for: $0.element)) })
         set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, challenges: challenges, now: set.placedAt)
+        try await deposit(set)
         logger.info("fragment set placed", metadata: ["storageIndex": "\(index)", "segment": "\(segment + 1)/\(segments)", "bytes": "\(bytes.count)"])
         return set
+    }
+
+    /// Leaves the set's leaf with every peer holding a share of it, so that the person finds
+    /// their sets from any one peer when the gateway is gone. A peer that does not take it is
+    /// logged; the set is placed all the same (the other holders keep the leaf).
+    func deposit(_ set: FragmentSet) async throws {
+        guard let leaf = try await store.leaf(at: set.leafIndex) else { return }
+        var holders: [String: String] = [:]
+        for share in set.shares { holders[share.peer] = share.url }
+        await withTaskGroup(of: Void.self) { group in
+            for (peer, url) in holders {
+                let client = PeerShareClient(url: url, origin: ledger.origin, keyPair: keyPair)
+                let logger = self.logger
+                group.addTask {
+                    do {
+                        try await client.putSet(storageIndex: set.storageIndex, leafIndex: set.leafIndex, leaf: leaf)
+                    } catch {
+                        logger.warning("a peer did not keep a set's leaf", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
     }
 
     /// Sends the shares of `which` (all when given the whole array as a dictionary) in
     /// parallel; returns the ones that failed with why.
     func send(_ shares: [Int: [UInt8]], index: String, coder: ErasureCoder, size: Int, to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
-        await withTaskGroup(of: (Int, PeerShareClient.Failure?).self) { group in
+        let owner = [UInt8](ledger.vault.userSigningKey)
+        return await withTaskGroup(of: (Int, PeerShareClient.Failure?).self) { group in
             for (j, share) in shares {
                 let client = self.client(assigned[j])
                 group.addTask {
                     do {
-                        try await client.put(storageIndex: index, n: j, k: coder.k, total: coder.n, size: size, share: share)
+                        try await client.put(storageIndex: index, n: j, k: coder.k, total: coder.n, size: size, owner: owner, share: share)
                         return (j, nil)
                     } catch let f as PeerShareClient.Failure {
                         return (j, f)

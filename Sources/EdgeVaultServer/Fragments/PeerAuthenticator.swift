@@ -10,6 +10,14 @@ struct AuthenticatedPeer: Sendable, Equatable {
     var name: String
 }
 
+/// Who signed a call to the share store: a peer vault, or (restoring, `keyid`
+/// `owner:<RFC 7638 thumbprint>`) the person whose vault sent shares here.
+enum ShareCaller: Sendable, Equatable {
+    case peer(AuthenticatedPeer)
+    /// The owner's key, and the vaults (origins) whose shares it owns.
+    case owner(key: [UInt8], senders: [String])
+}
+
 /// Checks the signature of a call from a peer vault (docs/PROTOCOL.md §"Fragments"): the same
 /// rules as the organizations' (`SignatureMiddleware`: `created` within ±300 s, a nonce never
 /// seen, `@method` and `@path` and the listed fields covered), with `keyid` the sender's log
@@ -24,6 +32,13 @@ struct PeerAuthenticator: Sendable {
 
     /// Verifies the call's signature (not yet the body: `checkDigest` does, once it is read).
     func authenticate(_ request: Request, covering fields: [String], hasBody: Bool) async throws -> AuthenticatedPeer {
+        guard case .peer(let peer) = try await authenticate(request, covering: fields, hasBody: hasBody, allowOwner: false) else { throw Self.refusal }
+        return peer
+    }
+
+    /// The same checks; with `allowOwner`, a `keyid` `owner:<thumbprint>` is checked against the
+    /// owner keys the sending vaults gave with their shares.
+    func authenticate(_ request: Request, covering fields: [String], hasBody: Bool, allowOwner: Bool) async throws -> ShareCaller {
         let parts = HTTPMessageSignature.RequestParts(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query,
             authority: request.head.authority ?? "", headers: request.headers.map { ($0.name.canonicalName, $0.value) })
@@ -46,14 +61,27 @@ struct PeerAuthenticator: Sendable {
             throw Problem(code: .signatureExpired, detail: "created is \(p.created - now) s from now; it must be within ±\(SignatureMiddleware.window) s (check your clock)")
         }
         if let expires = p.expires, expires < now { throw Problem(code: .signatureExpired, detail: "the signature expired at \(expires)") }
-        let peer = try await store.peers().first { $0.origin == keyId && $0.witnessKey != nil }
-        let key = peer.flatMap { try? CosignatureVerifier($0.witnessKey!).publicKey } ?? SignatureMiddleware.dummyKey
+        var key = SignatureMiddleware.dummyKey
+        var caller: ShareCaller?
+        if allowOwner, keyId.hasPrefix(Self.ownerPrefix) {
+            let thumbprint = String(keyId.dropFirst(Self.ownerPrefix.count))
+            let owned = try await store.shareOwners().filter { JWKThumbprint.ed25519($0.value) == thumbprint }
+            if let raw = owned.first?.value, let k = try? SigningPublicKey(bytes: raw) {
+                key = k
+                caller = .owner(key: raw, senders: owned.keys.sorted())
+            }
+        } else if let peer = try await store.peers().first(where: { $0.origin == keyId && $0.witnessKey != nil }),
+                  let k = try? CosignatureVerifier(peer.witnessKey!).publicKey {
+            key = k
+            caller = .peer(AuthenticatedPeer(origin: peer.origin, name: peer.name))
+        }
         let base: String
         do { base = try HTTPMessageSignature.signatureBase(parts, parameters: p) } catch { throw SignatureMiddleware.problem(error) }
-        // One answer, after the same work, for a bad signature and a vault that is not a peer.
-        guard key.isValidSignature(found.signature, for: Array(base.utf8)), let peer else { throw Self.refusal }
-        try await nonces.record(keyId: "peer:" + keyId, nonce: nonce, expiresAt: p.created + SignatureMiddleware.window, now: now)
-        return AuthenticatedPeer(origin: peer.origin, name: peer.name)
+        // One answer, after the same work, for a bad signature and a caller this vault does not know.
+        guard key.isValidSignature(found.signature, for: Array(base.utf8)), let caller else { throw Self.refusal }
+        let nonceKey = keyId.hasPrefix(Self.ownerPrefix) ? keyId : "peer:" + keyId
+        try await nonces.record(keyId: nonceKey, nonce: nonce, expiresAt: p.created + SignatureMiddleware.window, now: now)
+        return caller
     }
 
     /// Checks the body against the signed `Content-Digest` (RFC 9530).
@@ -62,6 +90,8 @@ struct PeerAuthenticator: Sendable {
             throw Problem(code: .digestMismatch, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
         }
     }
+
+    static let ownerPrefix = PeerShareProtocol.ownerKeyIdPrefix
 
     static let refusal = Problem(code: .signatureInvalid,
                                  detail: "the signature does not verify with the witness key of a peer this vault's person added")

@@ -29,6 +29,8 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         router.put(RouterPath(Self.template), use: put)
         router.get(RouterPath(Self.template), use: get)
         router.post(RouterPath(Self.template + "/audit"), use: audit)
+        router.put("/v1/peer/sets/{storageIndex}", use: putSet)
+        router.get(RouterPath(PeerShareProtocol.setsPath), use: sets)
     }
 
     struct Stored: Codable, Sendable {
@@ -44,16 +46,32 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
 
     /// The storage index and share number of the path, and the peer calling, whose prefix the
     /// index must carry.
-    func address(_ request: Request, context: Context, peer: AuthenticatedPeer) throws -> (String, Int) {
-        let index = try context.parameters.require("storageIndex")
-        guard PeerShareProtocol.isWellFormed(index), let n = Int(try context.parameters.require("n")), (0..<255).contains(n) else {
+    func address(_ request: Request, context: Context, caller: ShareCaller) throws -> (String, Int) {
+        let index = try storageIndex(context: context, caller: caller)
+        guard let n = Int(try context.parameters.require("n")), (0..<255).contains(n) else {
             throw Problem(code: .shareInvalid, detail: "a share's path is /v1/peer/shares/<16 hex digits>-<hex digits>/<0…254>")
         }
-        guard index.hasPrefix(PeerShareProtocol.senderPrefix(origin: peer.origin) + "-") else {
-            throw Problem(code: .storageIndexForeign,
-                          detail: "storage index \(index) is not yours: a vault's indexes begin with \(PeerShareProtocol.senderPrefix(origin: peer.origin))- (16 hex digits of SHA-256 of its origin)")
-        }
         return (index, n)
+    }
+
+    /// The path's storage index, which must begin with the caller's prefix (the owner's: one of
+    /// the vaults it owns).
+    func storageIndex(context: Context, caller: ShareCaller) throws -> String {
+        let index = try context.parameters.require("storageIndex")
+        guard PeerShareProtocol.isWellFormed(index) else {
+            throw Problem(code: .shareInvalid, detail: "a storage index is <16 hex digits>-<1…64 hex digits>")
+        }
+        let origins: [String]
+        switch caller {
+        case .peer(let peer): origins = [peer.origin]
+        case .owner(_, let senders): origins = senders
+        }
+        guard origins.contains(where: { index.hasPrefix(PeerShareProtocol.senderPrefix(origin: $0) + "-") }) else {
+            let prefixes = origins.map { PeerShareProtocol.senderPrefix(origin: $0) + "-" }.joined(separator: " or ")
+            throw Problem(code: .storageIndexForeign,
+                          detail: "storage index \(index) is not yours: your indexes begin with \(prefixes) (16 hex digits of SHA-256 of the vault's origin)")
+        }
+        return index
     }
 
     func header(_ request: Request, _ name: String) throws -> Int {
@@ -65,8 +83,13 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
 
     @Sendable func put(_ request: Request, context: Context) async throws -> Response {
         let peer = try await authenticator.authenticate(
-            request, covering: [PeerShareProtocol.kHeader, PeerShareProtocol.nHeader, PeerShareProtocol.sizeHeader], hasBody: true)
-        let (index, n) = try address(request, context: context, peer: peer)
+            request, covering: [PeerShareProtocol.kHeader, PeerShareProtocol.nHeader, PeerShareProtocol.sizeHeader, PeerShareProtocol.ownerHeader],
+            hasBody: true)
+        let (index, n) = try address(request, context: context, caller: .peer(peer))
+        guard let ownerText = request.headers[HTTPField.Name(PeerShareProtocol.ownerHeader)!], let owner = Encoding.fromBase64url(ownerText),
+              owner.count == 32 else {
+            throw Problem(code: .shareInvalid, detail: "EdgeVault-Owner-Key must be the person's Ed25519 key, base64url (32 bytes)")
+        }
         let k = try header(request, PeerShareProtocol.kHeader), total = try header(request, PeerShareProtocol.nHeader)
         let size = try header(request, PeerShareProtocol.sizeHeader)
         guard k >= 1, k < total, total <= 255, n < total else {
@@ -89,7 +112,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         let digest = Hash.sha256(body)
         let staged = try files.stage(body)
         let held = HeldShare(storageIndex: index, n: n, sender: peer.origin, k: k, total: total, setSize: size, length: length,
-                             sha256: digest, storedAt: Timestamp.now())
+                             sha256: digest, owner: owner, storedAt: Timestamp.now())
         let outcome: VaultStore.Admission
         do {
             outcome = try await store.admitShare(held, quota: limits.maxBytesPerPeer) { [files] in
@@ -104,17 +127,23 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         return try JSONBody(stored, status: outcome == .stored ? .created : .ok).response(from: request, context: context)
     }
 
-    func held(_ request: Request, context: Context, peer: AuthenticatedPeer) async throws -> [UInt8] {
-        let (index, n) = try address(request, context: context, peer: peer)
-        guard let share = try await store.heldShare(storageIndex: index, n: n), share.sender == peer.origin else {
+    func held(_ request: Request, context: Context, caller: ShareCaller) async throws -> [UInt8] {
+        let (index, n) = try address(request, context: context, caller: caller)
+        let mine: (HeldShare) -> Bool = { share in
+            switch caller {
+            case .peer(let peer): return share.sender == peer.origin
+            case .owner(let key, let senders): return senders.contains(share.sender) && share.owner == key
+            }
+        }
+        guard let share = try await store.heldShare(storageIndex: index, n: n), mine(share) else {
             throw Problem(code: .notFound, detail: "this peer holds no share \(n) of \(index)")
         }
         return try files.read(storageIndex: index, n: n, length: share.length)
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        let peer = try await authenticator.authenticate(request, covering: [], hasBody: false)
-        let bytes = try await held(request, context: context, peer: peer)
+        let caller = try await authenticator.authenticate(request, covering: [], hasBody: false, allowOwner: true)
+        let bytes = try await held(request, context: context, caller: caller)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
@@ -123,7 +152,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         let nonce = Array(try await request.body.collect(upTo: 64).readableBytesView)
         guard nonce.count == 32 else { throw Problem(code: .shareInvalid, detail: "an audit's body is a 32-byte random nonce") }
         try authenticator.checkDigest(request, body: nonce)
-        let bytes = try await held(request, context: context, peer: peer)
+        let bytes = try await held(request, context: context, caller: .peer(peer))
         return JSONBody(AuditProof(sha256: Encoding.base64(PeerShareProtocol.auditProof(nonce: nonce, share: bytes))))
     }
 }

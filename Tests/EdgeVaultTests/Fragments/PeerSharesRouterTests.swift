@@ -14,6 +14,8 @@ private struct ShareHolder {
     let router: Router<InProcessContext>
     /// The peer the person added: its origin and witness key.
     let sender = Sender(origin: "edgevault.example/sender")
+    /// The sender's person.
+    let owner = SigningKeyPair.generate()
 
     struct Sender {
         let origin: String
@@ -63,7 +65,8 @@ private struct ShareHolder {
 
     func put(index: String, n: Int, k: Int = 3, total: Int = 8, size: Int, share: [UInt8], keyPair: SigningKeyPair? = nil, origin: String? = nil) async throws -> Answer {
         try await send(.put, PeerShareProtocol.path(storageIndex: index, n: n),
-                       headers: [("EdgeVault-Share-K", "\(k)"), ("EdgeVault-Share-N", "\(total)"), ("EdgeVault-Set-Size", "\(size)")],
+                       headers: [("EdgeVault-Share-K", "\(k)"), ("EdgeVault-Share-N", "\(total)"), ("EdgeVault-Set-Size", "\(size)"),
+                                 ("EdgeVault-Owner-Key", Encoding.base64url(owner.publicKey.bytes))],
                        body: share, origin: origin, keyPair: keyPair)
     }
 }
@@ -165,5 +168,33 @@ struct PeerSharesRouterTests {
         let path = PeerShareProtocol.path(storageIndex: h.sender.prefix + "-05", n: 1)
         #expect(try await h.send(.post, path + "/audit", body: Sodium.randomBytes(32)).status == 404)
         #expect(try await h.send(.post, path + "/audit", body: Sodium.randomBytes(31)).problem?.code == "share_invalid")
+    }
+
+    @Test("The person (keyid owner:<thumbprint>) lists the set leaves and fetches the shares of their vault; another key is refused")
+    func ownerRestores() async throws {
+        let h = try await ShareHolder()
+        let index = h.sender.prefix + "-06", share = [UInt8](repeating: 9, count: 34)
+        #expect(try await h.put(index: index, n: 1, size: 100, share: share).status == 201)
+        let leaf = LedgerLeaf(kind: .fragmentsPlaced, fields: ["storageIndex": .string(index), "k": .number("3"), "n": .number("8")])
+        let body = JSONValue.object(["leafIndex": .number("7"), "leaf": .string(Encoding.base64(leaf.bytes))]).serialized()
+        #expect(try await h.send(.put, "/v1/peer/sets/\(index)", body: body).status == 204)
+        let foreign = PeerShareProtocol.senderPrefix(origin: "edgevault.example/other") + "-06"
+        #expect(try await h.send(.put, "/v1/peer/sets/\(foreign)", body: body).status == 403)
+
+        let ownerId = PeerShareProtocol.ownerKeyIdPrefix + JWKThumbprint.ed25519(h.owner.publicKey.bytes)
+        let listed = try await h.send(.get, PeerShareProtocol.setsPath, origin: ownerId, keyPair: h.owner)
+        #expect(listed.status == 200)
+        let sets = try #require(try JSONValue.parse(listed.body)["sets"])
+        #expect(sets == .array([.object(["leafIndex": .number("7"), "leaf": .string(Encoding.base64(leaf.bytes))])]))
+        let got = try await h.send(.get, PeerShareProtocol.path(storageIndex: index, n: 1), origin: ownerId, keyPair: h.owner)
+        #expect(got.status == 200 && got.body == share)
+
+        let stranger = SigningKeyPair.generate()
+        let strangerId = PeerShareProtocol.ownerKeyIdPrefix + JWKThumbprint.ed25519(stranger.publicKey.bytes)
+        #expect(try await h.send(.get, PeerShareProtocol.setsPath, origin: strangerId, keyPair: stranger).status == 401)
+        #expect(try await h.send(.get, PeerShareProtocol.setsPath, origin: ownerId, keyPair: stranger).status == 401)
+        #expect(try await h.send(.get, PeerShareProtocol.setsPath).status == 401, "the sending vault itself does not list (only its person)")
+        let audit = try await h.send(.post, PeerShareProtocol.path(storageIndex: index, n: 1) + "/audit", body: Sodium.randomBytes(32), origin: ownerId, keyPair: h.owner)
+        #expect(audit.status == 401, "audits are the vault's, not the person's")
     }
 }
