@@ -8,52 +8,6 @@ import Glibc
 /// Rebuilds a vault from its fragment sets on the peers (docs/OPERATIONS.md §"When the gateway
 /// dies"): with only the person's key, from any one peer's URL.
 public enum FragmentRestore {
-    /// One set as its `fragments.placed` leaf describes it.
-    struct PlacedSet {
-        struct Share {
-            var n: Int
-            var url: String
-            var sha256: String
-        }
-
-        var leafIndex: Int64
-        var storageIndex: String
-        var push: String
-        var segment: Int
-        var segments: Int
-        var k: Int
-        var n: Int
-        var size: Int
-        var sha256: String
-        var replaces: String?
-        var shares: [Share]
-
-        init?(leafIndex: Int64, bytes: [UInt8]) {
-            guard let leaf = try? LedgerLeaf(bytes: bytes), leaf.type == LedgerLeaf.Kind.fragmentsPlaced.rawValue,
-                  leaf.json["codec"]?.stringValue == ErasureCoder.codec,
-                  let index = leaf.json["storageIndex"]?.stringValue, let push = leaf.json["push"]?.stringValue,
-                  let sha = leaf.json["sha256"]?.stringValue,
-                  case .array(let items)? = leaf.json["shares"] else { return nil }
-            func int(_ v: JSONValue?) -> Int? { if case .number(let t)? = v { return Int(t) } else { return nil } }
-            guard let segment = int(leaf.json["segment"]), let segments = int(leaf.json["segments"]), let k = int(leaf.json["k"]),
-                  let n = int(leaf.json["n"]), let size = int(leaf.json["size"]) else { return nil }
-            self.leafIndex = leafIndex
-            storageIndex = index
-            self.push = push
-            self.segment = segment
-            self.segments = segments
-            self.k = k
-            self.n = n
-            self.size = size
-            sha256 = sha
-            replaces = leaf.json["replaces"]?.stringValue
-            shares = items.compactMap { s in
-                guard let n = int(s["n"]), let url = s["url"]?.stringValue, let sha = s["sha256"]?.stringValue else { return nil }
-                return Share(n: n, url: url, sha256: sha)
-            }
-        }
-    }
-
     public struct Outcome: Sendable {
         public var header: Backup.Header
         public var push: String
@@ -74,7 +28,7 @@ public enum FragmentRestore {
         } catch {
             throw VaultError(.fragmentInvalid, "the peer at \(url) does not list your sets: \(error)")
         }
-        let sets = deposited.compactMap { PlacedSet(leafIndex: $0.leafIndex, bytes: $0.leaf) }
+        let sets = deposited.compactMap { FragmentSet(leafIndex: $0.leafIndex, leaf: $0.leaf, codec: ErasureCoder.codec) }
         let replaced = Set(sets.compactMap(\.replaces))
         let pushes = Dictionary(grouping: sets, by: \.push)
             .sorted { ($0.value.map(\.leafIndex).max() ?? 0) > ($1.value.map(\.leafIndex).max() ?? 0) }
@@ -113,7 +67,7 @@ public enum FragmentRestore {
     }
 
     /// One segment from the first of `candidates` that yields k intact shares and decodes to its hash.
-    static func fetch(_ candidates: [PlacedSet], keys: UserKeys) async throws -> [UInt8] {
+    static func fetch(_ candidates: [FragmentSet], keys: UserKeys) async throws -> [UInt8] {
         var why: [String] = []
         for set in candidates {
             var shares: [Int: [UInt8]] = [:]

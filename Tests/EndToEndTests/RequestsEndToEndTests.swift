@@ -198,6 +198,7 @@ struct RequestsEndToEndTests {
                 let allow = routes.filter { $0.1 == path }.map(\.0).sorted().joined(separator: ", ")
                 let concrete = path.replacingOccurrences(of: "{id}", with: "x1").replacingOccurrences(of: "{segment}", with: "x2")
                     .replacingOccurrences(of: "{keyId}", with: "x3").replacingOccurrences(of: "{name}", with: "x4")
+                    .replacingOccurrences(of: "{storageIndex}", with: "0123456789abcdef-01").replacingOccurrences(of: "{n}", with: "0")
                     .replacingOccurrences(of: "{org}", with: "x5").replacingOccurrences(of: "{grant}", with: "x6").replacingOccurrences(of: "{seq}", with: "7")
                 let r = isPublic ? try await v.publicRequest("PATCH", concrete) : try await v.request("PATCH", concrete)
                 #expect(problem(r) == (405, "method_not_allowed") && r.header("Allow") == allow, "PATCH \(concrete): \(r.status) \(r.header("Allow") ?? "")")
