@@ -32,6 +32,8 @@ import nacl.signing
 import requests.adapters
 import schemathesis
 
+import edgevault_peer
+
 
 def _b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -54,6 +56,8 @@ _KEY_ID = _KEY_FILE["keyId"]
 def sign(request):
     """Adds Content-Digest, Signature-Input and Signature to a prepared request."""
     url = urlsplit(request.url)
+    if url.path.startswith("/v1/peer/") and edgevault_peer.enabled():
+        return edgevault_peer.sign(request)
     body = request.body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -152,6 +156,7 @@ def map_module_case(context, case):
     bodies are sent as generated (and refused). POST /v1/witness/add-checkpoint: every other
     string body becomes a valid submission."""
     global _submissions
+    case = edgevault_peer.map_case(context, case)
     if _is_module_upload(context) and isinstance(case.body, (bytes, bytearray, str)):
         case.body = _MODULE
         case.path_parameters = {**(case.path_parameters or {}), "name": _MODULE_NAME}
@@ -165,3 +170,12 @@ def map_module_case(context, case):
 
 
 requests.adapters.HTTPAdapter.send = _signed_send
+
+
+def seed_peer_share(base_url):
+    """scripts/conformance: the share and leaf the peer operations fetch, audit and list."""
+    def send(method, url, headers, body):
+        r = requests.request(method, url, headers=headers, data=body)
+        if r.status_code >= 300:
+            raise SystemExit(f"seeding {method} {url}: {r.status_code} {r.text}")
+    edgevault_peer.seed(base_url, send)
