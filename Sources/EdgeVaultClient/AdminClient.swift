@@ -183,11 +183,20 @@ public struct AdminClient: Sendable {
 
     /// Fragments on peers (docs/PROTOCOL.md §"Fragments"): the daemon makes a backup, encodes
     /// it and places it on the peers; this waits for the whole push.
-    public func pushFragments(_ input: AdminAPI.FragmentsPushInput) async throws -> AdminAPI.FragmentsPushResult {
+    public func pushFragments(_ input: AdminAPI.FragmentsPushInput,
+                              placed: @escaping @Sendable (AdminAPI.FragmentSetInfo) -> Void = { _ in }) async throws -> AdminAPI.FragmentsPushResult {
         var client = http
         client.timeout = .hours(2)
-        return try decode(AdminAPI.FragmentsPushResult.self, try await client.send(
-            method: .POST, path: "/v1/fragments/push", headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(input))))
+        let lines = NDJSONLines<AdminAPI.FragmentsPushEvent>()
+        let r = try await client.send(method: .POST, path: "/v1/fragments/push", headers: [("Content-Type", "application/json")],
+                                      body: Array(try JSONEncoder().encode(input))) { piece, _ in
+            for event in try lines.feed(Array(piece.readableBytesView)) { if let set = event.set { placed(set) } }
+        }
+        guard r.status == 200 else { throw Self.problemError(r) }
+        guard let last = lines.last else { throw VaultError(.protocolError, "vaultd ended the push without a result") }
+        if let p = last.problem { throw VaultError(VaultError.Code(rawValue: p.code) ?? .protocolError, p.detail) }
+        guard let result = last.result else { throw VaultError(.protocolError, "vaultd ended the push without a result") }
+        return result
     }
 
     public func auditFragments() async throws -> AdminAPI.FragmentsAuditResult {

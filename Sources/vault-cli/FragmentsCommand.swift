@@ -41,8 +41,8 @@ struct FragmentsCommand: AsyncParsableCommand {
 
         func execute() async throws {
             eprint("placing a fresh backup on your peers (\(k)-of-\(n))…\n")
-            let result = try await global.client().pushFragments(.init(k: k, n: n, segmentBytes: segmentBytes))
-            for set in result.sets {
+            // One line per set as vaultd places it (the progress of a long push).
+            let result = try await global.client().pushFragments(.init(k: k, n: n, segmentBytes: segmentBytes)) { set in
                 let holders = Dictionary(grouping: set.shares, by: { $0.peerName ?? $0.peer }).map { "\($0.key)×\($0.value.count)" }.sorted()
                 print("set \(set.segment + 1)/\(set.segments) \(set.storageIndex): \(set.size) bytes, \(set.k)-of-\(set.n) on \(holders.joined(separator: ", ")) (log entry \(set.leafIndex))")
             }

@@ -39,6 +39,7 @@ struct FragmentsEndToEndTests {
         let leaves = try await placedLeaves(gateway.v)
         #expect(leaves.count >= 2, "several segments: \(push.stdout)")
         #expect(push.stdout.contains("as \(leaves.count) set(s)"))
+        #expect(push.stdout.split(separator: "\n").filter { $0.hasPrefix("set ") }.count == leaves.count, "one progress line per set")
         let byOrigin = Dictionary(uniqueKeysWithValues: peers.map { (origin($0), $0) })
         var total = 0
         for leaf in leaves {
@@ -160,6 +161,23 @@ struct FragmentsEndToEndTests {
         try await ingestReadings(gateway.v, batches: 1)
         _ = try await TestOrg(v: gateway.v).client.submit(try await TestOrg(v: gateway.v).request(id: "after-restore"))
         #expect(try await gateway.v.cli(["log", "verify", "--state", state]).status == 0)
+        for m in circle { try await m.v.stopDaemon() }
+    }
+
+    @Test("A peer over its quota refuses its shares (507): with no other peer free to take them the push stops with one line naming the peer and its answer, and logs nothing")
+    func peerRefusing() async throws {
+        let circle = try await makeCircle(5) { i, v in
+            guard i == 4 else { return }
+            v.configFile = v.root + "/vaultd.toml"
+            try "[fragments]\nmax_bytes_per_peer = 100\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
+        }
+        let gateway = circle[0], full = circle[4]
+        try await ingestReadings(gateway.v, batches: 2)
+        let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8"])
+        #expect(push.status == 1, "\(push.stdout)")
+        #expect(push.stderr.contains("\(full.name) answered HTTP 507") && push.stderr.contains("at most 100 bytes"), "\(push.stderr)")
+        #expect(try await placedLeaves(gateway.v).isEmpty)
+        #expect(((try? FileIO.list(full.v.dataDir + "/shares")) ?? []).filter { !$0.hasPrefix(".") }.isEmpty, "nothing stored on the full peer")
         for m in circle { try await m.v.stopDaemon() }
     }
 }

@@ -14,12 +14,14 @@ struct CircleMember {
     var url: String { "http://127.0.0.1:\(v.publicPort)" }
 }
 
-/// Starts `count` vaults and has each add every other as a peer (`vault-cli peer add`).
-func makeCircle(_ count: Int) async throws -> [CircleMember] {
+/// Starts `count` vaults and has each add every other as a peer (`vault-cli peer add`);
+/// `configure` may set a vault's config file before its daemon starts.
+func makeCircle(_ count: Int, configure: (Int, VaultFixture) throws -> Void = { _, _ in }) async throws -> [CircleMember] {
     var members: [CircleMember] = []
     for i in 0..<count {
         let v = try VaultFixture()
         try await v.initVault()
+        try configure(i, v)
         try await v.startDaemon()
         let witness = try await v.cli(["peer", "key"])
         let log = try await v.cli(["log", "key"])

@@ -80,6 +80,19 @@ extension AdminAPI {
         }
     }
 
+    /// One line of `POST /v1/fragments/push`'s NDJSON answer: a set placed, then the result or
+    /// the problem that stopped the push.
+    public struct FragmentsPushEvent: Codable, Sendable, Equatable {
+        public var set: FragmentSetInfo?
+        public var result: FragmentsPushResult?
+        public var problem: Problem?
+        public init(set: FragmentSetInfo? = nil, result: FragmentsPushResult? = nil, problem: Problem? = nil) {
+            self.set = set
+            self.result = result
+            self.problem = problem
+        }
+    }
+
     /// `GET /v1/fragments`: every set placed, newest push last.
     public struct FragmentsStatus: Codable, Sendable, Equatable {
         public var sets: [FragmentSetInfo]

@@ -55,17 +55,27 @@ public actor FragmentService {
 
     /// Makes a backup, cuts it into segments and places each as a set, one `fragments.placed`
     /// leaf per set.
-    public func push(_ input: AdminAPI.FragmentsPushInput) async throws -> AdminAPI.FragmentsPushResult {
+    /// Refuses a push that cannot be done (before anything is streamed back): the code's
+    /// settings, the segment size, too few peers. Returns the coder and the peers.
+    func check(_ input: AdminAPI.FragmentsPushInput) async throws -> (ErasureCoder, [Holder]) {
         guard input.k >= 2 else { throw VaultError(.badRequest, "k must be at least 2: with k = 1 every peer would hold a whole copy") }
         let coder = try ErasureCoder(k: input.k, n: input.n)
-        let segmentBytes = input.segmentBytes ?? Self.defaultSegmentBytes
-        guard (1...(1 << 30)).contains(segmentBytes) else { throw VaultError(.badRequest, "segmentBytes must be 1…2^30") }
+        guard (1...(1 << 30)).contains(input.segmentBytes ?? Self.defaultSegmentBytes) else { throw VaultError(.badRequest, "segmentBytes must be 1…2^30") }
         let holders = try await holders()
         let needed = Self.peersNeeded(k: input.k, n: input.n)
         guard holders.count >= needed else {
             throw VaultError(.tooFewPeers, "\(input.k)-of-\(input.n) needs at least \(needed) peers (so that none holds \(input.k) shares of a set); "
                 + "this vault has \(holders.count) with a URL and a witness key: add peers (vault-cli peer add) or lower n")
         }
+        return (coder, holders)
+    }
+
+    /// The push, checked first; `placed` hears of each set as soon as it is recorded.
+    public func push(_ input: AdminAPI.FragmentsPushInput,
+                     placed report: @Sendable (AdminAPI.FragmentSetInfo) -> Void = { _ in }) async throws -> AdminAPI.FragmentsPushResult {
+        let (coder, holders) = try await check(input)
+        let segmentBytes = input.segmentBytes ?? Self.defaultSegmentBytes
+        let names = Dictionary(holders.map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
         let backup = try await Backup.prepare(store: store, dataDir: dataDir)
         let segments = max(1, (backup.totalBytes + segmentBytes - 1) / segmentBytes)
         let push = Encoding.hex(Sodium.randomBytes(8))
@@ -78,6 +88,7 @@ public actor FragmentService {
             while current.count >= segmentBytes {
                 placed.append(try await place(Array(current.prefix(segmentBytes)), coder: coder, holders: holders, push: push,
                                               segment: placed.count, segments: segments))
+                report(Self.info(placed.last!, names: names))
                 current.removeFirst(segmentBytes)
             }
             guard let chunk = try reader.next(1 << 20) else { break }
@@ -85,10 +96,10 @@ public actor FragmentService {
         }
         if !current.isEmpty || placed.isEmpty {
             placed.append(try await place(current, coder: coder, holders: holders, push: push, segment: placed.count, segments: segments))
+            report(Self.info(placed.last!, names: names))
         }
         let checkpoint = try await ledger.anchorForAnswer(index: placed.last!.leafIndex,
                                                           detail: "the fragments are placed and recorded but their checkpoint could not be signed yet")
-        let names = Dictionary(holders.map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
         return AdminAPI.FragmentsPushResult(push: push, backupBytes: backup.totalBytes, sets: placed.map { Self.info($0, names: names) },
                                             checkpointSize: checkpoint.size)
     }

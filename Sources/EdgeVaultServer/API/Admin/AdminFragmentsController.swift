@@ -1,6 +1,12 @@
 import EdgeVaultCore
 import EdgeVaultStore
 import Hummingbird
+import NIOCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Fragments on peers, on the admin socket (docs/PROTOCOL.md §"Fragments"): the daemon holds
 /// the witness key the peers know, so it makes the signed calls; the CLI asks it to.
@@ -21,9 +27,31 @@ struct AdminFragmentsController<Context: RequestContext>: Sendable {
         JSONBody(try await fragments.status())
     }
 
-    @Sendable func push(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.FragmentsPushResult> {
+    /// Checked first (a refusal is an ordinary problem document); then NDJSON as the push goes:
+    /// `{"set": …}` per set placed, and last `{"result": …}` or `{"problem": …}`.
+    @Sendable func push(_ request: Request, context: Context) async throws -> Response {
         let input = try await AdminOrgsController<Context>.body(AdminAPI.FragmentsPushInput.self, request, what: "a push", invalid: Problem(
             code: .badRequest, detail: "send {\"k\":3,\"n\":8} (optionally \"segmentBytes\")"))
-        return JSONBody(try await fragments.push(input))
+        _ = try await fragments.check(input)
+        let (events, continuation) = AsyncStream.makeStream(of: AdminAPI.FragmentsPushEvent.self)
+        let fragments = self.fragments, logger = context.logger
+        Task {
+            do {
+                let result = try await fragments.push(input) { continuation.yield(.init(set: $0)) }
+                continuation.yield(.init(result: result))
+            } catch {
+                let problem: Problem = (error as? Problem) ?? (error as? VaultError).map { Problem($0) }
+                    ?? Problem(code: .internalError, detail: "the push failed; see the vaultd log")
+                logger.error("fragments push failed", metadata: ["error": "\(error)"])
+                continuation.yield(.init(problem: problem))
+            }
+            continuation.finish()
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            for await event in events { try await writer.write(ByteBuffer(bytes: Array(try encoder.encode(event)) + [0x0A])) }
+            try await writer.finish(nil)
+        })
     }
 }
