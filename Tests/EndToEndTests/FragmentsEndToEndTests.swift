@@ -14,11 +14,11 @@ func placedLeaves(_ v: VaultFixture) async throws -> [[String: Any]] {
 /// The origin a member's log key names.
 func origin(_ m: CircleMember) -> String { String(m.logKey.split(separator: "+")[0]) }
 
-/// Ingests `batches` batches of 500 readings into `v`.
-func ingestReadings(_ v: VaultFixture, batches: Int) async throws {
+/// Ingests `batches` batches of `size` readings into `v`, one a second.
+func ingestReadings(_ v: VaultFixture, batches: Int, size: Int = 500) async throws {
     let base = Timestamp.parseRFC3339("2026-10-01T00:00:00Z")!
     for n in 0..<batches {
-        let body = Array((0..<500).map { "{\"stream\":\"s\",\"t\":\(base + Int64(n * 500 + $0) * 1000),\"v\":\(n * 500 + $0)}\n" }.joined().utf8)
+        let body = Array((0..<size).map { "{\"stream\":\"s\",\"t\":\(base + Int64(n * size + $0) * 1000),\"v\":\(n * size + $0)}\n" }.joined().utf8)
         let r = try await v.cli(["ingest"], stdin: body)
         guard r.status == 0 else { throw HarnessError("ingest: \(r.stderr)") }
     }
@@ -127,18 +127,19 @@ struct FragmentsEndToEndTests {
         for m in circle { try await m.v.stopDaemon() }
     }
 
-    @Test("With two of four peers stopped and the gateway's data directory gone, fragments restore from one peer rebuilds the vault: export equals the original, log verify passes against the state seen before, and the log continues")
+    @Test("100,000 readings: with two of four peers stopped and the gateway's data directory gone, fragments restore from one peer rebuilds the vault: export equals the original, log verify passes against the state seen before, and the log continues")
     func restoreFromTheRemainingPeers() async throws {
         let circle = try await makeCircle(5)
         let gateway = circle[0], peers = Array(circle.dropFirst())
-        try await ingestReadings(gateway.v, batches: 10)
+        try await ingestReadings(gateway.v, batches: 20, size: 5000)
         let original = try await gateway.v.cli(["export", "--passphrase-file", gateway.v.passphraseFile])
-        #expect(original.status == 0 && original.stdout.split(separator: "\n").count == 5000, "\(original.stderr)")
-        let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8", "--segment-bytes", "65536"])
+        #expect(original.status == 0 && original.stdout.split(separator: "\n").count == 100_000, "\(original.stderr)")
+        let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8", "--segment-bytes", "1048576"])
         #expect(push.status == 0, "\(push.stderr)")
         let state = gateway.v.root + "/state.json"
         #expect(try await gateway.v.cli(["log", "verify", "--state", state]).status == 0)
         let sets = try await placedLeaves(gateway.v).count
+        print("fragments restore test: \(push.stdout.split(separator: "\n").last ?? "")")
 
         try await gateway.v.stopDaemon()
         try await peers[2].v.stopDaemon()
