@@ -42,30 +42,12 @@ def _owner_key_id():
     return "owner:" + _b64url(hashlib.sha256(jwk).digest())
 
 
-def sign(request):
-    """Signs a prepared request to /v1/peer/... as the peer (or, listing sets, as the owner)."""
-    url = urlsplit(request.url)
-    body = request.body or b""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    owner = request.method.upper() == "GET" and url.path == "/v1/peer/sets"
-    key, key_id = (_OWNER, _owner_key_id()) if owner else (nacl.signing.SigningKey(_SEED), _ORIGIN)
-    components = [("@method", request.method.upper()), ("@path", url.path or "/")]
-    if url.query:
-        components.append(("@query", "?" + url.query))
-    for name in _SHARE_HEADERS:
-        value = request.headers.get(name)
-        if value is not None:
-            components.append((name, value.strip()))
-    if body or request.method.upper() != "GET":
-        digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
-        request.headers["Content-Digest"] = digest
-        components.append(("content-digest", digest))
-    params = "(" + " ".join(f'"{name}"' for name, _ in components) + ")"
-    params += f';created={int(time.time())};keyid="{key_id}";nonce="{secrets.token_urlsafe(16)}";alg="ed25519"'
-    base = "".join(f'"{name}": {value}\n' for name, value in components) + f'"@signature-params": {params}'
-    request.headers["Signature-Input"] = "sig1=" + params
-    request.headers["Signature"] = "sig1=:" + base64.b64encode(key.sign(base.encode("utf-8")).signature).decode() + ":"
+def identity(request):
+    """The key, keyid and headers to cover for a call to /v1/peer/...: the peer's witness key
+    (keyid its origin, the share headers), or listing sets the owner's (keyid owner:…)."""
+    if request.method.upper() == "GET" and urlsplit(request.url).path == "/v1/peer/sets":
+        return _OWNER, _owner_key_id(), ()
+    return nacl.signing.SigningKey(_SEED), _ORIGIN, _SHARE_HEADERS
 
 
 def _share_headers(size):

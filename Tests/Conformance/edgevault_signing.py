@@ -54,24 +54,36 @@ _KEY_ID = _KEY_FILE["keyId"]
 
 
 def sign(request):
-    """Adds Content-Digest, Signature-Input and Signature to a prepared request."""
+    """Adds Content-Digest, Signature-Input and Signature to a prepared request (as the
+    organization, or for /v1/peer/... as edgevault_peer says)."""
+    if urlsplit(request.url).path.startswith("/v1/peer/") and edgevault_peer.enabled():
+        key, key_id, headers = edgevault_peer.identity(request)
+        return sign_as(request, key, key_id, headers, digest_always=True)
+    return sign_as(request, _SIGNING_KEY, _KEY_ID)
+
+
+def sign_as(request, key, key_id, covered_headers=(), digest_always=False):
+    """Signs with `key` under `key_id`, covering "@method" "@path", "@query" when there is one,
+    the named headers present and "content-digest" when there is a body (or always)."""
     url = urlsplit(request.url)
-    if url.path.startswith("/v1/peer/") and edgevault_peer.enabled():
-        return edgevault_peer.sign(request)
     body = request.body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
     components = [("@method", request.method.upper()), ("@path", url.path or "/")]
     if url.query:
         components.append(("@query", "?" + url.query))
-    if body:
+    for name in covered_headers:
+        value = request.headers.get(name)
+        if value is not None:
+            components.append((name, value.strip()))
+    if body or (digest_always and request.method.upper() != "GET"):
         digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
         request.headers["Content-Digest"] = digest
         components.append(("content-digest", digest))
     params = "(" + " ".join(f'"{name}"' for name, _ in components) + ")"
-    params += f';created={int(time.time())};keyid="{_KEY_ID}";nonce="{secrets.token_urlsafe(16)}";alg="ed25519"'
+    params += f';created={int(time.time())};keyid="{key_id}";nonce="{secrets.token_urlsafe(16)}";alg="ed25519"'
     base = "".join(f'"{name}": {value}\n' for name, value in components) + f'"@signature-params": {params}'
-    signature = _SIGNING_KEY.sign(base.encode("utf-8")).signature
+    signature = key.sign(base.encode("utf-8")).signature
     request.headers["Signature-Input"] = "sig1=" + params
     request.headers["Signature"] = "sig1=:" + base64.b64encode(signature).decode() + ":"
 
