@@ -181,4 +181,21 @@ struct FragmentsEndToEndTests {
         #expect(((try? FileIO.list(full.v.dataDir + "/shares")) ?? []).filter { !$0.hasPrefix(".") }.isEmpty, "nothing stored on the full peer")
         for m in circle { try await m.v.stopDaemon() }
     }
+
+    @Test("With fragments.push_interval_seconds set, vaultd pushes by itself, 3-of-8 by default")
+    func scheduledPush() async throws {
+        let circle = try await makeCircle(5) { i, v in
+            guard i == 0 else { return }
+            v.configFile = v.root + "/vaultd.toml"
+            try "[fragments]\npush_interval_seconds = 1\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
+        }
+        var leaves: [[String: Any]] = []
+        for _ in 0..<200 where leaves.isEmpty {
+            leaves = try await placedLeaves(circle[0].v)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let first = try #require(leaves.first, "a push within 10 s")
+        #expect(first["k"] as? Int == 3 && first["n"] as? Int == 8)
+        for m in circle { try await m.v.stopDaemon() }
+    }
 }

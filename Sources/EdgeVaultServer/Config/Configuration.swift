@@ -67,6 +67,8 @@ public struct Configuration: Sendable, Equatable {
     public var shareLimits = ShareLimits()
     /// How often the sets this vault placed are audited (0: only `vault-cli fragments audit`).
     public var fragmentAuditSeconds = 86_400
+    /// The scheduled push (`fragments.push_interval_seconds`, `k`, `n`; off by default).
+    public var fragmentPush = FragmentPushSchedule()
 
     public init() {}
 
@@ -212,12 +214,6 @@ public struct Configuration: Sendable, Equatable {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     static let settings: [Setting] = coreSettings + witnessSettings + fragmentSettings
-
-    static let fragmentSettings: [Setting] = [
-        integer("fragments.max_bytes_per_peer", env: "EDGEVAULT_FRAGMENTS_MAX_BYTES_PER_PEER", 0...(1 << 50), \.shareLimits.maxBytesPerPeer),
-        integer("fragments.max_share_bytes", env: "EDGEVAULT_FRAGMENTS_MAX_SHARE_BYTES", 1...(1 << 30), \.shareLimits.maxShareBytes),
-        integer("fragments.audit_interval_seconds", env: "EDGEVAULT_FRAGMENTS_AUDIT_INTERVAL_SECONDS", 0...31_622_400, \.fragmentAuditSeconds),
-    ]
 
     static let coreSettings: [Setting] = [
         path("data_dir", env: "EDGEVAULT_DATA_DIR", flag: "--data-dir") { $0.dataDir = $1 },
@@ -368,6 +364,9 @@ public struct Configuration: Sendable, Equatable {
 
     /// Checks settings that depend on each other.
     public func validate() throws(ConfigurationError) {
+        if fragmentPush.k >= fragmentPush.n {
+            throw ConfigurationError("fragments.k (\(fragmentPush.k)) must be less than fragments.n (\(fragmentPush.n))")
+        }
         if maxConnectionsPerAddress > maxConnections {
             throw ConfigurationError("public.max_connections_per_address (\(maxConnectionsPerAddress)) must not exceed public.max_connections (\(maxConnections))")
         }

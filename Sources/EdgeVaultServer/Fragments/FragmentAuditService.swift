@@ -32,3 +32,34 @@ public struct FragmentAuditService: Service {
         }
     }
 }
+
+/// Pushes a fresh backup onto the peers every `fragments.push_interval_seconds` (0: never, the
+/// default; `vault-cli fragments push` pushes now) with `fragments.k` and `fragments.n`.
+public struct FragmentPushService: Service {
+    let fragments: FragmentService
+    let interval: Duration
+    let input: AdminAPI.FragmentsPushInput
+    let logger: Logger
+
+    public init(fragments: FragmentService, interval: Duration, input: AdminAPI.FragmentsPushInput, logger: Logger) {
+        self.fragments = fragments
+        self.interval = interval
+        self.input = input
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard interval > .zero else {
+            try? await gracefulShutdown()
+            return
+        }
+        await repeatUntilGracefulShutdown(every: interval) {
+            do {
+                let r = try await fragments.push(input)
+                logger.notice("fragments pushed", metadata: ["push": "\(r.push)", "bytes": "\(r.backupBytes)", "sets": "\(r.sets.count)"])
+            } catch {
+                logger.error("scheduled fragments push failed; it is retried", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

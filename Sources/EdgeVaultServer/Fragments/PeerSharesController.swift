@@ -14,6 +14,15 @@ public struct ShareLimits: Sendable, Equatable {
     public init() {}
 }
 
+/// A push vaultd makes by itself (0 seconds: none).
+public struct FragmentPushSchedule: Sendable, Equatable {
+    public var seconds = 0
+    public var k = 3
+    public var n = 8
+
+    public init() {}
+}
+
 /// `PUT`/`GET /v1/peer/shares/{storageIndex}/{n}` and `POST …/{n}/audit` on the public
 /// listener (docs/PROTOCOL.md §"Fragments"): the shares this vault keeps for the peers the
 /// person added, each call signed with the sending vault's witness key.
