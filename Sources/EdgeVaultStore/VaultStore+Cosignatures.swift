@@ -34,6 +34,8 @@ public struct WitnessAlarm: Sendable, Equatable {
     public var response: String
 
     public static let maxResponseBytes = 4096
+    /// How many alarms are kept (the newest).
+    public static let maxKept = 1000
 }
 
 /// The cosignatures this vault's checkpoints collected and its witnesses' progress.
@@ -118,6 +120,14 @@ extension VaultStore {
         }
     }
 
+    /// Per witness key, the largest checkpoint it cosigned (by a cosignature that verified).
+    public func cosignedSizes() async throws -> [String: Int64] {
+        try await read("read cosignatures") { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT key, max(size) FROM cosignature GROUP BY key").map { ($0[0], $0[1]) },
+                       uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     /// The witnesses (keys) that cosigned each checkpoint of at least `size`, newest first.
     public func cosigners(atLeast size: Int64, limit: Int) async throws -> [(size: Int64, keys: [String])] {
         try await read("read cosignatures") { db in
@@ -141,6 +151,8 @@ extension VaultStore {
             try db.execute(sql: "INSERT INTO witness_alarm (key, at, status, detail, checkpoint, response) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [key, now, status, String(detail.prefix(1000)), checkpoint,
                                        String(decoding: Array(response.utf8.prefix(WitnessAlarm.maxResponseBytes)), as: UTF8.self)])
+            // The newest `maxKept` stay: a witness that keeps refusing cannot fill the card.
+            try db.execute(sql: "DELETE FROM witness_alarm WHERE id <= (SELECT max(id) FROM witness_alarm) - ?", arguments: [WitnessAlarm.maxKept])
         }
     }
 

@@ -57,9 +57,19 @@ extension VaultStore {
                 if let other = try String.fetchOne(db, sql: "SELECT name FROM peer WHERE origin = ?", arguments: [origin]) {
                     throw VaultError(.peerConflict, "the log \(origin) is already added as \"\(other)\"")
                 }
-                if let key = change.witnessKey,
-                   let other = try String.fetchOne(db, sql: "SELECT name FROM peer WHERE witnessKey = ?", arguments: [key]) {
-                    throw VaultError(.peerConflict, "that witness key is already \"\(other)\"'s")
+                // One Ed25519 key is one witness, whatever name it comes under (a cosignature's
+                // key ID is not signed: a key added twice would count twice).
+                if let key = change.witnessKey, let added = try? CosignatureVerifier(key) {
+                    for row in try Row.fetchAll(db, sql: "SELECT name, witnessKey FROM peer WHERE witnessKey IS NOT NULL") {
+                        let text: String = row[1]
+                        if (try? CosignatureVerifier(text))?.publicKey == added.publicKey {
+                            throw VaultError(.peerConflict, "that witness key is already \"\(row[0] as String)\"'s")
+                        }
+                    }
+                }
+                if let logKey = try? SignedNote.Verifier(logKey),
+                   logKey.publicKey.bytes == [UInt8](try Data.fetchOne(db, sql: "SELECT logPublicKey FROM vault") ?? Data()) {
+                    throw VaultError(.peerConflict, "that is this vault's own log key")
                 }
                 kind = .peerAdded
                 fields["origin"] = .string(origin)

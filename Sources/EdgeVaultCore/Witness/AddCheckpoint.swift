@@ -166,7 +166,8 @@ public enum WitnessCore {
         if request.oldSize == 0 {
             guard request.proof.isEmpty else { return .badProof("the consistency proof from size 0 must be empty") }
         } else if request.oldSize == cp.size {
-            guard request.proof.isEmpty, cp.root == state.root else { return .badProof("same size \(cp.size) with a different root hash") }
+            guard request.proof.isEmpty else { return .badProof("a proof from size \(cp.size) to the same size must be empty") }
+            guard cp.root == state.root else { return .badProof("same size \(cp.size) with a different root hash") }
         } else {
             do {
                 try Merkle.verifyConsistency(first: request.oldSize, second: cp.size, proof: request.proof,
