@@ -8,23 +8,16 @@ import Foundation
 /// The person's side of recording a recovery policy (`vault-cli recovery split`, `recovery
 /// record`): signed with the person's key, checked by the daemon against the user key fixed at
 /// init, appended as a `recovery.policy` leaf (docs/PROTOCOL.md §"Key recovery").
-public struct RecoveryPolicyRecorder {
-    let client: AdminClient
-    let keys: UserKeys
-    let vault: AdminAPI.VaultInfo
-
-    public init(client: AdminClient, keys: UserKeys, vault: AdminAPI.VaultInfo) throws {
+extension AdminClient {
+    /// Signs and sends the policy, after checking `keys` are this vault's.
+    public func recordRecoveryPolicy(groupThreshold: Int, groups: [RecoveryPolicy.Group], passphrase: Bool,
+                                     keys: UserKeys) async throws -> AdminAPI.RecoveryPolicyResult {
+        let vault = try await vault()
         try keys.requireOwner(of: vault)
-        self.client = client
-        self.keys = keys
-        self.vault = vault
-    }
-
-    public func record(groupThreshold: Int, groups: [RecoveryPolicy.Group], passphrase: Bool) async throws -> AdminAPI.RecoveryPolicyResult {
         let jws = RecoveryPolicy.make(vault: vault.origin, groupThreshold: groupThreshold, groups: groups, passphrase: passphrase,
                                       at: Timestamp.now(), keys: keys)
         let input = AdminAPI.RecoveryPolicyInput(policy: String(decoding: jws.serialized(), as: UTF8.self))
-        return try await client.post("/v1/recovery/policy", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
-                                     as: AdminAPI.RecoveryPolicyResult.self)
+        return try await post("/v1/recovery/policy", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
+                              as: AdminAPI.RecoveryPolicyResult.self)
     }
 }

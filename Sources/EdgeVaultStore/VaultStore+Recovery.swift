@@ -13,17 +13,8 @@ extension VaultStore {
     /// signed for another vault, outside the time window, or not newer than the last one (a replay).
     public func applyRecoveryPolicy(_ policy: RecoveryPolicy.Checked, jws: [UInt8], now: Int64) async throws -> Int64 {
         try await write("record the recovery policy") { db in
-            guard policy.vault == (try Self.origin(db)) else {
-                throw VaultError(.recoveryPolicyInvalid, "the recovery policy is signed for another vault (\(policy.vault))")
-            }
-            guard TrustChange.isFresh(at: policy.at, now: now) else {
-                throw VaultError(.recoveryPolicyInvalid, "the recovery policy was signed at \(Timestamp.rfc3339(milliseconds: policy.at)), "
-                    + "too far from the vault's clock (\(Timestamp.rfc3339(milliseconds: now))); sign a new one")
-            }
-            if let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM recovery_policy"), policy.at <= last {
-                throw VaultError(.recoveryPolicyInvalid, "a recovery policy signed at \(Timestamp.rfc3339(milliseconds: last)) is already "
-                    + "recorded; this one is not newer (a replay?); sign a new one")
-            }
+            try Self.checkSignedChange(db, what: "recovery policy", vault: policy.vault, at: policy.at, now: now,
+                                       lastAt: "SELECT max(at) FROM recovery_policy", invalid: .recoveryPolicyInvalid, replay: .recoveryPolicyInvalid)
             let fields: [String: JSONValue] = [
                 "groupThreshold": .number(String(policy.groupThreshold)),
                 "groups": RecoveryPolicy.json(policy.groups),

@@ -123,8 +123,7 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func recordPolicy(keys: UserKeys) async throws {
             do {
-                let r = try await RecoveryCommand.record(global: global, keys: keys, policy: policy, passphrase: slip39.isSet)
-                print("recorded the policy (groups and thresholds, no share): ledger entry #\(r.leafIndex) (recovery.policy) in checkpoint \(r.checkpointSize)")
+                try await RecoveryCommand.record(global: global, keys: keys, policy: policy, passphrase: slip39.isSet)
             } catch let e as VaultError {
                 eprint("the policy was NOT recorded in the ledger (\(e.message)); the shares are valid all the same. "
                        + "Once vaultd runs: vault-cli recovery record \(policy.arguments)\(slip39.isSet ? " --with-slip39-passphrase" : "")\n")
@@ -149,14 +148,14 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let keys = try global.unlock(passphraseFile: passphraseFile)
-            let r = try await RecoveryCommand.record(global: global, keys: keys, policy: policy, passphrase: withSlip39Passphrase)
-            print("recorded the policy (groups and thresholds, no share): ledger entry #\(r.leafIndex) (recovery.policy) in checkpoint \(r.checkpointSize)")
+            try await RecoveryCommand.record(global: global, keys: keys, policy: policy, passphrase: withSlip39Passphrase)
         }
     }
 
-    static func record(global: GlobalOptions, keys: UserKeys, policy: PolicyOptions, passphrase: Bool) async throws -> AdminAPI.RecoveryPolicyResult {
-        let client = try global.client()
-        let recorder = try RecoveryPolicyRecorder(client: client, keys: keys, vault: try await client.vault())
-        return try await recorder.record(groupThreshold: policy.groupThreshold, groups: policy.groups, passphrase: passphrase)
+    /// Records the policy and says where it went.
+    static func record(global: GlobalOptions, keys: UserKeys, policy: PolicyOptions, passphrase: Bool) async throws {
+        let r = try await global.client().recordRecoveryPolicy(groupThreshold: policy.groupThreshold, groups: policy.groups,
+                                                               passphrase: passphrase, keys: keys)
+        print("recorded the policy (groups and thresholds, no share): ledger entry #\(r.leafIndex) (recovery.policy) in checkpoint \(r.checkpointSize)")
     }
 }
