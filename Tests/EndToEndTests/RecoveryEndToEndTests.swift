@@ -138,6 +138,23 @@ struct RecoveryEndToEndTests {
         let short = try await v.cli(["recovery", "verify", "--shares", few])
         #expect(short.status == 1 && short.stderr.contains("not enough shares: 2 groups needed, 1 complete; group 3: 1 of 2 shares"), "\(short.stderr)")
 
+        // A split under a SLIP-0039 passphrase: without it the shares recover another key, which verify names.
+        let slipPass = v.root + "/slip39-passphrase"
+        try Data("paper and pencil\n".utf8).write(to: URL(fileURLWithPath: slipPass))
+        let withPass = v.root + "/with-passphrase.txt"
+        let split = try await v.cli(["recovery", "split", "--group-threshold", "1", "--group", "2of3", "--out", withPass,
+                                     "--slip39-passphrase-file", slipPass, "--passphrase-file", v.passphraseFile])
+        #expect(split.status == 0 && split.stderr.contains("--with-slip39-passphrase"), "\(split.stderr)")
+        let without = try await v.cli(["recovery", "verify", "--shares", withPass])
+        #expect(without.status == 1 && without.stderr.contains("not your key \(Fingerprint.of(thumbprint: keyId)!)")
+                && without.stderr.contains("SLIP-0039 passphrase"), "\(without.stderr)")
+        let with = try await v.cli(["recovery", "verify", "--shares", withPass, "--slip39-passphrase-file", slipPass])
+        #expect(with.status == 0 && with.stdout.contains("these shares recover your key"), "\(with.stderr)")
+
+        // recover never overwrites a key file, and asks nothing before saying so.
+        let overwrite = try await v.cli(["recovery", "recover", "--shares", file, "--new-key", v.keyFile, "--passphrase-file", v.passphraseFile])
+        #expect(overwrite.status == 1 && overwrite.stderr.contains("refusing to overwrite"), "\(overwrite.stderr)")
+
         // An independent implementation: Trezor's shamir-mnemonic combines group 1 and two of group 2.
         let venv = repositoryRoot.path + "/.build/slip39-oracle-venv/bin/python"
         if !FileManager.default.isExecutableFile(atPath: venv) {

@@ -136,4 +136,20 @@ struct RecoveryPolicyTests {
         for (i, m) in shares.joined().enumerated() { try all.add(m, label: "line \(i + 1)") }
         #expect(try all.verifyAll().groupCount == 3)
     }
+
+    @Test("verifyAll uses every share given: a share altered under a valid checksum, beyond its group's threshold, is caught; minimalSet alone would miss it")
+    func verifyAllUsesEveryShare() throws {
+        let shares = try Slip39.split(secret: SecureBytes.random(count: 32), groupThreshold: 2, groups: [(1, 1), (2, 3), (2, 3)])
+        var altered = try Slip39Share.parse(shares[1][2], label: "share")
+        altered.value[5] ^= 0x40
+        var c = ShareCollector()
+        for m in [shares[0][0], shares[1][0], shares[1][1], altered.words().joined(separator: " ")] { try c.add(m, label: "m") }
+        _ = try Slip39.verify(mnemonics: try c.minimalSet())
+        do {
+            _ = try c.verifyAll()
+            Issue.record("an altered share passed")
+        } catch let e as VaultError {
+            #expect(e.message.contains("group 2") && e.message.contains("digest"), "\(e.message)")
+        }
+    }
 }
