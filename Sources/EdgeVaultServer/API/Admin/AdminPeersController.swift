@@ -44,15 +44,8 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
         let input = try await AdminOrgsController<Context>.body(AdminAPI.PeerChangeInput.self, request, what: "a peer change", invalid: Problem(
             code: .peerChangeInvalid,
             detail: "a peer change must be signed by the person: send {\"change\":<signed edgevault.peer/v1 JWS>} (vault-cli peer add/remove, vault-cli witness add-log)"))
-        let vault = ledger.vault
         let jwsBytes = Array(input.change.utf8)
-        let userKey = try SigningPublicKey(bytes: [UInt8](vault.userSigningKey))
-        let checked: PeerChange.Checked
-        do {
-            checked = try PeerChange.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId, userKey: userKey)
-        } catch {
-            throw Problem(code: .peerChangeInvalid, detail: error.detail)
-        }
+        let checked = try ledger.checkPersonSigned(jwsBytes, code: .peerChangeInvalid, PeerChange.check(_:userKeyId:userKey:))
         let outcome = try await store.applyPeerChange(checked, jws: jwsBytes, now: Timestamp.now())
         try await witnessing.collector.reloadTargets()
         let checkpoint = try await ledger.anchorForAnswer(index: outcome.leafIndex,

@@ -17,15 +17,8 @@ struct AdminRecoveryController<Context: RequestContext>: Sendable {
         let input = try await AdminOrgsController<Context>.body(AdminAPI.RecoveryPolicyInput.self, request, what: "a recovery policy", invalid: Problem(
             code: .recoveryPolicyInvalid,
             detail: "a recovery policy must be signed by the person: send {\"policy\":<signed edgevault.recovery-policy/v1 JWS>} (vault-cli recovery record)"))
-        let vault = ledger.vault
         let jwsBytes = Array(input.policy.utf8)
-        let userKey = try SigningPublicKey(bytes: [UInt8](vault.userSigningKey))
-        let checked: RecoveryPolicy.Checked
-        do {
-            checked = try RecoveryPolicy.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId, userKey: userKey)
-        } catch {
-            throw Problem(code: .recoveryPolicyInvalid, detail: error.detail)
-        }
+        let checked = try ledger.checkPersonSigned(jwsBytes, code: .recoveryPolicyInvalid, RecoveryPolicy.check(_:userKeyId:userKey:))
         let index = try await store.applyRecoveryPolicy(checked, jws: jwsBytes, now: Timestamp.now())
         let checkpoint = try await ledger.anchorForAnswer(index: index, detail: "the recovery policy is recorded but its checkpoint could not be signed yet")
         return JSONBody(AdminAPI.RecoveryPolicyResult(leafIndex: index, checkpointSize: checkpoint.size))
