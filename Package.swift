@@ -208,6 +208,7 @@ let package = Package(
             name: "EdgeVaultBenchmarks",
             dependencies: [
                 "EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultCompute",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"

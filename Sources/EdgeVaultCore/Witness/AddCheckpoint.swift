@@ -187,12 +187,19 @@ public enum WitnessCore {
         do {
             request = try AddCheckpointRequest(body: body)
         } catch {
-            switch error {
-            case .malformed(let m): return .malformed(m)
-            case .tooLarge(let limit): return .tooLarge(limit: limit)
-            }
+            return error.outcome
         }
         guard let found = lookup(request.checkpoint.origin) else { return .unknownOrigin("unknown log origin \(request.checkpoint.origin)") }
         return evaluate(request: request, log: found.log, stored: found.stored, cosigner: cosigner, now: now)
+    }
+}
+
+extension AddCheckpointError {
+    /// The answer to a body that does not parse (400, or 413 over the limit).
+    public var outcome: WitnessOutcome {
+        switch self {
+        case .malformed(let m): .malformed(m)
+        case .tooLarge(let limit): .tooLarge(limit: limit)
+        }
     }
 }

@@ -27,10 +27,7 @@ public struct Witness: Sendable {
         do {
             request = try AddCheckpointRequest(body: body)
         } catch {
-            switch error {
-            case .malformed(let m): return .malformed(m)
-            case .tooLarge(let limit): return .tooLarge(limit: limit)
-            }
+            return error.outcome
         }
         let origin = request.checkpoint.origin
         let cosigner = self.cosigner
