@@ -19,9 +19,9 @@ struct RecoveryCommand: AsyncParsableCommand {
             the ledger, never a share.
 
             Example:
-              vault-cli recovery split --out shares.txt          # 2 of 3 groups: 1of1 (you), 2of3, 2of3
+              vault-cli recovery split --out shares.txt     # 2 of 3 groups: 1of1, 2of3, 2of3
               vault-cli recovery verify --shares shares.txt
-              vault-cli recovery recover --new-key ~/.config/edgevault/user.key   # type the words
+              vault-cli recovery recover --new-key ~/.config/edgevault/user.key
             """,
         subcommands: [Split.self, Verify.self, Recover.self, Record.self])
 
