@@ -167,4 +167,31 @@ struct RecoveryEndToEndTests {
         #expect(root.count == 32)
         #expect(UserKeys(root: SecureBytes(wiping: &root)).publicKeys.keyId == keyId, "the reference recovers exactly the key file's root secret")
     }
+
+    @Test("split on a terminal shows one group per screen after an explanation, waits for Enter, clears the screen and its scrollback after each group, and shows 33 numbered words per share")
+    func splitOnATerminal() async throws {
+        let v = try VaultFixture()
+        try await v.initVault()
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["recovery", "split", "--passphrase-file", v.passphraseFile] + v.globalArgs,
+                                     environment: v.cliEnvironment)
+        #expect(await session.expect("Press Enter to show group 1"))
+        #expect(session.output.text.contains("Whoever gathers enough shares can open everything in your vault"))
+        session.type("\r")
+        #expect(await session.expect("this share alone stands for the group"))
+        #expect(await session.expect("Press Enter to clear the screen and show group 2"))
+        session.type("\r")
+        #expect(await session.expect("any 2 of these 3 shares stand for the group"))
+        #expect(await session.expect("Share 3 of 3, group 2:"))
+        #expect(await session.expect("show group 3", after: "Share 3 of 3, group 2:"))
+        session.type("\r")
+        #expect(await session.expect("Share 3 of 3, group 3:"))
+        #expect(await session.expect("Press Enter to clear the screen › ", after: "Share 3 of 3, group 3:"))
+        session.type("\r")
+        #expect(await session.expect("All 3 groups shown"))
+        #expect(await session.expect("the policy was NOT recorded"))
+        #expect(await session.waitForExit() == 0)
+        let text = session.output.text
+        #expect(text.components(separatedBy: "\u{1B}[2J\u{1B}[3J").count - 1 == 5, "cleared before the explanation, before each group and at the end")
+        #expect(text.contains(" 33 "), "words are numbered up to 33")
+    }
 }
