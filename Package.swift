@@ -199,6 +199,7 @@ let package = Package(
                 "EdgeVaultClient",
                 "EdgeVaultTerminal",
                 "EdgeVaultCompute",
+                "EdgeVaultRecovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: compactLinking

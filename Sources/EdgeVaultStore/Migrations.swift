@@ -306,6 +306,17 @@ enum Migrations {
                 );
                 """)
         }
+        // The person's signed SLIP-0039 split policies (docs/PROTOCOL.md §"Key recovery"):
+        // the documents behind the `recovery.policy` leaves, newest `at` refusing replays.
+        migrator.registerMigration("v13-recovery") { db in
+            try db.execute(sql: """
+                CREATE TABLE recovery_policy (
+                    leafIndex INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -29,6 +29,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         // The person's signed peer changes (docs/PROTOCOL.md §"Peers").
         case peerAdded = "peer.added"
         case peerRemoved = "peer.removed"
+        /// The person's signed SLIP-0039 split policy (docs/PROTOCOL.md §"Key recovery").
+        case recoveryPolicy = "recovery.policy"
     }
 
     public static let maxBytes = 64 * 1024

@@ -77,6 +77,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         // Fragments on peers and key recovery (docs/PROTOCOL.md §"Fragments", §"Key recovery")
         case fragmentInvalid = "fragment_invalid"
         case recoveryInvalid = "recovery_invalid"
+        case recoveryPolicyInvalid = "recovery_policy_invalid"
 
         public var description: String { rawValue }
     }

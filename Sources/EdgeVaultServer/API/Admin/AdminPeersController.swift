@@ -46,15 +46,8 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
         let input = try await AdminOrgsController<Context>.body(AdminAPI.PeerChangeInput.self, request, what: "a peer change", invalid: Problem(
             code: .peerChangeInvalid,
             detail: "a peer change must be signed by the person: send {\"change\":<signed edgevault.peer/v1 JWS>} (vault-cli peer add/remove, vault-cli witness add-log)"))
-        let vault = ledger.vault
         let jwsBytes = Array(input.change.utf8)
-        let userKey = try SigningPublicKey(bytes: [UInt8](vault.userSigningKey))
-        let checked: PeerChange.Checked
-        do {
-            checked = try PeerChange.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId, userKey: userKey)
-        } catch {
-            throw Problem(code: .peerChangeInvalid, detail: error.detail)
-        }
+        let checked = try ledger.checkPersonSigned(jwsBytes, code: .peerChangeInvalid, PeerChange.check(_:userKeyId:userKey:))
         if let key = checked.witnessKey, (try? CosignatureVerifier(key))?.publicKey == witnessing.witness.cosigner.keyPair.publicKey {
             throw Problem(code: .peerConflict, detail: "that is this vault's own witness key: a peer's comes from its own `vault-cli peer key`")
         }
