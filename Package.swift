@@ -201,6 +201,7 @@ let package = Package(
                 "EdgeVaultClient",
                 "EdgeVaultTerminal",
                 "EdgeVaultCompute",
+                "EdgeVaultRecovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: compactLinking
@@ -209,6 +210,7 @@ let package = Package(
             name: "EdgeVaultBenchmarks",
             dependencies: [
                 "EdgeVaultCore", "EdgeVaultStore", "EdgeVaultServer", "EdgeVaultClient", "EdgeVaultCompute",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"

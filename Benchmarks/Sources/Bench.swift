@@ -16,6 +16,11 @@ struct Bench {
         var messages = 200_000
         var connections = 200, seconds = 60
         var runs = 200
+        var checkpoints = 2000
+        if let i = args.firstIndex(of: "--checkpoints"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 1_000_000 {
+            checkpoints = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--connections"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 250 {
             connections = n
             args.removeSubrange(i...(i + 1))
@@ -45,9 +50,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "witness", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N] [--checkpoints N]")
             exit(2)
         }
         printMachine()
@@ -71,6 +76,9 @@ struct Bench {
         }
         if which == "compute" || which == "all" {
             try await ComputeBenchmark(runs: runs).run()
+        }
+        if which == "witness" || which == "all" {
+            try await WitnessBenchmark(checkpoints: checkpoints).run()
         }
         if which == "load" || which == "all" {
             try await LoadBenchmark(connections: connections, seconds: seconds).run()

@@ -72,6 +72,8 @@ public enum QuorumCheck {
                 reports.append(ProofReport(path: path, checkpoint: v.checkpoint, leaf: v.leaf, index: receipt.index))
             } catch let e as VaultError {
                 throw VaultError(.verificationFailed, "\(path): \(e.message)")
+            } catch {
+                throw VaultError(.verificationFailed, "\(path): the leaf in its extra line is not a ledger entry (a JSON object with type, time and salt)")
             }
         }
         // Two checkpoints of one size with different roots are two versions of the log: proof

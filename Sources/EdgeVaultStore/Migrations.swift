@@ -306,10 +306,22 @@ enum Migrations {
                 );
                 """)
         }
+        // The person's signed SLIP-0039 split policies (docs/PROTOCOL.md §"Key recovery"):
+        // the documents behind the `recovery.policy` leaves, newest `at` refusing replays.
+        migrator.registerMigration("v13-recovery") { db in
+            try db.execute(sql: """
+                CREATE TABLE recovery_policy (
+                    leafIndex INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    jws BLOB NOT NULL
+                );
+                """)
+        }
         // Fragments (docs/PROTOCOL.md §"Fragments"): shares this vault holds for its peers (the
         // bytes are files under shares/, never in this database, so a backup does not carry
-        // them) with their owner's key and the leaves that place them, and the sets this vault placed on its peers with each share's last audit and
-        // audit challenges computed while the share's bytes were at hand.
+        // them) with their owner's key and the leaves that place them; and the sets this vault
+        // placed on its peers, each share's last audit and challenges computed while the
+        // share's bytes were at hand.
         migrator.registerMigration("v14-fragments") { db in
             try db.execute(sql: """
                 CREATE TABLE held_share (

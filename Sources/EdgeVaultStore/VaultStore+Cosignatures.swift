@@ -34,6 +34,8 @@ public struct WitnessAlarm: Sendable, Equatable {
     public var response: String
 
     public static let maxResponseBytes = 4096
+    /// How many alarms are kept (the newest).
+    public static let maxKept = 1000
 }
 
 /// The cosignatures this vault's checkpoints collected and its witnesses' progress.
@@ -100,14 +102,17 @@ extension VaultStore {
         }
     }
 
-    /// The checkpoint covering leaf `index` with the most cosignatures (the newest among
-    /// equals), with its cosignature lines; nil when no such checkpoint has any. Only
-    /// cosignatures that verified with a witness's key are ever stored.
+    /// Among the newest 64 cosigned checkpoints covering leaf `index`, the one with the most
+    /// cosignatures (the newest among equals), with its cosignature lines; nil when none has
+    /// any. Only cosignatures that verified with a witness's key are ever stored. (The newest
+    /// 64 only: a read of the primary key's last pages, however long the log.)
     public func bestCosignedCheckpoint(covering index: Int64) async throws -> (StoredCheckpoint, [String])? {
         try await read("read cosignatures") { db in
-            guard let size = try Int64.fetchOne(db, sql: """
-                SELECT size FROM cosignature WHERE size > ? GROUP BY size ORDER BY count(*) DESC, size DESC LIMIT 1
-                """, arguments: [index]),
+            let recent = try Row.fetchAll(db, sql: "SELECT size, count(*) FROM cosignature WHERE size > ? GROUP BY size ORDER BY size DESC LIMIT 64",
+                                          arguments: [index])
+            var best: (size: Int64, count: Int)?
+            for row in recent where (row[1] as Int) > (best?.count ?? 0) { best = (row[0], row[1]) }
+            guard let size = best?.size,
                   let cp = try Row.fetchOne(db, sql: "SELECT size, root, note, createdAt FROM ledger_checkpoint WHERE size = ?", arguments: [size])
             else { return nil }
             let lines = try String.fetchAll(db, sql: "SELECT line FROM cosignature WHERE size = ? ORDER BY key", arguments: [size])
@@ -115,12 +120,22 @@ extension VaultStore {
         }
     }
 
+    /// Per witness key, the largest checkpoint it cosigned (by a cosignature that verified).
+    public func cosignedSizes() async throws -> [String: Int64] {
+        try await read("read cosignatures") { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT key, max(size) FROM cosignature GROUP BY key").map { ($0[0], $0[1]) },
+                       uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     /// The witnesses (keys) that cosigned each checkpoint of at least `size`, newest first.
     public func cosigners(atLeast size: Int64, limit: Int) async throws -> [(size: Int64, keys: [String])] {
         try await read("read cosignatures") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT size, key FROM cosignature WHERE size >= ? ORDER BY size DESC", arguments: [size])
+            // A cursor, read only as far as `limit` checkpoints: an old leaf's size must not read
+            // every cosignature since.
+            let rows = try Row.fetchCursor(db, sql: "SELECT size, key FROM cosignature WHERE size >= ? ORDER BY size DESC", arguments: [size])
             var out: [(size: Int64, keys: [String])] = []
-            for row in rows {
+            while let row = try rows.next() {
                 let s: Int64 = row[0]
                 if out.last?.size == s { out[out.count - 1].keys.append(row[1]) } else {
                     if out.count == limit { break }
@@ -136,6 +151,8 @@ extension VaultStore {
             try db.execute(sql: "INSERT INTO witness_alarm (key, at, status, detail, checkpoint, response) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [key, now, status, String(detail.prefix(1000)), checkpoint,
                                        String(decoding: Array(response.utf8.prefix(WitnessAlarm.maxResponseBytes)), as: UTF8.self)])
+            // The newest `maxKept` stay: a witness that keeps refusing cannot fill the card.
+            try db.execute(sql: "DELETE FROM witness_alarm WHERE id <= (SELECT max(id) FROM witness_alarm) - ?", arguments: [WitnessAlarm.maxKept])
         }
     }
 

@@ -28,18 +28,9 @@ extension VaultStore {
     /// a removal of a peer that is not there. A removed peer's witness state is kept.
     public func applyPeerChange(_ change: PeerChange.Checked, jws: [UInt8], now: Int64) async throws -> (leafIndex: Int64, kind: LedgerLeaf.Kind) {
         try await write("apply the peer change") { db in
+            try Self.checkSignedChange(db, what: "peer change", vault: change.vault, at: change.at, now: now,
+                                       lastAt: "SELECT max(at) FROM peer_change", invalid: .peerChangeInvalid, replay: .peerConflict)
             let own = try Self.origin(db)
-            guard change.vault == own else {
-                throw VaultError(.peerChangeInvalid, "the peer change is signed for another vault (\(change.vault))")
-            }
-            guard TrustChange.isFresh(at: change.at, now: now) else {
-                throw VaultError(.peerChangeInvalid, "the peer change was signed at \(Timestamp.rfc3339(milliseconds: change.at)), "
-                    + "more than \(TrustChange.maxSkewMilliseconds / 60_000) minutes from the vault's clock (\(Timestamp.rfc3339(milliseconds: now))); sign a new one")
-            }
-            if let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM peer_change"), change.at <= last {
-                throw VaultError(.peerConflict, "a peer change signed at \(Timestamp.rfc3339(milliseconds: last)) is already applied; "
-                    + "this one is not newer (a replay?); sign a new one")
-            }
             var fields: [String: JSONValue] = [
                 "name": .string(change.name), "changeSha256": .string(Encoding.base64(Hash.sha256(jws))),
                 "signedAt": .string(Timestamp.rfc3339(milliseconds: change.at)),
@@ -57,9 +48,19 @@ extension VaultStore {
                 if let other = try String.fetchOne(db, sql: "SELECT name FROM peer WHERE origin = ?", arguments: [origin]) {
                     throw VaultError(.peerConflict, "the log \(origin) is already added as \"\(other)\"")
                 }
-                if let key = change.witnessKey,
-                   let other = try String.fetchOne(db, sql: "SELECT name FROM peer WHERE witnessKey = ?", arguments: [key]) {
-                    throw VaultError(.peerConflict, "that witness key is already \"\(other)\"'s")
+                // One Ed25519 key is one witness, whatever name it comes under (a cosignature's
+                // key ID is not signed: a key added twice would count twice).
+                if let key = change.witnessKey, let added = try? CosignatureVerifier(key) {
+                    for row in try Row.fetchAll(db, sql: "SELECT name, witnessKey FROM peer WHERE witnessKey IS NOT NULL") {
+                        let text: String = row[1]
+                        if (try? CosignatureVerifier(text))?.publicKey == added.publicKey {
+                            throw VaultError(.peerConflict, "that witness key is already \"\(row[0] as String)\"'s")
+                        }
+                    }
+                }
+                if let logKey = try? SignedNote.Verifier(logKey),
+                   logKey.publicKey.bytes == [UInt8](try Data.fetchOne(db, sql: "SELECT logPublicKey FROM vault") ?? Data()) {
+                    throw VaultError(.peerConflict, "that is this vault's own log key")
                 }
                 kind = .peerAdded
                 fields["origin"] = .string(origin)
@@ -86,6 +87,24 @@ extension VaultStore {
                 try db.execute(sql: "DELETE FROM peer WHERE name = ?", arguments: [change.name])
             }
             return (index, kind)
+        }
+    }
+
+    /// Refuses a document the person signed (`what`: "peer change") for another vault, signed
+    /// at `at` outside the window around `now` (`TrustChange.isFresh`), or not newer than the
+    /// last one applied (`lastAt`, a query for it: a replay).
+    static func checkSignedChange(_ db: Database, what: String, vault: String, at: Int64, now: Int64, lastAt: String,
+                                  invalid: VaultError.Code, replay: VaultError.Code) throws {
+        guard vault == (try origin(db)) else {
+            throw VaultError(invalid, "the \(what) is signed for another vault (\(vault))")
+        }
+        guard TrustChange.isFresh(at: at, now: now) else {
+            throw VaultError(invalid, "the \(what) was signed at \(Timestamp.rfc3339(milliseconds: at)), "
+                + "more than \(TrustChange.maxSkewMilliseconds / 60_000) minutes from the vault's clock (\(Timestamp.rfc3339(milliseconds: now))); sign a new one")
+        }
+        if let last = try Int64.fetchOne(db, sql: lastAt), at <= last {
+            throw VaultError(replay, "a \(what) signed at \(Timestamp.rfc3339(milliseconds: last)) is already applied; "
+                + "this one is not newer (a replay?); sign a new one")
         }
     }
 

@@ -128,7 +128,7 @@ extension VaultStore: WitnessStateStore {
 }
 
 /// An organization's witness state (`vault-cli org witness serve`): a database file of its
-/// own holding only the witness tables (`synchronous=FULL`: a cosigned state survives power loss).
+/// own holding only the witness tables (WAL, `synchronous=FULL`: a cosigned state survives power loss).
 public final class WitnessDatabase: WitnessStateStore {
     let queue: DatabaseQueue
 
@@ -138,6 +138,9 @@ public final class WitnessDatabase: WitnessStateStore {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL;") }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
+            // WAL, like the vault's database: one fsync per cosigned checkpoint, not a
+            // journal file made and removed each time.
+            try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
             VaultStore.restrictPermissions(path)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1-witness") { db in try db.execute(sql: WitnessTables.sql) }

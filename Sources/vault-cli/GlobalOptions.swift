@@ -55,8 +55,12 @@ struct GlobalOptions: ParsableArguments {
 
     /// Reads the key file, asks for the passphrase and unlocks the person's keys.
     func unlock(passphraseFile: String?) throws -> UserKeys {
-        let file = try UserKeyFile.read(from: userKeyPath)
+        try unlockWithRoot(try UserKeyFile.read(from: userKeyPath), passphraseFile: passphraseFile).keys
+    }
+
+    /// Asks for the passphrase of `file` and unlocks it, root secret included (key recovery only).
+    func unlockWithRoot(_ file: UserKeyFile, passphraseFile: String?) throws -> (keys: UserKeys, root: SecureBytes) {
         let passphrase = try Passphrase.read(prompt: "Passphrase for \(Fingerprint.of(thumbprint: file.keyId) ?? file.keyId): ", file: passphraseFile)
-        return try file.unlock(passphrase: passphrase)
+        return try file.unlockWithRoot(passphrase: passphrase)
     }
 }

@@ -153,7 +153,8 @@ struct LogCommand: AsyncParsableCommand {
             if let policy {
                 let q = try await QuorumCheck.served(client: client, policy: policy, logKey: try SignedNote.Verifier(key.verifierKey),
                                                      verified: report.latest)
-                print("checkpoint \(q.checkpoint.size) is cosigned to the policy's quorum by \(q.cosigners.keys.sorted().joined(separator: ", "))")
+                print("checkpoint \(q.checkpoint.size) meets the policy's quorum"
+                      + (q.cosigners.isEmpty ? " (it asks for no cosignature)" : ", cosigned by \(q.cosigners.keys.sorted().joined(separator: ", "))"))
             }
         }
     }

@@ -174,14 +174,16 @@ func printWitnesses(_ p: AdminAPI.Peers) {
     } else {
         print("witnesses of this vault's log:")
         printTable(header: ["  WITNESS", "COSIGNED UP TO", "LAST COSIGNED", "PROBLEM"], rows: p.witnesses.map {
-            ["  " + $0.name, "\($0.cosignedSize)", $0.lastSuccess ?? "never", $0.lastError == nil ? "-" : "failing (below)"]
+            ["  " + $0.name, $0.cosignedSize == 0 ? "nothing yet" : "\($0.cosignedSize)", $0.lastSuccess ?? "never",
+             $0.lastError == nil ? "-" : "failing (below)"]
         })
         for w in p.witnesses where w.lastError != nil {
             print("  \(w.name): \(w.lastError ?? "") (\(w.failures) failed attempt(s) in a row)")
         }
     }
     if !p.alarms.isEmpty {
-        print("ALARM: witnesses refused this vault's log \(p.alarms.count) time(s): it forked or was rolled back. Latest:")
+        print("ALARM: witnesses refused this vault's log \(p.alarms.count) time(s): it forked or was rolled back, "
+              + "or a witness lies (the more witnesses agree, the likelier the first). Latest:")
         for a in p.alarms.prefix(5) {
             print("  \(a.at)  \(a.detail)")
         }

@@ -46,7 +46,7 @@ struct VaultCLI: AsyncParsableCommand {
             (default \(Configuration.defaultPath)) and EDGEVAULT_* environment variables.
             """,
         version: EdgeVaultVersion.current,
-        subcommands: [InitCommand.self, StatusCommand.self, StreamCommand.self, IngestCommand.self, ExportCommand.self, DeleteCommand.self, LogCommand.self, TrustCommand.self, PeerCommand.self, WitnessCommand.self, OrgCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self, ReviewCommand.self, ResultsCommand.self, ReleaseCommand.self, WithholdCommand.self, ModulesCommand.self, BackupCommand.self, RestoreCommand.self, FragmentsCommand.self])
+        subcommands: [InitCommand.self, StatusCommand.self, StreamCommand.self, IngestCommand.self, ExportCommand.self, DeleteCommand.self, LogCommand.self, TrustCommand.self, PeerCommand.self, WitnessCommand.self, OrgCommand.self, ApproveCommand.self, DenyCommand.self, GrantsCommand.self, RevokeCommand.self, ReviewCommand.self, ResultsCommand.self, ReleaseCommand.self, WithholdCommand.self, ModulesCommand.self, BackupCommand.self, RestoreCommand.self, RecoveryCommand.self, FragmentsCommand.self])
 }
 
 /// A subcommand whose errors print as one line (`vault-cli: …`) with a non-zero exit.

@@ -236,6 +236,7 @@ struct FirstRunMessagesEndToEndTests {
         ["approve"], ["deny"], ["grants"], ["revoke"], ["trust", "list"], ["trust", "show"], ["trust", "add"], ["trust", "block"],
         ["trust", "unblock"], ["log", "show"], ["log", "verify"], ["log", "key"], ["backup"], ["restore"], ["org", "keygen"],
         ["org", "request"], ["org", "status"], ["org", "fetch"], ["org", "withdraw"],
+        ["recovery", "split"], ["recovery", "verify"], ["recovery", "recover"], ["recovery", "record"],
     ])
     func helpExamples(_ command: [String]) async throws {
         let r = try await run(try Binaries.path("vault-cli"), command + ["--help"])

@@ -15,7 +15,7 @@ struct CircleMember {
 }
 
 /// Starts `count` vaults and has each add every other as a peer (`vault-cli peer add`);
-/// `configure` may set a vault's config file before its daemon starts.
+/// `configure` may give a vault a configuration file before it starts.
 func makeCircle(_ count: Int, configure: (Int, VaultFixture) throws -> Void = { _, _ in }) async throws -> [CircleMember] {
     var members: [CircleMember] = []
     for i in 0..<count {
@@ -83,6 +83,14 @@ struct WitnessEndToEndTests {
         let circle = try await makeCircle(3)
         let a = circle[0]
         let witnessesOfA = [circle[1].witnessKey, circle[2].witnessKey]
+        // The checkpoints of the peer changes themselves get cosigned, with no entry after them
+        // (a witness busy when the newest was signed must still be sent it).
+        for (i, m) in circle.enumerated() {
+            let others = circle.enumerated().filter { $0.offset != i }.map(\.element.witnessKey)
+            let head = try await treeSize(m.v)
+            let (cp, _) = try await awaitCosigned(m.v, after: head - 1, witnesses: others, timeout: .seconds(10))
+            #expect(cp.size == head)
+        }
         let org = TestOrg(v: a.v)
         var size = try await awaitCosigned(a.v, after: 0, witnesses: witnessesOfA).0.size
         var latencies: [Int64] = []
@@ -120,7 +128,7 @@ struct WitnessEndToEndTests {
             .write(toFile: bad, atomically: true, encoding: .utf8)
         let pass = try await a.v.cli(["log", "verify", "--policy", good])
         #expect(pass.status == 0, "\(pass.stderr)")
-        #expect(pass.stdout.contains("cosigned to the policy's quorum by b, c"), "\(pass.stdout)")
+        #expect(pass.stdout.contains("meets the policy's quorum, cosigned by b, c"), "\(pass.stdout)")
         let fail = try await a.v.cli(["log", "verify", "--policy", bad, "--state", a.v.root + "/state2.json"])
         #expect(fail.status != 0)
         #expect(fail.stderr.contains("2 of 2 needed in group circle: only b cosigned"), "\(fail.stderr)")
@@ -187,6 +195,46 @@ struct WitnessEndToEndTests {
         let peers = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await v.request("GET", "/v1/peers").body))
         #expect(peers.peers.first { $0.origin == origin }?.witnessedSize == 10)
         #expect(try await post(try body(10, 20)).status == 200)
+
+        // On the admin socket, a peer change needs the person's signature: one signed by another
+        // key is refused, and the person's own change replayed is refused; nothing is added.
+        let info = try JSONDecoder().decode(AdminAPI.VaultInfo.self, from: Data(try await v.request("GET", "/v1/vault").body))
+        var strangerPass = Array("another passphrase".utf8)
+        let (_, strangerKeys) = try UserKeyFile.create(passphrase: SecureBytes(wiping: &strangerPass), cost: .interactive)
+        let otherLog = NoteKeys.verifierKey(name: "example.org/sneaky", publicKey: SigningKeyPair.generate().publicKey.bytes)
+        let forged = PeerChange.make(vault: info.origin, action: .add, name: "sneaky", logKey: otherLog, witnessKey: nil, url: nil,
+                                     at: Timestamp.now(), keys: strangerKeys)
+        let refused = try await v.request("POST", "/v1/peers", body: Array(try JSONEncoder().encode(
+            AdminAPI.PeerChangeInput(change: String(decoding: forged.serialized(), as: UTF8.self)))))
+        #expect(problem(refused) == (400, "peer_change_invalid"))
+        let leaves = try await v.cli(["log", "show", "--type", "peer.added"])
+        #expect(leaves.stdout.contains(origin) && !leaves.stdout.contains("sneaky"), "\(leaves.stdout)")
+        let after = try JSONDecoder().decode(AdminAPI.Peers.self, from: Data(try await v.request("GET", "/v1/peers").body))
+        #expect(after.peers.map(\.name) == [origin])
+        // The person's own removal, sent twice: applied once, the replay refused.
+        var pass = Array(VaultFixture.passphrase.utf8)
+        let keys = try UserKeyFile.read(from: v.keyFile).unlock(passphrase: SecureBytes(wiping: &pass))
+        let removal = PeerChange.make(vault: info.origin, action: .remove, name: origin, logKey: nil, witnessKey: nil, url: nil,
+                                      at: Timestamp.now(), keys: keys)
+        let removalBody = Array(try JSONEncoder().encode(AdminAPI.PeerChangeInput(change: String(decoding: removal.serialized(), as: UTF8.self))))
+        #expect(try await v.request("POST", "/v1/peers", body: removalBody).status == 200)
+        #expect(problem(try await v.request("POST", "/v1/peers", body: removalBody)) == (409, "peer_conflict"))
+        // A removed log is no longer witnessed.
+        #expect(try await post(try body(20, 20)).status == 404)
+
+        // Witness keys that would count twice, or never: this vault's own, and one Ed25519 key
+        // under a second name.
+        func addPeer(_ name: String, witness: String) async throws -> RunResult {
+            let log = NoteKeys.verifierKey(name: "example.org/\(name)", publicKey: SigningKeyPair.generate().publicKey.bytes)
+            return try await v.cli(["peer", "add", "http://127.0.0.1:9", "--log-key", log, "--witness-key", witness, "--name", name,
+                                    "--passphrase-file", v.passphraseFile])
+        }
+        let own = try await addPeer("mirror", witness: witnessKey.text)
+        #expect(own.status != 0 && own.stderr.contains("this vault's own witness key"), "\(own.stderr)")
+        let shared = SigningKeyPair.generate()
+        #expect(try await addPeer("first", witness: try Cosigner(name: "example.org/first/witness", keyPair: shared).verifier.text).status == 0)
+        let twice = try await addPeer("second", witness: try Cosigner(name: "example.org/second/witness", keyPair: shared).verifier.text)
+        #expect(twice.status != 0 && twice.stderr.contains("already \"first\"'s"), "\(twice.stderr)")
         _ = try await v.stopDaemon()
     }
 
@@ -275,4 +323,80 @@ struct WitnessEndToEndTests {
         #expect(genuineProof.status == 0, "\(genuineProof.stderr)")
         for m in circle { _ = try await m.v.stopDaemon() }
     }
+
+    @Test("With quorum.required, a grant waits for its witnesses: approve answers 503 witness_quorum and the grant is not served until an organization's own witness (org witness serve, a [[witness]] of the vault) cosigns; then org fetch --policy accepts it")
+    func failClosed() async throws {
+        let orgDir = FileManager.default.temporaryDirectory.path + "/ev-orgw-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: orgDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: orgDir) }
+        let cli = try Binaries.path("vault-cli")
+        #expect(try await run(cli, ["org", "keygen", "-o", orgDir + "/acme.key"]).status == 0)
+        let orgWitnessKey = try await run(cli, ["org", "witness", "key", "--key", orgDir + "/acme.key"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect((try? CosignatureVerifier(orgWitnessKey)) != nil, "\(orgWitnessKey)")
+        let port = try freeLoopbackPort()
+        var policyPath = ""
+        let circle = try await makeCircle(3) { i, v in
+            guard i == 0 else { return }
+            policyPath = v.root + "/quorum.policy"
+            v.configFile = v.root + "/vaultd.toml"
+            try """
+                [[witness]]
+                url = "http://127.0.0.1:\(port)/v1/witness"
+                key = "\(orgWitnessKey)"
+
+                [quorum]
+                policy = "\(policyPath)"
+                required = true
+                timeout_seconds = 2
+                """.write(toFile: v.configFile, atomically: true, encoding: .utf8)
+            // Written before the vault's keys exist: the policy's witnesses only (the log line is
+            // what an organization's policy adds).
+            try "witness ours \(orgWitnessKey)\nquorum ours\n".write(toFile: policyPath, atomically: true, encoding: .utf8)
+        }
+        let a = circle[0]
+        let org = TestOrg(v: a.v)
+        _ = try await org.client.submit(try await org.request(id: "held"))
+        let approve = try await a.v.cli(["approve", "held", "--passphrase-file", a.v.passphraseFile])
+        #expect(approve.status != 0 && approve.stderr.contains("the decision is recorded, but the witnesses did not cosign"), "\(approve.stderr)")
+        let early = try await org.call(.GET, "/v1/grants/held")
+        #expect(problem(early) == (503, "witness_quorum"))
+        #expect(problem(try await org.call(.GET, "/v1/grants/held/segments")) == (503, "witness_quorum"), "no segment key leaves either")
+
+        // The organization starts its witness for A's log; the vault's retries reach it.
+        let serve = try SpawnedProcess(cli, ["org", "witness", "serve", "--key", orgDir + "/acme.key", "--listen", "127.0.0.1:\(port)",
+                                             "--log", a.logKey])
+        #expect(await serve.output.wait(for: "witness ready", timeout: .seconds(30)))
+        var served = try await org.call(.GET, "/v1/grants/held")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while served.status != 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            served = try await org.call(.GET, "/v1/grants/held")
+        }
+        #expect(served.status == 200)
+        let orgPolicy = orgDir + "/policy.txt"
+        try "log \(a.logKey)\nwitness ours \(orgWitnessKey)\nquorum ours\n".write(toFile: orgPolicy, atomically: true, encoding: .utf8)
+        let fetcher = OrgFetcher(client: org.client, pinsPath: orgDir + "/pins.json", policy: try TlogPolicy.load(path: orgPolicy))
+        let (_, _, _, receipt) = try await fetcher.verifyWithReceipt(id: "held", logKey: a.logKey)
+        #expect(receipt.checkpoint.contains(orgWitnessKey.split(separator: "+")[0]))
+        await serve.stop()
+        for m in circle { _ = try await m.v.stopDaemon() }
+    }
+}
+
+/// A loopback port nothing listens on now.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { p in
+        try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            guard bind(fd, sa, length) == 0, getsockname(fd, sa, &length) == 0 else { throw HarnessError("no free port") }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -35,7 +35,14 @@ public struct UserKeyFile: Codable, Sendable, Equatable {
 
     /// Creates a new root secret and its key file; returns both the file and the unlocked keys.
     public static func create(passphrase: SecureBytes, cost: KeyDerivation.PasswordCost, now: Date = Date()) throws -> (UserKeyFile, UserKeys) {
-        let root = SecureBytes.random(count: 32)
+        try create(root: SecureBytes.random(count: 32), passphrase: passphrase, cost: cost, now: now)
+    }
+
+    /// A key file for an existing root secret under a new passphrase (key recovery,
+    /// docs/PROTOCOL.md §"Key recovery"): the same root gives the same keys and key id.
+    public static func create(root: SecureBytes, passphrase: SecureBytes, cost: KeyDerivation.PasswordCost,
+                              now: Date = Date()) throws -> (UserKeyFile, UserKeys) {
+        guard root.count == 32 else { throw VaultError(.keyFileInvalid, "a root secret is 32 bytes") }
         let keys = UserKeys(root: root)
         let pub = keys.publicKeys
         let salt = Sodium.randomBytes(KeyDerivation.saltBytes)
@@ -62,6 +69,12 @@ public struct UserKeyFile: Codable, Sendable, Equatable {
 
     /// Decrypts the root secret and derives the keys; a wrong passphrase is one clear error.
     public func unlock(passphrase: SecureBytes) throws -> UserKeys {
+        try unlockWithRoot(passphrase: passphrase).keys
+    }
+
+    /// `unlock`, also handing out the root secret itself (in guarded memory): only for
+    /// splitting it into recovery shares (docs/PROTOCOL.md §"Key recovery").
+    public func unlockWithRoot(passphrase: SecureBytes) throws -> (keys: UserKeys, root: SecureBytes) {
         guard type == Self.type, kdf.alg == "argon2id13" else {
             throw VaultError(.keyFileInvalid, "unsupported key file (type \(type), kdf \(kdf.alg))")
         }
@@ -82,7 +95,7 @@ public struct UserKeyFile: Codable, Sendable, Equatable {
         guard keys.publicKeys.keyId == keyId else {
             throw VaultError(.keyFileInvalid, "the key file's key id does not match its secret")
         }
-        return keys
+        return (keys, root)
     }
 
     public func encoded() throws -> [UInt8] {

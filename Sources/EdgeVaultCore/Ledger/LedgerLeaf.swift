@@ -31,6 +31,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         case peerRemoved = "peer.removed"
         /// Where every share of one fragment set is (docs/PROTOCOL.md §"Fragments").
         case fragmentsPlaced = "fragments.placed"
+        /// The person's signed SLIP-0039 split policy (docs/PROTOCOL.md §"Key recovery").
+        case recoveryPolicy = "recovery.policy"
     }
 
     public static let maxBytes = 64 * 1024

@@ -162,8 +162,11 @@ public struct Checkpoint: Sendable, Equatable {
     /// Parses a checkpoint's text (extension lines after the root are allowed and ignored).
     public init(text: String) throws {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Extension lines (after the root) must not be empty (C2SP tlog-checkpoint): a parser
+        // that splits at the first blank line would read another note.
         guard lines.count >= 4, let size = Int64(lines[1]), size >= 0, String(size) == lines[1],
-              let root = Encoding.fromBase64(lines[2]), root.count == 32, !lines[0].isEmpty
+              let root = Encoding.fromBase64(lines[2]), root.count == 32, !lines[0].isEmpty,
+              lines.last?.isEmpty == true, !lines[3..<(lines.count - 1)].contains(where: \.isEmpty)
         else { throw VaultError(.protocolError, "malformed checkpoint") }
         self.init(origin: String(lines[0]), size: size, root: root)
     }

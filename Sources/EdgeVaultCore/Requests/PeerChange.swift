@@ -52,16 +52,8 @@ public enum PeerChange {
     /// Checks the person's signature and the payload's form (not freshness nor whether it
     /// applies: the store does that against what it recorded).
     public static func check(_ jws: JWS, userKeyId: String, userKey: SigningPublicKey) throws(JWS.Failure) -> Checked {
-        guard jws.signatures.count == 1, let s = jws.signatures.first else {
-            throw JWS.Failure("a peer change carries exactly one signature, the person's")
-        }
-        guard s.header["alg"]?.stringValue == "Ed25519", s.header["kid"]?.stringValue == userKeyId else {
-            throw JWS.Failure("a peer change must be signed by the vault's user key (alg Ed25519, kid \(userKeyId))")
-        }
-        guard userKey.isValidSignature(s.signature, for: jws.signingInput(s)) else {
-            throw JWS.Failure("the peer change's signature does not verify with the vault's user key")
-        }
-        guard case .object(let p)? = try? JSONValue.parse(jws.payload), p["type"]?.stringValue == type,
+        let p = try jws.personSignedPayload(what: "peer change", userKeyId: userKeyId, userKey: userKey)
+        guard p["type"]?.stringValue == type,
               let vault = p["vault"]?.stringValue, let actionText = p["action"]?.stringValue,
               let name = p["name"]?.stringValue, let atText = p["at"]?.stringValue
         else { throw JWS.Failure("the peer change payload needs type \(type), vault, action, name and at") }

@@ -81,6 +81,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case quotaExceeded = "quota_exceeded"
         case tooFewPeers = "too_few_peers"
         case recoveryInvalid = "recovery_invalid"
+        case recoveryPolicyInvalid = "recovery_policy_invalid"
 
         public var description: String { rawValue }
     }

@@ -25,16 +25,19 @@ extension AdminAPI {
         public var name: String
         public var key: String
         public var url: String
-        /// The size of this log it last cosigned (0: never).
+        /// The largest checkpoint of this log it cosigned, by a cosignature that verified (0: never).
         public var cosignedSize: Int64
+        /// The size it holds by its own account (its last 409), which proves nothing.
+        public var claimedSize: Int64
         public var lastSuccess: String?
         public var lastError: String?
         public var failures: Int
-        public init(name: String, key: String, url: String, cosignedSize: Int64, lastSuccess: String?, lastError: String?, failures: Int) {
+        public init(name: String, key: String, url: String, cosignedSize: Int64, claimedSize: Int64, lastSuccess: String?, lastError: String?, failures: Int) {
             self.name = name
             self.key = key
             self.url = url
             self.cosignedSize = cosignedSize
+            self.claimedSize = claimedSize
             self.lastSuccess = lastSuccess
             self.lastError = lastError
             self.failures = failures

@@ -64,7 +64,8 @@ extension VaultError.Code {
         switch self {
         // The request is malformed or asks for something that cannot be: fix it and send it again.
         case .badRequest, .invalidReading, .invalidStream, .unknownStream, .digestMismatch, .jwsInvalid, .requestInvalid,
-             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid, .peerChangeInvalid, .shareInvalid:
+             .wrongVault, .decisionInvalid, .trustChangeInvalid, .deletionInvalid, .resultInvalid, .peerChangeInvalid,
+             .recoveryPolicyInvalid, .shareInvalid:
             return 400
         // The call is not authenticated (RFC 9421 signature, nonce, key).
         case .signatureMissing, .signatureInvalid, .signatureExpired, .nonceReplayed, .unknownKey:

@@ -166,7 +166,8 @@ public enum WitnessCore {
         if request.oldSize == 0 {
             guard request.proof.isEmpty else { return .badProof("the consistency proof from size 0 must be empty") }
         } else if request.oldSize == cp.size {
-            guard request.proof.isEmpty, cp.root == state.root else { return .badProof("same size \(cp.size) with a different root hash") }
+            guard request.proof.isEmpty else { return .badProof("a proof from size \(cp.size) to the same size must be empty") }
+            guard cp.root == state.root else { return .badProof("same size \(cp.size) with a different root hash") }
         } else {
             do {
                 try Merkle.verifyConsistency(first: request.oldSize, second: cp.size, proof: request.proof,
@@ -187,12 +188,19 @@ public enum WitnessCore {
         do {
             request = try AddCheckpointRequest(body: body)
         } catch {
-            switch error {
-            case .malformed(let m): return .malformed(m)
-            case .tooLarge(let limit): return .tooLarge(limit: limit)
-            }
+            return error.outcome
         }
         guard let found = lookup(request.checkpoint.origin) else { return .unknownOrigin("unknown log origin \(request.checkpoint.origin)") }
         return evaluate(request: request, log: found.log, stored: found.stored, cosigner: cosigner, now: now)
+    }
+}
+
+extension AddCheckpointError {
+    /// The answer to a body that does not parse (400, or 413 over the limit).
+    public var outcome: WitnessOutcome {
+        switch self {
+        case .malformed(let m): .malformed(m)
+        case .tooLarge(let limit): .tooLarge(limit: limit)
+        }
     }
 }

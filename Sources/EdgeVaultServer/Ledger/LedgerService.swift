@@ -84,6 +84,14 @@ public actor LedgerService {
         quorum = wait
     }
 
+    /// With `quorum.required`: waits (up to the timeout) for the witnesses' quorum on the
+    /// latest checkpoint, before an entry that must itself be cosigned is written, so that a
+    /// vault whose witnesses are away does not pile up entries nothing can follow.
+    public func requireWitnessedHead() async throws {
+        guard let quorum, let latest else { return }
+        try await quorum(latest.size)
+    }
+
     /// `anchor(index:)`, then, when `quorum.required` is on, the witnesses' quorum on a
     /// checkpoint that includes the leaf: for grants and releases, which must not leave the
     /// vault on a checkpoint only the vault vouches for. Throws `witness_quorum` on timeout.

@@ -30,6 +30,8 @@ public actor CosignatureCollector {
     let logger: Logger
     var targets: [String: Target] = [:]
     var running: Set<String> = []
+    /// Witnesses busy when a newer checkpoint was signed.
+    var stale: Set<String> = []
     var latest: VaultStore.StoredCheckpoint?
     /// The checkpoint size of the last alarm per witness: one alarm per refused checkpoint.
     var alarmed: [String: Int64] = [:]
@@ -69,25 +71,35 @@ public actor CosignatureCollector {
 
     public func currentTargets() -> [Target] { targets.values.sorted { $0.name < $1.name } }
 
-    /// A new checkpoint: submit it to every witness not already busy.
+    /// A new checkpoint: submit it to every witness not already busy; a busy one is marked
+    /// so that its run goes on to this checkpoint before it ends.
     func signed(_ cp: VaultStore.StoredCheckpoint) {
         if cp.size > (latest?.size ?? -1) { latest = cp }
-        for key in targets.keys where !running.contains(key) {
+        for key in targets.keys {
+            if running.contains(key) {
+                stale.insert(key)
+                continue
+            }
             running.insert(key)
             Task { await self.run(key: key) }
         }
     }
 
     /// Submits the newest checkpoint to one witness until it holds it, or a failure stops this
-    /// round (the next checkpoint, or the backoff's retry, starts another).
+    /// round (the next checkpoint, or the backoff's retry, starts another). A checkpoint
+    /// signed while it runs is never left behind: `stale` says one came.
     func run(key: String) async {
         defer { running.remove(key) }
         var resyncs = 0
         while let target = targets[key], let cp = latest {
+            stale.remove(key)
             let progress: WitnessProgress
             do { progress = try await store.witnessProgress(key: key) } catch { return }
             if progress.cosignedSize == cp.size, progress.lastError == nil,
-               (try? await store.cosignatures(size: cp.size).contains { $0.key == key }) == true { return }
+               (try? await store.cosignatures(size: cp.size).contains { $0.key == key }) == true {
+                if stale.contains(key) { continue }
+                return
+            }
             if progress.failures > 0, let last = progress.lastAttempt {
                 let wait = Self.backoffMilliseconds(failures: progress.failures) - (Timestamp.now() - last)
                 if wait > 0 {
@@ -98,12 +110,15 @@ public actor CosignatureCollector {
             switch await submit(cp, to: target, from: progress.cosignedSize) {
             case .done:
                 resolveWaiters()
-                if latest?.size == cp.size { return }
+                if latest?.size == cp.size, !stale.contains(key) { return }
             case .resync:
                 resyncs += 1
-                if resyncs > 3 { return }
+                if resyncs > 3 {
+                    scheduleRetry(key: key, failures: progress.failures + 1)
+                    return
+                }
             case .failed:
-                if latest?.size == cp.size { scheduleRetry(key: key, failures: progress.failures + 1); return }
+                if latest?.size == cp.size, !stale.contains(key) { scheduleRetry(key: key, failures: progress.failures + 1); return }
             }
         }
     }
@@ -134,7 +149,7 @@ public actor CosignatureCollector {
         let now = Timestamp.now()
         if old > cp.size {
             await alarm(target, cp, status: 0, response: "",
-                        detail: "witness \(target.name) has cosigned \(old) entries of this log, which has only \(cp.size): the log was rolled back (restored from an old backup?)")
+                        detail: "witness \(target.name) has cosigned \(old) entries of this log, which has only \(cp.size): the log was rolled back (restored from an old backup?) unless that witness lies")
             return .failed
         }
         let body: String
@@ -181,7 +196,7 @@ public actor CosignatureCollector {
             }
             if size > cp.size {
                 await alarm(target, cp, status: 409, response: text,
-                            detail: "witness \(target.name) has cosigned \(size) entries of this log, which has only \(cp.size): the log was rolled back (restored from an old backup?)")
+                            detail: "witness \(target.name) says it has cosigned \(size) entries of this log, which has only \(cp.size): the log was rolled back (restored from an old backup?) unless that witness lies")
                 return .failed
             }
             if size == old {
@@ -192,7 +207,7 @@ public actor CosignatureCollector {
             return .resync
         case 422:
             await alarm(target, cp, status: 422, response: text,
-                        detail: "witness \(target.name) refused the proof that this log extends the \(old) entries it cosigned: the log has forked")
+                        detail: "witness \(target.name) refused the proof that this log extends the \(old) entries it cosigned: the log has forked, unless that witness lies")
             return .failed
         case 403:
             try? await store.recordWitnessFailure(key: key, error: "it does not accept this log's signature (403): has it added this vault's log key?", now: now)

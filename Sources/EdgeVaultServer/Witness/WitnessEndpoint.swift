@@ -27,10 +27,7 @@ public struct Witness: Sendable {
         do {
             request = try AddCheckpointRequest(body: body)
         } catch {
-            switch error {
-            case .malformed(let m): return .malformed(m)
-            case .tooLarge(let limit): return .tooLarge(limit: limit)
-            }
+            return error.outcome
         }
         let origin = request.checkpoint.origin
         let cosigner = self.cosigner
@@ -42,6 +39,9 @@ public struct Witness: Sendable {
             let outcome = WitnessCore.evaluate(request: request, log: WitnessLog(origin: origin, keys: [key]), stored: stored,
                                                cosigner: cosigner, now: now)
             guard case .cosigned(_, let new) = outcome else { return (outcome, nil) }
+            // The checkpoint it holds, sent again: answered, and nothing written (anyone can
+            // replay a public checkpoint; it must not cost the card a write each time).
+            if new.size == known.size, new.root == known.root { return (outcome, nil) }
             var next = known
             next.size = new.size
             next.root = new.root
@@ -52,10 +52,10 @@ public struct Witness: Sendable {
         switch outcome {
         case .cosigned: break
         case .badProof(let why):
-            // A log that cannot prove its new checkpoint extends what this witness cosigned has
-            // forked or been rolled back: its owner's vault reports it too.
-            logger.critical("refused a checkpoint that is not consistent with the one cosigned before: the log may have forked",
-                            metadata: ["origin": "\(TerminalText.escape(origin))", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
+            // Either that log forked (its owner's vault raises the alarm) or someone sent a bad
+            // proof with its public checkpoint: anyone can, so a warning, not an alarm, here.
+            logger.warning("refused a checkpoint not proven consistent with the one cosigned before (the log forked, or a bad submission)",
+                           metadata: ["origin": "\(TerminalText.escape(origin))", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
         default:
             logger.info("refused a checkpoint", metadata: ["origin": "\(TerminalText.escape(origin))", "status": "\(outcome.status)"])
         }

@@ -39,10 +39,21 @@ struct AdminRouterTests {
         Case(method: .post, path: "/v1/compute/decisions", body: "{\"org\":\"o\",\"grant\":\"g\",\"jws\":\"{}\"}", status: 400, code: "result_invalid"),
         Case(method: .post, path: "/v1/compute/decisions", body: String(repeating: "x", count: 9 * 1024 * 1024), status: 413, code: "too_large"),
         Case(method: .get, path: "/v1/modules/sha256:nothere", status: 404, code: "not_found"),
+        Case(method: .post, path: "/v1/recovery/policy", body: "{}", status: 400, code: "recovery_policy_invalid"),
+        Case(method: .post, path: "/v1/recovery/policy", body: "{\"policy\":\"{}\"}", status: 400, code: "recovery_policy_invalid"),
+        Case(method: .post, path: "/v1/recovery/policy", body: foreignPolicy, status: 400, code: "recovery_policy_invalid"),
         Case(method: .delete, path: "/v1/compute/pending", status: 405, code: "method_not_allowed"),
         Case(method: .delete, path: "/v1/ingest", status: 405, code: "method_not_allowed"),
         Case(method: .get, path: "/v1/nothing-here", status: 404, code: "not_found"),
     ]
+
+    /// A well-formed recovery policy signed by a key that is not the vault's.
+    static let foreignPolicy: String = {
+        let jws = RecoveryPolicy.make(vault: "edgevault.local/x", groupThreshold: 1, groups: [.init(threshold: 2, count: 3)], passphrase: false,
+                                      at: Timestamp.now(), keys: UserKeys(root: SecureBytes.random(count: 32)))
+        let body = try! JSONEncoder().encode(AdminAPI.RecoveryPolicyInput(policy: String(decoding: jws.serialized(), as: UTF8.self)))
+        return String(decoding: body, as: UTF8.self)
+    }()
 
     @Test("Each admin endpoint refuses bad input with its documented status and code, as problem+json", arguments: cases)
     func refusals(_ c: Case) async throws {

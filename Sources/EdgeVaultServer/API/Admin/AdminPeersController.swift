@@ -24,9 +24,11 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
                               witnessedAt: witnessed[p.origin]?.updatedAt.map { Timestamp.rfc3339(milliseconds: $0) })
         }
         let progress = Dictionary(try await store.witnessProgress().map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let verified = try await store.cosignedSizes()
         let targets = await witnessing.collector.currentTargets().map { t in
             let p = progress[t.key.text]
-            return AdminAPI.WitnessTargetInfo(name: t.name, key: t.key.text, url: t.url, cosignedSize: p?.cosignedSize ?? 0,
+            return AdminAPI.WitnessTargetInfo(name: t.name, key: t.key.text, url: t.url, cosignedSize: verified[t.key.text] ?? 0,
+                                              claimedSize: p?.cosignedSize ?? 0,
                                               lastSuccess: p?.lastSuccess.map { Timestamp.rfc3339(milliseconds: $0) },
                                               lastError: p?.lastError, failures: p?.failures ?? 0)
         }
@@ -44,14 +46,10 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
         let input = try await AdminOrgsController<Context>.body(AdminAPI.PeerChangeInput.self, request, what: "a peer change", invalid: Problem(
             code: .peerChangeInvalid,
             detail: "a peer change must be signed by the person: send {\"change\":<signed edgevault.peer/v1 JWS>} (vault-cli peer add/remove, vault-cli witness add-log)"))
-        let vault = ledger.vault
         let jwsBytes = Array(input.change.utf8)
-        let userKey = try SigningPublicKey(bytes: [UInt8](vault.userSigningKey))
-        let checked: PeerChange.Checked
-        do {
-            checked = try PeerChange.check(try JWS(json: jwsBytes), userKeyId: vault.userKeyId, userKey: userKey)
-        } catch {
-            throw Problem(code: .peerChangeInvalid, detail: error.detail)
+        let checked = try ledger.checkPersonSigned(jwsBytes, code: .peerChangeInvalid, PeerChange.check(_:userKeyId:userKey:))
+        if let key = checked.witnessKey, (try? CosignatureVerifier(key))?.publicKey == witnessing.witness.cosigner.keyPair.publicKey {
+            throw Problem(code: .peerConflict, detail: "that is this vault's own witness key: a peer's comes from its own `vault-cli peer key`")
         }
         let outcome = try await store.applyPeerChange(checked, jws: jwsBytes, now: Timestamp.now())
         try await witnessing.collector.reloadTargets()

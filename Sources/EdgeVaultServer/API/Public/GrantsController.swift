@@ -30,6 +30,8 @@ struct GrantsController: Sendable {
         guard grant.job == nil else {
             throw Problem(code: .computeOnly, detail: "grant \(grant.id) is a compute grant: your program runs on the vault and only its results leave (GET /v1/grants/\(grant.id)/results)")
         }
+        // With quorum.required, a grant's segment keys leave only once its witnesses cosigned it.
+        _ = try await ledger.anchorWitnessed(index: grant.leafIndex)
         return grant
     }
 
@@ -122,6 +124,9 @@ struct GrantsController: Sendable {
         if !page.isEmpty {
             // The release is on the record, in a signed checkpoint, before the data leaves (fail closed).
             do {
+                // With quorum.required, not while the witnesses are away: no release entry is
+                // written that nothing could follow.
+                try await ledger.requireWitnessedHead()
                 let cp = try await ledger.appendAnchored(VaultStore.releaseLeaf(org: grant.org, grant: grant.id, segment: segmentId, chunks: page, now: Timestamp.now()))
                 // With quorum.required, only once the witnesses cosigned the release.
                 _ = try await ledger.anchorWitnessed(index: cp.size - 1)

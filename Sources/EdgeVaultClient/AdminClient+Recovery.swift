@@ -1,0 +1,23 @@
+import EdgeVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The person's side of recording a recovery policy (`vault-cli recovery split`, `recovery
+/// record`): signed with the person's key, checked by the daemon against the user key fixed at
+/// init, appended as a `recovery.policy` leaf (docs/PROTOCOL.md §"Key recovery").
+extension AdminClient {
+    /// Signs and sends the policy, after checking `keys` are this vault's.
+    public func recordRecoveryPolicy(groupThreshold: Int, groups: [RecoveryPolicy.Group], passphrase: Bool,
+                                     keys: UserKeys) async throws -> AdminAPI.RecoveryPolicyResult {
+        let vault = try await vault()
+        try keys.requireOwner(of: vault)
+        let jws = RecoveryPolicy.make(vault: vault.origin, groupThreshold: groupThreshold, groups: groups, passphrase: passphrase,
+                                      at: Timestamp.now(), keys: keys)
+        let input = AdminAPI.RecoveryPolicyInput(policy: String(decoding: jws.serialized(), as: UTF8.self))
+        return try await post("/v1/recovery/policy", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
+                              as: AdminAPI.RecoveryPolicyResult.self)
+    }
+}
