@@ -83,9 +83,9 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
         configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
         services: [SegmentSweepService(manager: manager), LedgerCheckpointService(ledger: ledger, collector: witnessing.collector),
                    RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
-                   FragmentAuditService(fragments: fragments, interval: .seconds(configuration.fragmentAuditSeconds), logger: logger),
-                   FragmentPushService(fragments: fragments, interval: .seconds(configuration.fragmentPush.seconds),
-                                       input: .init(k: configuration.fragmentPush.k, n: configuration.fragmentPush.n), logger: logger)],
+                   FragmentSchedule.audit(fragments, interval: .seconds(configuration.fragmentAuditSeconds), logger: logger),
+                   FragmentSchedule.push(fragments, input: .init(k: configuration.fragmentPush.k, n: configuration.fragmentPush.n),
+                                         interval: .seconds(configuration.fragmentPush.seconds), logger: logger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)
             await readiness.ready("admin_socket", socketPath)
