@@ -55,9 +55,9 @@ public struct Witness: Sendable {
             // Either that log forked (its owner's vault raises the alarm) or someone sent a bad
             // proof with its public checkpoint: anyone can, so a warning, not an alarm, here.
             logger.warning("refused a checkpoint not proven consistent with the one cosigned before (the log forked, or a bad submission)",
-                           metadata: ["origin": "\(TerminalText.escape(origin))", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
+                           metadata: ["origin": "\(origin)", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
         default:
-            logger.info("refused a checkpoint", metadata: ["origin": "\(TerminalText.escape(origin))", "status": "\(outcome.status)"])
+            logger.info("refused a checkpoint", metadata: ["origin": "\(origin)", "status": "\(outcome.status)"])
         }
         return outcome
     }
