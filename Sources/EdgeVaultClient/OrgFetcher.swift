@@ -48,7 +48,8 @@ public struct OrgFetcher: Sendable {
         do {
             return try receipt.verify(logKey: logKey, policy: policy)
         } catch let e as VaultError where e.code == .verificationFailed {
-            throw Self.fail("the receipt's checkpoint does not satisfy your policy: \(e.message)")
+            // Its own code: `verifyWithReceipt` asks again for a checkpoint not cosigned yet.
+            throw VaultError(.witnessQuorum, Self.fail("the receipt's checkpoint does not satisfy your policy: \(e.message)").message)
         }
     }
 
@@ -90,7 +91,7 @@ public struct OrgFetcher: Sendable {
         while true {
             do {
                 return try await verifyOnce(id: id, logKey: logKey)
-            } catch let e as VaultError where policy != nil && e.message.contains("does not satisfy your policy") && ContinuousClock.now < deadline {
+            } catch let e as VaultError where e.code == .witnessQuorum && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(500))
             }
         }

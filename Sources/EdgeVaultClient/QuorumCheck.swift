@@ -25,7 +25,6 @@ public enum QuorumCheck {
                 try await requireConsistent(v.checkpoint, with: verified, client: client)
                 return Outcome(checkpoint: v.checkpoint, cosigners: v.cosigners)
             } catch let e as VaultError where e.code == .verificationFailed && ContinuousClock.now < deadline {
-                _ = e
                 try await Task.sleep(for: .milliseconds(250))
             }
         }

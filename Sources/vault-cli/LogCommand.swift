@@ -190,7 +190,7 @@ struct LogCommand: AsyncParsableCommand {
             let policy = try self.policy.map { try TlogPolicy.load(path: FileIO.absolute($0)) }
             let reports = try QuorumCheck.verifyProofs(paths: files.map(FileIO.absolute), logKey: try SignedNote.Verifier(logKey), policy: policy)
             for r in reports {
-                print("\(r.path): entry #\(r.index) (\(r.leaf.type)) is in checkpoint \(r.checkpoint.size)"
+                print("\(r.path): entry #\(r.index) (\(TerminalText.escape(r.leaf.type))) is in checkpoint \(r.checkpoint.size)"
                       + (policy == nil ? "" : ", cosigned to the policy's quorum"))
             }
         }

@@ -75,8 +75,7 @@ struct PeerCommand: AsyncParsableCommand {
         }
 
         func execute() async throws {
-            let client = try global.client()
-            let changer = try PeerChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: try await client.vault())
+            let changer = try await peerChanger(global, passphraseFile: passphraseFile)
             let r = try await changer.add(name: resolvedName, logKey: logKey, witnessKey: witnessKey, url: url)
             print("added peer \"\(r.name)\": this vault witnesses its log, and sends its own checkpoints to its witness; "
                   + "ledger entry #\(r.leafIndex) (\(r.change)) in checkpoint \(r.checkpointSize)")
@@ -119,8 +118,7 @@ struct PeerCommand: AsyncParsableCommand {
         var passphraseFile: String?
 
         func execute() async throws {
-            let client = try global.client()
-            let changer = try PeerChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: try await client.vault())
+            let changer = try await peerChanger(global, passphraseFile: passphraseFile)
             let r = try await changer.remove(name: UntrustedText.normalized(name))
             print("removed peer \"\(r.name)\"; ledger entry #\(r.leafIndex) (\(r.change)) in checkpoint \(r.checkpointSize)")
         }
@@ -159,8 +157,7 @@ struct WitnessCommand: AsyncParsableCommand {
             let origin = try SignedNote.Verifier(logKey).name
             let name = self.name.map(UntrustedText.normalized) ?? origin
             if let problem = TrustChange.nameProblem(name) { throw VaultError(.badRequest, "--name: \(problem)") }
-            let client = try global.client()
-            let changer = try PeerChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: try await client.vault())
+            let changer = try await peerChanger(global, passphraseFile: passphraseFile)
             let r = try await changer.add(name: name, logKey: logKey, witnessKey: nil, url: nil)
             print("this vault now witnesses \(origin) as \"\(r.name)\"; ledger entry #\(r.leafIndex) (\(r.change)) in checkpoint \(r.checkpointSize)")
         }
@@ -188,4 +185,10 @@ func printWitnesses(_ p: AdminAPI.Peers) {
             print("  \(a.at)  \(a.detail)")
         }
     }
+}
+
+/// The person's signer of peer changes: the key file unlocked and checked against the vault.
+func peerChanger(_ global: GlobalOptions, passphraseFile: String?) async throws -> PeerChanger {
+    let client = try global.client()
+    return try PeerChanger(client: client, keys: try global.unlock(passphraseFile: passphraseFile), vault: try await client.vault())
 }

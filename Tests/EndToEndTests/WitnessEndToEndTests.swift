@@ -235,6 +235,15 @@ struct WitnessEndToEndTests {
         #expect(try await addPeer("first", witness: try Cosigner(name: "example.org/first/witness", keyPair: shared).verifier.text).status == 0)
         let twice = try await addPeer("second", witness: try Cosigner(name: "example.org/second/witness", keyPair: shared).verifier.text)
         #expect(twice.status != 0 && twice.stderr.contains("already \"first\"'s"), "\(twice.stderr)")
+
+        // One network gets at most 600 add-checkpoint calls a minute (some were made above).
+        var limited: HTTPClient.Response?
+        for _ in 0..<610 {
+            let r = try await post(Array("garbage\n".utf8))
+            if r.status == 429 { limited = r; break }
+        }
+        #expect(limited.map(problem) ?? (0, "") == (429, "rate_limited"), "the 601st call of the minute is refused")
+        #expect(limited?.header("Retry-After") != nil)
         _ = try await v.stopDaemon()
     }
 

@@ -35,7 +35,8 @@ public actor CosignatureCollector {
     var latest: VaultStore.StoredCheckpoint?
     /// The checkpoint size of the last alarm per witness: one alarm per refused checkpoint.
     var alarmed: [String: Int64] = [:]
-    var waiters: [(size: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Quorum waits, woken to check again.
+    var waiters: [CheckedContinuation<Void, Never>] = []
     let quorum: QuorumRule
 
     public init(store: VaultStore, ledger: LedgerService, configuration: WitnessConfiguration, logger: Logger) throws {
@@ -76,13 +77,14 @@ public actor CosignatureCollector {
     func signed(_ cp: VaultStore.StoredCheckpoint) {
         if cp.size > (latest?.size ?? -1) { latest = cp }
         for key in targets.keys {
-            if running.contains(key) {
-                stale.insert(key)
-                continue
-            }
-            running.insert(key)
-            Task { await self.run(key: key) }
+            if running.contains(key) { stale.insert(key) } else { start(key: key) }
         }
+    }
+
+    /// Starts a run for the witness `key` (not already running).
+    func start(key: String) {
+        running.insert(key)
+        Task { await self.run(key: key) }
     }
 
     /// Submits the newest checkpoint to one witness until it holds it, or a failure stops this
@@ -109,7 +111,7 @@ public actor CosignatureCollector {
             }
             switch await submit(cp, to: target, from: progress.cosignedSize) {
             case .done:
-                resolveWaiters()
+                wakeAll()
                 if latest?.size == cp.size, !stale.contains(key) { return }
             case .resync:
                 resyncs += 1
@@ -139,8 +141,7 @@ public actor CosignatureCollector {
 
     func retry(key: String) {
         guard targets[key] != nil, !running.contains(key) else { return }
-        running.insert(key)
-        Task { await self.run(key: key) }
+        start(key: key)
     }
 
     /// One add-checkpoint call.
@@ -253,41 +254,32 @@ public actor CosignatureCollector {
     // MARK: Quorum
 
     /// Returns once a checkpoint of at least `size` carries the quorum, or throws
-    /// `witness_quorum` after `timeout`.
+    /// `witness_quorum` after `timeout`. Woken by each cosignature saved, and once at the deadline.
     public func waitForQuorum(size: Int64, timeout: Duration) async throws {
         if try await hasQuorum(size: size) { return }
         let deadline = ContinuousClock.now + timeout
+        let collector = self
+        let alarm = Task {
+            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
+            await collector.wakeAll()
+        }
+        defer { alarm.cancel() }
         while ContinuousClock.now < deadline {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                waiters.append((size, c))
-                let collector = self
-                Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    await collector.wakeAll()
-                }
-            }
+            await withCheckedContinuation { waiters.append($0) }
             if try await hasQuorum(size: size) { return }
         }
         throw VaultError(.witnessQuorum, "the witnesses did not cosign a checkpoint of this entry within \(timeout)")
     }
 
-    func resolveWaiters() {
-        wakeAll()
-    }
-
     func wakeAll() {
         let all = waiters
         waiters = []
-        for w in all { w.continuation.resume() }
+        for w in all { w.resume() }
     }
 
     /// Whether a checkpoint of at least `size` is cosigned by the quorum.
     func hasQuorum(size: Int64) async throws -> Bool {
         let keys = Array(targets.keys)
-        for (cpSize, cosigners) in try await store.cosigners(atLeast: size, limit: 16) {
-            if quorum.isMet(by: Set(cosigners), targets: keys) { return true }
-            _ = cpSize
-        }
-        return false
+        return try await store.cosigners(atLeast: size, limit: 16).contains { quorum.isMet(by: Set($0.keys), targets: keys) }
     }
 }

@@ -55,9 +55,9 @@ public struct Witness: Sendable {
             // Either that log forked (its owner's vault raises the alarm) or someone sent a bad
             // proof with its public checkpoint: anyone can, so a warning, not an alarm, here.
             logger.warning("refused a checkpoint not proven consistent with the one cosigned before (the log forked, or a bad submission)",
-                           metadata: ["origin": "\(TerminalText.escape(origin))", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
+                           metadata: ["origin": "\(origin)", "size": "\(request.checkpoint.size)", "reason": "\(why)"])
         default:
-            logger.info("refused a checkpoint", metadata: ["origin": "\(TerminalText.escape(origin))", "status": "\(outcome.status)"])
+            logger.info("refused a checkpoint", metadata: ["origin": "\(origin)", "status": "\(outcome.status)"])
         }
         return outcome
     }
@@ -68,7 +68,7 @@ public struct Witness: Sendable {
 struct WitnessController<Context: RequestContext>: Sendable {
     let witness: Witness
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: some RouterMethods<Context>) {
         router.post("/v1/witness/add-checkpoint", use: add)
     }
 
@@ -85,5 +85,23 @@ struct WitnessController<Context: RequestContext>: Sendable {
 
     static func response(_ outcome: WitnessOutcome) -> Response { Response(status: .init(code: outcome.status), headers: [.contentType: outcome.contentType, .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(string: outcome.body)))
+    }
+}
+
+/// At most `perMinute` add-checkpoint calls a minute from one network on a vault's public
+/// listener (docs/PROTOCOL.md §"The vault as a witness"): each costs signature and proof checks,
+/// and anyone may send them. Peers submit at most four a second each.
+struct WitnessRateLimit: RouterMiddleware {
+    typealias Context = PublicRequestContext
+    static let perMinute = 600
+    let limiter = RateLimiter(perMinute: perMinute)
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let retry = limiter.take(context.network) {
+            var problem = Problem(code: .rateLimited, detail: "at most \(Self.perMinute) add-checkpoint calls a minute from one network; retry in \(retry) s")
+            problem.retryAfter = retry
+            throw problem
+        }
+        return try await next(request, context)
     }
 }

@@ -7,9 +7,12 @@ public struct PublicRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     var org: AuthenticatedOrg?
     var body: [UInt8] = []
+    /// The caller's network (its IPv4 /24 or IPv6 /64), for limits on unauthenticated calls.
+    let network: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        network = ConnectionGuardHandler.key(source.channel.remoteAddress)
     }
 }
 

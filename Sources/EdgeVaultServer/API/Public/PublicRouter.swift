@@ -51,7 +51,9 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
     }
     LogController(store: store, ledger: ledger).addRoutes(to: router)
     // The C2SP tlog-witness endpoint for the peers' logs (docs/PROTOCOL.md §"Witnesses").
-    if let witnessing { WitnessController<PublicRequestContext>(witness: witnessing.witness).addRoutes(to: router) }
+    if let witnessing {
+        WitnessController<PublicRequestContext>(witness: witnessing.witness).addRoutes(to: router.group().add(middleware: WitnessRateLimit()))
+    }
     router.get("/v1/vault") { _, _ -> JSONBody<PublicVaultInfo> in
         let v = ledger.vault
         return JSONBody(PublicVaultInfo(origin: v.origin, userKeyId: v.userKeyId, userKey: Encoding.base64url([UInt8](v.userSigningKey)),
