@@ -15,7 +15,7 @@ extension Backup {
         // Not while a vaultd (or another restore) works in this directory: its lock is free.
         if FileIO.isDirectory(dataDir) { withExtendedLifetime(try DataDirectoryLock.acquire(dataDir: dataDir)) {} }
         let dbPath = dataDir + "/" + VaultStore.databaseFileName, logKeyPath = dataDir + "/" + LogKeyFile.name
-        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) {
+        if FileIO.exists(dbPath) || FileIO.exists(logKeyPath) || FileIO.exists(dataDir + "/" + WitnessKeyFile.name) {
             throw VaultError(.vaultExists, "\(dataDir) already holds a vault; refusing to overwrite it")
         }
     }
@@ -54,14 +54,26 @@ extension Backup {
             _ = try verifier.finish()
             try db.commit()
         }
+        var wroteWitness = false
         do {
             let store = try VaultStore(path: dbPath)
             let vault = try store.vaultBlocking()
             guard [UInt8](vault.logPublicKey) == logKey.publicKey.bytes, vault.origin == header.origin, vault.userKeyId == header.userKeyId else {
                 throw VaultError(.badRequest, "the backup's database and log key do not belong together")
             }
+            // The witness key too, when the backup carries it: the peers keep knowing this vault
+            // by the key they added, and their witness state for its log carries on.
+            if let text = header.witnessKeySealed {
+                guard let sealedWitness = Encoding.fromBase64(text), let key = try? SealedBox.open(sealedWitness, keyPair: keys.box),
+                      (try? Cosigner(signerKey: key))?.name == WitnessKeyFile.witnessName(origin: vault.origin) else {
+                    throw VaultError(.badRequest, "the backup's witness key does not open with your key or is not this vault's")
+                }
+                try key.withUnsafeBytes { try FileIO.writeNew(dataDir + "/" + WitnessKeyFile.name, Array($0), mode: 0o600) }
+                wroteWitness = true
+            }
             try NoteKeys.signerKey(name: vault.origin, keyPair: logKey).withUnsafeBytes { try FileIO.writeNew(logKeyPath, Array($0), mode: 0o600) }
         } catch {
+            if wroteWitness { unlink(dataDir + "/" + WitnessKeyFile.name) }
             unlink(dbPath)
             unlink(dbPath + "-wal")
             unlink(dbPath + "-shm")

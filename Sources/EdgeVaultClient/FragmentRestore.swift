@@ -6,7 +6,10 @@ import Glibc
 #endif
 
 /// Rebuilds a vault from its fragment sets on the peers (docs/OPERATIONS.md §"When the gateway
-/// dies"): with only the person's key, from any one peer's URL.
+/// dies"): with only the person's key, from any one peer's URL. Nothing a peer says is taken on
+/// its word: a set counts only when its deposit proves, from the person's own key, that its leaf
+/// is in the person's vault's log (docs/PROTOCOL.md §"Fragments", "Deposits"); every share and
+/// segment is checked against that leaf; the blob opens only with the person's key.
 public enum FragmentRestore {
     public struct Outcome: Sendable {
         public var header: Backup.Header
@@ -14,56 +17,112 @@ public enum FragmentRestore {
         public var sets: Int
         /// Leaves appended after the backup so that the log ends where the witnesses saw it.
         public var replayedLeaves: Int
+        /// Deposits the peer listed that did not verify (ignored).
+        public var rejectedDeposits: Int
     }
 
-    /// Finds the newest push whose every segment has a set, fetches any k intact shares of each
-    /// (every share's hash checked, then the segment's), restores the backup they make into
-    /// `dataDir` (the ordinary restore: only the person's key opens the log key), and appends the
-    /// `fragments.placed` leaves that follow the backup in the log.
+    /// One backup's worth of sets, all proven to be in one vault's log.
+    struct Push {
+        var origin: String
+        var push: String
+        var segments: Int
+        /// Per segment: the candidate sets, the live one first.
+        var bySegment: [Int: [FragmentSet]]
+        var newest: Int64
+    }
+
+    /// The pushes the verified deposits describe, newest first (by the index of their newest
+    /// leaf in their vault's log), each with every segment covered.
+    static func pushes(_ verified: [(origin: String, set: FragmentSet)]) -> (complete: [Push], incomplete: [String]) {
+        let replaced = Set(verified.compactMap(\.set.replaces))
+        var complete: [Push] = [], incomplete: [String] = []
+        for ((origin, push), list) in Dictionary(grouping: verified, by: { PushKey(origin: $0.origin, push: $0.set.push) }).map({ (($0.key.origin, $0.key.push), $0.value.map(\.set)) }) {
+            // One push, one segment count: a leaf saying otherwise belongs to no backup.
+            let segments = list[0].segments
+            let sets = list.filter { $0.segments == segments }
+            let bySegment = Dictionary(grouping: sets, by: \.segment).mapValues { candidates in
+                candidates.sorted { (replaced.contains($0.storageIndex) ? 1 : 0, -$0.leafIndex) < (replaced.contains($1.storageIndex) ? 1 : 0, -$1.leafIndex) }
+            }
+            if (0..<segments).allSatisfy({ bySegment[$0] != nil }) {
+                complete.append(Push(origin: origin, push: push, segments: segments, bySegment: bySegment, newest: sets.map(\.leafIndex).max() ?? 0))
+            } else {
+                incomplete.append("push \(push) lacks segments")
+            }
+        }
+        return (complete.sorted { $0.newest > $1.newest }, incomplete)
+    }
+
+    struct PushKey: Hashable {
+        var origin: String
+        var push: String
+    }
+
+    /// Finds the newest push whose every segment has a proven set, fetches any k intact shares of
+    /// each (every share's hash checked, then the segment's), decrypts the blob they make with
+    /// the person's key, restores the backup into `dataDir` (the ordinary restore: only the
+    /// person's key opens the log key) and appends the proven `fragments.placed` leaves that
+    /// follow the backup in the log.
     public static func restore(fromPeer url: String, dataDir: String, keys: UserKeys, progress: (String) -> Void = { _ in }) async throws -> Outcome {
         try Backup.checkTarget(dataDir: dataDir)
-        let deposited: [(leafIndex: Int64, leaf: [UInt8])]
+        let owner = keys.signing.publicKey.bytes
+        let deposits: [FragmentDeposit]
         do {
-            deposited = try await PeerShareClient(url: url, owner: keys.signing).sets()
+            let holder = try await PeerShareClient.origin(ofPeer: url)
+            deposits = try await PeerShareClient(url: url, holder: holder, owner: keys.signing).sets()
         } catch {
             throw VaultError(.fragmentInvalid, "the peer at \(url) does not list your sets: \(error)")
         }
-        let sets = deposited.compactMap { FragmentSet(leafIndex: $0.leafIndex, leaf: $0.leaf, codec: ErasureCoder.codec) }
-        let replaced = Set(sets.compactMap(\.replaces))
-        let pushes = Dictionary(grouping: sets, by: \.push)
-            .sorted { ($0.value.map(\.leafIndex).max() ?? 0) > ($1.value.map(\.leafIndex).max() ?? 0) }
-        var failures: [String] = []
-        for (push, candidates) in pushes {
-            let segments = candidates[0].segments
-            // Per segment: the live set first, then those it replaced (newest first).
-            let bySegment = Dictionary(grouping: candidates, by: \.segment).mapValues { list in
-                list.sorted { (replaced.contains($0.storageIndex) ? 1 : 0, -$0.leafIndex) < (replaced.contains($1.storageIndex) ? 1 : 0, -$1.leafIndex) }
-            }
-            guard (0..<segments).allSatisfy({ bySegment[$0] != nil }) else {
-                failures.append("push \(push) lacks segments")
+        var verified: [(origin: String, set: FragmentSet)] = []
+        var leaves: [String: [(leafIndex: Int64, leaf: [UInt8])]] = [:]
+        var rejected = 0
+        for deposit in deposits {
+            guard let v = try? deposit.verify(owner: owner),
+                  let set = FragmentSet(leafIndex: deposit.leafIndex, leaf: deposit.leaf, codec: ErasureCoder.codec) else {
+                rejected += 1
                 continue
             }
-            let tmp = FileIO.parentDirectory(FileIO.absolute(dataDir)) + "/.fragments-restore-\(getpid()).backup"
-            unlink(tmp)
-            defer { unlink(tmp) }
+            verified.append((v.vault.origin, set))
+            leaves[v.vault.origin, default: []].append((deposit.leafIndex, deposit.leaf))
+        }
+        let (pushes, incomplete) = pushes(verified)
+        var failures = incomplete
+        let parent = FileIO.parentDirectory(FileIO.absolute(dataDir))
+        try FileIO.makeDirectories(parent, mode: 0o750)
+        for push in pushes {
+            let blob = parent + "/.fragments-restore-" + Encoding.hex(Sodium.randomBytes(8)) + ".blob"
+            let backup = parent + "/.fragments-restore-" + Encoding.hex(Sodium.randomBytes(8)) + ".backup"
+            defer { unlink(blob); unlink(backup) }
             do {
-                let writer = try FileIO.Writer(creating: tmp, mode: 0o600)
-                for segment in 0..<segments {
-                    progress("segment \(segment + 1)/\(segments)")
-                    try writer.write(try await fetch(bySegment[segment]!, keys: keys))
+                let writer = try FileIO.Writer(creating: blob, mode: 0o600)
+                for segment in 0..<push.segments {
+                    progress("segment \(segment + 1)/\(push.segments)")
+                    try writer.write(try await fetch(push.bySegment[segment]!, keys: keys))
                 }
                 try writer.commit()
+                let out = try FileIO.Writer(creating: backup, mode: 0o600)
+                let reader = try FileIO.Reader(blob)
+                try FragmentBlob.decrypt(with: keys.box, read: reader.exactly, write: out.write)
+                try out.commit()
             } catch {
-                failures.append("push \(push): \(error)")
+                failures.append("push \(push.push): \(error)")
                 continue
             }
-            let header = try Backup.restore(file: tmp, dataDir: dataDir, keys: keys)
+            let header: Backup.Header
+            do {
+                header = try Backup.restore(file: backup, dataDir: dataDir, keys: keys)
+            } catch let e as VaultError where e.code != .vaultExists {
+                failures.append("push \(push.push): \(e.message)")
+                continue
+            }
             let store = try VaultStore.open(dataDir: dataDir)
-            let replayed = try await store.replayLeaves(deposited)
-            return Outcome(header: header, push: push, sets: segments, replayedLeaves: replayed)
+            let replayed = try await store.replayLeaves(leaves[push.origin] ?? [], codec: ErasureCoder.codec)
+            return Outcome(header: header, push: push.push, sets: push.segments, replayedLeaves: replayed, rejectedDeposits: rejected)
         }
-        throw VaultError(.fragmentInvalid, sets.isEmpty ? "the peer at \(url) keeps no sets of yours"
-                         : "no complete backup could be rebuilt: \(failures.joined(separator: "; "))")
+        if verified.isEmpty {
+            throw VaultError(.fragmentInvalid, deposits.isEmpty ? "the peer at \(url) keeps no sets of yours"
+                             : "the peer at \(url) lists \(deposits.count) sets, none proven to be in your vault's log")
+        }
+        throw VaultError(.fragmentInvalid, "no complete backup could be rebuilt: \(failures.joined(separator: "; "))")
     }
 
     /// One segment from the first of `candidates` that yields k intact shares and decodes to its hash.
@@ -71,8 +130,10 @@ public enum FragmentRestore {
         var why: [String] = []
         for set in candidates {
             var shares: [Int: [UInt8]] = [:]
+            let length = PeerShareProtocol.shareLength(size: set.size, k: set.k)
             for share in set.shares where shares.count < set.k {
-                guard let bytes = try? await PeerShareClient(url: share.url, owner: keys.signing).get(storageIndex: set.storageIndex, n: share.n),
+                let client = PeerShareClient(url: share.url, holder: share.peer, owner: keys.signing)
+                guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n, length: length),
                       Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { continue }
                 shares[share.n] = bytes
             }

@@ -66,7 +66,8 @@ public enum VaultSetup {
                 VaultRecord(
                     userKeyId: pub.keyId, userSigningKey: Data(pub.signingKey), userBoxKey: Data(pub.boxKey),
                     logPublicKey: Data(logKey.publicKey.bytes), origin: origin, createdAt: now),
-                genesis: .genesis(userKeyId: pub.keyId, logVerifierKey: verifierKey, origin: origin, time: now))
+                genesis: .genesis(userKeyId: pub.keyId, logVerifierKey: verifierKey, origin: origin,
+                                  personSignature: VaultBinding.sign(origin: origin, logKey: verifierKey, person: keys.signing), time: now))
             // The first checkpoint: the log is verifiable from its first leaf.
             let head = try store.treeHeadBlocking()
             let cp = Checkpoint(origin: origin, size: head.size, root: head.root)

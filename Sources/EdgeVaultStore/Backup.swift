@@ -29,6 +29,9 @@ public enum Backup {
         public var databaseSha256: String
         /// The log key's 32-byte seed sealed to the person's box key, base64.
         public var logKeySealed: String
+        /// The vault's witness key file (`witness.key`, the key its peers know it by) sealed to
+        /// the person's box key, base64; absent in backups of vaults that had none yet.
+        public var witnessKeySealed: String?
     }
 
     /// A backup ready to send: its first two lines and the database copy they describe.
@@ -80,8 +83,15 @@ public enum Backup {
             }
             let (_, logKey) = try LogKeyFile.loadSigner(dataDir: dataDir)
             let sealed = try SealedBox.seal(logKey.seed, to: [UInt8](vault.userBoxKey))
+            let witnessPath = dataDir + "/" + WitnessKeyFile.name
+            var witness: String?
+            if FileIO.exists(witnessPath) {
+                var text = try FileIO.read(witnessPath, limit: 4096)
+                witness = Encoding.base64(try SealedBox.seal(SecureBytes(wiping: &text), to: [UInt8](vault.userBoxKey)))
+            }
             let header = Header(origin: vault.origin, userKeyId: vault.userKeyId, created: Timestamp.rfc3339(milliseconds: Timestamp.now()),
-                                databaseBytes: size, databaseSha256: Encoding.base64(hasher.finalize()), logKeySealed: Encoding.base64(sealed))
+                                databaseBytes: size, databaseSha256: Encoding.base64(hasher.finalize()), logKeySealed: Encoding.base64(sealed),
+                                witnessKeySealed: witness)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return Prepared(head: magic + Array(try encoder.encode(header)) + [0x0A], databasePath: tmp, databaseBytes: size)
@@ -136,6 +146,42 @@ public enum Backup {
                 throw VaultError(.badRequest, "the backup is truncated or corrupt (its database does not match its digest)")
             }
             return header
+        }
+    }
+}
+
+extension Backup {
+    /// A backup encrypted whole as a fragment blob (docs/PROTOCOL.md §"Fragments", "The blob"),
+    /// in a file of the data directory (mode 0600) that `discard` removes.
+    public struct Blob: Sendable {
+        public let path: String
+        public let bytes: Int
+        /// The backup's (plaintext) length.
+        public let backupBytes: Int
+
+        public func discard() { unlink(path) }
+    }
+
+    /// Makes a backup as `prepare` does and encrypts it whole under a fresh key sealed to the
+    /// person's box key; the plaintext copy is removed as soon as the blob is written.
+    public static func prepareBlob(store: VaultStore, dataDir: String) async throws -> Blob {
+        let backup = try await prepare(store: store, dataDir: dataDir)
+        defer { backup.discard() }
+        return try await store.offPool {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? [] where name.hasPrefix(".fragments-") {
+                unlink(dataDir + "/" + name)
+            }
+            let vault = try store.vaultBlocking()
+            let path = dataDir + "/.fragments-" + Encoding.hex(Sodium.randomBytes(8)) + ".blob"
+            let writer = try FileIO.Writer(creating: path, mode: 0o600)
+            let reader = try FileIO.Reader(backup.databasePath)
+            var head: [UInt8]? = backup.head
+            let bytes = try FragmentBlob.encrypt(to: [UInt8](vault.userBoxKey), next: {
+                if let h = head { head = nil; return h }
+                return try reader.next(chunkBytes)
+            }, write: writer.write)
+            try writer.commit()
+            return Blob(path: path, bytes: bytes, backupBytes: backup.totalBytes)
         }
     }
 }

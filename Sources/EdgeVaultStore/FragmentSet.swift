@@ -68,12 +68,17 @@ public struct FragmentSet: Sendable, Equatable {
         func int(_ v: JSONValue?) -> Int? { if case .number(let t)? = v { return Int(t) } else { return nil } }
         guard let segment = int(leaf.json["segment"]), let segments = int(leaf.json["segments"]), let k = int(leaf.json["k"]),
               let n = int(leaf.json["n"]), let size = int(leaf.json["size"]) else { return nil }
+        // Every field in range before anything counts on it: a leaf from a peer is input.
+        guard PeerShareProtocol.isWellFormed(index), k >= 1, k < n, n <= 255, (1...(1 << 20)).contains(segments), (0..<segments).contains(segment),
+              (0...(1 << 31)).contains(size), items.count == n, push.utf8.count <= 64, sha.utf8.count <= 64 else { return nil }
+        let shares = items.compactMap { s -> Share? in
+            guard let n = int(s["n"]), let peer = s["peer"]?.stringValue, let url = s["url"]?.stringValue,
+                  let sha = s["sha256"]?.stringValue else { return nil }
+            return Share(n: n, peer: peer, url: url, sha256: sha)
+        }
+        guard shares.count == n, Set(shares.map(\.n)) == Set(0..<n) else { return nil }
         self.init(storageIndex: index, leafIndex: leafIndex, push: push, segment: segment, segments: segments, k: k, n: n, size: size,
-                  sha256: sha, placedAt: leaf.time, shares: items.compactMap { s in
-                      guard let n = int(s["n"]), let peer = s["peer"]?.stringValue, let url = s["url"]?.stringValue,
-                            let sha = s["sha256"]?.stringValue else { return nil }
-                      return Share(n: n, peer: peer, url: url, sha256: sha)
-                  })
+                  sha256: sha, placedAt: leaf.time, shares: shares.sorted { $0.n < $1.n })
         replaces = leaf.json["replaces"]?.stringValue
     }
 

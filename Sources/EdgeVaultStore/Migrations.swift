@@ -342,9 +342,10 @@ enum Migrations {
                     storageIndex TEXT PRIMARY KEY,
                     sender TEXT NOT NULL,
                     leafIndex INTEGER NOT NULL,
-                    leaf BLOB NOT NULL,
+                    deposit BLOB NOT NULL,
                     storedAt INTEGER NOT NULL
                 );
+                CREATE INDEX held_set_sender ON held_set (sender, leafIndex);
                 CREATE TABLE fragment_set (
                     storageIndex TEXT PRIMARY KEY,
                     leafIndex INTEGER NOT NULL,

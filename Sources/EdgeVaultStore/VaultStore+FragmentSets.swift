@@ -25,19 +25,32 @@ extension VaultStore {
         try await write("record a fragment set") { db in
             let leaf = LedgerLeaf(kind: .fragmentsPlaced, fields: set.leafFields(codec: codec, replaces: replaces), time: now)
             let index = try Self.appendLeaf(leaf, in: db)
-            try db.execute(sql: """
-                INSERT INTO fragment_set (storageIndex, leafIndex, push, segment, segments, k, n, size, sha256, placedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [set.storageIndex, index, set.push, set.segment, set.segments, set.k, set.n, set.size, set.sha256, now])
-            for s in set.shares {
-                try db.execute(sql: "INSERT INTO fragment_share (storageIndex, n, peer, url, sha256) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [set.storageIndex, s.n, s.peer, s.url, s.sha256])
-            }
+            try Self.insertFragmentSet(set, leafIndex: index, replaces: replaces, placedAt: now, in: db)
             for (n, list) in challenges { try Self.insertChallenges(list, storageIndex: set.storageIndex, n: n, in: db) }
-            if let replaces {
-                try db.execute(sql: "UPDATE fragment_set SET replacedBy = ? WHERE storageIndex = ?", arguments: [set.storageIndex, replaces])
-            }
             return index
+        }
+    }
+
+    static func insertFragmentSet(_ set: FragmentSet, leafIndex: Int64, replaces: String?, placedAt: Int64, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO fragment_set (storageIndex, leafIndex, push, segment, segments, k, n, size, sha256, placedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [set.storageIndex, leafIndex, set.push, set.segment, set.segments, set.k, set.n, set.size, set.sha256, placedAt])
+        for s in set.shares {
+            try db.execute(sql: "INSERT OR IGNORE INTO fragment_share (storageIndex, n, peer, url, sha256) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [set.storageIndex, s.n, s.peer, s.url, s.sha256])
+        }
+        if let replaces {
+            try db.execute(sql: "UPDATE fragment_set SET replacedBy = ? WHERE storageIndex = ?", arguments: [set.storageIndex, replaces])
+        }
+    }
+
+    /// Forgets a set deleted from its holders (a newer push replaced it); its leaf stays in the log.
+    public func forgetFragmentSet(storageIndex: String) async throws {
+        try await write("forget a fragment set") { db in
+            for table in ["fragment_challenge", "fragment_share", "fragment_set"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE storageIndex = ?", arguments: [storageIndex])
+            }
         }
     }
 
@@ -64,7 +77,7 @@ extension VaultStore {
     public func recordShareAudit(storageIndex: String, n: Int, healthy: Bool, error: String?, now: Int64) async throws {
         try await write("record a share audit") { db in
             try db.execute(sql: "UPDATE fragment_share SET auditedAt = ?, healthy = ?, lastError = ? WHERE storageIndex = ? AND n = ?",
-                           arguments: [now, healthy ? 1 : 0, error, storageIndex, n])
+                           arguments: [now, healthy ? 1 : 0, error.map { String($0.prefix(300)) }, storageIndex, n])
         }
     }
 
@@ -93,11 +106,12 @@ extension VaultStore {
 }
 
 extension VaultStore {
-    /// After a restore from fragments: appends the deposited leaves that continue the restored
-    /// log exactly (a leaf whose index is the log's size, then the next…), byte for byte, so the
-    /// log is again the one the witnesses cosigned. Returns how many were appended; stops at the
-    /// first gap.
-    public func replayLeaves(_ leaves: [(leafIndex: Int64, leaf: [UInt8])]) async throws -> Int {
+    /// After a restore from fragments: appends the leaves (each proven to be in the vault's log:
+    /// `FragmentDeposit.verify`) that continue the restored log exactly (a leaf whose index is
+    /// the log's size, then the next…), byte for byte, so the log is again the one the witnesses
+    /// cosigned, and records their sets so that the restored vault audits them. Returns how many
+    /// were appended; stops at the first gap.
+    public func replayLeaves(_ leaves: [(leafIndex: Int64, leaf: [UInt8])], codec: String) async throws -> Int {
         try await write("replay the fragment leaves") { db in
             var appended = 0
             for (index, bytes) in leaves.sorted(by: { $0.leafIndex < $1.leafIndex }) {
@@ -105,6 +119,9 @@ extension VaultStore {
                 if index < size { continue }
                 guard index == size else { break }
                 try Self.appendLeaf(try LedgerLeaf(bytes: bytes), in: db)
+                if let set = FragmentSet(leafIndex: index, leaf: bytes, codec: codec) {
+                    try Self.insertFragmentSet(set, leafIndex: index, replaces: set.replaces, placedAt: set.placedAt, in: db)
+                }
                 appended += 1
             }
             return appended

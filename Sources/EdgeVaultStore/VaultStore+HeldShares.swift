@@ -70,10 +70,7 @@ extension VaultStore {
                [UInt8](known) != share.owner {
                 throw VaultError(.peerConflict, "this peer keeps shares of your vault for another owner key; a vault's owner never changes")
             }
-            let used = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(length), 0) FROM held_share WHERE sender = ?", arguments: [share.sender]) ?? 0
-            guard used + Int64(share.length) <= quota else {
-                throw VaultError(.quotaExceeded, "this peer keeps at most \(quota) bytes of shares for your vault; \(used) are used and this share is \(share.length)")
-            }
+            try Self.checkQuota(db, sender: share.sender, adding: Self.charge(share.length), quota: quota, what: "this share")
             try db.execute(sql: """
                 INSERT INTO held_share (storageIndex, n, sender, k, total, setSize, length, sha256, owner, storedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -96,22 +93,69 @@ extension VaultStore {
         }
     }
 
-    /// Bytes of shares held for `sender`.
-    public func heldBytes(sender: String) async throws -> Int64 {
-        try await read("count a peer's shares") { db in
-            try Int64.fetchOne(db, sql: "SELECT coalesce(sum(length), 0) FROM held_share WHERE sender = ?", arguments: [sender]) ?? 0
+    /// What a share counts against its sender's quota: its length, and at least 4 KiB (a file
+    /// and a row cost that much, so empty shares cannot pile up for free).
+    static func charge(_ length: Int) -> Int64 { Int64(max(length, Self.minimumCharge)) }
+    static let minimumCharge = 4096
+    /// Shares and deposits kept for one sender at most, whatever their bytes.
+    public static let maxHeldItems = 100_000
+
+    /// Bytes counted against `sender`'s quota: its shares (each at least 4 KiB) and deposits.
+    static func heldBytes(_ db: Database, sender: String) throws -> Int64 {
+        let shares = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(max(length, ?)), 0) FROM held_share WHERE sender = ?",
+                                        arguments: [minimumCharge, sender]) ?? 0
+        let deposits = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(length(deposit)), 0) FROM held_set WHERE sender = ?", arguments: [sender]) ?? 0
+        return shares + deposits
+    }
+
+    static func checkQuota(_ db: Database, sender: String, adding bytes: Int64, quota: Int64, what: String) throws {
+        let used = try heldBytes(db, sender: sender)
+        guard used + bytes <= quota else {
+            throw VaultError(.quotaExceeded, "this peer keeps at most \(quota) bytes of shares for your vault; \(used) are used and \(what) counts \(bytes)")
+        }
+        let items = (try Int.fetchOne(db, sql: "SELECT count(*) FROM held_share WHERE sender = ?", arguments: [sender]) ?? 0)
+            + (try Int.fetchOne(db, sql: "SELECT count(*) FROM held_set WHERE sender = ?", arguments: [sender]) ?? 0)
+        guard items < maxHeldItems else {
+            throw VaultError(.quotaExceeded, "this peer keeps at most \(maxHeldItems) shares and deposits for your vault; delete old sets first")
         }
     }
 
-    /// Keeps the `fragments.placed` leaf (exact bytes, and its index in the sender's log) of a set
-    /// whose shares this vault holds, for the sender's person to find when restoring.
-    public func keepSetLeaf(storageIndex: String, sender: String, leafIndex: Int64, leaf: [UInt8], now: Int64) async throws {
-        try await write("keep a peer's set leaf") { db in
+    /// Bytes counted against `sender`'s quota.
+    public func heldBytes(sender: String) async throws -> Int64 {
+        try await read("count a peer's shares") { db in try Self.heldBytes(db, sender: sender) }
+    }
+
+    /// Forgets a set held for `sender`: its deposit and its shares' rows. Returns the share
+    /// numbers whose files the caller removes.
+    public func forgetHeldSet(storageIndex: String, sender: String) async throws -> [Int] {
+        try await write("forget a peer's set") { db in
+            let ns = try Int.fetchAll(db, sql: "SELECT n FROM held_share WHERE storageIndex = ? AND sender = ?", arguments: [storageIndex, sender])
+            try db.execute(sql: "DELETE FROM held_share WHERE storageIndex = ? AND sender = ?", arguments: [storageIndex, sender])
+            try db.execute(sql: "DELETE FROM held_set WHERE storageIndex = ? AND sender = ?", arguments: [storageIndex, sender])
+            return ns
+        }
+    }
+
+    /// Forgets everything held for `sender` (its person removed it as a peer), in `db`'s
+    /// transaction. Returns the shares whose files the caller removes.
+    static func forgetHeld(_ db: Database, sender: String) throws -> [(storageIndex: String, n: Int)] {
+        let rows = try Row.fetchAll(db, sql: "SELECT storageIndex, n FROM held_share WHERE sender = ?", arguments: [sender])
+        try db.execute(sql: "DELETE FROM held_share WHERE sender = ?", arguments: [sender])
+        try db.execute(sql: "DELETE FROM held_set WHERE sender = ?", arguments: [sender])
+        return rows.map { (storageIndex: $0[0], n: $0[1]) }
+    }
+
+    /// Keeps the deposit (docs/PROTOCOL.md §"Fragments", "Deposits": checked by the caller) of a
+    /// set whose shares this vault holds for `sender`, counted against its quota.
+    public func keepDeposit(storageIndex: String, sender: String, leafIndex: Int64, deposit: [UInt8], quota: Int64, now: Int64) async throws {
+        try await write("keep a peer's deposit") { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM held_share WHERE storageIndex = ? AND sender = ?", arguments: [storageIndex, sender]) ?? 0 > 0 else {
                 throw VaultError(.notFound, "this peer holds no share of \(storageIndex): send the shares first")
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO held_set (storageIndex, sender, leafIndex, leaf, storedAt) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [storageIndex, sender, leafIndex, Data(leaf), now])
+            let old = try Int64.fetchOne(db, sql: "SELECT length(deposit) FROM held_set WHERE storageIndex = ?", arguments: [storageIndex]) ?? 0
+            try Self.checkQuota(db, sender: sender, adding: Int64(deposit.count) - old, quota: quota, what: "this deposit")
+            try db.execute(sql: "INSERT OR REPLACE INTO held_set (storageIndex, sender, leafIndex, deposit, storedAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [storageIndex, sender, leafIndex, Data(deposit), now])
         }
     }
 
@@ -127,17 +171,16 @@ extension VaultStore {
         }
     }
 
-    /// The set leaves kept for `senders`, in log order.
-    public func setLeaves(senders: [String]) async throws -> [(leafIndex: Int64, leaf: [UInt8])] {
-        try await read("list a peer's set leaves") { db in
-            var out: [(Int64, [UInt8])] = []
+    /// The deposits kept for `senders` (their JSON bytes), in log order.
+    public func deposits(senders: [String]) async throws -> [[UInt8]] {
+        try await read("list a peer's deposits") { db in
+            var out: [[UInt8]] = []
             for sender in senders {
-                for row in try Row.fetchAll(db, sql: "SELECT leafIndex, leaf FROM held_set WHERE sender = ? ORDER BY leafIndex", arguments: [sender]) {
-                    let leaf: Data = row[1]
-                    out.append((row[0], [UInt8](leaf)))
+                for deposit in try Data.fetchAll(db, sql: "SELECT deposit FROM held_set WHERE sender = ? ORDER BY leafIndex", arguments: [sender]) {
+                    out.append([UInt8](deposit))
                 }
             }
-            return out.map { (leafIndex: $0.0, leaf: $0.1) }
+            return out
         }
     }
 }

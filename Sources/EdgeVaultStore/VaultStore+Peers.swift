@@ -26,7 +26,10 @@ extension VaultStore {
     /// change signed for another vault, one outside the time window or not newer than the last
     /// change (a replay), a peer whose name or log is already added, this vault's own log, and
     /// a removal of a peer that is not there. A removed peer's witness state is kept.
-    public func applyPeerChange(_ change: PeerChange.Checked, jws: [UInt8], now: Int64) async throws -> (leafIndex: Int64, kind: LedgerLeaf.Kind) {
+    /// Removing a peer also forgets every share and deposit this vault held for it; their
+    /// files are returned in `forgotten` for the caller to delete.
+    public func applyPeerChange(_ change: PeerChange.Checked, jws: [UInt8], now: Int64)
+        async throws -> (leafIndex: Int64, kind: LedgerLeaf.Kind, forgotten: [(storageIndex: String, n: Int)]) {
         try await write("apply the peer change") { db in
             try Self.checkSignedChange(db, what: "peer change", vault: change.vault, at: change.at, now: now,
                                        lastAt: "SELECT max(at) FROM peer_change", invalid: .peerChangeInvalid, replay: .peerConflict)
@@ -76,6 +79,7 @@ extension VaultStore {
             let index = try Self.appendLeaf(LedgerLeaf(kind: kind, fields: fields, time: now), in: db)
             try db.execute(sql: "INSERT INTO peer_change (leafIndex, name, action, at, jws) VALUES (?, ?, ?, ?, ?)",
                            arguments: [index, change.name, change.action.rawValue, change.at, Data(jws)])
+            var forgotten: [(storageIndex: String, n: Int)] = []
             switch change.action {
             case .add:
                 let origin = change.origin ?? ""
@@ -83,10 +87,13 @@ extension VaultStore {
                                arguments: [change.name, origin, change.logKey, change.witnessKey, change.url, index, change.at])
                 try WitnessTables.activate(db, origin: origin, logKey: change.logKey ?? "")
             case .remove:
-                if let peer = try Self.peer(db, name: change.name) { try WitnessTables.deactivate(db, origin: peer.origin) }
+                if let peer = try Self.peer(db, name: change.name) {
+                    try WitnessTables.deactivate(db, origin: peer.origin)
+                    forgotten = try Self.forgetHeld(db, sender: peer.origin)
+                }
                 try db.execute(sql: "DELETE FROM peer WHERE name = ?", arguments: [change.name])
             }
-            return (index, kind)
+            return (index, kind, forgotten)
         }
     }
 

@@ -10,7 +10,7 @@ struct FragmentsCommand: AsyncParsableCommand {
         commandName: "fragments",
         abstract: "Keep your encrypted backup as fragments on your peers' gateways (any k of n shares give it back).",
         discussion: """
-            vaultd makes a backup (ciphertext and your sealed log key only), cuts it into segments, \
+            vaultd makes a backup, encrypts it whole under a fresh key sealed to you, cuts it into segments, \
             encodes each k-of-n (Reed–Solomon, ISA-L) and sends each share to a peer, never k shares \
             of a segment to one peer; a fragments.placed entry in your log records where every share is.
 
@@ -69,7 +69,8 @@ struct FragmentsCommand: AsyncParsableCommand {
                 let state = set.replacedBy.map { "replaced by \($0)" } ?? (audited != nil && set.healthyShares <= set.k ? "AT RISK" : "ok")
                 print("\(set.storageIndex) push \(set.push) set \(set.segment + 1)/\(set.segments): \(set.size) bytes \(set.k)-of-\(set.n), \(health) [\(state)]")
                 for share in set.shares where share.healthy == false {
-                    print("  share \(share.n) on \(share.peerName ?? share.peer): \(share.lastError ?? "failed its audit")")
+                    // A peer's words: escaped whole, so no line feed of theirs starts a line of its own.
+                    print("  share \(share.n) on \(TerminalText.escape(share.peerName ?? share.peer)): \(TerminalText.escape(share.lastError ?? "failed its audit"))")
                 }
             }
         }
@@ -85,12 +86,12 @@ struct FragmentsCommand: AsyncParsableCommand {
         func execute() async throws {
             let r = try await global.client().auditFragments()
             print("audited \(r.sets) set(s): \(r.healthy)/\(r.shares) shares healthy")
-            for f in r.failures { print("  failed: \(f)") }
+            for f in r.failures { print("  failed: \(TerminalText.escape(f))") }
             for repair in r.repairs {
                 if let by = repair.by {
                     print("  repaired: \(repair.replaced) re-encoded as \(by)")
                 } else {
-                    print("  NOT repaired: \(repair.replaced): \(repair.error ?? "unknown error")")
+                    print("  NOT repaired: \(repair.replaced): \(TerminalText.escape(repair.error ?? "unknown error"))")
                 }
             }
             if r.repairs.contains(where: { $0.by == nil }) { throw ExitCode(1) }
@@ -102,9 +103,10 @@ struct FragmentsCommand: AsyncParsableCommand {
             abstract: "Rebuild your vault on a new gateway from the fragments on your peers (asks for your passphrase).",
             discussion: """
                 Needs only your key file and one peer's URL: the peer lists the sets it keeps for you \
-                (signed with your key), any k shares of each are fetched from the peers named in \
-                their log entries, every share and segment is checked against its hash, and the \
-                backup they make is restored as `vault-cli restore` does. Start vaultd on the data \
+                (signed with your key); only sets proven, from your key, to be in your vault's log \
+                count; any k shares of each are fetched from the peers named in their log entries, \
+                every share and segment is checked against its hash, the blob they make is decrypted \
+                with your key, and the backup in it is restored as `vault-cli restore` does. Start vaultd on the data \
                 directory afterwards, then `vault-cli log verify`.
 
                 Example: vault-cli fragments restore --from-peer http://bob.local:8443 --data-dir /var/lib/edgevault
@@ -123,8 +125,11 @@ struct FragmentsCommand: AsyncParsableCommand {
             try Backup.checkTarget(dataDir: config.dataDir)
             let keys = try global.unlock(passphraseFile: passphraseFile)
             let outcome = try await FragmentRestore.restore(fromPeer: fromPeer, dataDir: config.dataDir, keys: keys) { eprint("fetching \($0)\n") }
-            print("restored \(outcome.header.origin) (backup of \(outcome.header.created), push \(outcome.push), \(outcome.sets) set(s)) into \(config.dataDir); "
-                  + "\(outcome.replayedLeaves) log entries after the backup put back")
+            print("restored \(TerminalText.escape(outcome.header.origin)) (backup of \(TerminalText.escape(outcome.header.created)), push \(outcome.push), "
+                  + "\(outcome.sets) set(s)) into \(config.dataDir); \(outcome.replayedLeaves) log entries after the backup put back")
+            if outcome.rejectedDeposits > 0 {
+                eprint("note: the peer listed \(outcome.rejectedDeposits) set(s) not proven to be in your vault's log; they were ignored\n")
+            }
         }
     }
 }

@@ -5,7 +5,10 @@ witness key from EDGEVAULT_PEER_WITNESS_SEED, hex, for the log EDGEVAULT_PEER_OR
 to /v1/peer/... are signed as that peer (keyid = its origin, its witness key), covering the
 share headers; GET /v1/peer/sets is signed as the person who owns the peer's shares
 (keyid owner:<RFC 7638 thumbprint>, key from EDGEVAULT_PEER_OWNER_SEED). `seed(url)` stores one
-share (KEPT, n 0) and its set's leaf before the run; every other generated case of each
+share (KEPT, n 0) and its set's deposit before the run (a real one: a genesis leaf signed by
+the owner for the peer's origin and log key, whose seed is 32 zero bytes in scripts/conformance,
+a checkpoint signed by that log key and the inclusion proof); every call names the vault under
+test in EdgeVault-Holder; every other generated case of each
 operation is replaced by a valid call (a new share, the kept share, its audit, its leaf), the
 others are sent as generated (and refused).
 """
@@ -15,6 +18,7 @@ import json
 import os
 import secrets
 import time
+import urllib.request
 from urllib.parse import urlsplit
 
 import nacl.signing
@@ -25,7 +29,9 @@ _OWNER = nacl.signing.SigningKey(bytes.fromhex(os.environ["EDGEVAULT_PEER_OWNER_
 PREFIX = hashlib.sha256(_ORIGIN.encode()).hexdigest()[:16]
 KEPT = PREFIX + "-c0ffee"
 _SHARE_HEADERS = ("edgevault-share-k", "edgevault-share-n", "edgevault-set-size", "edgevault-owner-key")
+_LOG = nacl.signing.SigningKey(bytes(32))
 _calls = {}
+_holders = {}
 
 
 def _b64url(data):
@@ -42,12 +48,23 @@ def _owner_key_id():
     return "owner:" + _b64url(hashlib.sha256(jwk).digest())
 
 
+def _holder(url):
+    """The origin of the vault at `url` (the first line of its checkpoint), asked once."""
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    if base not in _holders:
+        _holders[base] = urllib.request.urlopen(base + "/v1/log/checkpoint").read().decode().split("\n")[0]
+    return _holders[base]
+
+
 def identity(request):
     """The key, keyid and headers to cover for a call to /v1/peer/...: the peer's witness key
-    (keyid its origin, the share headers), or listing sets the owner's (keyid owner:…)."""
+    (keyid its origin, the share headers), or listing sets the owner's (keyid owner:…). Every
+    call is signed for the vault it goes to (EdgeVault-Holder, set here)."""
+    request.headers["EdgeVault-Holder"] = _holder(request.url)
     if request.method.upper() == "GET" and urlsplit(request.url).path == "/v1/peer/sets":
-        return _OWNER, _owner_key_id(), ()
-    return nacl.signing.SigningKey(_SEED), _ORIGIN, _SHARE_HEADERS
+        return _OWNER, _owner_key_id(), ("edgevault-holder",)
+    return nacl.signing.SigningKey(_SEED), _ORIGIN, ("edgevault-holder",) + _SHARE_HEADERS
 
 
 def _share_headers(size):
@@ -55,16 +72,39 @@ def _share_headers(size):
             "EdgeVault-Owner-Key": _b64url(bytes(_OWNER.verify_key)), "Signature": "x"}
 
 
-def _leaf():
-    leaf = {"type": "fragments.placed", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "salt": _b64url(secrets.token_bytes(16)),
-            "storageIndex": KEPT, "codec": "rs-isal/1", "k": 2, "n": 3, "size": 32, "sha256": "", "shares": []}
-    return json.dumps({"leafIndex": 1, "leaf": base64.b64encode(json.dumps(leaf).encode()).decode()}).encode()
+def _vkey(name, pk):
+    h = hashlib.sha256(name.encode() + b"\n\x01" + pk).digest()[:4]
+    return h, name + "+" + h.hex() + "+" + base64.b64encode(b"\x01" + pk).decode()
+
+
+def _json(obj):
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _deposit():
+    """A deposit that verifies (docs/PROTOCOL.md "Fragments", "Deposits"): the peer's genesis leaf
+    signed by the owner, the set's leaf at index 1, a checkpoint of size 2 signed by the peer's log
+    key, the inclusion proof."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    key_hash, log_key = _vkey(_ORIGIN, bytes(_LOG.verify_key))
+    message = f"edgevault.vault/v1\n{_ORIGIN}\n{log_key}\n".encode()
+    genesis = _json({"type": "vault.genesis", "time": now, "salt": _b64url(secrets.token_bytes(16)),
+                     "userKeyId": _owner_key_id()[len("owner:"):], "logKey": log_key, "origin": _ORIGIN,
+                     "personSignature": base64.b64encode(_OWNER.sign(message).signature).decode()})
+    leaf = _json({"type": "fragments.placed", "time": now, "salt": _b64url(secrets.token_bytes(16)),
+                  "storageIndex": KEPT, "codec": "rs-isal/1", "k": 2, "n": 3, "size": 32, "sha256": "", "shares": []})
+    lh = lambda b: hashlib.sha256(b"\x00" + b).digest()
+    root = hashlib.sha256(b"\x01" + lh(genesis) + lh(leaf)).digest()
+    text = f"{_ORIGIN}\n2\n{base64.b64encode(root).decode()}\n"
+    note = text + "\n\u2014 " + _ORIGIN + " " + base64.b64encode(key_hash + _LOG.sign(text.encode()).signature).decode() + "\n"
+    return json.dumps({"leafIndex": 1, "leaf": base64.b64encode(leaf).decode(), "genesis": base64.b64encode(genesis).decode(),
+                       "checkpoint": note, "proof": [base64.b64encode(lh(genesis)).decode()]}).encode()
 
 
 def seed(base_url, send):
-    """Stores share 0 of KEPT and its leaf (`send(method, url, headers, body)` signs and sends)."""
+    """Stores share 0 of KEPT and its deposit (`send(method, url, headers, body)` signs and sends)."""
     send("PUT", f"{base_url}/v1/peer/shares/{KEPT}/0", _share_headers(32), secrets.token_bytes(16))
-    send("PUT", f"{base_url}/v1/peer/sets/{KEPT}", {"Content-Type": "application/json", "Signature": "x"}, _leaf())
+    send("PUT", f"{base_url}/v1/peer/sets/{KEPT}", {"Content-Type": "application/json", "Signature": "x"}, _deposit())
 
 
 def map_case(context, case):
@@ -84,7 +124,9 @@ def map_case(context, case):
         case.path_parameters = {"storageIndex": KEPT, "n": 0}
         if key[0] == "POST":
             case.body = secrets.token_bytes(32)
+    elif key == ("DELETE", "/v1/peer/sets/{storageIndex}"):
+        case.path_parameters = {"storageIndex": PREFIX + "-" + secrets.token_hex(8)}  # never KEPT: the others still need it
     elif key == ("PUT", "/v1/peer/sets/{storageIndex}"):
         case.path_parameters = {"storageIndex": KEPT}
-        case.body = json.loads(_leaf())
+        case.body = json.loads(_deposit())
     return case

@@ -24,6 +24,31 @@ func ingestReadings(_ v: VaultFixture, batches: Int, size: Int = 500) async thro
     }
 }
 
+/// Every share of every leaf is on the peer the leaf names, with the hash it gives, two per peer
+/// (never three) for 3-of-8 on four peers; no share shows the backup (the blob is encrypted whole:
+/// neither the backup's magic nor SQLite's appears in any share).
+func checkPlacement(_ leaves: [[String: Any]], peers: [CircleMember]) throws {
+    let byOrigin = Dictionary(uniqueKeysWithValues: peers.map { (origin($0), $0) })
+    for leaf in leaves {
+        #expect(leaf["codec"] as? String == "rs-isal/1" && leaf["k"] as? Int == 3 && leaf["n"] as? Int == 8)
+        let index = try #require(leaf["storageIndex"] as? String)
+        let shares = try #require(leaf["shares"] as? [[String: Any]])
+        #expect(shares.map { $0["n"] as! Int }.sorted() == Array(0..<8))
+        var perPeer: [String: Int] = [:]
+        for share in shares {
+            let holder = try #require(byOrigin[share["peer"] as! String], "a share on a peer of the gateway")
+            perPeer[holder.name, default: 0] += 1
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: holder.v.dataDir + "/shares/\(index).\(share["n"] as! Int)")))
+            #expect(Encoding.base64(Hash.sha256(bytes)) == share["sha256"] as? String)
+            #expect(bytes.count == ((leaf["size"] as! Int) + 2) / 3)
+            for marker in ["SQLite format 3", "EDGEVAULT-BACKUP/1"] {
+                #expect(!Data(bytes).contains(Data(marker.utf8)), "share \(share["n"]!) of \(index) shows \(marker)")
+            }
+        }
+        #expect(perPeer.count == 4 && perPeer.values.allSatisfy { $0 == 2 }, "\(perPeer)")
+    }
+}
+
 @Suite("End to end: fragments of the backup on four peers (3-of-8)", .serialized)
 struct FragmentsEndToEndTests {
     @Test("fragments push places 3-of-8 sets on four peers, two shares each and never three; every share is where its leaf says, with its hash")
@@ -40,28 +65,11 @@ struct FragmentsEndToEndTests {
         #expect(leaves.count >= 2, "several segments: \(push.stdout)")
         #expect(push.stdout.contains("as \(leaves.count) set(s)"))
         #expect(push.stdout.split(separator: "\n").filter { $0.hasPrefix("set ") }.count == leaves.count, "one progress line per set")
-        let byOrigin = Dictionary(uniqueKeysWithValues: peers.map { (origin($0), $0) })
-        var total = 0
-        for leaf in leaves {
-            #expect(leaf["codec"] as? String == "rs-isal/1" && leaf["k"] as? Int == 3 && leaf["n"] as? Int == 8)
-            let index = try #require(leaf["storageIndex"] as? String)
-            let shares = try #require(leaf["shares"] as? [[String: Any]])
-            #expect(shares.map { $0["n"] as! Int }.sorted() == Array(0..<8))
-            var perPeer: [String: Int] = [:]
-            for share in shares {
-                let holder = try #require(byOrigin[share["peer"] as! String], "a share on a peer of the gateway")
-                perPeer[holder.name, default: 0] += 1
-                let bytes = try Data(contentsOf: URL(fileURLWithPath: holder.v.dataDir + "/shares/\(index).\(share["n"] as! Int)"))
-                #expect(Encoding.base64(Hash.sha256([UInt8](bytes))) == share["sha256"] as? String)
-                #expect(bytes.count == ((leaf["size"] as! Int) + 2) / 3)
-            }
-            #expect(perPeer.count == 4 && perPeer.values.allSatisfy { $0 == 2 }, "\(perPeer)")
-            total += leaf["size"] as! Int
-        }
+        try checkPlacement(leaves, peers: peers)
         // The sets are the backup, cut in order.
         #expect(leaves.map { $0["segment"] as! Int } == Array(0..<leaves.count))
         #expect(leaves.allSatisfy { $0["segments"] as? Int == leaves.count })
-        #expect(total > 65536)
+        #expect(leaves.map { $0["size"] as! Int }.reduce(0, +) > 65536)
         let status = try await gateway.v.cli(["fragments", "status"])
         #expect(status.status == 0 && status.stdout.contains("not audited yet"), "\(status.stdout)")
         #expect(try await gateway.v.cli(["log", "verify", "--state", gateway.v.root + "/state.json"]).status == 0)
@@ -127,37 +135,63 @@ struct FragmentsEndToEndTests {
         for m in circle { try await m.v.stopDaemon() }
     }
 
-    @Test("100,000 readings: with two of four peers stopped and the gateway's data directory gone, fragments restore from one peer rebuilds the vault: export equals the original, log verify passes against the state seen before, and the log continues")
+    @Test("The issue's scenario: 100,000 readings pushed 3-of-8 over four peers (two shares each, never three, every share where its leaf says, none showing the backup); two peers stopped, the gateway's data directory and key file gone; the key recovered from SLIP-0039 words typed in a PTY; fragments restore from the remaining peers: export equals the original, log verify passes against the state seen before, the restored vault audits its sets, and the log continues")
     func restoreFromTheRemainingPeers() async throws {
         let circle = try await makeCircle(5)
         let gateway = circle[0], peers = Array(circle.dropFirst())
         try await ingestReadings(gateway.v, batches: 20, size: 5000)
         let original = try await gateway.v.cli(["export", "--passphrase-file", gateway.v.passphraseFile])
         #expect(original.status == 0 && original.stdout.split(separator: "\n").count == 100_000, "\(original.stderr)")
+        let sharesFile = gateway.v.root + "/shares.txt"
+        #expect(try await RecoveryEndToEndTests.splitDefault(gateway.v, to: sharesFile).status == 0)
+        let words = try RecoveryEndToEndTests.shares(sharesFile)
         let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8", "--segment-bytes", "1048576"])
         #expect(push.status == 0, "\(push.stderr)")
         let state = gateway.v.root + "/state.json"
         #expect(try await gateway.v.cli(["log", "verify", "--state", state]).status == 0)
-        let sets = try await placedLeaves(gateway.v).count
+        let leaves = try await placedLeaves(gateway.v)
+        let sets = leaves.count
+        #expect(sets >= 3, "several 1 MiB segments: \(push.stdout)")
+        try checkPlacement(leaves, peers: peers)
         print("fragments restore test: \(push.stdout.split(separator: "\n").last ?? "")")
 
         try await gateway.v.stopDaemon()
         try await peers[2].v.stopDaemon()
         try await peers[3].v.stopDaemon()
         try FileManager.default.removeItem(atPath: gateway.v.dataDir)
+        try FileManager.default.removeItem(atPath: gateway.v.keyFile)
 
-        let restore = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        // The key, back from words typed at a terminal: two shares of the family group and the person's own.
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["recovery", "recover", "--new-key", gateway.v.keyFile, "--kdf", "interactive"]
+                                     + gateway.v.globalArgs, environment: gateway.v.cliEnvironment)
+        for (i, share) in [words[1], words[3], words[0]].enumerated() {
+            #expect(await session.expect("share \(i + 1) › "))
+            session.type(share + "\r")
+        }
+        #expect(await session.expect("New passphrase: "))
+        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
+        #expect(await session.expect("Repeat passphrase: "))
+        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
+        #expect(await session.expect("wrote the key file"))
+        #expect(await session.waitForExit() == 0)
+        let passphrase = gateway.v.root + "/new-passphrase"
+        try Data((RecoveryEndToEndTests.newPassphrase + "\n").utf8).write(to: URL(fileURLWithPath: passphrase))
+
+        let restore = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", passphrase])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("\(sets) set(s)") && restore.stdout.contains("\(sets) log entries after the backup put back"), "\(restore.stdout)")
-        let again = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        let again = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", passphrase])
         #expect(again.status == 1 && again.stderr.contains("refusing to overwrite"))
 
         try await gateway.v.startDaemon()
-        let export = try await gateway.v.cli(["export", "--passphrase-file", gateway.v.passphraseFile])
+        let export = try await gateway.v.cli(["export", "--passphrase-file", passphrase])
         #expect(export.status == 0 && export.stdout == original.stdout, "export equals the original exactly")
         let verify = try await gateway.v.cli(["log", "verify", "--state", state])
         #expect(verify.status == 0, "the restored log is consistent with the one seen before: \(verify.stderr)")
         #expect(try await placedLeaves(gateway.v).count == sets)
+        // The restored vault knows its sets: an audit reaches the two peers left (k + 1 = 4 healthy shares each, no repair needed).
+        let audit = try await gateway.v.cli(["fragments", "audit"])
+        #expect(audit.stdout.contains("audited \(sets) set(s): \(4 * sets)/\(8 * sets) shares healthy"), "\(audit.stdout) \(audit.stderr)")
         // The log continues from where it was.
         try await ingestReadings(gateway.v, batches: 1)
         _ = try await TestOrg(v: gateway.v).client.submit(try await TestOrg(v: gateway.v).request(id: "after-restore"))

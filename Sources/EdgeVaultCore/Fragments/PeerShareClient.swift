@@ -8,22 +8,42 @@ public struct PeerShareClient: Sendable {
     public let url: String
     public let keyId: String
     public let keyPair: SigningKeyPair
+    /// The holder's log origin, signed into every call (`EdgeVault-Holder`).
+    public let holder: String
     public var timeout: Int64 = 120
+    /// The longest answer taken (a share's expected length, when it is known).
+    public var maxResponseBytes = 1 << 20
 
-    /// As the vault whose log is `origin`, with its witness key.
-    public init(url: String, origin: String, keyPair: SigningKeyPair) {
-        self.init(url: url, keyId: origin, keyPair: keyPair)
+    /// As the vault whose log is `origin`, with its witness key, to the holder whose log is `holder`.
+    public init(url: String, holder: String, origin: String, keyPair: SigningKeyPair) {
+        self.init(url: url, holder: holder, keyId: origin, keyPair: keyPair)
     }
 
     /// As the person (restoring), with their signing key.
-    public init(url: String, owner: SigningKeyPair) {
-        self.init(url: url, keyId: PeerShareProtocol.ownerKeyIdPrefix + JWKThumbprint.ed25519(owner.publicKey.bytes), keyPair: owner)
+    public init(url: String, holder: String, owner: SigningKeyPair) {
+        self.init(url: url, holder: holder, keyId: PeerShareProtocol.ownerKeyIdPrefix + JWKThumbprint.ed25519(owner.publicKey.bytes), keyPair: owner)
     }
 
-    init(url: String, keyId: String, keyPair: SigningKeyPair) {
+    init(url: String, holder: String, keyId: String, keyPair: SigningKeyPair) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.holder = holder
         self.keyId = keyId
         self.keyPair = keyPair
+    }
+
+    /// The log origin of the vault at `url` (the first line of its checkpoint): whom to name in
+    /// `EdgeVault-Holder` when only its URL is known.
+    public static func origin(ofPeer url: String) async throws -> String {
+        let probe = PeerShareClient(url: url, holder: "", keyId: "", keyPair: .generate())
+        let client: HTTPClient
+        do { client = try probe.client() } catch { throw Failure(status: 0, detail: "\(error)") }
+        let response: HTTPClient.Response
+        do { response = try await client.send(method: .GET, path: probe.prefix + "/v1/log/checkpoint") } catch { throw Failure(status: 0, detail: "\(error)") }
+        guard response.status == 200, let line = String(decoding: response.body.prefix(1024), as: UTF8.self).split(separator: "\n").first,
+              !line.isEmpty, line.utf8.count <= 255 else {
+            throw Failure(status: response.status, detail: "the peer does not serve a checkpoint at /v1/log/checkpoint")
+        }
+        return String(line)
     }
 
     /// A failed call: the HTTP status (0 when the peer did not answer) and what it said.
@@ -47,7 +67,7 @@ public struct PeerShareClient: Sendable {
         }
         var client = try HTTPClient(url: base)
         client.timeout = .seconds(timeout)
-        client.maxResponseBytes = 1 << 30
+        client.maxResponseBytes = maxResponseBytes
         return client
     }
 
@@ -63,7 +83,7 @@ public struct PeerShareClient: Sendable {
         let client: HTTPClient
         do { client = try self.client() } catch { throw Failure(status: 0, detail: "\(error)") }
         let full = prefix + path
-        let signed = try PeerShareProtocol.signedHeaders(method: method.rawValue, path: full, authority: client.target.authority, headers: headers,
+        let signed = try PeerShareProtocol.signedHeaders(method: method.rawValue, path: full, authority: client.target.authority, holder: holder, headers: headers,
                                                          body: body, origin: keyId, keyPair: keyPair)
         let response: HTTPClient.Response
         do {
@@ -78,7 +98,6 @@ public struct PeerShareClient: Sendable {
         return response
     }
 
-    /// Sends share `n` of the set `storageIndex` (k-of-`total` over `size` bytes).
     /// Sends share `n` of the set `storageIndex` (k-of-`total` over `size` bytes), naming the
     /// person's key `owner` as the one that may fetch it to restore.
     public func put(storageIndex: String, n: Int, k: Int, total: Int, size: Int, owner: [UInt8], share: [UInt8]) async throws {
@@ -88,28 +107,33 @@ public struct PeerShareClient: Sendable {
         ], body: share)
     }
 
-    /// Leaves the set's `fragments.placed` leaf with the peer.
-    public func putSet(storageIndex: String, leafIndex: Int64, leaf: [UInt8]) async throws {
-        let body = JSONValue.object(["leafIndex": .number("\(leafIndex)"), "leaf": .string(Encoding.base64(leaf))]).serialized()
-        _ = try await call(.PUT, "/v1/peer/sets/\(storageIndex)", body: body)
+    /// Leaves the set's deposit (its leaf and the proof that it is in the vault's log) with the peer.
+    public func putSet(storageIndex: String, deposit: FragmentDeposit) async throws {
+        _ = try await call(.PUT, "/v1/peer/sets/\(storageIndex)", body: deposit.json.serialized())
     }
 
-    /// The set leaves the peer keeps for the vaults the caller owns: (index in the log, exact bytes).
-    public func sets() async throws -> [(leafIndex: Int64, leaf: [UInt8])] {
-        let response = try await call(.GET, PeerShareProtocol.setsPath)
-        guard case .array(let items)? = (try? JSONValue.parse(response.body))?["sets"] else {
-            throw Failure(status: response.status, detail: "the answer is not {\"sets\": [...]}")
-        }
-        return try items.map { item in
-            guard case .number(let n)? = item["leafIndex"], let index = Int64(n), let text = item["leaf"]?.stringValue,
-                  let bytes = Encoding.fromBase64(text) else { throw Failure(status: response.status, detail: "a set entry is not {leafIndex, leaf}") }
-            return (leafIndex: index, leaf: bytes)
-        }
+    /// Asks the peer to delete a set (its deposit and shares) it holds for this vault.
+    public func deleteSet(storageIndex: String) async throws {
+        _ = try await call(.DELETE, "/v1/peer/sets/\(storageIndex)")
     }
 
-    /// The share's bytes as the peer keeps them.
-    public func get(storageIndex: String, n: Int) async throws -> [UInt8] {
-        try await call(.GET, PeerShareProtocol.path(storageIndex: storageIndex, n: n)).body
+    /// The deposits the peer keeps for the vaults the caller owns (unchecked: the caller verifies
+    /// each with its key), at most `limit`.
+    public func sets(limit: Int = 100_000) async throws -> [FragmentDeposit] {
+        var me = self
+        me.maxResponseBytes = 256 << 20
+        let response = try await me.call(.GET, PeerShareProtocol.setsPath)
+        guard case .array(let items)? = (try? JSONValue.parse(response.body))?["sets"], items.count <= limit else {
+            throw Failure(status: response.status, detail: "the answer is not {\"sets\": [...]} of at most \(limit) deposits")
+        }
+        return items.compactMap { try? FragmentDeposit(json: $0) }
+    }
+
+    /// The share's bytes as the peer keeps them; an answer longer than `length` is refused.
+    public func get(storageIndex: String, n: Int, length: Int) async throws -> [UInt8] {
+        var me = self
+        me.maxResponseBytes = max(length, 1)
+        return try await me.call(.GET, PeerShareProtocol.path(storageIndex: storageIndex, n: n)).body
     }
 
     /// The peer's answer to an audit with `nonce`: SHA-256(nonce ‖ share) as it computes it.

@@ -9,14 +9,17 @@ public enum PeerShareProtocol {
     public static let sizeHeader = "edgevault-set-size"
     /// The person's Ed25519 key (base64url) on `PUT`: who may fetch the shares to restore.
     public static let ownerHeader = "edgevault-owner-key"
+    /// The holder's log origin, on every call: a signed call is good at that one holder only,
+    /// so neither a peer nor a listing peer can replay it to another (docs/PROTOCOL.md §"Fragments").
+    public static let holderHeader = "edgevault-holder"
     /// The `keyid` of a call signed by the person (restoring): this prefix and the RFC 7638
     /// thumbprint of their key.
     public static let ownerKeyIdPrefix = "owner:"
     /// `/v1/peer/sets`: the `fragments.placed` leaves of the sets a vault holds shares of.
     public static let setsPath = "/v1/peer/sets"
 
-    /// Every share is `ceil(size / k)` bytes.
-    public static func shareLength(size: Int, k: Int) -> Int { k > 0 ? (size + k - 1) / k : 0 }
+    /// Every share is `ceil(size / k)` bytes (computed without overflow for any size).
+    public static func shareLength(size: Int, k: Int) -> Int { k > 0 && size > 0 ? (size - 1) / k + 1 : 0 }
 
     /// The first characters of every storage index a vault names: 16 lowercase hex digits of
     /// SHA-256(its log's origin). A peer takes from a vault only indexes that begin with its own
@@ -49,13 +52,13 @@ public enum PeerShareProtocol {
     }
 
     /// The headers of a signed peer call (RFC 9421, `ed25519`): `Signature-Input` and
-    /// `Signature` over `@method`, `@path`, the share headers present and `content-digest`
+    /// `Signature` over `@method`, `@path`, `edgevault-holder`, the share headers present and `content-digest`
     /// (on every call but a `GET`, even with an empty body), with `keyid` the sender's log origin and a fresh nonce. The key
     /// is the sender's witness key (the peer knows its verifier key from `peer add`).
-    public static func signedHeaders(method: String, path: String, authority: String, headers: [(String, String)], body: [UInt8],
+    public static func signedHeaders(method: String, path: String, authority: String, holder: String, headers: [(String, String)], body: [UInt8],
                                      origin keyId: String, keyPair: SigningKeyPair, now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
-        var all = headers
-        var components = ["@method", "@path"]
+        var all = [("EdgeVault-Holder", holder)] + headers
+        var components = ["@method", "@path", holderHeader]
         components += headers.map { $0.0.lowercased() }
         if !body.isEmpty || method != "GET" {
             all.append(("Content-Digest", HTTPMessageSignature.contentDigest(body)))

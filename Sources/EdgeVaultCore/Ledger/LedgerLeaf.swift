@@ -79,9 +79,11 @@ public struct LedgerLeaf: Sendable, Equatable {
 
 
     /// The first leaf of every vault: who the person is and which key signs the log.
-    public static func genesis(userKeyId: String, logVerifierKey: String, origin: String, time: Int64) -> LedgerLeaf {
+    /// `personSignature` binds the origin and log key to the person (`VaultBinding`).
+    public static func genesis(userKeyId: String, logVerifierKey: String, origin: String, personSignature: String, time: Int64) -> LedgerLeaf {
         LedgerLeaf(kind: .genesis, fields: [
             "userKeyId": .string(userKeyId), "logKey": .string(logVerifierKey), "origin": .string(origin),
+            VaultBinding.member: .string(personSignature),
         ], time: time)
     }
 }

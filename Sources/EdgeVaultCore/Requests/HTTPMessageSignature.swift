@@ -199,11 +199,16 @@ public enum HTTPMessageSignature {
 
     /// Whether the `Content-Digest` field value carries a `sha-256` digest equal to the body's.
     public static func digestMatches(_ fieldValue: String, body: [UInt8]) -> Bool {
+        digestMatches(fieldValue, sha256: Hash.sha256(body))
+    }
+
+    /// The same check against a body's SHA-256 computed as it streamed by.
+    public static func digestMatches(_ fieldValue: String, sha256: [UInt8]) -> Bool {
         var parser = StructuredFieldValueParser(Array(fieldValue.utf8))
         guard let dict = try? parser.parseDictionaryFieldValue(), let value = dict["sha-256"],
               case .item(let item) = value, case .undecodedByteSequence(let b64) = item.rfc9651BareItem,
               let digest = Encoding.fromBase64(b64)
         else { return false }
-        return Sodium.constantTimeEquals(digest, Hash.sha256(body))
+        return Sodium.constantTimeEquals(digest, sha256)
     }
 }

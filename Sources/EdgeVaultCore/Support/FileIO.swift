@@ -114,6 +114,13 @@ public enum FileIO {
                 return chunk
             }
         }
+
+        /// Exactly `count` bytes, fewer only at the end of the file (empty there).
+        public func exactly(_ count: Int) throws -> [UInt8] {
+            var out: [UInt8] = []
+            while out.count < count, let more = try next(count - out.count) { out += more }
+            return out
+        }
     }
 
     /// Writes a new file (which must not exist) in pieces; `commit` fsyncs it. Dropped without

@@ -56,7 +56,7 @@ extension FragmentService {
     func challenge(_ set: FragmentSet) async -> [Int: Answer] {
         await withTaskGroup(of: (Int, Answer).self) { group in
             for share in set.shares {
-                let client = PeerShareClient(url: share.url, origin: ledger.origin, keyPair: keyPair)
+                let client = client(share)
                 let store = self.store
                 group.addTask {
                     do {
@@ -64,7 +64,7 @@ extension FragmentService {
                             let proof = try await client.audit(storageIndex: set.storageIndex, n: share.n, nonce: c.nonce)
                             return (share.n, Sodium.constantTimeEquals(proof, c.proof) ? .healthy : .wrong("the audit answer is wrong (the share is altered or gone)"))
                         }
-                        let bytes = try await client.get(storageIndex: set.storageIndex, n: share.n)
+                        let bytes = try await client.get(storageIndex: set.storageIndex, n: share.n, length: PeerShareProtocol.shareLength(size: set.size, k: set.k))
                         guard Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { return (share.n, .wrong("the share's bytes do not match its hash")) }
                         try await store.addChallenges(Self.challenges(for: bytes), storageIndex: set.storageIndex, n: share.n)
                         return (share.n, .healthy)
@@ -89,8 +89,8 @@ extension FragmentService {
     func repair(_ set: FragmentSet, answers: [Int: Answer]) async throws -> FragmentSet {
         var shares: [Int: [UInt8]] = [:]
         for share in set.shares where answers[share.n]?.isHealthy == true && shares.count < set.k {
-            let client = PeerShareClient(url: share.url, origin: ledger.origin, keyPair: keyPair)
-            guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n),
+            let client = client(share)
+            guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n, length: PeerShareProtocol.shareLength(size: set.size, k: set.k)),
                   Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { continue }
             shares[share.n] = bytes
         }

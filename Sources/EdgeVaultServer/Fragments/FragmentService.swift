@@ -51,7 +51,11 @@ public actor FragmentService {
     /// Peers needed so that none holds `k` shares of an `n`-share set: ceil(n / (k − 1)).
     public static func peersNeeded(k: Int, n: Int) -> Int { k <= 1 ? Int.max : (n + k - 2) / (k - 1) }
 
-    func client(_ holder: Holder) -> PeerShareClient { PeerShareClient(url: holder.url, origin: ledger.origin, keyPair: keyPair) }
+    func client(_ share: FragmentSet.Share) -> PeerShareClient {
+        PeerShareClient(url: share.url, holder: share.peer, origin: ledger.origin, keyPair: keyPair)
+    }
+
+    func client(_ holder: Holder) -> PeerShareClient { PeerShareClient(url: holder.url, holder: holder.origin, origin: ledger.origin, keyPair: keyPair) }
 
     /// Makes a backup, cuts it into segments and places each as a set, one `fragments.placed`
     /// leaf per set.
@@ -76,31 +80,23 @@ public actor FragmentService {
         let (coder, holders) = try await check(input)
         let segmentBytes = input.segmentBytes ?? Self.defaultSegmentBytes
         let names = Dictionary(holders.map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let backup = try await Backup.prepare(store: store, dataDir: dataDir)
-        let segments = max(1, (backup.totalBytes + segmentBytes - 1) / segmentBytes)
+        // The backup encrypted whole (docs/PROTOCOL.md §"Fragments", "The blob"): the shares
+        // show a holder nothing, not even the backup's unencrypted metadata.
+        let blob = try await Backup.prepareBlob(store: store, dataDir: dataDir)
+        defer { blob.discard() }
+        let segments = max(1, (blob.bytes + segmentBytes - 1) / segmentBytes)
         let push = Encoding.hex(Sodium.randomBytes(8))
         var placed: [FragmentSet] = []
-        defer { backup.discard() }
-        // Read here rather than through `stream`'s closure: the actor's state stays on the actor.
-        var current = backup.head
-        let reader = try FileIO.Reader(backup.databasePath)
-        while true {
-            while current.count >= segmentBytes {
-                placed.append(try await place(Array(current.prefix(segmentBytes)), coder: coder, holders: holders, push: push,
-                                              segment: placed.count, segments: segments))
-                report(Self.info(placed.last!, names: names))
-                current.removeFirst(segmentBytes)
-            }
-            guard let chunk = try reader.next(1 << 20) else { break }
-            current += chunk
-        }
-        if !current.isEmpty || placed.isEmpty {
-            placed.append(try await place(current, coder: coder, holders: holders, push: push, segment: placed.count, segments: segments))
+        let reader = try FileIO.Reader(blob.path)
+        for segment in 0..<segments {
+            let bytes = try reader.exactly(segmentBytes)
+            placed.append(try await place(bytes, coder: coder, holders: holders, push: push, segment: segment, segments: segments))
             report(Self.info(placed.last!, names: names))
         }
         let checkpoint = try await ledger.anchorForAnswer(index: placed.last!.leafIndex,
                                                           detail: "the fragments are placed and recorded but their checkpoint could not be signed yet")
-        return AdminAPI.FragmentsPushResult(push: push, backupBytes: backup.totalBytes, sets: placed.map { Self.info($0, names: names) },
+        await retire(keeping: push)
+        return AdminAPI.FragmentsPushResult(push: push, backupBytes: blob.bytes, sets: placed.map { Self.info($0, names: names) },
                                             checkpointSize: checkpoint.size)
     }
 
@@ -138,30 +134,63 @@ public actor FragmentService {
                                                                                    sha256: Encoding.base64(Hash.sha256(shares[$0]))) })
         let challenges = Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, Self.challenges(for: $0.element)) })
         set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, challenges: challenges, now: set.placedAt)
-        try await deposit(set)
+        let checkpoint = try await ledger.anchorForAnswer(index: set.leafIndex,
+                                                          detail: "the fragment set is placed and recorded but its checkpoint could not be signed yet")
+        try await deposit(set, checkpoint: checkpoint)
         logger.info("fragment set placed", metadata: ["storageIndex": "\(index)", "segment": "\(segment + 1)/\(segments)", "bytes": "\(bytes.count)"])
         return set
     }
 
-    /// Leaves the set's leaf with every peer holding a share of it, so that the person finds
-    /// their sets from any one peer when the gateway is gone. A peer that does not take it is
-    /// logged; the set is placed all the same (the other holders keep the leaf).
-    func deposit(_ set: FragmentSet) async throws {
-        guard let leaf = try await store.leaf(at: set.leafIndex) else { return }
+    /// Leaves the set's deposit (its leaf, the genesis leaf, a checkpoint covering it and the
+    /// inclusion proof) with every peer holding a share of it, so that the person finds their
+    /// sets from any one peer when the gateway is gone. A peer that does not take it is logged;
+    /// the set is placed all the same (the other holders keep the deposit).
+    func deposit(_ set: FragmentSet, checkpoint: VaultStore.StoredCheckpoint) async throws {
+        guard let leaf = try await store.leaf(at: set.leafIndex), let genesis = try await store.leaf(at: 0) else { return }
+        let deposit = FragmentDeposit(leafIndex: set.leafIndex, leaf: leaf, genesis: genesis, checkpoint: checkpoint.note,
+                                      proof: try await store.inclusionProof(index: set.leafIndex, size: checkpoint.size))
         var holders: [String: String] = [:]
         for share in set.shares { holders[share.peer] = share.url }
         await withTaskGroup(of: Void.self) { group in
             for (peer, url) in holders {
-                let client = PeerShareClient(url: url, origin: ledger.origin, keyPair: keyPair)
+                let client = PeerShareClient(url: url, holder: peer, origin: ledger.origin, keyPair: keyPair)
                 let logger = self.logger
                 group.addTask {
                     do {
-                        try await client.putSet(storageIndex: set.storageIndex, leafIndex: set.leafIndex, leaf: leaf)
+                        try await client.putSet(storageIndex: set.storageIndex, deposit: deposit)
                     } catch {
-                        logger.warning("a peer did not keep a set's leaf", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                        logger.warning("a peer did not keep a set's deposit", metadata: ["peer": "\(peer)", "error": "\(error)"])
                     }
                 }
             }
+        }
+    }
+
+    /// Pushes kept on the peers: the newest and the one before it (a fallback should the newest
+    /// turn out unreadable). Older sets are deleted from their holders and forgotten here; their
+    /// leaves stay in the log.
+    static let pushesKept = 2
+
+    /// Deletes the sets of every push but the newest `pushesKept` (`keeping` among them) from
+    /// their holders. A holder that does not answer keeps them until the next push asks again.
+    func retire(keeping push: String) async {
+        let sets: [FragmentSet]
+        do { sets = try await store.fragmentSets() } catch { return }
+        let newest = Dictionary(grouping: sets, by: \.push).mapValues { $0.map(\.leafIndex).max() ?? 0 }
+        let kept = Set([push] + newest.filter { $0.key != push }.sorted { $0.value > $1.value }.prefix(Self.pushesKept - 1).map(\.key))
+        for set in sets where !kept.contains(set.push) {
+            var holders: [String: String] = [:]
+            for share in set.shares { holders[share.peer] = share.url }
+            var all = true
+            for (peer, url) in holders {
+                do {
+                    try await PeerShareClient(url: url, holder: peer, origin: ledger.origin, keyPair: keyPair).deleteSet(storageIndex: set.storageIndex)
+                } catch {
+                    all = false
+                    logger.info("a peer did not delete an old set yet", metadata: ["peer": "\(peer)", "storageIndex": "\(set.storageIndex)", "error": "\(error)"])
+                }
+            }
+            if all { try? await store.forgetFragmentSet(storageIndex: set.storageIndex) }
         }
     }
 

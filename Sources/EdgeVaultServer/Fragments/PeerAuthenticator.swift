@@ -29,6 +29,8 @@ enum ShareCaller: Sendable, Equatable {
 struct PeerAuthenticator: Sendable {
     let store: VaultStore
     let nonces: NonceStore
+    /// This vault's log origin: every call must be signed for it (`EdgeVault-Holder`).
+    let origin: String
 
     /// Verifies the call's signature (not yet the body: `checkDigest` does, once it is read).
     func authenticate(_ request: Request, covering fields: [String], hasBody: Bool) async throws -> AuthenticatedPeer {
@@ -50,11 +52,14 @@ struct PeerAuthenticator: Sendable {
             throw Problem(code: .signatureInvalid, detail: "the signature needs a nonce parameter (1…128 characters)")
         }
         if let alg = p.alg, alg != "ed25519" { throw Problem(code: .signatureInvalid, detail: "alg must be ed25519") }
-        var required = ["@method", "@path"] + fields
+        var required = ["@method", "@path", PeerShareProtocol.holderHeader] + fields
         if parts.query != nil { required.append("@query") }
         if hasBody { required.append("content-digest") }
         for c in required where !p.components.contains(c) {
             throw Problem(code: .signatureInvalid, detail: "the signature must cover \(required.map { "\"\($0)\"" }.joined(separator: " ")); \(c) is missing")
+        }
+        guard let holder = request.headers[HTTPField.Name(PeerShareProtocol.holderHeader)!], holder == origin else {
+            throw Problem(code: .signatureInvalid, detail: "the call must be signed for this vault: EdgeVault-Holder must be its log origin, \(origin)")
         }
         let now = Timestamp.now() / 1000
         guard abs(p.created - now) <= SignatureMiddleware.window else {
@@ -86,7 +91,11 @@ struct PeerAuthenticator: Sendable {
 
     /// Checks the body against the signed `Content-Digest` (RFC 9530).
     func checkDigest(_ request: Request, body: [UInt8]) throws {
-        guard let digest = request.headers[HTTPField.Name("Content-Digest")!], HTTPMessageSignature.digestMatches(digest, body: body) else {
+        try checkDigest(request, sha256: Hash.sha256(body))
+    }
+
+    func checkDigest(_ request: Request, sha256: [UInt8]) throws {
+        guard let digest = request.headers[HTTPField.Name("Content-Digest")!], HTTPMessageSignature.digestMatches(digest, sha256: sha256) else {
             throw Problem(code: .digestMismatch, detail: "Content-Digest must carry the sha-256 of the body (RFC 9530)")
         }
     }

@@ -2,50 +2,76 @@ import EdgeVaultCore
 import EdgeVaultStore
 import Hummingbird
 import NIOCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
-/// The `fragments.placed` leaves a holder keeps beside the shares (docs/PROTOCOL.md
-/// §"Fragments"), so that the person can find their sets from any one peer when the gateway is gone.
+/// The deposits a holder keeps beside the shares (docs/PROTOCOL.md §"Fragments", "Deposits"),
+/// so that the person can find their sets from any one peer when the gateway is gone.
 extension PeerSharesController {
-    struct SetLeaf: Codable, Sendable {
-        /// The leaf's index in the sender's log.
-        var leafIndex: Int64
-        /// The leaf's exact bytes, base64.
-        var leaf: String
+    struct Deposits: ResponseGenerator {
+        var deposits: [[UInt8]]
+
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            var body = Array("{\"sets\":[".utf8)
+            for (i, d) in deposits.enumerated() {
+                if i > 0 { body.append(0x2C) }
+                body += d
+            }
+            body += Array("]}".utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
 
-    struct SetLeaves: Codable, Sendable {
-        var sets: [SetLeaf]
-    }
-
-    /// `PUT /v1/peer/sets/{storageIndex}` (peer-signed): the leaf of a set whose shares this
-    /// vault holds for the caller.
+    /// `PUT /v1/peer/sets/{storageIndex}` (peer-signed): the deposit of a set whose shares this
+    /// vault holds for the caller. Kept only when it verifies: the genesis leaf signed by the
+    /// person whose key the shares named, for the caller's own origin; the checkpoint signed by
+    /// that vault's log key; the leaf in it; the leaf about this very set.
     @Sendable func putSet(_ request: Request, context: Context) async throws -> Response {
         let peer = try await authenticator.authenticate(request, covering: [], hasBody: true)
         let index = try storageIndex(context: context, caller: .peer(peer))
-        let body = Array(try await request.body.collect(upTo: 2 * LedgerLeaf.maxBytes).readableBytesView)
-        try authenticator.checkDigest(request, body: body)
-        guard let input = try? JSONDecoder().decode(SetLeaf.self, from: Data(body)), input.leafIndex >= 0,
-              let bytes = Encoding.fromBase64(input.leaf), let leaf = try? LedgerLeaf(bytes: bytes),
-              leaf.type == LedgerLeaf.Kind.fragmentsPlaced.rawValue, leaf.json["storageIndex"]?.stringValue == index
-        else {
-            throw Problem(code: .shareInvalid, detail: "send {\"leafIndex\":…, \"leaf\":<base64 of the set's fragments.placed leaf, whose storageIndex is \(index)>}")
+        let body: [UInt8]
+        do {
+            body = Array(try await request.body.collect(upTo: FragmentDeposit.maxBytes).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Problem(code: .tooLarge, detail: "a deposit is at most \(FragmentDeposit.maxBytes) bytes")
         }
-        try await store.keepSetLeaf(storageIndex: index, sender: peer.origin, leafIndex: input.leafIndex, leaf: bytes, now: Timestamp.now())
+        try authenticator.checkDigest(request, body: body)
+        guard let owner = try await store.shareOwners()[peer.origin] else {
+            throw Problem(code: .notFound, detail: "this peer holds no share of \(index): send the shares first")
+        }
+        let deposit: FragmentDeposit
+        let verified: FragmentDeposit.Verified
+        do {
+            deposit = try FragmentDeposit(json: try JSONValue.parse(body))
+            verified = try deposit.verify(owner: owner)
+        } catch let e as VaultError {
+            throw Problem(code: .shareInvalid, detail: "the deposit does not verify: \(e.message)")
+        } catch {
+            throw Problem(code: .shareInvalid, detail: "the deposit is not JSON")
+        }
+        let logKey = try await store.peers().first { $0.origin == peer.origin }?.logKey
+        guard verified.vault.origin == peer.origin, verified.vault.logKey == logKey, verified.leaf.json["storageIndex"]?.stringValue == index else {
+            throw Problem(code: .shareInvalid, detail: "the deposit is not your vault's leaf for the set \(index) (its origin, log key and set must be yours)")
+        }
+        try await store.keepDeposit(storageIndex: index, sender: peer.origin, leafIndex: deposit.leafIndex, deposit: deposit.json.serialized(),
+                                    quota: limits.maxBytesPerPeer, now: Timestamp.now())
         return Response(status: .noContent)
     }
 
-    /// `GET /v1/peer/sets` (signed by the person, `keyid` `owner:<thumbprint>`): the leaves of
+    /// `DELETE /v1/peer/sets/{storageIndex}` (peer-signed): the sender no longer needs the set
+    /// (a newer push replaced it): its deposit and every share of it held here go.
+    @Sendable func deleteSet(_ request: Request, context: Context) async throws -> Response {
+        let peer = try await authenticator.authenticate(request, covering: [], hasBody: true)
+        let index = try storageIndex(context: context, caller: .peer(peer))
+        try authenticator.checkDigest(request, body: Array(try await request.body.collect(upTo: 1024).readableBytesView))
+        for n in try await store.forgetHeldSet(storageIndex: index, sender: peer.origin) { files.remove(storageIndex: index, n: n) }
+        return Response(status: .noContent)
+    }
+
+    /// `GET /v1/peer/sets` (signed by the person, `keyid` `owner:<thumbprint>`): the deposits of
     /// every set held for the vaults they own, in log order.
-    @Sendable func sets(_ request: Request, context: Context) async throws -> JSONBody<SetLeaves> {
+    @Sendable func sets(_ request: Request, context: Context) async throws -> Deposits {
         guard case .owner(_, let senders) = try await authenticator.authenticate(request, covering: [], hasBody: false, allowOwner: true) else {
             throw PeerAuthenticator.refusal
         }
-        let leaves = try await store.setLeaves(senders: senders)
-        return JSONBody(SetLeaves(sets: leaves.map { SetLeaf(leafIndex: $0.leafIndex, leaf: Encoding.base64($0.leaf)) }))
+        return Deposits(deposits: try await store.deposits(senders: senders))
     }
 }

@@ -31,14 +31,19 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     let authenticator: PeerAuthenticator
     let files: ShareFiles
     let limits: ShareLimits
+    /// Shares being written or audited at once: a call beyond them gets 429 at once.
+    let transfers: TransferSlots
 
     static var template: String { "/v1/peer/shares/{storageIndex}/{n}" }
+    /// Shares written or audited at once (all peers together).
+    static var concurrentTransfers: Int { 4 }
 
     func addRoutes(to router: Router<Context>) {
         router.put(RouterPath(Self.template), use: put)
         router.get(RouterPath(Self.template), use: get)
         router.post(RouterPath(Self.template + "/audit"), use: audit)
         router.put("/v1/peer/sets/{storageIndex}", use: putSet)
+        router.delete("/v1/peer/sets/{storageIndex}", use: deleteSet)
         router.get(RouterPath(PeerShareProtocol.setsPath), use: sets)
     }
 
@@ -108,18 +113,19 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         guard length <= limits.maxShareBytes else {
             throw Problem(code: .tooLarge, detail: "a share of \(length) bytes is over this peer's limit of \(limits.maxShareBytes) (send smaller segments)")
         }
-        let body: [UInt8]
+        // The body goes to a staged file as it arrives (memory stays flat), at most `length` bytes.
+        try transfers.take()
+        defer { transfers.give() }
+        let (staged, digest, count) = try await files.stage(request.body, length: length)
         do {
-            body = Array(try await request.body.collect(upTo: max(length, 1)).readableBytesView)
-        } catch is NIOTooManyBytesError {
-            throw Problem(code: .shareInvalid, detail: "the share is longer than ceil(size / k) = \(length) bytes")
+            guard count == length else {
+                throw Problem(code: .shareInvalid, detail: "the share is \(count) bytes; a share of a \(size)-byte set with k = \(k) is \(length)")
+            }
+            try authenticator.checkDigest(request, sha256: digest)
+        } catch {
+            files.discard(staged)
+            throw error
         }
-        guard body.count == length else {
-            throw Problem(code: .shareInvalid, detail: "the share is \(body.count) bytes; a share of a \(size)-byte set with k = \(k) is \(length)")
-        }
-        try authenticator.checkDigest(request, body: body)
-        let digest = Hash.sha256(body)
-        let staged = try files.stage(body)
         let held = HeldShare(storageIndex: index, n: n, sender: peer.origin, k: k, total: total, setSize: size, length: length,
                              sha256: digest, owner: owner, storedAt: Timestamp.now())
         let outcome: VaultStore.Admission
@@ -136,7 +142,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         return try JSONBody(stored, status: outcome == .stored ? .created : .ok).response(from: request, context: context)
     }
 
-    func held(_ request: Request, context: Context, caller: ShareCaller) async throws -> [UInt8] {
+    func held(_ request: Request, context: Context, caller: ShareCaller) async throws -> HeldShare {
         let (index, n) = try address(request, context: context, caller: caller)
         let mine: (HeldShare) -> Bool = { share in
             switch caller {
@@ -147,13 +153,14 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         guard let share = try await store.heldShare(storageIndex: index, n: n), mine(share) else {
             throw Problem(code: .notFound, detail: "this peer holds no share \(n) of \(index)")
         }
-        return try files.read(storageIndex: index, n: n, length: share.length)
+        return share
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let caller = try await authenticator.authenticate(request, covering: [], hasBody: false, allowOwner: true)
-        let bytes = try await held(request, context: context, caller: caller)
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        let share = try await held(request, context: context, caller: caller)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                        body: try files.body(storageIndex: share.storageIndex, n: share.n, length: share.length))
     }
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> JSONBody<AuditProof> {
@@ -161,7 +168,9 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         let nonce = Array(try await request.body.collect(upTo: 64).readableBytesView)
         guard nonce.count == 32 else { throw Problem(code: .shareInvalid, detail: "an audit's body is a 32-byte random nonce") }
         try authenticator.checkDigest(request, body: nonce)
-        let bytes = try await held(request, context: context, caller: .peer(peer))
-        return JSONBody(AuditProof(sha256: Encoding.base64(PeerShareProtocol.auditProof(nonce: nonce, share: bytes))))
+        let share = try await held(request, context: context, caller: .peer(peer))
+        try transfers.take()
+        defer { transfers.give() }
+        return JSONBody(AuditProof(sha256: Encoding.base64(try files.digest(storageIndex: share.storageIndex, n: share.n, prefix: nonce))))
     }
 }

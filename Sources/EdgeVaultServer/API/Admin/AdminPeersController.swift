@@ -10,6 +10,8 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
     let store: VaultStore
     let ledger: LedgerService
     let witnessing: Witnessing
+    /// Where the shares held for peers are (removed with the peer).
+    let dataDir: String
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/peers", use: list)
@@ -52,6 +54,8 @@ struct AdminPeersController<Context: RequestContext>: Sendable {
             throw Problem(code: .peerConflict, detail: "that is this vault's own witness key: a peer's comes from its own `vault-cli peer key`")
         }
         let outcome = try await store.applyPeerChange(checked, jws: jwsBytes, now: Timestamp.now())
+        let shares = ShareFiles(dataDir: dataDir)
+        for held in outcome.forgotten { shares.remove(storageIndex: held.storageIndex, n: held.n) }
         try await witnessing.collector.reloadTargets()
         let checkpoint = try await ledger.anchorForAnswer(index: outcome.leafIndex,
                                                           detail: "the peer change is recorded but its checkpoint could not be signed yet")

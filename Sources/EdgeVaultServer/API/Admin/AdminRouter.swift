@@ -42,7 +42,7 @@ public func buildAdminRouter<Context: RequestContext>(
     AdminDeletionsController(store: store, ledger: ledger, manager: manager).addRoutes(to: adminRouter)
     AdminComputeController<Context>(store: store, ledger: ledger).addRoutes(to: adminRouter)
     AdminRecoveryController<Context>(store: store, ledger: ledger).addRoutes(to: adminRouter)
-    if let witnessing { AdminPeersController<Context>(store: store, ledger: ledger, witnessing: witnessing).addRoutes(to: adminRouter) }
+    if let witnessing { AdminPeersController<Context>(store: store, ledger: ledger, witnessing: witnessing, dataDir: configuration.dataDir).addRoutes(to: adminRouter) }
     if let fragments { AdminFragmentsController<Context>(fragments: fragments).addRoutes(to: adminRouter) }
     let dataDir = configuration.dataDir
     adminRouter.post("/v1/backup") { _, _ in

@@ -82,8 +82,9 @@ public func buildPublicRouter(store: VaultStore, ledger: LedgerService, configur
         .group(context: OrgRequestContext.self)
     ModulesController(store: store, allowUnknownOrgs: configuration.allowUnknownOrgs).addRoutes(to: modules)
     // Shares kept for the peers the person added (docs/PROTOCOL.md §"Fragments").
-    PeerSharesController<PublicRequestContext>(store: store, authenticator: PeerAuthenticator(store: store, nonces: nonces),
-                                               files: ShareFiles(dataDir: configuration.dataDir), limits: configuration.shareLimits)
+    PeerSharesController<PublicRequestContext>(store: store, authenticator: PeerAuthenticator(store: store, nonces: nonces, origin: ledger.origin),
+                                               files: ShareFiles(dataDir: configuration.dataDir), limits: configuration.shareLimits,
+                                               transfers: TransferSlots(PeerSharesController<PublicRequestContext>.concurrentTransfers))
         .addRoutes(to: router)
     routes.load(from: router)
     return router
