@@ -50,6 +50,8 @@ public struct PeerShareClient: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var status: Int
         public var detail: String
+        /// A busy holder's `Retry-After`, in seconds.
+        public var retryAfter: Int?
         public var description: String { status == 0 ? detail : "HTTP \(status): \(detail)" }
         public init(status: Int, detail: String) {
             self.status = status
@@ -79,7 +81,19 @@ public struct PeerShareClient: Sendable {
         return String(rest[slash...])
     }
 
+    /// Tries a busy holder (429) three times in all, waiting what it asks (at most 5 s) between.
     func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> HTTPClient.Response {
+        for attempt in 1... {
+            do {
+                return try await callOnce(method, path, headers: headers, body: body)
+            } catch let f as Failure where f.status == 429 && attempt < 3 {
+                try await Task.sleep(for: .seconds(min(max(f.retryAfter ?? 1, 1), 5)))
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    func callOnce(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]) async throws -> HTTPClient.Response {
         let client: HTTPClient
         do { client = try self.client() } catch { throw Failure(status: 0, detail: "\(error)") }
         let full = prefix + path
@@ -93,7 +107,10 @@ public struct PeerShareClient: Sendable {
         }
         guard (200..<300).contains(response.status) else {
             let problem = try? JSONValue.parse(response.body)
-            throw Failure(status: response.status, detail: problem?["detail"]?.stringValue ?? String(decoding: response.body.prefix(200), as: UTF8.self))
+            var failure = Failure(status: response.status,
+                                  detail: String((problem?["detail"]?.stringValue ?? String(decoding: response.body.prefix(200), as: UTF8.self)).prefix(300)))
+            failure.retryAfter = response.header("Retry-After").flatMap { Int($0) }
+            throw failure
         }
         return response
     }

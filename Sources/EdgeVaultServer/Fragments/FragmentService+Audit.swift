@@ -69,7 +69,7 @@ extension FragmentService {
                         try await store.addChallenges(Self.challenges(for: bytes), storageIndex: set.storageIndex, n: share.n)
                         return (share.n, .healthy)
                     } catch let f as PeerShareClient.Failure {
-                        return (share.n, f.status == 0 || f.status >= 500 ? .unreachable(f.description) : .wrong(f.description))
+                        return (share.n, f.status == 0 || f.status == 429 || f.status >= 500 ? .unreachable(f.description) : .wrong(f.description))
                     } catch {
                         return (share.n, .unreachable("\(error)"))
                     }
