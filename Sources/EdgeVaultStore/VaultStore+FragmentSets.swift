@@ -73,6 +73,16 @@ extension VaultStore {
         }
     }
 
+    /// Bytes of the database in use (its pages less the free ones).
+    public func usedDatabaseBytes() async throws -> Int {
+        try await read("measure the database") { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            return (pages - free) * size
+        }
+    }
+
     /// The outcome of one share's audit.
     public func recordShareAudit(storageIndex: String, n: Int, healthy: Bool, error: String?, now: Int64) async throws {
         try await write("record a share audit") { db in

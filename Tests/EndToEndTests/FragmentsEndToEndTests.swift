@@ -51,7 +51,7 @@ func checkPlacement(_ leaves: [[String: Any]], peers: [CircleMember]) throws {
 
 @Suite("End to end: fragments of the backup on four peers (3-of-8)", .serialized)
 struct FragmentsEndToEndTests {
-    @Test("fragments push places 3-of-8 sets on four peers, two shares each and never three; every share is where its leaf says, with its hash")
+    @Test("fragments push places 3-of-8 sets on four peers, two shares each and never three; every share is where its leaf says, with its hash; after two more pushes the oldest one's shares are deleted from the peers")
     func pushPlacesEveryShareWhereItsLeafSays() async throws {
         let circle = try await makeCircle(5)
         let gateway = circle[0], peers = Array(circle.dropFirst())
@@ -73,6 +73,23 @@ struct FragmentsEndToEndTests {
         let status = try await gateway.v.cli(["fragments", "status"])
         #expect(status.status == 0 && status.stdout.contains("not audited yet"), "\(status.stdout)")
         #expect(try await gateway.v.cli(["log", "verify", "--state", gateway.v.root + "/state.json"]).status == 0)
+
+        // Two more pushes: the peers keep the newest two, and the first push's shares are deleted.
+        for _ in 0..<2 { #expect(try await gateway.v.cli(["fragments", "push", "--segment-bytes", "65536"]).status == 0) }
+        let firstIndexes = Set(leaves.map { $0["storageIndex"] as! String })
+        let held = try peers.flatMap { try FileIO.list($0.v.dataDir + "/shares") }.filter { !$0.hasPrefix(".") }
+        #expect(!held.contains { firstIndexes.contains(String($0.split(separator: ".")[0])) }, "the oldest push's shares are gone")
+        let all = try await placedLeaves(gateway.v)
+        let kept = Set(all.map { $0["storageIndex"] as! String }).subtracting(firstIndexes)
+        #expect(Set(held.map { String($0.split(separator: ".")[0]) }) == kept, "the two newest pushes' shares are all there")
+        #expect(held.count == 8 * kept.count)
+        let after = try await gateway.v.cli(["fragments", "status"])
+        let listedPushes: Set<String> = Set(after.stdout.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            return words.count > 2 && words[1] == "push" ? String(words[2]) : nil
+        })
+        #expect(listedPushes.count == 2, "status lists two pushes: \(after.stdout)")
+        #expect(all.count == leaves.count + kept.count, "the deleted sets' leaves stay in the log")
         for m in circle { try await m.v.stopDaemon() }
     }
 
@@ -232,4 +249,31 @@ struct FragmentsEndToEndTests {
         #expect(first["k"] as? Int == 3 && first["n"] as? Int == 8)
         for m in circle { try await m.v.stopDaemon() }
     }
+
+    @Test("With fragments.push_after_bytes set, vaultd pushes once that much new data has come in since the last push, and not before")
+    func pushAfterNewData() async throws {
+        let circle = try await makeCircle(5) { i, v in
+            guard i == 0 else { return }
+            v.configFile = v.root + "/vaultd.toml"
+            try "[fragments]\npush_after_bytes = 1000000\npush_check_seconds = 1\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
+        }
+        let gateway = circle[0]
+        // A fresh vault is far below 1 MB: two checks pass with no push.
+        let first = try #require(try await waitForPush(gateway, after: 0, timeout: .seconds(3)) == nil ? 0 : nil, "no push before 1 MB of data")
+        try await ingestReadings(gateway.v, batches: 12, size: 5000)
+        let pushed = try #require(try await waitForPush(gateway, after: first, timeout: .seconds(30)), "a push once 1 MB came in")
+        #expect(pushed >= 1)
+        for m in circle { try await m.v.stopDaemon() }
+    }
+}
+
+/// The number of distinct pushes in `m`'s log once it exceeds `after`, waiting at most `timeout`; nil if it never does.
+func waitForPush(_ m: CircleMember, after: Int, timeout: Duration) async throws -> Int? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let pushes = Set(try await placedLeaves(m.v).compactMap { $0["push"] as? String }).count
+        if pushes > after { return pushes }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return nil
 }

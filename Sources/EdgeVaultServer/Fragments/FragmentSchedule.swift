@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// What vaultd does with fragments by itself, every `interval` (0: never): the audit
 /// (`fragments.audit_interval_seconds`, daily; `vault-cli fragments audit` runs one now) and the
-/// push (`fragments.push_interval_seconds` with `fragments.k` and `fragments.n`; off by default).
+/// push (`fragments.push_interval_seconds`, or `fragments.push_after_bytes` of new data, with
+/// `fragments.k` and `fragments.n`; both off by default).
 public struct FragmentSchedule: Service {
     let name: String
     let interval: Duration
@@ -31,6 +32,18 @@ public struct FragmentSchedule: Service {
         FragmentSchedule(name: "fragment audit", interval: interval, logger: logger) {
             let r = try await fragments.audit()
             return r.sets == 0 ? nil : ["sets": "\(r.sets)", "healthy": "\(r.healthy)/\(r.shares)", "repairs": "\(r.repairs.count)"]
+        }
+    }
+
+    /// Pushes a fresh backup once the vault has `bytes` of new data since the last push (the
+    /// database's used bytes against the last push's blob), checked every `interval`.
+    public static func pushAfterGrowth(_ fragments: FragmentService, input: AdminAPI.FragmentsPushInput, bytes: Int, interval: Duration = .seconds(60),
+                                       logger: Logger) -> FragmentSchedule {
+        FragmentSchedule(name: "fragments push after new data", interval: bytes > 0 ? interval : .zero, logger: logger) {
+            let grown = try await fragments.bytesSinceLastPush()
+            guard grown >= bytes else { return nil }
+            let r = try await fragments.push(input)
+            return ["push": "\(r.push)", "bytes": "\(r.backupBytes)", "sets": "\(r.sets.count)", "newData": "\(grown)"]
         }
     }
 

@@ -222,6 +222,16 @@ public actor FragmentService {
         try await send(Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, $0.element) }), index: index, coder: coder, size: size, to: assigned)
     }
 
+    /// How much the database's used bytes exceed the last push's blob (all of them when
+    /// nothing was pushed yet): the new data a `push_after_bytes` schedule waits for.
+    public func bytesSinceLastPush() async throws -> Int {
+        let used = try await store.usedDatabaseBytes()
+        let sets = try await store.fragmentSets()
+        guard let last = sets.max(by: { $0.leafIndex < $1.leafIndex })?.push else { return used }
+        let pushed = sets.filter { $0.push == last && $0.replacedBy == nil }.reduce(0) { $0 + $1.size }
+        return max(0, used - pushed)
+    }
+
     /// The sets as the admin API shows them.
     public func status() async throws -> AdminAPI.FragmentsStatus {
         let names = Dictionary(try await store.peers().map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })

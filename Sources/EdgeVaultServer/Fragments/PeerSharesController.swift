@@ -17,6 +17,10 @@ public struct ShareLimits: Sendable, Equatable {
 /// A push vaultd makes by itself (0 seconds: none).
 public struct FragmentPushSchedule: Sendable, Equatable {
     public var seconds = 0
+    /// Push once the database has grown this many bytes past the last push's blob (0: never);
+    /// checked every `checkSeconds`.
+    public var afterBytes = 0
+    public var checkSeconds = 60
     public var k = 3
     public var n = 8
 

@@ -85,7 +85,10 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
                    RetentionService(store: store, ledger: ledger, interval: .seconds(configuration.retentionSweepSeconds), logger: logger),
                    FragmentSchedule.audit(fragments, interval: .seconds(configuration.fragmentAuditSeconds), logger: logger),
                    FragmentSchedule.push(fragments, input: .init(k: configuration.fragmentPush.k, n: configuration.fragmentPush.n),
-                                         interval: .seconds(configuration.fragmentPush.seconds), logger: logger)],
+                                         interval: .seconds(configuration.fragmentPush.seconds), logger: logger),
+                   FragmentSchedule.pushAfterGrowth(fragments, input: .init(k: configuration.fragmentPush.k, n: configuration.fragmentPush.n),
+                                                    bytes: configuration.fragmentPush.afterBytes,
+                                                    interval: .seconds(configuration.fragmentPush.checkSeconds), logger: logger)],
         onServerRunning: { _ in
             AdminSocket.restrictPermissions(path: socketPath)
             await readiness.ready("admin_socket", socketPath)
