@@ -20,4 +20,16 @@ extension AdminClient {
         return try await post("/v1/recovery/policy", body: Array(try JSONEncoder().encode(input)), contentType: "application/json",
                               as: AdminAPI.RecoveryPolicyResult.self)
     }
+
+    /// Leaves shares sealed to peers with them, through vaultd (which holds the witness key they know).
+    public func deliverRecoveryShares(_ shares: [AdminAPI.RecoverySharesInput.Item]) async throws -> AdminAPI.RecoverySharesResult {
+        try await post("/v1/recovery/peer-shares", body: Array(try JSONEncoder().encode(AdminAPI.RecoverySharesInput(shares: shares))),
+                       contentType: "application/json", as: AdminAPI.RecoverySharesResult.self)
+    }
+
+    /// Opens the recovery share the peer named `peer` left with this vault.
+    public func openRecoveryShare(peer: String) async throws -> AdminAPI.OpenShareResult {
+        try await post("/v1/recovery/held-shares/open", body: Array(try JSONEncoder().encode(AdminAPI.OpenShareInput(peer: peer))),
+                       contentType: "application/json", as: AdminAPI.OpenShareResult.self)
+    }
 }

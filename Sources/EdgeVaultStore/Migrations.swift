@@ -346,6 +346,11 @@ enum Migrations {
                     storedAt INTEGER NOT NULL
                 );
                 CREATE INDEX held_set_sender ON held_set (sender, leafIndex);
+                CREATE TABLE held_recovery_share (
+                    sender TEXT PRIMARY KEY,
+                    share BLOB NOT NULL,
+                    storedAt INTEGER NOT NULL
+                );
                 CREATE TABLE fragment_set (
                     storageIndex TEXT PRIMARY KEY,
                     leafIndex INTEGER NOT NULL,

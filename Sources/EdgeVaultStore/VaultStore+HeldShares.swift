@@ -184,3 +184,30 @@ extension VaultStore {
         }
     }
 }
+
+/// Recovery shares peers left here, sealed to this vault's witness key (docs/PROTOCOL.md
+/// §"Key recovery", "Shares sealed to peers"): one per peer, the newest split's.
+extension VaultStore {
+    public func keepRecoveryShare(sender: String, share: [UInt8], now: Int64) async throws {
+        try await write("keep a peer's recovery share") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO held_recovery_share (sender, share, storedAt) VALUES (?, ?, ?)",
+                           arguments: [sender, Data(share), now])
+        }
+    }
+
+    public func heldRecoveryShare(sender: String) async throws -> (share: [UInt8], storedAt: Int64)? {
+        try await read("read a peer's recovery share") { db in
+            try Row.fetchOne(db, sql: "SELECT share, storedAt FROM held_recovery_share WHERE sender = ?", arguments: [sender]).map { row in
+                let share: Data = row[0]
+                return ([UInt8](share), row[1])
+            }
+        }
+    }
+
+    /// Records in the ledger that the person opened `sender`'s recovery share.
+    public func recordRecoveryShareOpened(sender: String, name: String, now: Int64) async throws -> Int64 {
+        try await write("record an opened recovery share") { db in
+            try Self.appendLeaf(LedgerLeaf(kind: .recoveryShareOpened, fields: ["peer": .string(sender), "name": .string(name)], time: now), in: db)
+        }
+    }
+}

@@ -23,7 +23,7 @@ struct RecoveryCommand: AsyncParsableCommand {
               vault-cli recovery verify --shares shares.txt
               vault-cli recovery recover --new-key ~/.config/edgevault/user.key
             """,
-        subcommands: [Split.self, Verify.self, Recover.self, Record.self])
+        subcommands: [Split.self, Verify.self, Recover.self, Record.self, OpenShare.self])
 
     /// The split's shape: `--group-threshold G --group TofN …` (default 2 of 1of1, 2of3, 2of3).
     struct PolicyOptions: ParsableArguments {
@@ -81,7 +81,12 @@ struct RecoveryCommand: AsyncParsableCommand {
                 Without --out, on a terminal, shows the shares group by group; it refuses to print them anywhere else. \
                 With --out, writes them one per line in group order (mode 0600; never overwrites).
 
+                With --seal-group G --to-peer NAME…, group G's shares are not shown: each is sealed to one peer's \
+                witness key and kept on that peer's gateway, where its person can open it for you \
+                (`vault-cli recovery open-share`) the day you need it.
+
                 Example: vault-cli recovery split --group-threshold 2 --group 1of1 --group 2of3 --group 2of3 --out shares.txt
+                Example: vault-cli recovery split --out shares.txt --seal-group 3 --to-peer bob --to-peer carol --to-peer dave
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -90,6 +95,25 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         @Option(help: "Write the mnemonics to this new file, one per line (mode 0600).")
         var out: String?
+
+        @Option(help: "Seal this group's shares (1-based) to peers instead of showing them: one share to each --to-peer, kept on their gateways.")
+        var sealGroup: Int?
+
+        @Option(name: .customLong("to-peer"), help: "A peer (its name in `vault-cli peer list`) to seal one share of --seal-group to; repeat, as many as the group has shares.")
+        var toPeers: [String] = []
+
+        func validate() throws {
+            guard let g = sealGroup else {
+                if !toPeers.isEmpty { throw ValidationError("--to-peer needs --seal-group (which group's shares go to the peers)") }
+                return
+            }
+            let groups = policy.groups
+            guard (1...groups.count).contains(g) else { throw ValidationError("--seal-group must be 1…\(groups.count)") }
+            guard toPeers.count == groups[g - 1].count, Set(toPeers).count == toPeers.count else {
+                throw ValidationError("group \(g) has \(groups[g - 1].count) shares: name that many different peers with --to-peer")
+            }
+            guard groups.count > 1 else { throw ValidationError("with a single group, the peers alone would hold your key: add a group of your own") }
+        }
 
         @Option(help: "Read the key file's passphrase from this file instead of asking.")
         var passphraseFile: String?
@@ -111,14 +135,42 @@ struct RecoveryCommand: AsyncParsableCommand {
             guard try Slip39.keyId(ofRoot: try Slip39.combine(mnemonics: try check.minimalSet(), passphrase: passphrase)) == file.keyId else {
                 throw VaultError(.internalError, "the shares made do not give this key back; nothing was written")
             }
+            // The sealed group first: if a peer does not take its share, nothing has been shown yet.
+            if let g = sealGroup { try await sealToPeers(shares[g - 1], group: g) }
+            let kept = shares.enumerated().filter { $0.offset + 1 != sealGroup }.map(\.element)
             if let out {
-                try FileIO.writeNew(out, Array((shares.joined().joined(separator: "\n") + "\n").utf8), mode: 0o600)
-                print("wrote \(count(shares.joined().count, "share")) in \(count(groups.count, "group")) to \(out) (mode 0600), one per line in group order")
+                try FileIO.writeNew(out, Array((kept.joined().joined(separator: "\n") + "\n").utf8), mode: 0o600)
+                print("wrote \(count(kept.joined().count, "share")) in \(count(kept.count, "group")) to \(out) (mode 0600), one per line in group order"
+                      + (sealGroup.map { " (group \($0) is with your peers)" } ?? ""))
             } else {
-                try SharesScreen(groupThreshold: policy.groupThreshold, shares: shares, passphrase: slip39.isSet).show()
+                try SharesScreen(groupThreshold: policy.groupThreshold, shares: shares, passphrase: slip39.isSet,
+                                 sealed: sealGroup.map { ($0 - 1, toPeers) }).show()
             }
             print("these shares recover your key \(Fingerprint.of(thumbprint: file.keyId) ?? file.keyId)")
             try await recordPolicy(keys: keys)
+        }
+
+        /// Seals share i of `members` to peer `toPeers[i]`'s witness key and has vaultd leave each
+        /// with its peer.
+        func sealToPeers(_ members: [String], group: Int) async throws {
+            let client = try global.client()
+            let vault = try await client.vault()
+            let peers = try await client.peers().peers
+            var items: [AdminAPI.RecoverySharesInput.Item] = []
+            for (i, name) in toPeers.enumerated() {
+                guard let peer = peers.first(where: { $0.name == name }), let witnessKey = peer.witnessKey, peer.url != nil else {
+                    throw VaultError(.badRequest, "no peer named \"\(TerminalText.escape(name))\" with a URL and a witness key (vault-cli peer list); nothing was shown or written")
+                }
+                let sealed = try SealedRecoveryShare.seal(mnemonic: members[i], vault: vault.origin, holder: peer.origin, group: group, member: i + 1,
+                                                          witnessKey: witnessKey)
+                items.append(.init(peer: name, share: String(decoding: sealed.json.serialized(), as: UTF8.self)))
+            }
+            do {
+                let r = try await client.deliverRecoveryShares(items)
+                print("group \(group): one share sealed to each of \(r.delivered.joined(separator: ", ")) and kept on their gateways")
+            } catch let e as VaultError {
+                throw VaultError(e.code, "\(e.message); nothing was shown or written: run the split again")
+            }
         }
 
         func recordPolicy(keys: UserKeys) async throws {

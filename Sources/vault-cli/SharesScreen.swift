@@ -15,6 +15,8 @@ struct SharesScreen {
     let groupThreshold: Int
     let shares: [[String]]
     let passphrase: Bool
+    /// The group sealed to peers (0-based) and their names: not shown.
+    var sealed: (group: Int, peers: [String])? = nil
 
     /// Suggested holders for the default policy (1of1, 2of3, 2of3).
     var holders: [String] {
@@ -36,8 +38,13 @@ struct SharesScreen {
             type it into another device, or keep two groups in one place.\(passphrase ? " Recovery also needs your SLIP-0039 passphrase." : "")
             Make sure nobody can see this screen.
             """ + "\n\n")
-        try waitForEnter("Press Enter to show group 1 › ")
-        for (g, members) in shares.enumerated() {
+        let shown = shares.indices.filter { $0 != sealed?.group }
+        if let sealed {
+            writeRaw("Group \(sealed.group + 1) is sealed to your peers \(sealed.peers.joined(separator: ", ")) and kept on their gateways: nothing to write down for it.\n\n")
+        }
+        try waitForEnter("Press Enter to show group \(shown[0] + 1) › ")
+        for (position, g) in shown.enumerated() {
+            let members = shares[g]
             clearScreen()
             let need = (try? Slip39.check(mnemonic: members[0]).memberThreshold) ?? members.count
             writeRaw(bold("Group \(g + 1) of \(shares.count)") + (members.count == 1 ? ": this share alone stands for the group\n"
@@ -47,11 +54,11 @@ struct SharesScreen {
                 print("Share \(m + 1) of \(members.count), group \(g + 1):")
                 print(Self.numbered(mnemonic) + "\n")
             }
-            try waitForEnter(g + 1 < shares.count ? "Written down? Press Enter to clear the screen and show group \(g + 2) › "
-                                                  : "Written down? Press Enter to clear the screen › ")
+            try waitForEnter(position + 1 < shown.count ? "Written down? Press Enter to clear the screen and show group \(shown[position + 1] + 1) › "
+                                                        : "Written down? Press Enter to clear the screen › ")
         }
         clearScreen()
-        print("All \(count(shares.count, "group")) shown; check them with `vault-cli recovery verify` (type the words).")
+        print("All \(count(shown.count, "group")) shown; check them with `vault-cli recovery verify` (type the words).")
     }
 
     func waitForEnter(_ prompt: String) throws {

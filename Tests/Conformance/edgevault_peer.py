@@ -124,6 +124,9 @@ def map_case(context, case):
         case.path_parameters = {"storageIndex": KEPT, "n": 0}
         if key[0] == "POST":
             case.body = secrets.token_bytes(32)
+    elif key == ("PUT", "/v1/peer/recovery-share"):
+        case.body = {"type": "edgevault.recovery-share/v1", "vault": _ORIGIN, "holder": os.environ.get("EDGEVAULT_VAULT_ORIGIN", ""),
+                     "group": 3, "member": 1, "sealed": base64.b64encode(secrets.token_bytes(120)).decode()}
     elif key == ("DELETE", "/v1/peer/sets/{storageIndex}"):
         case.path_parameters = {"storageIndex": PREFIX + "-" + secrets.token_hex(8)}  # never KEPT: the others still need it
     elif key == ("PUT", "/v1/peer/sets/{storageIndex}"):

@@ -89,6 +89,11 @@ public struct BoxKeyPair: Sendable {
         self.secretKey = sk
     }
 
+    init(publicKey: [UInt8], secretKey: SecureBytes) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+
     /// A fresh random key pair.
     public static func generate() -> BoxKeyPair { BoxKeyPair(seed: .random(count: Int(crypto_box_seedbytes()))) }
 

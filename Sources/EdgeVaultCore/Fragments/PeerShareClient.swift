@@ -129,6 +129,11 @@ public struct PeerShareClient: Sendable {
         _ = try await call(.PUT, "/v1/peer/sets/\(storageIndex)", body: deposit.json.serialized())
     }
 
+    /// Leaves a recovery share sealed to the peer with it (replacing the one this vault left before).
+    public func putRecoveryShare(_ share: SealedRecoveryShare) async throws {
+        _ = try await call(.PUT, PeerShareProtocol.recoverySharePath, body: share.json.serialized())
+    }
+
     /// Asks the peer to delete a set (its deposit and shares) it holds for this vault.
     public func deleteSet(storageIndex: String) async throws {
         _ = try await call(.DELETE, "/v1/peer/sets/\(storageIndex)")

@@ -17,6 +17,8 @@ public enum PeerShareProtocol {
     public static let ownerKeyIdPrefix = "owner:"
     /// `/v1/peer/sets`: the `fragments.placed` leaves of the sets a vault holds shares of.
     public static let setsPath = "/v1/peer/sets"
+    /// `/v1/peer/recovery-share`: a SLIP-0039 share sealed to the holder (docs/PROTOCOL.md §"Key recovery").
+    public static let recoverySharePath = "/v1/peer/recovery-share"
 
     /// Every share is `ceil(size / k)` bytes (computed without overflow for any size).
     public static func shareLength(size: Int, k: Int) -> Int { k > 0 && size > 0 ? (size - 1) / k + 1 : 0 }

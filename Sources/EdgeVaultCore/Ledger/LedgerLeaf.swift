@@ -33,6 +33,8 @@ public struct LedgerLeaf: Sendable, Equatable {
         case fragmentsPlaced = "fragments.placed"
         /// The person's signed SLIP-0039 split policy (docs/PROTOCOL.md §"Key recovery").
         case recoveryPolicy = "recovery.policy"
+        /// This vault's person opened a recovery share a peer left here (docs/PROTOCOL.md §"Key recovery").
+        case recoveryShareOpened = "recovery.share-opened"
     }
 
     public static let maxBytes = 64 * 1024

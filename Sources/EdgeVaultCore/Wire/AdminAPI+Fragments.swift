@@ -131,3 +131,54 @@ extension AdminAPI {
         }
     }
 }
+
+/// Recovery shares sealed to peers, on the admin socket (docs/PROTOCOL.md §"Key recovery",
+/// "Shares sealed to peers").
+extension AdminAPI {
+    /// `POST /v1/recovery/peer-shares`: sealed shares for vaultd to leave with the named peers.
+    public struct RecoverySharesInput: Codable, Sendable, Equatable {
+        public struct Item: Codable, Sendable, Equatable {
+            /// The peer's name (as added).
+            public var peer: String
+            /// The `SealedRecoveryShare` JSON text.
+            public var share: String
+            public init(peer: String, share: String) {
+                self.peer = peer
+                self.share = share
+            }
+        }
+        public var shares: [Item]
+        public init(shares: [Item]) { self.shares = shares }
+    }
+
+    public struct RecoverySharesResult: Codable, Sendable, Equatable {
+        /// The peers that took their share.
+        public var delivered: [String]
+        public init(delivered: [String]) { self.delivered = delivered }
+    }
+
+    /// `POST /v1/recovery/held-shares/open`: the share the peer named `peer` left here, opened.
+    public struct OpenShareInput: Codable, Sendable, Equatable {
+        public var peer: String
+        public init(peer: String) { self.peer = peer }
+    }
+
+    public struct OpenShareResult: Codable, Sendable, Equatable {
+        /// The SLIP-0039 mnemonic (a secret of the peer's person: shown to them only).
+        public var mnemonic: String
+        public var vault: String
+        public var group: Int
+        public var member: Int
+        public var storedAt: String
+        /// The ledger entry recording that it was opened.
+        public var leafIndex: Int64
+        public init(mnemonic: String, vault: String, group: Int, member: Int, storedAt: String, leafIndex: Int64) {
+            self.mnemonic = mnemonic
+            self.vault = vault
+            self.group = group
+            self.member = member
+            self.storedAt = storedAt
+            self.leafIndex = leafIndex
+        }
+    }
+}

@@ -75,3 +75,26 @@ extension PeerSharesController {
         return Deposits(deposits: try await store.deposits(senders: senders))
     }
 }
+
+/// Recovery shares sealed to this vault (docs/PROTOCOL.md §"Key recovery", "Shares sealed to peers").
+extension PeerSharesController {
+    /// `PUT /v1/peer/recovery-share` (peer-signed): a share of the sender's person's key, sealed
+    /// to this vault's witness key; it replaces the one the sender left before.
+    @Sendable func putRecoveryShare(_ request: Request, context: Context) async throws -> Response {
+        let peer = try await authenticator.authenticate(request, covering: [], hasBody: true)
+        let body: [UInt8]
+        do {
+            body = Array(try await request.body.collect(upTo: SealedRecoveryShare.maxBytes).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Problem(code: .tooLarge, detail: "a sealed recovery share is at most \(SealedRecoveryShare.maxBytes) bytes")
+        }
+        try authenticator.checkDigest(request, body: body)
+        let share: SealedRecoveryShare
+        do { share = try SealedRecoveryShare(bytes: body) } catch let e as VaultError { throw Problem(code: .badRequest, detail: e.message) }
+        guard share.vault == peer.origin, share.holder == authenticator.origin else {
+            throw Problem(code: .badRequest, detail: "a recovery share names your vault and this one (\(authenticator.origin)) as its holder")
+        }
+        try await store.keepRecoveryShare(sender: peer.origin, share: body, now: Timestamp.now())
+        return Response(status: .noContent)
+    }
+}

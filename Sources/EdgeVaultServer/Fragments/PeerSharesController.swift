@@ -49,6 +49,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         router.put("/v1/peer/sets/{storageIndex}", use: putSet)
         router.delete("/v1/peer/sets/{storageIndex}", use: deleteSet)
         router.get(RouterPath(PeerShareProtocol.setsPath), use: sets)
+        router.put(RouterPath(PeerShareProtocol.recoverySharePath), use: putRecoveryShare)
     }
 
     struct Stored: Codable, Sendable {

@@ -283,4 +283,28 @@ struct PeerSharesRouterTests {
         #expect(outcome.forgotten.map(\.storageIndex) == [b])
         #expect(try await h.vault.store.heldBytes(sender: h.sender.origin) == 0)
     }
+
+    @Test("PUT /v1/peer/recovery-share keeps the sender's share sealed to this vault's witness key (a newer one replaces it); naming another vault or holder is 400; only this vault's witness key opens it")
+    func recoveryShare() async throws {
+        let h = try await ShareHolder()
+        let witness = SigningKeyPair.generate()
+        let witnessKey = try Cosigner(name: h.own + "/witness", keyPair: witness).verifier.text
+        let mnemonic = "academic acid acrobat"
+        func share(vault: String? = nil, holder: String? = nil, member: Int = 1) throws -> SealedRecoveryShare {
+            try SealedRecoveryShare.seal(mnemonic: mnemonic, vault: vault ?? h.sender.origin, holder: holder ?? h.own, group: 3, member: member,
+                                         witnessKey: witnessKey)
+        }
+        #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: try share().json.serialized()).status == 204)
+        #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: try share(member: 2).json.serialized()).status == 204)
+        let held = try #require(try await h.vault.store.heldRecoveryShare(sender: h.sender.origin))
+        let kept = try SealedRecoveryShare(bytes: held.share)
+        #expect(kept.member == 2, "the newer share replaced the older")
+        #expect(try kept.open(with: witness).withUnsafeBytes { String(decoding: $0, as: UTF8.self) } == mnemonic)
+        #expect(throws: VaultError.self) { try kept.open(with: .generate()) }
+        for bad in [try share(vault: "edgevault.example/other"), try share(holder: "edgevault.example/elsewhere")] {
+            #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: bad.json.serialized()).status == 400)
+        }
+        #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: Array("{}".utf8)).status == 400)
+        #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: [UInt8](repeating: 0x20, count: 9000)).status == 413)
+    }
 }

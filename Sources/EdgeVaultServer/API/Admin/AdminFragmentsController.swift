@@ -17,6 +17,20 @@ struct AdminFragmentsController<Context: RequestContext>: Sendable {
         router.get("/v1/fragments", use: status)
         router.post("/v1/fragments/push", use: push)
         router.post("/v1/fragments/audit", use: audit)
+        router.post("/v1/recovery/peer-shares", use: deliverShares)
+        router.post("/v1/recovery/held-shares/open", use: openShare)
+    }
+
+    @Sendable func deliverShares(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.RecoverySharesResult> {
+        let input = try await AdminOrgsController<Context>.body(AdminAPI.RecoverySharesInput.self, request, what: "sealed recovery shares", invalid: Problem(
+            code: .badRequest, detail: "send {\"shares\":[{\"peer\":<name>,\"share\":<sealed share JSON>}]} (vault-cli recovery split --seal-group)"))
+        return JSONBody(try await fragments.deliverRecoveryShares(input))
+    }
+
+    @Sendable func openShare(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.OpenShareResult> {
+        let input = try await AdminOrgsController<Context>.body(AdminAPI.OpenShareInput.self, request, what: "a peer's name", invalid: Problem(
+            code: .badRequest, detail: "send {\"peer\":<name>} (vault-cli recovery open-share NAME)"))
+        return JSONBody(try await fragments.openRecoveryShare(peer: input.peer))
     }
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> JSONBody<AdminAPI.FragmentsAuditResult> {
