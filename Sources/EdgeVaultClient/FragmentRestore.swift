@@ -131,11 +131,23 @@ public enum FragmentRestore {
         for set in candidates {
             var shares: [Int: [UInt8]] = [:]
             let length = PeerShareProtocol.shareLength(size: set.size, k: set.k)
-            for share in set.shares where shares.count < set.k {
-                let client = PeerShareClient(url: share.url, holder: share.peer, owner: keys.signing)
-                guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n, length: length),
-                      Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { continue }
-                shares[share.n] = bytes
+            // The shares still missing are asked for at once, from the next holders in the leaf's order.
+            var untried = set.shares[...]
+            while shares.count < set.k, !untried.isEmpty {
+                let batch = untried.prefix(set.k - shares.count)
+                untried = untried.dropFirst(batch.count)
+                let signing = keys.signing
+                await withTaskGroup(of: (Int, [UInt8]?).self) { group in
+                    for share in batch {
+                        group.addTask {
+                            let client = PeerShareClient(url: share.url, holder: share.peer, owner: signing)
+                            guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n, length: length),
+                                  Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { return (share.n, nil) }
+                            return (share.n, bytes)
+                        }
+                    }
+                    for await (n, bytes) in group { if let bytes { shares[n] = bytes } }
+                }
             }
             guard shares.count == set.k else {
                 why.append("\(set.storageIndex): \(shares.count) of \(set.k) shares intact")

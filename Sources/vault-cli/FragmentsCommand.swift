@@ -126,7 +126,7 @@ struct FragmentsCommand: AsyncParsableCommand {
             let keys = try global.unlock(passphraseFile: passphraseFile)
             let outcome = try await FragmentRestore.restore(fromPeer: fromPeer, dataDir: config.dataDir, keys: keys) { eprint("fetching \($0)\n") }
             print("restored \(TerminalText.escape(outcome.header.origin)) (backup of \(TerminalText.escape(outcome.header.created)), push \(outcome.push), "
-                  + "\(outcome.sets) set(s)) into \(config.dataDir); \(outcome.replayedLeaves) log entries after the backup put back")
+                  + "\(count(outcome.sets, "set"))) into \(config.dataDir); \(count(outcome.replayedLeaves, "log entry", plural: "log entries")) after the backup put back")
             if outcome.rejectedDeposits > 0 {
                 eprint("note: the peer listed \(outcome.rejectedDeposits) set(s) not proven to be in your vault's log; they were ignored\n")
             }

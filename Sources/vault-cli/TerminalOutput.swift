@@ -46,6 +46,6 @@ func emphasis() -> (bold: (String) -> String, warn: (String) -> String) {
 }
 
 /// `1 reading`, `2 readings`.
-func count<N: BinaryInteger>(_ n: N, _ word: String) -> String {
-    "\(n) \(word)\(n == 1 ? "" : "s")"
+func count<N: BinaryInteger>(_ n: N, _ word: String, plural: String? = nil) -> String {
+    n == 1 ? "1 \(word)" : "\(n) \(plural ?? word + "s")"
 }

@@ -196,7 +196,7 @@ struct FragmentsEndToEndTests {
 
         let restore = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", passphrase])
         #expect(restore.status == 0, "\(restore.stderr)")
-        #expect(restore.stdout.contains("\(sets) set(s)") && restore.stdout.contains("\(sets) log entries after the backup put back"), "\(restore.stdout)")
+        #expect(restore.stdout.contains("\(sets) sets") && restore.stdout.contains("\(sets) log entries after the backup put back"), "\(restore.stdout)")
         let again = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", passphrase])
         #expect(again.status == 1 && again.stderr.contains("refusing to overwrite"))
 

@@ -82,10 +82,11 @@ public struct PeerShareClient: Sendable {
     }
 
     /// Tries a busy holder (429) three times in all, waiting what it asks (at most 5 s) between.
-    func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> HTTPClient.Response {
+    func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+              bodySha256: [UInt8]? = nil) async throws -> HTTPClient.Response {
         for attempt in 1... {
             do {
-                return try await callOnce(method, path, headers: headers, body: body)
+                return try await callOnce(method, path, headers: headers, body: body, bodySha256: bodySha256)
             } catch let f as Failure where f.status == 429 && attempt < 3 {
                 try await Task.sleep(for: .seconds(min(max(f.retryAfter ?? 1, 1), 5)))
             }
@@ -93,12 +94,12 @@ public struct PeerShareClient: Sendable {
         fatalError("unreachable")
     }
 
-    func callOnce(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]) async throws -> HTTPClient.Response {
+    func callOnce(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8], bodySha256: [UInt8]?) async throws -> HTTPClient.Response {
         let client: HTTPClient
         do { client = try self.client() } catch { throw Failure(status: 0, detail: "\(error)") }
         let full = prefix + path
         let signed = try PeerShareProtocol.signedHeaders(method: method.rawValue, path: full, authority: client.target.authority, holder: holder, headers: headers,
-                                                         body: body, origin: keyId, keyPair: keyPair)
+                                                         body: body, bodySha256: bodySha256, origin: keyId, keyPair: keyPair)
         let response: HTTPClient.Response
         do {
             response = try await client.send(method: method, path: full, headers: signed, body: body.isEmpty ? nil : body)
@@ -117,11 +118,11 @@ public struct PeerShareClient: Sendable {
 
     /// Sends share `n` of the set `storageIndex` (k-of-`total` over `size` bytes), naming the
     /// person's key `owner` as the one that may fetch it to restore.
-    public func put(storageIndex: String, n: Int, k: Int, total: Int, size: Int, owner: [UInt8], share: [UInt8]) async throws {
+    public func put(storageIndex: String, n: Int, k: Int, total: Int, size: Int, owner: [UInt8], share: [UInt8], sha256: [UInt8]? = nil) async throws {
         _ = try await call(.PUT, PeerShareProtocol.path(storageIndex: storageIndex, n: n), headers: [
             ("EdgeVault-Share-K", "\(k)"), ("EdgeVault-Share-N", "\(total)"), ("EdgeVault-Set-Size", "\(size)"),
             ("EdgeVault-Owner-Key", Encoding.base64url(owner)),
-        ], body: share)
+        ], body: share, bodySha256: sha256)
     }
 
     /// Leaves the set's deposit (its leaf and the proof that it is in the vault's log) with the peer.

@@ -57,13 +57,15 @@ public enum PeerShareProtocol {
     /// `Signature` over `@method`, `@path`, `edgevault-holder`, the share headers present and `content-digest`
     /// (on every call but a `GET`, even with an empty body), with `keyid` the sender's log origin and a fresh nonce. The key
     /// is the sender's witness key (the peer knows its verifier key from `peer add`).
+    /// `bodySha256`, when given, is the body's SHA-256 already computed (not hashed again).
     public static func signedHeaders(method: String, path: String, authority: String, holder: String, headers: [(String, String)], body: [UInt8],
-                                     origin keyId: String, keyPair: SigningKeyPair, now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
+                                     bodySha256: [UInt8]? = nil, origin keyId: String, keyPair: SigningKeyPair,
+                                     now: Int64 = Timestamp.now() / 1000) throws -> [(String, String)] {
         var all = [("EdgeVault-Holder", holder)] + headers
         var components = ["@method", "@path", holderHeader]
         components += headers.map { $0.0.lowercased() }
         if !body.isEmpty || method != "GET" {
-            all.append(("Content-Digest", HTTPMessageSignature.contentDigest(body)))
+            all.append(("Content-Digest", bodySha256.map { HTTPMessageSignature.contentDigest(sha256: $0) } ?? HTTPMessageSignature.contentDigest(body)))
             components.append("content-digest")
         }
         let parts = HTTPMessageSignature.RequestParts(method: method, path: path, query: nil, authority: authority, headers: all)

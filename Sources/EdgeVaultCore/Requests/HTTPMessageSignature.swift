@@ -194,7 +194,12 @@ public enum HTTPMessageSignature {
 
     /// RFC 9530 `Content-Digest` with `sha-256` for `body`.
     public static func contentDigest(_ body: [UInt8]) -> String {
-        "sha-256=:\(Encoding.base64(Hash.sha256(body))):"
+        contentDigest(sha256: Hash.sha256(body))
+    }
+
+    /// The same, from a SHA-256 already computed (a share's, which its sender keeps anyway).
+    public static func contentDigest(sha256: [UInt8]) -> String {
+        "sha-256=:\(Encoding.base64(sha256)):"
     }
 
     /// Whether the `Content-Digest` field value carries a `sha-256` digest equal to the body's.

@@ -106,15 +106,20 @@ public actor FragmentService {
     func place(_ bytes: [UInt8], coder: ErasureCoder, holders: [Holder], push: String, segment: Int, segments: Int,
                replaces: String? = nil) async throws -> FragmentSet {
         let shares = coder.encode(bytes)
+        // Hashing dominates a push (ISA-L's coding is cheap): each share's SHA-256 (which is also
+        // its upload's Content-Digest) and its audit challenges are computed once, in parallel.
+        let hashed = await Self.hash(shares)
         let index = PeerShareProtocol.newStorageIndex(origin: ledger.origin)
         var assigned = (0..<coder.n).map { holders[($0 + segment) % holders.count] }
-        var failed = try await send(shares, index: index, coder: coder, size: bytes.count, to: assigned)
+        var failed = try await send(Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, $0.element) }), digests: hashed.digests,
+                                    index: index, coder: coder, size: bytes.count, to: assigned)
         var refused = Set(failed.map { assigned[$0.key].origin })
         for j in failed.keys.sorted() {
             let counts = Dictionary(assigned.enumerated().filter { failed[$0.offset] == nil }.map { ($0.element.origin, 1) }, uniquingKeysWith: +)
             var placedShare = false
             for other in holders where !refused.contains(other.origin) && (counts[other.origin] ?? 0) < coder.k - 1 {
-                let retry = try await send([j: shares[j]], index: index, coder: coder, size: bytes.count, to: assigned.enumerated().map { $0.offset == j ? other : $0.element })
+                let retry = try await send([j: shares[j]], digests: hashed.digests, index: index, coder: coder, size: bytes.count,
+                                           to: assigned.enumerated().map { $0.offset == j ? other : $0.element })
                 if retry.isEmpty {
                     assigned[j] = other
                     failed[j] = nil
@@ -131,9 +136,8 @@ public actor FragmentService {
         var set = FragmentSet(storageIndex: index, push: push, segment: segment, segments: segments, k: coder.k, n: coder.n, size: bytes.count,
                               sha256: Encoding.base64(Hash.sha256(bytes)), placedAt: Timestamp.now(),
                               shares: (0..<coder.n).map { FragmentSet.Share(n: $0, peer: assigned[$0].origin, url: assigned[$0].url,
-                                                                                   sha256: Encoding.base64(Hash.sha256(shares[$0]))) })
-        let challenges = Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, Self.challenges(for: $0.element)) })
-        set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, challenges: challenges, now: set.placedAt)
+                                                                                   sha256: Encoding.base64(hashed.digests[$0])) })
+        set.leafIndex = try await store.recordFragmentSet(set, codec: ErasureCoder.codec, replaces: replaces, challenges: hashed.challenges, now: set.placedAt)
         let checkpoint = try await ledger.anchorForAnswer(index: set.leafIndex,
                                                           detail: "the fragment set is placed and recorded but its checkpoint could not be signed yet")
         try await deposit(set, checkpoint: checkpoint)
@@ -196,14 +200,29 @@ public actor FragmentService {
 
     /// Sends the shares of `which` (all when given the whole array as a dictionary) in
     /// parallel; returns the ones that failed with why.
-    func send(_ shares: [Int: [UInt8]], index: String, coder: ErasureCoder, size: Int, to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
+    /// Each share's SHA-256 and audit challenges, the shares hashed in parallel.
+    static func hash(_ shares: [[UInt8]]) async -> (digests: [[UInt8]], challenges: [Int: [VaultStore.Challenge]]) {
+        await withTaskGroup(of: (Int, [UInt8], [VaultStore.Challenge]).self) { group in
+            for (i, share) in shares.enumerated() { group.addTask { (i, Hash.sha256(share), FragmentService.challenges(for: share)) } }
+            var digests = [[UInt8]](repeating: [], count: shares.count)
+            var challenges: [Int: [VaultStore.Challenge]] = [:]
+            for await (i, digest, c) in group {
+                digests[i] = digest
+                challenges[i] = c
+            }
+            return (digests, challenges)
+        }
+    }
+
+    func send(_ shares: [Int: [UInt8]], digests: [[UInt8]], index: String, coder: ErasureCoder, size: Int,
+              to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
         let owner = [UInt8](ledger.vault.userSigningKey)
         return await withTaskGroup(of: (Int, PeerShareClient.Failure?).self) { group in
             for (j, share) in shares {
                 let client = self.client(assigned[j])
                 group.addTask {
                     do {
-                        try await client.put(storageIndex: index, n: j, k: coder.k, total: coder.n, size: size, owner: owner, share: share)
+                        try await client.put(storageIndex: index, n: j, k: coder.k, total: coder.n, size: size, owner: owner, share: share, sha256: digests[j])
                         return (j, nil)
                     } catch let f as PeerShareClient.Failure {
                         return (j, f)
@@ -216,10 +235,6 @@ public actor FragmentService {
             for await (j, f) in group { if let f { failed[j] = f } }
             return failed
         }
-    }
-
-    func send(_ shares: [[UInt8]], index: String, coder: ErasureCoder, size: Int, to assigned: [Holder]) async throws -> [Int: PeerShareClient.Failure] {
-        try await send(Dictionary(uniqueKeysWithValues: shares.enumerated().map { ($0.offset, $0.element) }), index: index, coder: coder, size: size, to: assigned)
     }
 
     /// How much the database's used bytes exceed the last push's blob (all of them when
