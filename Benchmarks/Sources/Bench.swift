@@ -159,6 +159,8 @@ func toolsBuilt(_ tools: [String], for benchmark: String) -> Bool {
 struct RunningDaemon {
     let process: Process
     let port: Int
+    /// The end of what the daemon wrote (for a benchmark's error message).
+    let output: DaemonOutput
 
     /// Starts `vaultd` (admin socket `<dir>/v.sock`, public API on a free loopback port) and
     /// waits for its ready line.
@@ -192,7 +194,18 @@ struct RunningDaemon {
                 port = Int(field.split(separator: ":").last ?? "") ?? 0
             }
         }
-        return RunningDaemon(process: daemon, port: port)
+        // The log is read on until the daemon exits: a pipe nobody reads blocks the daemon's
+        // next write once 64 KiB are waiting (a long run with several vaultd logs that much).
+        let output = DaemonOutput()
+        output.append(Data(seen.utf8))
+        Thread {
+            while true {
+                let chunk = log.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                output.append(chunk)
+            }
+        }.start()
+        return RunningDaemon(process: daemon, port: port, output: output)
     }
 
     /// CPU time (user + system) the process used so far, in seconds.
@@ -206,7 +219,26 @@ struct RunningDaemon {
     }
 
     func stop() {
-        process.terminate()
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+}
+
+/// The last 64 KiB a daemon wrote to its standard output and error.
+final class DaemonOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tail: [UInt8] = []
+
+    func append(_ data: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        tail += data
+        if tail.count > 65_536 { tail.removeFirst(tail.count - 65_536) }
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: tail, as: UTF8.self)
     }
 }
