@@ -17,6 +17,11 @@ struct Bench {
         var connections = 200, seconds = 60
         var runs = 200
         var checkpoints = 2000
+        var megabytes = 100
+        if let i = args.firstIndex(of: "--megabytes"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 1000 {
+            megabytes = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--checkpoints"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 1_000_000 {
             checkpoints = n
             args.removeSubrange(i...(i + 1))
@@ -50,9 +55,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "witness", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "witness", "fragments", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N] [--checkpoints N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N] [--checkpoints N] [--megabytes N]")
             exit(2)
         }
         printMachine()
@@ -79,6 +84,9 @@ struct Bench {
         }
         if which == "witness" || which == "all" {
             try await WitnessBenchmark(checkpoints: checkpoints).run()
+        }
+        if which == "fragments" || which == "all" {
+            try await FragmentsBenchmark(megabytes: megabytes).run()
         }
         if which == "load" || which == "all" {
             try await LoadBenchmark(connections: connections, seconds: seconds).run()
