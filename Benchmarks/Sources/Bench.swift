@@ -17,6 +17,11 @@ struct Bench {
         var connections = 200, seconds = 60
         var runs = 200
         var checkpoints = 2000
+        var megabytes = 100
+        if let i = args.firstIndex(of: "--megabytes"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 1000 {
+            megabytes = n
+            args.removeSubrange(i...(i + 1))
+        }
         if let i = args.firstIndex(of: "--checkpoints"), i + 1 < args.count, let n = Int(args[i + 1]), n > 0, n <= 1_000_000 {
             checkpoints = n
             args.removeSubrange(i...(i + 1))
@@ -50,9 +55,9 @@ struct Bench {
             args.removeSubrange(i...(i + 1))
         }
         let which = args.first ?? "all"
-        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "witness", "all"]
+        let known = ["ingest", "ledger", "requests", "delivery", "mqtt", "footprint", "load", "compute", "witness", "fragments", "all"]
         guard known.contains(which) else {
-            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N] [--checkpoints N]")
+            print("usage: edgevault-bench [\(known.joined(separator: "|"))] [--readings N] [--leaves N] [--calls N] [--messages N] [--connections N] [--seconds S] [--runs N] [--checkpoints N] [--megabytes N]")
             exit(2)
         }
         printMachine()
@@ -79,6 +84,9 @@ struct Bench {
         }
         if which == "witness" || which == "all" {
             try await WitnessBenchmark(checkpoints: checkpoints).run()
+        }
+        if which == "fragments" || which == "all" {
+            try await FragmentsBenchmark(megabytes: megabytes).run()
         }
         if which == "load" || which == "all" {
             try await LoadBenchmark(connections: connections, seconds: seconds).run()
@@ -159,6 +167,8 @@ func toolsBuilt(_ tools: [String], for benchmark: String) -> Bool {
 struct RunningDaemon {
     let process: Process
     let port: Int
+    /// The end of what the daemon wrote (for a benchmark's error message).
+    let output: DaemonOutput
 
     /// Starts `vaultd` (admin socket `<dir>/v.sock`, public API on a free loopback port) and
     /// waits for its ready line.
@@ -192,7 +202,18 @@ struct RunningDaemon {
                 port = Int(field.split(separator: ":").last ?? "") ?? 0
             }
         }
-        return RunningDaemon(process: daemon, port: port)
+        // The log is read on until the daemon exits: a pipe nobody reads blocks the daemon's
+        // next write once 64 KiB are waiting (a long run with several vaultd logs that much).
+        let output = DaemonOutput()
+        output.append(Data(seen.utf8))
+        Thread {
+            while true {
+                let chunk = log.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                output.append(chunk)
+            }
+        }.start()
+        return RunningDaemon(process: daemon, port: port, output: output)
     }
 
     /// CPU time (user + system) the process used so far, in seconds.
@@ -206,7 +227,26 @@ struct RunningDaemon {
     }
 
     func stop() {
-        process.terminate()
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+}
+
+/// The last 64 KiB a daemon wrote to its standard output and error.
+final class DaemonOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tail: [UInt8] = []
+
+    func append(_ data: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        tail += data
+        if tail.count > 65_536 { tail.removeFirst(tail.count - 65_536) }
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: tail, as: UTF8.self)
     }
 }
