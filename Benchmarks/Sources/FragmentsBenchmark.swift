@@ -134,7 +134,7 @@ struct FragmentsBenchmark {
         let plain = try cli(["restore", backupFile, "--passphrase-file", passphrase], gateway, dataDir: gateway.dir + "/restored-plain")
         let restore = try cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", passphrase], gateway,
                               dataDir: gateway.dir + "/restored-fragments")
-        guard restore.stdout.contains("\(sets.count) set(s)") else {
+        guard restore.stdout.contains(sets.count == 1 ? "1 set)" : "\(sets.count) sets)") else {
             throw BenchError("fragments restore did not rebuild \(sets.count) set(s): \(restore.stdout) \(restore.stderr)")
         }
         print(String(format: "  vault-cli restore: %.2f s; fragments restore from %@ (2 of 4 peers up): %.2f s",

@@ -17,8 +17,15 @@ public enum FragmentRestore {
         public var sets: Int
         /// Leaves appended after the backup so that the log ends where the witnesses saw it.
         public var replayedLeaves: Int
-        /// Deposits the peer listed that did not verify (ignored).
+        /// Deposits the peers listed that did not verify (ignored).
         public var rejectedDeposits: Int
+        /// The restored log's size, and the largest checkpoint of that log the deposits prove.
+        public var logSize: Int64
+        public var provenLogSize: Int64
+        /// The peers whose listings were read.
+        public var listedPeers: Int
+        /// The newest push the proofs show, when an older one was restored (`allowOlder`).
+        public var newerPush: String?
     }
 
     /// One backup's worth of sets, all proven to be in one vault's log.
@@ -62,33 +69,62 @@ public enum FragmentRestore {
     /// the person's key, restores the backup into `dataDir` (the ordinary restore: only the
     /// person's key opens the log key) and appends the proven `fragments.placed` leaves that
     /// follow the backup in the log.
-    public static func restore(fromPeer url: String, dataDir: String, keys: UserKeys, progress: (String) -> Void = { _ in }) async throws -> Outcome {
+    public static func restore(fromPeer url: String, dataDir: String, keys: UserKeys, allowOlder: Bool = false,
+                               progress: (String) -> Void = { _ in }) async throws -> Outcome {
         try Backup.checkTarget(dataDir: dataDir)
         let owner = keys.signing.publicKey.bytes
-        let deposits: [FragmentDeposit]
+        // Proven deposits by (origin, storage index): the same deposit comes from every holder of its set.
+        var proven: [String: (origin: String, set: FragmentSet, deposit: FragmentDeposit, checkpointSize: Int64)] = [:]
+        var rejected = 0
+        func list(_ url: String, holder: String?) async throws {
+            var origin = holder ?? ""
+            if holder == nil { origin = try await PeerShareClient.origin(ofPeer: url) }
+            let holder = origin
+            var client = PeerShareClient(url: url, holder: holder, owner: keys.signing)
+            client.timeout = 30
+            let kept = try await client.sets { deposit -> (String, FragmentSet, FragmentDeposit, Int64)? in
+                guard let v = try? deposit.verify(owner: owner),
+                      let set = FragmentSet(leafIndex: deposit.leafIndex, leaf: deposit.leaf, codec: ErasureCoder.codec) else {
+                    rejected += 1
+                    return nil
+                }
+                return (v.vault.origin, set, deposit, v.checkpointSize)
+            }
+            for (origin, set, deposit, size) in kept where proven[origin + " " + set.storageIndex] == nil {
+                proven[origin + " " + set.storageIndex] = (origin, set, deposit, size)
+            }
+        }
         do {
-            let holder = try await PeerShareClient.origin(ofPeer: url)
-            deposits = try await PeerShareClient(url: url, holder: holder, owner: keys.signing).sets()
+            try await list(url, holder: nil)
         } catch {
             throw VaultError(.fragmentInvalid, "the peer at \(url) does not list your sets: \(error)")
         }
-        var verified: [(origin: String, set: FragmentSet)] = []
-        var leaves: [String: [(leafIndex: Int64, leaf: [UInt8])]] = [:]
-        var rejected = 0
-        for deposit in deposits {
-            guard let v = try? deposit.verify(owner: owner),
-                  let set = FragmentSet(leafIndex: deposit.leafIndex, leaf: deposit.leaf, codec: ErasureCoder.codec) else {
-                rejected += 1
-                continue
-            }
-            verified.append((v.vault.origin, set))
-            leaves[v.vault.origin, default: []].append((deposit.leafIndex, deposit.leaf))
+        // Then every other holder the proven sets name: one peer that withholds sets (or relays
+        // another's listing, leaving some out) cannot make the restore pick an older backup.
+        var listed = Set([url])
+        var holders: [(url: String, origin: String)] = []
+        for entry in proven.values { for share in entry.set.shares where !listed.contains(share.url) && holders.count < 64 {
+            listed.insert(share.url)
+            holders.append((share.url, share.peer))
+        } }
+        for holder in holders {
+            progress("asking \(holder.origin) for its list")
+            try? await list(holder.url, holder: holder.origin)
         }
+        let verified = proven.values.map { (origin: $0.origin, set: $0.set) }
         let (pushes, incomplete) = pushes(verified)
         var failures = incomplete
         let parent = FileIO.parentDirectory(FileIO.absolute(dataDir))
         try FileIO.makeDirectories(parent, mode: 0o750)
+        // The newest push each vault's proofs show: restoring anything older loses what came after.
+        let newest = Dictionary(grouping: verified, by: \.origin).mapValues { list in list.max { $0.set.leafIndex < $1.set.leafIndex }!.set.push }
         for push in pushes {
+            if push.push != newest[push.origin], !allowOlder {
+                throw VaultError(.fragmentInvalid, "the newest backup your log proves (push \(newest[push.origin] ?? "?")) cannot be rebuilt"
+                    + (failures.isEmpty ? "" : " (\(failures.joined(separator: "; ")))")
+                    + "; the older push \(push.push) could be, but would lose what came after it. Bring more of your peers online and try again, "
+                    + "or pass --allow-older to restore push \(push.push)")
+            }
             let blob = parent + "/.fragments-restore-" + Encoding.hex(Sodium.randomBytes(8)) + ".blob"
             let backup = parent + "/.fragments-restore-" + Encoding.hex(Sodium.randomBytes(8)) + ".backup"
             defer { unlink(blob); unlink(backup) }
@@ -115,12 +151,15 @@ public enum FragmentRestore {
                 continue
             }
             let store = try VaultStore.open(dataDir: dataDir)
-            let replayed = try await store.replayLeaves(leaves[push.origin] ?? [], codec: ErasureCoder.codec)
-            return Outcome(header: header, push: push.push, sets: push.segments, replayedLeaves: replayed, rejectedDeposits: rejected)
+            let mine = proven.values.filter { $0.origin == push.origin }
+            let replayed = try await store.replayLeaves(mine.map { ($0.deposit.leafIndex, $0.deposit.leaf) }, codec: ErasureCoder.codec)
+            return Outcome(header: header, push: push.push, sets: push.segments, replayedLeaves: replayed, rejectedDeposits: rejected,
+                           logSize: try await store.treeHead().size, provenLogSize: mine.map(\.checkpointSize).max() ?? 0, listedPeers: 1 + holders.count,
+                           newerPush: newest[push.origin] == push.push ? nil : newest[push.origin])
         }
         if verified.isEmpty {
-            throw VaultError(.fragmentInvalid, deposits.isEmpty ? "the peer at \(url) keeps no sets of yours"
-                             : "the peer at \(url) lists \(deposits.count) sets, none proven to be in your vault's log")
+            throw VaultError(.fragmentInvalid, rejected == 0 ? "the peer at \(url) keeps no sets of yours"
+                             : "the peer at \(url) lists \(rejected) sets, none proven to be in your vault's log")
         }
         throw VaultError(.fragmentInvalid, "no complete backup could be rebuilt: \(failures.joined(separator: "; "))")
     }

@@ -171,16 +171,22 @@ extension VaultStore {
         }
     }
 
-    /// The deposits kept for `senders` (their JSON bytes), in log order.
-    public func deposits(senders: [String]) async throws -> [[UInt8]] {
+    /// One page of the deposits kept for `senders` (their JSON bytes) after the cursor `after`:
+    /// at most `maxCount` of them or `maxBytes` (at least one), and the cursor of the next page.
+    public func deposits(senders: [String], after: Int64 = 0, maxCount: Int, maxBytes: Int) async throws -> (deposits: [[UInt8]], next: Int64?) {
         try await read("list a peer's deposits") { db in
-            var out: [[UInt8]] = []
-            for sender in senders {
-                for deposit in try Data.fetchAll(db, sql: "SELECT deposit FROM held_set WHERE sender = ? ORDER BY leafIndex", arguments: [sender]) {
-                    out.append([UInt8](deposit))
-                }
+            guard !senders.isEmpty else { return ([], nil) }
+            let marks = Array(repeating: "?", count: senders.count).joined(separator: ",")
+            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, deposit FROM held_set WHERE sender IN (\(marks)) AND rowid > ? ORDER BY rowid",
+                                           arguments: StatementArguments(senders.map { $0 as any DatabaseValueConvertible } + [after]))
+            var out: [[UInt8]] = [], bytes = 0
+            while let row = try rows.next() {
+                let deposit: Data = row[1]
+                if !out.isEmpty && (out.count == maxCount || bytes + deposit.count > maxBytes) { return (out, row[0] as Int64 - 1) }
+                out.append([UInt8](deposit))
+                bytes += deposit.count
             }
-            return out
+            return (out, nil)
         }
     }
 }

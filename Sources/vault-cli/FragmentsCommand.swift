@@ -120,15 +120,29 @@ struct FragmentsCommand: AsyncParsableCommand {
         @Option(help: "Read the passphrase from this file instead of asking.")
         var passphraseFile: String?
 
+        @Flag(help: "Restore an older backup when the newest one your log proves cannot be rebuilt (what came after it is lost).")
+        var allowOlder = false
+
         func execute() async throws {
             let config = try global.configuration()
             try Backup.checkTarget(dataDir: config.dataDir)
             let keys = try global.unlock(passphraseFile: passphraseFile)
-            let outcome = try await FragmentRestore.restore(fromPeer: fromPeer, dataDir: config.dataDir, keys: keys) { eprint("fetching \($0)\n") }
+            let outcome = try await FragmentRestore.restore(fromPeer: fromPeer, dataDir: config.dataDir, keys: keys, allowOlder: allowOlder) {
+                eprint("\(TerminalText.escape($0))\n")
+            }
             print("restored \(TerminalText.escape(outcome.header.origin)) (backup of \(TerminalText.escape(outcome.header.created)), push \(outcome.push), "
                   + "\(count(outcome.sets, "set"))) into \(config.dataDir); \(count(outcome.replayedLeaves, "log entry", plural: "log entries")) after the backup put back")
+            print("the restored log has \(count(outcome.logSize, "entry", plural: "entries")); the largest checkpoint of it your peers hold proof of: "
+                  + "\(outcome.provenLogSize) (from \(count(outcome.listedPeers, "peer"))' lists)")
+            if let newer = outcome.newerPush {
+                eprint("warning: this is push \(outcome.push), older than the newest push \(newer) your log proves: readings that came in between are lost\n")
+            }
+            if outcome.logSize < outcome.provenLogSize {
+                eprint("warning: your log had reached \(outcome.provenLogSize) entries; entries \(outcome.logSize)…\(outcome.provenLogSize - 1) were not in this backup. "
+                       + "Your peers' witnesses will see the restored log as a fork (docs/OPERATIONS.md, \"When the gateway dies\")\n")
+            }
             if outcome.rejectedDeposits > 0 {
-                eprint("note: the peer listed \(outcome.rejectedDeposits) set(s) not proven to be in your vault's log; they were ignored\n")
+                eprint("note: your peers listed \(count(outcome.rejectedDeposits, "set")) not proven to be in your vault's log; they were ignored\n")
             }
         }
     }

@@ -3,6 +3,7 @@ import EdgeVaultStore
 import EdgeVaultServer
 import EdgeVaultClient
 import Foundation
+import GRDB
 import Testing
 
 /// The `fragments.placed` leaves of `v`'s log, parsed.
@@ -179,18 +180,7 @@ struct FragmentsEndToEndTests {
         try FileManager.default.removeItem(atPath: gateway.v.keyFile)
 
         // The key, back from words typed at a terminal: two shares of the family group and the person's own.
-        let session = try PTYSession(try Binaries.path("vault-cli"), ["recovery", "recover", "--new-key", gateway.v.keyFile, "--kdf", "interactive"]
-                                     + gateway.v.globalArgs, environment: gateway.v.cliEnvironment)
-        for (i, share) in [words[1], words[3], words[0]].enumerated() {
-            #expect(await session.expect("share \(i + 1) › "))
-            session.type(share + "\r")
-        }
-        #expect(await session.expect("New passphrase: "))
-        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
-        #expect(await session.expect("Repeat passphrase: "))
-        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
-        #expect(await session.expect("wrote the key file"))
-        #expect(await session.waitForExit() == 0)
+        #expect(try await RecoveryEndToEndTests.recoverByTyping(gateway.v, shares: [words[1], words[3], words[0]]))
         let passphrase = gateway.v.root + "/new-passphrase"
         try Data((RecoveryEndToEndTests.newPassphrase + "\n").utf8).write(to: URL(fileURLWithPath: passphrase))
 
@@ -263,6 +253,46 @@ struct FragmentsEndToEndTests {
         try await ingestReadings(gateway.v, batches: 12, size: 5000)
         let pushed = try #require(try await waitForPush(gateway, after: first, timeout: .seconds(30)), "a push once 1 MB came in")
         #expect(pushed >= 1)
+        for m in circle { try await m.v.stopDaemon() }
+    }
+}
+
+
+extension FragmentsEndToEndTests {
+    @Test("A listing peer that withholds the newest push's sets cannot roll the restore back: the other holders' lists show it; when it cannot be rebuilt the restore refuses, naming --allow-older, which then restores the older push and warns what is lost")
+    func newestPushWithheld() async throws {
+        let circle = try await makeCircle(5)
+        let gateway = circle[0], peers = Array(circle.dropFirst())
+        try await ingestReadings(gateway.v, batches: 2)
+        #expect(try await gateway.v.cli(["fragments", "push", "--segment-bytes", "65536"]).status == 0)
+        let first = try await placedLeaves(gateway.v).count
+        try await ingestReadings(gateway.v, batches: 2)
+        #expect(try await gateway.v.cli(["fragments", "push", "--segment-bytes", "65536"]).status == 0)
+        let newest = Array(try await placedLeaves(gateway.v).dropFirst(first))
+        let newestPush = try #require(newest.first?["push"] as? String)
+        let newestIndexes = newest.map { $0["storageIndex"] as! String }
+        try await gateway.v.stopDaemon()
+        try FileManager.default.removeItem(atPath: gateway.v.dataDir)
+
+        // The peer asked first lists nothing of the newest push; the others' shares of it are gone.
+        let db = try DatabaseQueue(path: peers[0].v.dataDir + "/vault.db")
+        try await db.write { db in
+            for index in newestIndexes { try db.execute(sql: "DELETE FROM held_set WHERE storageIndex = ?", arguments: [index]) }
+        }
+        for peer in peers.dropFirst() {
+            for file in try FileIO.list(peer.v.dataDir + "/shares") where newestIndexes.contains(String(file.split(separator: ".")[0])) {
+                try FileManager.default.removeItem(atPath: peer.v.dataDir + "/shares/" + file)
+            }
+        }
+        let refused = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        #expect(refused.status == 1, "\(refused.stdout)")
+        #expect(refused.stderr.contains("push \(newestPush)") && refused.stderr.contains("--allow-older"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: gateway.v.dataDir + "/vault.db"), "nothing restored")
+
+        let older = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--allow-older", "--passphrase-file", gateway.v.passphraseFile])
+        #expect(older.status == 0, "\(older.stderr)")
+        #expect(!older.stdout.contains("push \(newestPush)") && older.stderr.contains("older than the newest push \(newestPush)"), "\(older.stdout) \(older.stderr)")
+        #expect(older.stdout.contains("from 4 peers' lists"), "\(older.stdout)")
         for m in circle { try await m.v.stopDaemon() }
     }
 }

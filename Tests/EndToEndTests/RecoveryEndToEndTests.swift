@@ -21,6 +21,23 @@ struct RecoveryEndToEndTests {
         }
     }
 
+    /// `vault-cli recovery recover --new-key` in a PTY with `shares` typed one per prompt and
+    /// `newPassphrase` twice; true when it wrote the key file and exited 0.
+    static func recoverByTyping(_ v: VaultFixture, shares: [String]) async throws -> Bool {
+        let session = try PTYSession(try Binaries.path("vault-cli"), ["recovery", "recover", "--new-key", v.keyFile, "--kdf", "interactive"] + v.globalArgs,
+                                     environment: v.cliEnvironment)
+        for (i, share) in shares.enumerated() {
+            guard await session.expect("share \(i + 1) › ") else { return false }
+            session.type(share + "\r")
+        }
+        guard await session.expect("New passphrase: ") else { return false }
+        session.type(newPassphrase + "\r")
+        guard await session.expect("Repeat passphrase: ") else { return false }
+        session.type(newPassphrase + "\r")
+        guard await session.expect("wrote the key file") else { return false }
+        return await session.waitForExit() == 0
+    }
+
     /// The default split's file: group 1 (1 share), group 2 (3), group 3 (3).
     static func splitDefault(_ v: VaultFixture, to path: String) async throws -> RunResult {
         try await v.cli(["recovery", "split", "--out", path, "--passphrase-file", v.passphraseFile])

@@ -58,18 +58,7 @@ struct RecoverySealedEndToEndTests {
 
         // The key is lost; two peers' shares (group 3) and the person's own (group 1) are typed.
         try FileManager.default.removeItem(atPath: alice.v.keyFile)
-        let session = try PTYSession(try Binaries.path("vault-cli"), ["recovery", "recover", "--new-key", alice.v.keyFile, "--kdf", "interactive"]
-                                     + alice.v.globalArgs, environment: alice.v.cliEnvironment)
-        for (i, share) in [opened[0], opened[1], kept[0]].enumerated() {
-            #expect(await session.expect("share \(i + 1) › "))
-            session.type(share + "\r")
-        }
-        #expect(await session.expect("New passphrase: "))
-        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
-        #expect(await session.expect("Repeat passphrase: "))
-        session.type(RecoveryEndToEndTests.newPassphrase + "\r")
-        #expect(await session.expect("wrote the key file"))
-        #expect(await session.waitForExit() == 0)
+        #expect(try await RecoveryEndToEndTests.recoverByTyping(alice.v, shares: [opened[0], opened[1], kept[0]]))
         #expect(try UserKeyFile.read(from: alice.v.keyFile).keyId == original.keyId)
         for m in circle { try await m.v.stopDaemon() }
     }

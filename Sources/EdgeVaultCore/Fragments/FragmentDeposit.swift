@@ -15,8 +15,12 @@ public struct FragmentDeposit: Sendable, Equatable {
     /// RFC 9162 inclusion proof of the leaf in that checkpoint's tree.
     public var proof: [Merkle.Hash]
 
-    /// The largest deposit a holder reads (two leaves, a checkpoint, 64 hashes).
-    public static let maxBytes = 3 * LedgerLeaf.maxBytes
+    /// The largest deposit a holder takes (a real one is about 3 KB; a set of 255 shares with
+    /// long URLs stays below this).
+    public static let maxBytes = 64 * 1024
+    /// A page of `GET /v1/peer/sets`: at most this many bytes of deposits, or `pageCount` of them.
+    public static let pageBytes = 4 << 20
+    public static let pageCount = 1000
 
     public init(leafIndex: Int64, leaf: [UInt8], genesis: [UInt8], checkpoint: String, proof: [Merkle.Hash]) {
         self.leafIndex = leafIndex

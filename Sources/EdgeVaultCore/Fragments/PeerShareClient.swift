@@ -140,16 +140,25 @@ public struct PeerShareClient: Sendable {
         _ = try await call(.DELETE, "/v1/peer/sets/\(storageIndex)")
     }
 
-    /// The deposits the peer keeps for the vaults the caller owns (unchecked: the caller verifies
-    /// each with its key), at most `limit`.
-    public func sets(limit: Int = 100_000) async throws -> [FragmentDeposit] {
+    /// The deposits the peer keeps for the vaults the caller owns that `keep` accepts (the
+    /// caller verifies each with its key and keeps only those: a hostile peer's listing costs
+    /// one page of memory at a time), page by page, at most `limit` pages.
+    public func sets<T>(pages limit: Int = 100, keep: (FragmentDeposit) -> T?) async throws -> [T] {
         var me = self
-        me.maxResponseBytes = 256 << 20
-        let response = try await me.call(.GET, PeerShareProtocol.setsPath)
-        guard case .array(let items)? = (try? JSONValue.parse(response.body))?["sets"], items.count <= limit else {
-            throw Failure(status: response.status, detail: "the answer is not {\"sets\": [...]} of at most \(limit) deposits")
+        me.maxResponseBytes = FragmentDeposit.pageBytes + (1 << 20)
+        var kept: [T] = []
+        var after: Int64?
+        for _ in 0..<limit {
+            let response = try await me.call(.GET, PeerShareProtocol.setsPath + (after.map { "?after=\($0)" } ?? ""))
+            guard let page = try? JSONValue.parse(response.body), case .array(let items)? = page["sets"],
+                  items.count <= FragmentDeposit.pageCount else {
+                throw Failure(status: response.status, detail: "the answer is not {\"sets\": [at most \(FragmentDeposit.pageCount) deposits], \"next\"}")
+            }
+            kept += items.compactMap { (try? FragmentDeposit(json: $0)).flatMap(keep) }
+            guard case .number(let next)? = page["next"], let cursor = Int64(next), cursor > (after ?? -1) else { return kept }
+            after = cursor
         }
-        return items.compactMap { try? FragmentDeposit(json: $0) }
+        throw Failure(status: 200, detail: "the listing goes on past \(limit) pages")
     }
 
     /// The share's bytes as the peer keeps them; an answer longer than `length` is refused.

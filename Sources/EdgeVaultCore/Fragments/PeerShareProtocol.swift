@@ -20,6 +20,13 @@ public enum PeerShareProtocol {
     /// `/v1/peer/recovery-share`: a SLIP-0039 share sealed to the holder (docs/PROTOCOL.md §"Key recovery").
     public static let recoverySharePath = "/v1/peer/recovery-share"
 
+    /// A non-negative decimal of 1…18 ASCII digits and nothing else (no sign, no spaces), as
+    /// every number in a share call's path, headers and query must be.
+    public static func decimal(_ text: some StringProtocol) -> Int? {
+        guard (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(text)
+    }
+
     /// Every share is `ceil(size / k)` bytes (computed without overflow for any size).
     public static func shareLength(size: Int, k: Int) -> Int { k > 0 && size > 0 ? (size - 1) / k + 1 : 0 }
 
@@ -68,7 +75,11 @@ public enum PeerShareProtocol {
             all.append(("Content-Digest", bodySha256.map { HTTPMessageSignature.contentDigest(sha256: $0) } ?? HTTPMessageSignature.contentDigest(body)))
             components.append("content-digest")
         }
-        let parts = HTTPMessageSignature.RequestParts(method: method, path: path, query: nil, authority: authority, headers: all)
+        // A query (`?after=…` of a listing) is signed as `@query`.
+        let pieces = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let query = pieces.count == 2 ? String(pieces[1]) : nil
+        if query != nil { components.append("@query") }
+        let parts = HTTPMessageSignature.RequestParts(method: method, path: String(pieces[0]), query: query, authority: authority, headers: all)
         let parameters = HTTPMessageSignature.Parameters(components: components, created: now, nonce: Encoding.base64url(Sodium.randomBytes(16)),
                                                          keyId: keyId, alg: "ed25519")
         let (input, signature) = try HTTPMessageSignature.sign(parts, parameters: parameters, keyPair: keyPair)

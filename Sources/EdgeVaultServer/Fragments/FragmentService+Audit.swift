@@ -1,6 +1,7 @@
 import EdgeVaultCore
 import EdgeVaultStore
 import EdgeVaultFragments
+import Synchronization
 
 /// Audits and repairs (docs/PROTOCOL.md §"Fragments").
 extension FragmentService {
@@ -11,32 +12,64 @@ extension FragmentService {
         case wrong(String)
         /// It did not answer (gone, refusing).
         case unreachable(String)
+        /// Its holder was busy (429) after three tries: neither healthy nor failed, so a peer
+        /// flooding a holder cannot fake failures that trigger repairs.
+        case busy(String)
 
         var isHealthy: Bool { if case .healthy = self { return true } else { return false } }
+        var isBusy: Bool { if case .busy = self { return true } else { return false } }
+    }
+
+    /// Sets challenged at once, and how long one holder may take to answer an audit.
+    static let auditParallelSets = 4
+    static let auditTimeoutSeconds: Int64 = 30
+
+    /// Holders that did not answer during one audit run: their other shares are not asked again
+    /// (a holder that never answers costs one timeout, not one per share).
+    final class Unreachable: Sendable {
+        private let gone = Mutex<Set<String>>([])
+        func contains(_ peer: String) -> Bool { gone.withLock { $0.contains(peer) } }
+        func insert(_ peer: String) { _ = gone.withLock { $0.insert(peer) } }
     }
 
     /// Challenges every share of every live set (in parallel), records each answer, and
     /// repairs each set left with fewer than k + 1 healthy shares.
     public func audit() async throws -> AdminAPI.FragmentsAuditResult {
+        try await exclusive { try await auditNow() }
+    }
+
+    func auditNow() async throws -> AdminAPI.FragmentsAuditResult {
         let sets = try await store.fragmentSets().filter { $0.replacedBy == nil }
         let names = Dictionary(try await store.peers().map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })
         var result = AdminAPI.FragmentsAuditResult(sets: sets.count, shares: 0, healthy: 0, failures: [], repairs: [])
-        for set in sets {
-            let answers = await challenge(set)
+        // Every set's challenges first, a few sets at a time; then the answers are recorded and
+        // the sets that need it repaired, one by one.
+        let unreachable = Unreachable()
+        var allAnswers: [Int: [Int: Answer]] = [:]
+        for start in stride(from: 0, to: sets.count, by: Self.auditParallelSets) {
+            let batch = Array(sets.enumerated())[start..<min(start + Self.auditParallelSets, sets.count)]
+            await withTaskGroup(of: (Int, [Int: Answer]).self) { group in
+                for (i, set) in batch { group.addTask { (i, await self.challenge(set, unreachable: unreachable)) } }
+                for await (i, answers) in group { allAnswers[i] = answers }
+            }
+        }
+        for (i, set) in sets.enumerated() {
+            let answers = allAnswers[i] ?? [:]
             result.shares += set.shares.count
             var healthy: [Int] = []
             for share in set.shares {
                 let answer = answers[share.n] ?? .unreachable("not asked")
                 switch answer {
                 case .healthy: healthy.append(share.n)
-                case .wrong(let why), .unreachable(let why):
+                case .wrong(let why), .unreachable(let why), .busy(let why):
                     result.failures.append("\(set.storageIndex)/\(share.n) on \(names[share.peer] ?? share.peer): \(why)")
                 }
-                let error: String? = switch answer { case .healthy: nil; case .wrong(let w), .unreachable(let w): w }
+                let error: String? = switch answer { case .healthy: nil; case .wrong(let w), .unreachable(let w), .busy(let w): w }
                 try await store.recordShareAudit(storageIndex: set.storageIndex, n: share.n, healthy: answer.isHealthy, error: error, now: Timestamp.now())
             }
             result.healthy += healthy.count
-            guard healthy.count < set.k + 1 else { continue }
+            let busy = set.shares.filter { answers[$0.n]?.isBusy == true }.count
+            guard healthy.count + busy < set.k + 1 else { continue }
             do {
                 let new = try await repair(set, answers: answers)
                 result.repairs.append(.init(replaced: set.storageIndex, by: new.storageIndex, error: nil))
@@ -53,12 +86,14 @@ extension FragmentService {
 
     /// Asks each share's holder for SHA-256(nonce ‖ share) with a challenge computed from the
     /// share; with none left, fetches the share, checks its hash and makes new challenges.
-    func challenge(_ set: FragmentSet) async -> [Int: Answer] {
+    func challenge(_ set: FragmentSet, unreachable: Unreachable) async -> [Int: Answer] {
         await withTaskGroup(of: (Int, Answer).self) { group in
             for share in set.shares {
-                let client = client(share)
+                var client = client(share)
+                client.timeout = Self.auditTimeoutSeconds
                 let store = self.store
                 group.addTask {
+                    if unreachable.contains(share.peer) { return (share.n, .unreachable("did not answer earlier in this audit")) }
                     do {
                         if let c = try await store.takeChallenge(storageIndex: set.storageIndex, n: share.n) {
                             let proof = try await client.audit(storageIndex: set.storageIndex, n: share.n, nonce: c.nonce)
@@ -69,7 +104,9 @@ extension FragmentService {
                         try await store.addChallenges(Self.challenges(for: bytes), storageIndex: set.storageIndex, n: share.n)
                         return (share.n, .healthy)
                     } catch let f as PeerShareClient.Failure {
-                        return (share.n, f.status == 0 || f.status == 429 || f.status >= 500 ? .unreachable(f.description) : .wrong(f.description))
+                        if f.status == 429 { return (share.n, .busy(f.description)) }
+                        if f.status == 0 { unreachable.insert(share.peer) }
+                        return (share.n, f.status == 0 || f.status >= 500 ? .unreachable(f.description) : .wrong(f.description))
                     } catch {
                         return (share.n, .unreachable("\(error)"))
                     }

@@ -4,8 +4,8 @@ import EdgeVaultFragments
 import Logging
 
 /// Places the vault's encrypted backup on its peers as k-of-n fragment sets, audits them and
-/// repairs them (docs/PROTOCOL.md §"Fragments"). One operation at a time (an actor): a push
-/// and an audit never race over the same sets.
+/// repairs them (docs/PROTOCOL.md §"Fragments"). A push and an audit take turns (`exclusive`):
+/// they never race over the same sets.
 public actor FragmentService {
     public static let defaultSegmentBytes = 64 << 20
     /// Audit questions computed per share while its bytes are at hand (more are made whenever
@@ -74,9 +74,30 @@ public actor FragmentService {
         return (coder, holders)
     }
 
-    /// The push, checked first; `placed` hears of each set as soon as it is recorded.
+    /// Whether a push or an audit runs: they take turns (an actor alone would interleave them
+    /// at every network wait).
+    private var running = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func exclusive<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        while running { await withCheckedContinuation { waiting.append($0) } }
+        running = true
+        defer {
+            running = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+
+    /// The push, checked first; `placed` hears of each set as soon as it is recorded. Waits
+    /// for an audit under way.
     public func push(_ input: AdminAPI.FragmentsPushInput,
                      placed report: @Sendable (AdminAPI.FragmentSetInfo) -> Void = { _ in }) async throws -> AdminAPI.FragmentsPushResult {
+        try await exclusive { try await pushNow(input, placed: report) }
+    }
+
+    func pushNow(_ input: AdminAPI.FragmentsPushInput,
+                 placed report: @Sendable (AdminAPI.FragmentSetInfo) -> Void) async throws -> AdminAPI.FragmentsPushResult {
         let (coder, holders) = try await check(input)
         let segmentBytes = input.segmentBytes ?? Self.defaultSegmentBytes
         let names = Dictionary(holders.map { ($0.origin, $0.name) }, uniquingKeysWith: { a, _ in a })

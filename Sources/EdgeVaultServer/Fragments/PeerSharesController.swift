@@ -39,8 +39,8 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     let transfers: TransferSlots
 
     static var template: String { "/v1/peer/shares/{storageIndex}/{n}" }
-    /// Shares written or audited at once (all peers together).
-    static var concurrentTransfers: Int { 4 }
+    /// Shares written or audited, and listings, at once (all peers together; two per peer).
+    static var concurrentTransfers: Int { 6 }
 
     func addRoutes(to router: Router<Context>) {
         router.put(RouterPath(Self.template), use: put)
@@ -67,7 +67,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     /// index must carry.
     func address(_ request: Request, context: Context, caller: ShareCaller) throws -> (String, Int) {
         let index = try storageIndex(context: context, caller: caller)
-        guard let n = Int(try context.parameters.require("n")), (0..<255).contains(n) else {
+        guard let n = PeerShareProtocol.decimal(try context.parameters.require("n")), (0..<255).contains(n) else {
             throw Problem(code: .shareInvalid, detail: "a share's path is /v1/peer/shares/<16 hex digits>-<hex digits>/<0…254>")
         }
         return (index, n)
@@ -94,7 +94,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     }
 
     func header(_ request: Request, _ name: String) throws -> Int {
-        guard let text = request.headers[HTTPField.Name(name)!], let value = Int(text), value >= 0 else {
+        guard let text = request.headers[HTTPField.Name(name)!], let value = PeerShareProtocol.decimal(text) else {
             throw Problem(code: .shareInvalid, detail: "\(name) must be a non-negative integer")
         }
         return value
@@ -118,9 +118,14 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         guard length <= limits.maxShareBytes else {
             throw Problem(code: .tooLarge, detail: "a share of \(length) bytes is over this peer's limit of \(limits.maxShareBytes) (send smaller segments)")
         }
+        // The quota first: nothing is read from a peer already at it.
+        let used = try await store.heldBytes(sender: peer.origin)
+        guard used + Int64(max(length, 4096)) <= limits.maxBytesPerPeer else {
+            throw Problem(code: .quotaExceeded, detail: "this peer keeps at most \(limits.maxBytesPerPeer) bytes of shares for your vault; \(used) are used")
+        }
         // The body goes to a staged file as it arrives (memory stays flat), at most `length` bytes.
-        try transfers.take()
-        defer { transfers.give() }
+        try transfers.take(peer.origin)
+        defer { transfers.give(peer.origin) }
         let (staged, digest, count) = try await files.stage(request.body, length: length)
         do {
             guard count == length else {
@@ -174,8 +179,8 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         guard nonce.count == 32 else { throw Problem(code: .shareInvalid, detail: "an audit's body is a 32-byte random nonce") }
         try authenticator.checkDigest(request, body: nonce)
         let share = try await held(request, context: context, caller: .peer(peer))
-        try transfers.take()
-        defer { transfers.give() }
+        try transfers.take(peer.origin)
+        defer { transfers.give(peer.origin) }
         return JSONBody(AuditProof(sha256: Encoding.base64(try files.digest(storageIndex: share.storageIndex, n: share.n, prefix: nonce))))
     }
 }

@@ -76,19 +76,26 @@ struct ShareFiles: Sendable {
     }
 }
 
-/// A fixed number of slots for work on share files (writing a share as it arrives, hashing
-/// one for an audit): a call that finds none free is answered 429 at once rather than queued,
-/// so a peer flooding a holder cannot pile up its disk and CPU.
+/// Slots for work on share files (writing a share as it arrives, hashing one for an audit,
+/// listing deposits): at most `total` at once, and at most `perCaller` for one sending vault or
+/// owner, so that one peer cannot take them all. A call that finds none free is answered 429 at
+/// once rather than queued, so a peer flooding a holder cannot pile up its disk and CPU.
 final class TransferSlots: Sendable {
-    private let free: Mutex<Int>
+    private let state: Mutex<[String: Int]>
+    let total: Int
+    let perCaller: Int
 
-    init(_ count: Int) { free = Mutex(count) }
+    init(_ total: Int, perCaller: Int = 2) {
+        self.total = total
+        self.perCaller = perCaller
+        state = Mutex([:])
+    }
 
-    /// Takes a slot (give it back with `give`), or throws 429 when none is free.
-    func take() throws {
-        let taken = free.withLock { n -> Bool in
-            guard n > 0 else { return false }
-            n -= 1
+    /// Takes a slot for `caller` (give it back with `give`), or throws 429 when none is free.
+    func take(_ caller: String) throws {
+        let taken = state.withLock { used -> Bool in
+            guard used.values.reduce(0, +) < total, used[caller, default: 0] < perCaller else { return false }
+            used[caller, default: 0] += 1
             return true
         }
         guard taken else {
@@ -98,5 +105,10 @@ final class TransferSlots: Sendable {
         }
     }
 
-    func give() { free.withLock { $0 += 1 } }
+    func give(_ caller: String) {
+        state.withLock { used in
+            let n = used[caller, default: 1] - 1
+            used[caller] = n > 0 ? n : nil
+        }
+    }
 }

@@ -41,7 +41,7 @@ private struct ShareHolder {
         let routes = RouteTable()
         router.add(middleware: ProblemMiddleware(routes: routes))
         PeerSharesController<InProcessContext>(store: vault.store, authenticator: PeerAuthenticator(store: vault.store, nonces: try await NonceStore(store: vault.store), origin: own),
-                                               files: ShareFiles(dataDir: vault.dataDir), limits: limits, transfers: TransferSlots(4)).addRoutes(to: router)
+                                               files: ShareFiles(dataDir: vault.dataDir), limits: limits, transfers: TransferSlots(6)).addRoutes(to: router)
         routes.load(from: router)
     }
 
@@ -246,7 +246,7 @@ struct PeerSharesRouterTests {
         }
         let garbage = try await h.send(.put, "/v1/peer/sets/\(index)", body: Array("{\"leafIndex\":1}".utf8))
         #expect(garbage.status == 400)
-        #expect(try await h.vault.store.deposits(senders: [h.sender.origin]).isEmpty)
+        #expect(try await h.vault.store.deposits(senders: [h.sender.origin], maxCount: 10, maxBytes: 1 << 20).deposits.isEmpty)
     }
 
     @Test("A call signed for another holder is refused (no replay across holders); an absurd set size is 400, not a crash")
@@ -274,7 +274,7 @@ struct PeerSharesRouterTests {
         #expect(try await h.send(.delete, "/v1/peer/sets/\(a)").status == 204)
         #expect(try await h.send(.get, PeerShareProtocol.path(storageIndex: a, n: 0)).status == 404)
         #expect(try FileIO.list(h.vault.dataDir + "/shares") == ["\(b).0"])
-        #expect(try await h.vault.store.deposits(senders: [h.sender.origin]).count == 1)
+        #expect(try await h.vault.store.deposits(senders: [h.sender.origin], maxCount: 10, maxBytes: 1 << 20).deposits.count == 1)
 
         let own = try h.vault.store.vaultBlocking().origin
         let change = PeerChange.make(vault: own, action: .remove, name: "sender", logKey: nil, witnessKey: nil, url: nil, at: Timestamp.now() + 1, keys: h.vault.keys)
@@ -306,5 +306,32 @@ struct PeerSharesRouterTests {
         }
         #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: Array("{}".utf8)).status == 400)
         #expect(try await h.send(.put, PeerShareProtocol.recoverySharePath, body: [UInt8](repeating: 0x20, count: 9000)).status == 413)
+    }
+
+    @Test("The person's listing comes a page at a time (next cursor, then after=cursor); numbers in paths, headers and the query are plain digits ('+1', '01 ', '-0' refused)")
+    func listingPages() async throws {
+        let h = try await ShareHolder()
+        var indexes: [String] = []
+        for i in 0..<3 {
+            let index = h.sender.prefix + "-0d\(i)"
+            indexes.append(index)
+            #expect(try await h.put(index: index, n: 0, size: 100, share: [UInt8](repeating: 1, count: 34)).status == 201)
+            #expect(try await h.send(.put, "/v1/peer/sets/\(index)", body: h.deposit(index: index).json.serialized()).status == 204)
+        }
+        let first = try await h.vault.store.deposits(senders: [h.sender.origin], maxCount: 2, maxBytes: 1 << 20)
+        #expect(first.deposits.count == 2)
+        let cursor = try #require(first.next)
+        let rest = try await h.vault.store.deposits(senders: [h.sender.origin], after: cursor, maxCount: 2, maxBytes: 1 << 20)
+        #expect(rest.deposits.count == 1 && rest.next == nil)
+        let ownerId = PeerShareProtocol.ownerKeyIdPrefix + JWKThumbprint.ed25519(h.owner.publicKey.bytes)
+        let page = try await h.send(.get, PeerShareProtocol.setsPath + "?after=\(cursor)", origin: ownerId, keyPair: h.owner)
+        #expect(page.status == 200)
+        if case .array(let items)? = try JSONValue.parse(page.body)["sets"] { #expect(items.count == 1) } else { Issue.record("no sets") }
+        #expect(try await h.send(.get, PeerShareProtocol.setsPath + "?after=+1", origin: ownerId, keyPair: h.owner).status == 400)
+        for n in ["+1", "-0", "01x"] {
+            #expect(try await h.send(.get, "/v1/peer/shares/\(indexes[0])/\(n)").status == 400, "share number \(n)")
+        }
+        let signed = try await h.put(index: indexes[0], n: 1, k: 3, total: 8, size: 100, share: [UInt8](repeating: 2, count: 34), sizeHeader: "+100")
+        #expect(signed.status == 400)
     }
 }

@@ -20,6 +20,12 @@ import Synchronization
 public struct ConnectionLimits: Sendable, Equatable {
     public var headerTimeout: TimeAmount
     public var maxPerAddress: Int
+    /// A share upload (`PUT /v1/peer/shares/…`, docs/PROTOCOL.md §"Fragments") gets
+    /// `headerTimeout` plus its declared length at this rate: a 21 MiB share over a slow home
+    /// uplink arrives, and a trickled one still holds its slot for a bounded time.
+    public static let uploadBytesPerSecond: Int64 = 64 * 1024
+    /// The longest share upload whose deadline is extended (the share store's own limit is lower).
+    public static let maxExtendedUpload: Int64 = 1 << 30
 
     public init(headerTimeout: TimeAmount, maxPerAddress: Int) {
         self.headerTimeout = headerTimeout
@@ -136,10 +142,17 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // The deadline runs until the whole request is in: a body trickled a byte at a time
         // holds the slot no longer than a head does.
-        if case .end = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .end:
             inFlight += 1
             deadline?.cancel()
             deadline = nil
+        case .head(let head) where head.method == .put && head.path?.hasPrefix("/v1/peer/shares/") == true:
+            if let text = head.headerFields[.contentLength], let length = Int64(text), length > 0, length <= Self.maxExtendedUpload {
+                startDeadline(context, extra: .seconds(length / ConnectionLimits.uploadBytesPerSecond))
+            }
+        default:
+            break
         }
         context.fireChannelRead(data)
     }
@@ -153,9 +166,11 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    private func startDeadline(_ context: ChannelHandlerContext) {
+    static let maxExtendedUpload = ConnectionLimits.maxExtendedUpload
+
+    private func startDeadline(_ context: ChannelHandlerContext, extra: TimeAmount = .zero) {
         deadline?.cancel()
-        let timeout = limits.headerTimeout
+        let timeout = limits.headerTimeout + extra
         deadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) { [self] in
             deadline = nil
             guard inFlight == 0 else { return }
