@@ -107,9 +107,10 @@ public enum FragmentRestore {
             listed.insert(share.url)
             holders.append((share.url, share.peer))
         } }
+        var answered = 1
         for holder in holders {
             progress("asking \(holder.origin) for its list")
-            try? await list(holder.url, holder: holder.origin)
+            if (try? await list(holder.url, holder: holder.origin)) != nil { answered += 1 }
         }
         let verified = proven.values.map { (origin: $0.origin, set: $0.set) }
         let (pushes, incomplete) = pushes(verified)
@@ -154,7 +155,7 @@ public enum FragmentRestore {
             let mine = proven.values.filter { $0.origin == push.origin }
             let replayed = try await store.replayLeaves(mine.map { ($0.deposit.leafIndex, $0.deposit.leaf) }, codec: ErasureCoder.codec)
             return Outcome(header: header, push: push.push, sets: push.segments, replayedLeaves: replayed, rejectedDeposits: rejected,
-                           logSize: try await store.treeHead().size, provenLogSize: mine.map(\.checkpointSize).max() ?? 0, listedPeers: 1 + holders.count,
+                           logSize: try await store.treeHead().size, provenLogSize: mine.map(\.checkpointSize).max() ?? 0, listedPeers: answered,
                            newerPush: newest[push.origin] == push.push ? nil : newest[push.origin])
         }
         if verified.isEmpty {
