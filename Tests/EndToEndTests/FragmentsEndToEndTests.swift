@@ -25,6 +25,15 @@ func ingestReadings(_ v: VaultFixture, batches: Int, size: Int = 500) async thro
     }
 }
 
+/// `count` vaults in a circle, member `member` started with `toml` as its vaultd.toml.
+func makeCircle(_ count: Int, configuring member: Int, toml: String) async throws -> [CircleMember] {
+    try await makeCircle(count) { i, v in
+        guard i == member else { return }
+        v.configFile = v.root + "/vaultd.toml"
+        try toml.write(toFile: v.configFile, atomically: true, encoding: .utf8)
+    }
+}
+
 /// Every share of every leaf is on the peer the leaf names, with the hash it gives, two per peer
 /// (never three) for 3-of-8 on four peers; no share shows the backup (the blob is encrypted whole:
 /// neither the backup's magic nor SQLite's appears in any share).
@@ -208,11 +217,7 @@ struct FragmentsEndToEndTests {
 
     @Test("A peer over its quota refuses its shares (507): with no other peer free to take them the push stops with one line naming the peer and its answer, and logs nothing")
     func peerRefusing() async throws {
-        let circle = try await makeCircle(5) { i, v in
-            guard i == 4 else { return }
-            v.configFile = v.root + "/vaultd.toml"
-            try "[fragments]\nmax_bytes_per_peer = 100\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
-        }
+        let circle = try await makeCircle(5, configuring: 4, toml: "[fragments]\nmax_bytes_per_peer = 100\n")
         let gateway = circle[0], full = circle[4]
         try await ingestReadings(gateway.v, batches: 2)
         let push = try await gateway.v.cli(["fragments", "push", "--k", "3", "--n", "8"])
@@ -225,11 +230,7 @@ struct FragmentsEndToEndTests {
 
     @Test("With fragments.push_interval_seconds set, vaultd pushes by itself, 3-of-8 by default")
     func scheduledPush() async throws {
-        let circle = try await makeCircle(5) { i, v in
-            guard i == 0 else { return }
-            v.configFile = v.root + "/vaultd.toml"
-            try "[fragments]\npush_interval_seconds = 1\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
-        }
+        let circle = try await makeCircle(5, configuring: 0, toml: "[fragments]\npush_interval_seconds = 1\n")
         var leaves: [[String: Any]] = []
         for _ in 0..<200 where leaves.isEmpty {
             leaves = try await placedLeaves(circle[0].v)
@@ -242,11 +243,7 @@ struct FragmentsEndToEndTests {
 
     @Test("With fragments.push_after_bytes set, vaultd pushes once that much new data has come in since the last push, and not before")
     func pushAfterNewData() async throws {
-        let circle = try await makeCircle(5) { i, v in
-            guard i == 0 else { return }
-            v.configFile = v.root + "/vaultd.toml"
-            try "[fragments]\npush_after_bytes = 1000000\npush_check_seconds = 1\n".write(toFile: v.configFile, atomically: true, encoding: .utf8)
-        }
+        let circle = try await makeCircle(5, configuring: 0, toml: "[fragments]\npush_after_bytes = 1000000\npush_check_seconds = 1\n")
         let gateway = circle[0]
         // A fresh vault is far below 1 MB: two checks pass with no push.
         let first = try #require(try await waitForPush(gateway, after: 0, timeout: .seconds(3)) == nil ? 0 : nil, "no push before 1 MB of data")
