@@ -91,8 +91,11 @@ def _deposit():
     genesis = _json({"type": "vault.genesis", "time": now, "salt": _b64url(secrets.token_bytes(16)),
                      "userKeyId": _owner_key_id()[len("owner:"):], "logKey": log_key, "origin": _ORIGIN,
                      "personSignature": base64.b64encode(_OWNER.sign(message).signature).decode()})
-    leaf = _json({"type": "fragments.placed", "time": now, "salt": _b64url(secrets.token_bytes(16)),
-                  "storageIndex": KEPT, "codec": "rs-isal/1", "k": 2, "n": 3, "size": 32, "sha256": "", "shares": []})
+    shares = [{"n": i, "peer": _ORIGIN, "url": "http://127.0.0.1:9", "sha256": base64.b64encode(hashlib.sha256(bytes([i])).digest()).decode()}
+              for i in range(3)]
+    leaf = _json({"type": "fragments.placed", "time": now, "salt": _b64url(secrets.token_bytes(16)), "storageIndex": KEPT,
+                  "codec": "rs-isal/1", "k": 2, "n": 3, "size": 32, "sha256": base64.b64encode(hashlib.sha256(b"").digest()).decode(),
+                  "push": "0123456789abcdef", "segment": 0, "segments": 1, "shares": shares})
     lh = lambda b: hashlib.sha256(b"\x00" + b).digest()
     root = hashlib.sha256(b"\x01" + lh(genesis) + lh(leaf)).digest()
     text = f"{_ORIGIN}\n2\n{base64.b64encode(root).decode()}\n"
