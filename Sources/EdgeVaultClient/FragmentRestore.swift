@@ -1,6 +1,7 @@
 import EdgeVaultCore
 import EdgeVaultStore
 import EdgeVaultFragments
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -117,11 +118,15 @@ public enum FragmentRestore {
         var failures = incomplete
         let parent = FileIO.parentDirectory(FileIO.absolute(dataDir))
         try FileIO.makeDirectories(parent, mode: 0o750)
-        // The newest push each vault's proofs show: restoring anything older loses what came after.
-        let newest = Dictionary(grouping: verified, by: \.origin).mapValues { list in list.max { $0.set.leafIndex < $1.set.leafIndex }!.set.push }
+        // The newest complete push each vault's proofs show (every holder's list read: a set is
+        // hidden only if all its holders hide it): restoring anything older loses what came
+        // after. A push with segments missing everywhere failed half way and is no backup.
+        var newest: [String: String] = [:]
+        for push in pushes where newest[push.origin] == nil { newest[push.origin] = push.push }
+        let silent = SilentHolders()
         for push in pushes {
             if push.push != newest[push.origin], !allowOlder {
-                throw VaultError(.fragmentInvalid, "the newest backup your log proves (push \(newest[push.origin] ?? "?")) cannot be rebuilt"
+                throw VaultError(.fragmentInvalid, "the newest complete backup your log proves (push \(newest[push.origin] ?? "?")) cannot be rebuilt"
                     + (failures.isEmpty ? "" : " (\(failures.joined(separator: "; ")))")
                     + "; the older push \(push.push) could be, but would lose what came after it. Bring more of your peers online and try again, "
                     + "or pass --allow-older to restore push \(push.push)")
@@ -133,7 +138,7 @@ public enum FragmentRestore {
                 let writer = try FileIO.Writer(creating: blob, mode: 0o600)
                 for segment in 0..<push.segments {
                     progress("segment \(segment + 1)/\(push.segments)")
-                    try writer.write(try await fetch(push.bySegment[segment]!, keys: keys))
+                    try writer.write(try await fetch(push.bySegment[segment]!, keys: keys, silent: silent))
                 }
                 try writer.commit()
                 let out = try FileIO.Writer(creating: backup, mode: 0o600)
@@ -166,13 +171,22 @@ public enum FragmentRestore {
     }
 
     /// One segment from the first of `candidates` that yields k intact shares and decodes to its hash.
-    static func fetch(_ candidates: [FragmentSet], keys: UserKeys) async throws -> [UInt8] {
+    /// Holders that did not answer within the timeout during this restore: not asked again.
+    final class SilentHolders: Sendable {
+        private let set = Mutex<Set<String>>([])
+        func contains(_ peer: String) -> Bool { set.withLock { $0.contains(peer) } }
+        func insert(_ peer: String) { _ = set.withLock { $0.insert(peer) } }
+    }
+
+    static let shareTimeoutSeconds: Int64 = 30
+
+    static func fetch(_ candidates: [FragmentSet], keys: UserKeys, silent: SilentHolders) async throws -> [UInt8] {
         var why: [String] = []
         for set in candidates {
             var shares: [Int: [UInt8]] = [:]
             let length = PeerShareProtocol.shareLength(size: set.size, k: set.k)
             // The shares still missing are asked for at once, from the next holders in the leaf's order.
-            var untried = set.shares[...]
+            var untried = set.shares.filter { !silent.contains($0.peer) }[...]
             while shares.count < set.k, !untried.isEmpty {
                 let batch = untried.prefix(set.k - shares.count)
                 untried = untried.dropFirst(batch.count)
@@ -180,10 +194,17 @@ public enum FragmentRestore {
                 await withTaskGroup(of: (Int, [UInt8]?).self) { group in
                     for share in batch {
                         group.addTask {
-                            let client = PeerShareClient(url: share.url, holder: share.peer, owner: signing)
-                            guard let bytes = try? await client.get(storageIndex: set.storageIndex, n: share.n, length: length),
-                                  Encoding.base64(Hash.sha256(bytes)) == share.sha256 else { return (share.n, nil) }
-                            return (share.n, bytes)
+                            var client = PeerShareClient(url: share.url, holder: share.peer, owner: signing)
+                            client.timeout = shareTimeoutSeconds
+                            do {
+                                let bytes = try await client.get(storageIndex: set.storageIndex, n: share.n, length: length)
+                                return Encoding.base64(Hash.sha256(bytes)) == share.sha256 ? (share.n, bytes) : (share.n, nil)
+                            } catch let f as PeerShareClient.Failure where f.status == 0 {
+                                silent.insert(share.peer)
+                                return (share.n, nil)
+                            } catch {
+                                return (share.n, nil)
+                            }
                         }
                     }
                     for await (n, bytes) in group { if let bytes { shares[n] = bytes } }

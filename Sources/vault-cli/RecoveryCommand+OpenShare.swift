@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeVaultCore
 import EdgeVaultClient
+import EdgeVaultRecovery
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,8 +41,16 @@ extension RecoveryCommand {
                 guard answer == "y" || answer == "yes" else { throw VaultError(.badRequest, "not confirmed; the share stays sealed") }
             }
             let r = try await global.client().openRecoveryShare(peer: peer)
-            print("\(name)'s recovery share: share \(r.member) of group \(r.group), left here \(TerminalText.escape(r.storedAt)) (ledger entry #\(r.leafIndex)):")
-            print(SharesScreen.numbered(TerminalText.escape(r.mnemonic)))
+            // What the share itself says, not what its envelope claims; and nothing but a valid
+            // SLIP-0039 share is shown (a sealed text of any other kind is the sender's mistake or
+            // a trick).
+            let info: ShareInfo
+            do { info = try Slip39.check(mnemonic: r.mnemonic) } catch {
+                throw VaultError(.recoveryInvalid, "what \(name) left here is not a valid SLIP-0039 share; do not pass it on (opening recorded as ledger entry #\(r.leafIndex))")
+            }
+            print("\(name)'s recovery share: member \(info.memberIndex + 1) of group \(info.groupIndex + 1) (\(info.memberThreshold) of that group needed), "
+                  + "left here \(TerminalText.escape(r.storedAt)) (ledger entry #\(r.leafIndex)):")
+            print(SharesScreen.numbered(r.mnemonic))
             print("They type it at `vault-cli recovery recover`. Clear your screen once they have it.")
         }
     }

@@ -75,7 +75,9 @@ struct SharesScreen {
         return stride(from: 0, to: words.count, by: 6).map { start in
             var row = words[start..<min(start + 6, words.count)].enumerated().map { i, w in
                 let n = String(start + i + 1)
-                return String(repeating: " ", count: 3 - n.count) + n + " " + w.padding(toLength: 9, withPad: " ", startingAt: 0)
+                // Padded, never cut: a word longer than the column pushes the row rather than hide its end.
+                let lead = String(repeating: " ", count: 3 - n.count), pad = String(repeating: " ", count: max(1, 9 - w.count))
+                return lead + n + " " + String(w) + pad
             }.joined()
             while row.last == " " { row.removeLast() }
             return row

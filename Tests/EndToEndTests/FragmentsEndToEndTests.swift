@@ -294,6 +294,61 @@ extension FragmentsEndToEndTests {
     }
 }
 
+
+extension FragmentsEndToEndTests {
+    /// Removes the deposit of set `index` from every peer (as if its push had stopped before leaving it).
+    func dropDeposit(_ index: String, from peers: [CircleMember]) async throws {
+        for peer in peers {
+            try await DatabaseQueue(path: peer.v.dataDir + "/vault.db").write { db in
+                try db.execute(sql: "DELETE FROM held_set WHERE storageIndex = ?", arguments: [index])
+            }
+        }
+    }
+
+    @Test("A push that stopped half way is no backup: the next push keeps the last complete one on the peers (not the broken one), and a restore whose newest push is incomplete everywhere restores the newest complete one without --allow-older")
+    func failedPushIsNoBackup() async throws {
+        let circle = try await makeCircle(5)
+        let gateway = circle[0], peers = Array(circle.dropFirst())
+        func push() async throws -> [[String: Any]] {
+            let before = try await placedLeaves(gateway.v).count
+            let r = try await gateway.v.cli(["fragments", "push", "--segment-bytes", "65536"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return Array(try await placedLeaves(gateway.v).dropFirst(before))
+        }
+        func held() throws -> Set<String> {
+            Set(try peers.flatMap { try FileIO.list($0.v.dataDir + "/shares") }.filter { !$0.hasPrefix(".") }.map { String($0.split(separator: ".")[0]) })
+        }
+        try await ingestReadings(gateway.v, batches: 4)
+        let a = try await push()
+        try await ingestReadings(gateway.v, batches: 1)
+        let b = try await push()
+        #expect(a.count >= 2 && b.count >= 2)
+        // B broke before its last set was recorded: the gateway has no row for it, no peer its deposit.
+        let lastOfB = b.last!["storageIndex"] as! String
+        try await DatabaseQueue(path: gateway.v.dataDir + "/vault.db").write { db in
+            for table in ["fragment_challenge", "fragment_share", "fragment_set"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE storageIndex = ?", arguments: [lastOfB])
+            }
+        }
+        try await dropDeposit(lastOfB, from: peers)
+        let c = try await push()
+        let indexes = { (list: [[String: Any]]) in Set(list.map { $0["storageIndex"] as! String }) }
+        let kept = try held()
+        #expect(indexes(a).isSubset(of: kept), "the last complete push stays as the fallback")
+        #expect(indexes(c).isSubset(of: kept))
+        #expect(kept.isDisjoint(with: indexes(b).subtracting([lastOfB])), "the broken push is deleted from the peers")
+
+        // Now C's last deposit is gone everywhere too: C is incomplete, A the newest complete push.
+        try await dropDeposit(c.last!["storageIndex"] as! String, from: peers)
+        try await gateway.v.stopDaemon()
+        try FileManager.default.removeItem(atPath: gateway.v.dataDir)
+        let restore = try await gateway.v.cli(["fragments", "restore", "--from-peer", peers[0].url, "--passphrase-file", gateway.v.passphraseFile])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("push \(a[0]["push"] as! String)"), "\(restore.stdout)")
+        for m in circle { try await m.v.stopDaemon() }
+    }
+}
+
 /// The number of distinct pushes in `m`'s log once it exceeds `after`, waiting at most `timeout`; nil if it never does.
 func waitForPush(_ m: CircleMember, after: Int, timeout: Duration) async throws -> Int? {
     let deadline = ContinuousClock.now + timeout

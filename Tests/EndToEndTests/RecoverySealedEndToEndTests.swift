@@ -40,7 +40,7 @@ struct RecoverySealedEndToEndTests {
         for peer in peers.prefix(2) {
             let (status, output) = try await Self.openShare(peer, of: alice.name)
             #expect(status == 0, "\(output)")
-            let words = Self.words(in: output, after: "recovery share: share")
+            let words = Self.words(in: output, after: "recovery share: member")
             #expect(words.split(separator: " ").count == 33, "\(output)")
             opened.append(words)
             let log = try await peer.v.cli(["log", "show", "--from-index", "0", "--limit", "1000", "--json"])

@@ -20,6 +20,9 @@ extension FragmentService {
         var isBusy: Bool { if case .busy = self { return true } else { return false } }
     }
 
+    /// How a busy answer is recorded (the next audit tells a second one in a row by it).
+    static let busyPrefix = "busy: "
+
     /// Sets challenged at once, and how long one holder may take to answer an audit.
     static let auditParallelSets = 4
     static let auditTimeoutSeconds: Int64 = 30
@@ -68,7 +71,9 @@ extension FragmentService {
                 try await store.recordShareAudit(storageIndex: set.storageIndex, n: share.n, healthy: answer.isHealthy, error: error, now: Timestamp.now())
             }
             result.healthy += healthy.count
-            let busy = set.shares.filter { answers[$0.n]?.isBusy == true }.count
+            // Busy now but not at the last audit: neither healthy nor failed. Busy twice in a
+            // row: failed (a holder cannot stay "busy" forever to hide lost shares).
+            let busy = set.shares.filter { answers[$0.n]?.isBusy == true && !($0.lastError?.hasPrefix(Self.busyPrefix) ?? false) }.count
             guard healthy.count + busy < set.k + 1 else { continue }
             do {
                 let new = try await repair(set, answers: answers)
@@ -104,7 +109,7 @@ extension FragmentService {
                         try await store.addChallenges(Self.challenges(for: bytes), storageIndex: set.storageIndex, n: share.n)
                         return (share.n, .healthy)
                     } catch let f as PeerShareClient.Failure {
-                        if f.status == 429 { return (share.n, .busy(f.description)) }
+                        if f.status == 429 { return (share.n, .busy(Self.busyPrefix + f.description)) }
                         if f.status == 0 { unreachable.insert(share.peer) }
                         return (share.n, f.status == 0 || f.status >= 500 ? .unreachable(f.description) : .wrong(f.description))
                     } catch {

@@ -191,9 +191,9 @@ public actor FragmentService {
         }
     }
 
-    /// Pushes kept on the peers: the newest and the one before it (a fallback should the newest
-    /// turn out unreadable). Older sets are deleted from their holders and forgotten here; their
-    /// leaves stay in the log.
+    /// Pushes kept on the peers: the newest and the complete one before it (a fallback should
+    /// the newest turn out unreadable). Older sets, and those of pushes that failed half way, are
+    /// deleted from their holders and forgotten here; their leaves stay in the log.
     static let pushesKept = 2
 
     /// Deletes the sets of every push but the newest `pushesKept` (`keeping` among them) from
@@ -201,7 +201,11 @@ public actor FragmentService {
     func retire(keeping push: String) async {
         let sets: [FragmentSet]
         do { sets = try await store.fragmentSets() } catch { return }
-        let newest = Dictionary(grouping: sets, by: \.push).mapValues { $0.map(\.leafIndex).max() ?? 0 }
+        // Only complete pushes (every segment placed) are worth keeping: a push that failed half
+        // way is no fallback, and must not push out one that is.
+        let byPush = Dictionary(grouping: sets, by: \.push)
+        let complete = byPush.filter { _, list in Set(list.map(\.segment)).count == (list.first?.segments ?? 0) }
+        let newest = complete.mapValues { $0.map(\.leafIndex).max() ?? 0 }
         let kept = Set([push] + newest.filter { $0.key != push }.sorted { $0.value > $1.value }.prefix(Self.pushesKept - 1).map(\.key))
         for set in sets where !kept.contains(set.push) {
             var holders: [String: String] = [:]

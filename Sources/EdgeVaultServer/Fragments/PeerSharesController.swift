@@ -37,6 +37,9 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     let limits: ShareLimits
     /// Shares being written or audited at once: a call beyond them gets 429 at once.
     let transfers: TransferSlots
+    /// Shares being sent at once to one caller (each pins up to a few MiB of send buffers while
+    /// a slow reader takes it): two.
+    let downloads = TransferSlots(Int.max, perCaller: 2)
 
     static var template: String { "/v1/peer/shares/{storageIndex}/{n}" }
     /// Shares written or audited, and listings, at once (all peers together; two per peer).
@@ -169,8 +172,20 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
         let caller = try await authenticator.authenticate(request, covering: [], hasBody: false, allowOwner: true)
         let share = try await held(request, context: context, caller: caller)
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
-                        body: try files.body(storageIndex: share.storageIndex, n: share.n, length: share.length))
+        let key: String
+        switch caller {
+        case .peer(let peer): key = peer.origin
+        case .owner(let owner, _): key = "owner:" + Encoding.base64url(owner)
+        }
+        try downloads.take(key)
+        do {
+            let downloads = self.downloads
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                            body: try files.body(storageIndex: share.storageIndex, n: share.n, length: share.length) { downloads.give(key) })
+        } catch {
+            downloads.give(key)
+            throw error
+        }
     }
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> JSONBody<AuditProof> {

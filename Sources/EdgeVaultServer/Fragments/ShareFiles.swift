@@ -60,11 +60,13 @@ struct ShareFiles: Sendable {
         return hasher.finalize()
     }
 
-    /// The share as a response body of `length` bytes, read in pieces as it is sent.
-    func body(storageIndex: String, n: Int, length: Int) throws -> ResponseBody {
+    /// The share as a response body of `length` bytes, read in pieces as it is sent; `done`
+    /// runs once it is sent or fails.
+    func body(storageIndex: String, n: Int, length: Int, done: @escaping @Sendable () -> Void) throws -> ResponseBody {
         let file = path(storageIndex: storageIndex, n: n)
         guard FileIO.exists(file) else { throw FileIO.Failure(path: file, errno: ENOENT, action: "read") }
         return ResponseBody(contentLength: length) { writer in
+            defer { done() }
             let reader = try FileIO.Reader(file)
             var sent = 0
             while sent < length, let piece = try reader.next(min(Self.pieceBytes, length - sent)) {

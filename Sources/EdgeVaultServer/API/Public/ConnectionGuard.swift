@@ -20,6 +20,9 @@ import Synchronization
 public struct ConnectionLimits: Sendable, Equatable {
     public var headerTimeout: TimeAmount
     public var maxPerAddress: Int
+    /// The longest share this vault takes (`fragments.max_share_bytes`): a longer declared
+    /// upload gets no extra time (it would be refused anyway).
+    public var maxUploadBytes: Int64 = 64 << 20
     /// A share upload (`PUT /v1/peer/shares/…`, docs/PROTOCOL.md §"Fragments") gets
     /// `headerTimeout` plus its declared length at this rate: a 21 MiB share over a slow home
     /// uplink arrives, and a trickled one still holds its slot for a bounded time.
@@ -148,7 +151,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             deadline?.cancel()
             deadline = nil
         case .head(let head) where head.method == .put && head.path?.hasPrefix("/v1/peer/shares/") == true:
-            if let text = head.headerFields[.contentLength], let length = Int64(text), length > 0, length <= Self.maxExtendedUpload {
+            if let text = head.headerFields[.contentLength], let length = Int64(text), length > 0,
+               length <= min(Self.maxExtendedUpload, limits.maxUploadBytes) {
                 startDeadline(context, extra: .seconds(length / ConnectionLimits.uploadBytesPerSecond))
             }
         default:

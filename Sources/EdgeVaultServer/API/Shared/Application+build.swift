@@ -102,8 +102,10 @@ public func buildApplication(configuration: Configuration, logger: Logger? = nil
     // idle connections closed after 30 s, at most `max_connections` connections at once, at
     // most `max_connections_per_address` from one address, and a complete request head within
     // `header_timeout_seconds` (slowloris; see ConnectionLimits).
-    let limits = ConnectionLimits(headerTimeout: .seconds(Int64(configuration.headerTimeoutSeconds)),
-                                  maxPerAddress: configuration.maxConnectionsPerAddress)
+    var guardLimits = ConnectionLimits(headerTimeout: .seconds(Int64(configuration.headerTimeoutSeconds)),
+                                       maxPerAddress: configuration.maxConnectionsPerAddress)
+    guardLimits.maxUploadBytes = Int64(configuration.shareLimits.maxShareBytes)
+    let limits = guardLimits
     let counter = ConnectionCounter()
     let guardLogger = logger
     let http1 = HTTPServerBuilder.http1(configuration: .init(
