@@ -65,6 +65,13 @@ public actor FragmentService {
         guard input.k >= 2 else { throw VaultError(.badRequest, "k must be at least 2: with k = 1 every peer would hold a whole copy") }
         let coder = try ErasureCoder(k: input.k, n: input.n)
         guard (1...(1 << 30)).contains(input.segmentBytes ?? Self.defaultSegmentBytes) else { throw VaultError(.badRequest, "segmentBytes must be 1…2^30") }
+        // Deposits prove a set from the person's signature in the genesis leaf: a vault made
+        // without it (before fragments) could place sets nobody could ever restore.
+        guard let genesis = try await store.leaf(at: 0),
+              (try? VaultBinding.verify(genesis: genesis, owner: [UInt8](ledger.vault.userSigningKey))) != nil else {
+            throw VaultError(.keyMismatch, "this vault's first log entry carries no signature by you over its log key (it was made before fragments "
+                + "existed), so sets placed now could never be proven to be yours: make a new vault (vault-cli init) and restore a backup into it")
+        }
         let holders = try await holders()
         let needed = Self.peersNeeded(k: input.k, n: input.n)
         guard holders.count >= needed else {
