@@ -70,7 +70,7 @@ public actor FragmentService {
         guard let genesis = try await store.leaf(at: 0),
               (try? VaultBinding.verify(genesis: genesis, owner: [UInt8](ledger.vault.userSigningKey))) != nil else {
             throw VaultError(.keyMismatch, "this vault's first log entry carries no signature by you over its log key (it was made before fragments "
-                + "existed), so sets placed now could never be proven to be yours: make a new vault (vault-cli init) and restore a backup into it")
+                + "existed), so sets placed now could never be proven to be yours; fragments need a vault made by this version's vault-cli init")
         }
         let holders = try await holders()
         let needed = Self.peersNeeded(k: input.k, n: input.n)
