@@ -54,7 +54,7 @@ public struct ErasureCoder: Sendable, Equatable {
     /// The length of every share for `size` bytes: `ceil(size / k)`.
     public func shareLength(forSize size: Int) -> Int {
         precondition(size >= 0)
-        return size == 0 ? 0 : (size - 1) / k + 1  // no overflow for any size
+        return PeerShareProtocol.shareLength(size: size, k: k)
     }
 
     /// The `n` shares of `data`, each `shareLength(forSize: data.count)` bytes; share `i` is

@@ -95,7 +95,7 @@ extension VaultStore {
 
     /// What a share counts against its sender's quota: its length, and at least 4 KiB (a file
     /// and a row cost that much, so empty shares cannot pile up for free).
-    static func charge(_ length: Int) -> Int64 { Int64(max(length, Self.minimumCharge)) }
+    public static func charge(_ length: Int) -> Int64 { Int64(max(length, Self.minimumCharge)) }
     static let minimumCharge = 4096
     /// Shares and deposits kept for one sender at most, whatever their bytes.
     public static let maxHeldItems = 100_000

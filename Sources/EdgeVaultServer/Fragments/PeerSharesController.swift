@@ -123,7 +123,7 @@ struct PeerSharesController<Context: RequestContext>: Sendable {
         }
         // The quota first: nothing is read from a peer already at it.
         let used = try await store.heldBytes(sender: peer.origin)
-        guard used + Int64(max(length, 4096)) <= limits.maxBytesPerPeer else {
+        guard used + VaultStore.charge(length) <= limits.maxBytesPerPeer else {
             throw Problem(code: .quotaExceeded, detail: "this peer keeps at most \(limits.maxBytesPerPeer) bytes of shares for your vault; \(used) are used")
         }
         // The body goes to a staged file as it arrives (memory stays flat), at most `length` bytes.
